@@ -1,0 +1,263 @@
+/*
+ * keel plugin ABI, version 1.
+ *
+ * A keel plugin is a shared library exporting exactly one entry point:
+ *
+ *     KEEL_PLUGIN_EXPORT const keel_plugin_info *keel_plugin_query(void);
+ *
+ * The host calls it first and checks the returned block (magic, ABI major version, struct and
+ * pointer sizes) before it touches anything else in the library. A mismatch is refused with a
+ * message naming the plugin file and both versions.
+ *
+ * Rules that keep this ABI stable:
+ *  - Every struct begins with `uint32_t struct_size` (sizeof as the writer compiled it). Fields are
+ *    only ever appended; a reader ignores fields beyond the size the writer stamped and treats
+ *    missing ones as zero/NULL. Fill structs with designated initializers so new fields are zero.
+ *  - The host function table (keel_host_api) is append-only. Entries marked "optional" may be NULL.
+ *  - KEEL_ABI_MAJOR changes only when an existing field changes meaning or position; the host
+ *    refuses plugins of another major. KEEL_ABI_MINOR grows when fields are appended.
+ *
+ * Ownership (applies to every call unless its comment says otherwise):
+ *  - The plugin owns its `void *self` from create() until the host calls destroy().
+ *  - Strings and arrays the host passes in are borrowed for the duration of the call; copy what
+ *    you keep.
+ *  - Structs the plugin passes to host functions (events) are borrowed by the host for the duration
+ *    of that call; the host copies what it keeps. The plugin may reuse the memory afterwards.
+ *  - Nothing allocated on one side is freed on the other.
+ *
+ * Threads: the host calls a plugin's functions from one thread at a time (the engine thread for
+ * exchanges, the notifier thread for notifiers). Host functions may be called from any thread.
+ *
+ * Prices and sizes cross this boundary as integers: price in ticks of the instrument, quantity in
+ * lots. A venue plugin converts the venue's decimal strings exactly once, in the plugin.
+ */
+#ifndef KEEL_PLUGIN_H
+#define KEEL_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KEEL_PLUGIN_MAGIC 0x4B45454Cu /* "KEEL" */
+#define KEEL_ABI_MAJOR 1u
+#define KEEL_ABI_MINOR 0u
+
+#if defined(__GNUC__)
+#define KEEL_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define KEEL_PLUGIN_EXPORT
+#endif
+
+/* Name of the one symbol every plugin exports. */
+#define KEEL_PLUGIN_QUERY_SYMBOL "keel_plugin_query"
+
+typedef enum keel_plugin_kind {
+    KEEL_PLUGIN_EXCHANGE = 1, /* descriptor is keel_exchange_plugin */
+    KEEL_PLUGIN_NOTIFIER = 2  /* descriptor is keel_notifier_plugin */
+} keel_plugin_kind;
+
+/* Return codes of plugin functions. Anything other than KEEL_OK comes with a message written into
+ * the caller's error buffer (always NUL-terminated, truncated to its size). */
+typedef enum keel_status { KEEL_OK = 0, KEEL_ERROR = 1 } keel_status;
+
+typedef enum keel_log_level {
+    KEEL_LOG_DEBUG = 0,
+    KEEL_LOG_INFO = 1,
+    KEEL_LOG_WARN = 2,
+    KEEL_LOG_ERROR = 3
+} keel_log_level;
+
+/* ---------------------------------------------------------------------------------------------
+ * Plugin configuration schema. The host validates a plugin's YAML `settings` against these keys
+ * (unknown keys, wrong types and literal secrets are configuration errors) and fills defaults, so
+ * create() always receives every declared key.
+ * ------------------------------------------------------------------------------------------- */
+typedef enum keel_config_type {
+    KEEL_CFG_STRING = 1,
+    KEEL_CFG_INT = 2,    /* int64 */
+    KEEL_CFG_DOUBLE = 3,
+    KEEL_CFG_BOOL = 4,
+    KEEL_CFG_SECRET = 5  /* string that must come from the environment: ${VAR} in YAML */
+} keel_config_type;
+
+typedef struct keel_config_key {
+    uint32_t struct_size;
+    const char *name;
+    uint32_t type;             /* keel_config_type */
+    const char *default_value; /* as YAML text; NULL means the key is required */
+    const char *description;   /* one line, shown by generated option docs */
+} keel_config_key;
+
+/* One resolved setting handed to create(). */
+typedef struct keel_setting {
+    uint32_t struct_size;
+    const char *name;
+    uint32_t type;        /* keel_config_type */
+    const char *string;   /* STRING and SECRET; never log a SECRET */
+    int64_t integer;      /* INT, and BOOL as 0/1 */
+    double number;        /* DOUBLE, and INT converted */
+} keel_setting;
+
+/* ---------------------------------------------------------------------------------------------
+ * Market data handed from an exchange plugin to the host.
+ * ------------------------------------------------------------------------------------------- */
+typedef uint32_t keel_instrument_id; /* assigned by the host in subscribe() */
+
+typedef struct keel_instrument_def {
+    uint32_t struct_size;
+    keel_instrument_id id;
+    const char *symbol;     /* venue symbol, e.g. "BTCUSDT" */
+    const char *base;       /* "BTC" */
+    const char *quote;      /* "USDT" */
+    double tick_size;       /* price of one tick in quote currency */
+    double lot_size;        /* quantity of one lot in base currency */
+    int64_t min_qty_lots;   /* smallest order, in lots (0 = no minimum) */
+    double min_notional;    /* smallest order value in quote currency (0 = no minimum) */
+} keel_instrument_def;
+
+typedef struct keel_level {
+    int64_t price_ticks;
+    int64_t qty_lots; /* absolute quantity at this price; 0 deletes the level */
+} keel_level;
+
+typedef struct keel_book_event {
+    uint32_t struct_size;
+    keel_instrument_id instrument;
+    uint32_t is_snapshot;  /* 1: replaces the whole book; 0: delta of absolute levels */
+    int64_t exchange_ts_ns;
+    uint64_t sequence;     /* venue sequence number, 0 if none */
+    const keel_level *bids;
+    uint32_t bid_count;
+    const keel_level *asks;
+    uint32_t ask_count;
+} keel_book_event;
+
+typedef enum keel_side { KEEL_SIDE_BUY = 1, KEEL_SIDE_SELL = 2 } keel_side;
+
+typedef struct keel_trade_event {
+    uint32_t struct_size;
+    keel_instrument_id instrument;
+    int64_t exchange_ts_ns;
+    int64_t price_ticks;
+    int64_t qty_lots;
+    uint32_t aggressor; /* keel_side of the taker */
+    uint64_t trade_id;
+} keel_trade_event;
+
+/* ---------------------------------------------------------------------------------------------
+ * Host function table. `ctx` is the host's per-plugin-instance context passed to create(); hand it
+ * back unchanged. Append-only.
+ * ------------------------------------------------------------------------------------------- */
+typedef void (*keel_timer_fn)(void *user, int64_t now_ns);
+
+typedef struct keel_host_api {
+    uint32_t struct_size;
+    uint32_t abi_minor; /* KEEL_ABI_MINOR the host was built with */
+
+    /* Log a line under the plugin's name. `msg` is borrowed. */
+    void (*log)(void *ctx, uint32_t level, const char *msg);
+
+    /* The host's clock in nanoseconds since the Unix epoch: wall time live and in paper, simulated
+     * time in backtests. Plugins never read the system clock themselves. */
+    int64_t (*now_ns)(void *ctx);
+
+    /* Run `fn(user, now_ns)` every `period_ns` on the plugin's thread, starting one period from now,
+     * until the plugin is destroyed. Returns KEEL_OK or KEEL_ERROR for period_ns <= 0. */
+    uint32_t (*add_timer)(void *ctx, int64_t period_ns, keel_timer_fn fn, void *user);
+
+    /* Exchange plugins: describe an instrument the host subscribed to (must precede its events). */
+    void (*define_instrument)(void *ctx, const keel_instrument_def *def);
+    void (*emit_book)(void *ctx, const keel_book_event *event);
+    void (*emit_trade)(void *ctx, const keel_trade_event *event);
+} keel_host_api;
+
+/* ---------------------------------------------------------------------------------------------
+ * Exchange plugin descriptor.
+ * ------------------------------------------------------------------------------------------- */
+#define KEEL_CAP_L2_BOOK (1ull << 0)     /* emits book snapshots and deltas */
+#define KEEL_CAP_TRADES (1ull << 1)      /* emits public trades */
+#define KEEL_CAP_SYNTHETIC (1ull << 2)   /* generates its own market; needs no network */
+
+typedef struct keel_exchange_plugin {
+    uint32_t struct_size;
+    uint64_t capabilities; /* KEEL_CAP_* */
+    const keel_config_key *config_keys;
+    uint32_t config_key_count;
+
+    /* Create an instance. `host` and `ctx` stay valid until destroy(). On failure return
+     * KEEL_ERROR with a message in err. */
+    uint32_t (*create)(const keel_host_api *host, void *ctx, const keel_setting *settings,
+                       uint32_t setting_count, void **self, char *err, size_t err_size);
+    void (*destroy)(void *self);
+
+    /* Subscribe to a venue symbol under the host's id. The plugin answers with
+     * host->define_instrument() before returning, or KEEL_ERROR for an unknown symbol. */
+    uint32_t (*subscribe)(void *self, const char *symbol, keel_instrument_id id, char *err,
+                          size_t err_size);
+
+    /* Begin producing events (after all subscriptions). */
+    uint32_t (*start)(void *self, char *err, size_t err_size);
+} keel_exchange_plugin;
+
+/* ---------------------------------------------------------------------------------------------
+ * Notifier plugin descriptor.
+ * ------------------------------------------------------------------------------------------- */
+typedef enum keel_notify_level {
+    KEEL_NOTIFY_INFO = 0,
+    KEEL_NOTIFY_SUCCESS = 1,
+    KEEL_NOTIFY_WARNING = 2,
+    KEEL_NOTIFY_ERROR = 3
+} keel_notify_level;
+
+typedef struct keel_notification {
+    uint32_t struct_size;
+    uint32_t level;      /* keel_notify_level */
+    int64_t ts_ns;
+    const char *source;  /* "risk", "strategy:imbalance", ... */
+    const char *title;
+    const char *body;
+} keel_notification;
+
+typedef struct keel_notifier_plugin {
+    uint32_t struct_size;
+    uint64_t capabilities;
+    const keel_config_key *config_keys;
+    uint32_t config_key_count;
+    uint32_t (*create)(const keel_host_api *host, void *ctx, const keel_setting *settings,
+                       uint32_t setting_count, void **self, char *err, size_t err_size);
+    void (*destroy)(void *self);
+    /* Deliver one notification; called on the host's notifier thread, never the engine's. */
+    uint32_t (*notify)(void *self, const keel_notification *n, char *err, size_t err_size);
+} keel_notifier_plugin;
+
+/* ---------------------------------------------------------------------------------------------
+ * The block returned by keel_plugin_query(). Static storage in the plugin; valid until dlclose.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct keel_plugin_info {
+    uint32_t struct_size;
+    uint32_t magic;          /* KEEL_PLUGIN_MAGIC */
+    uint32_t abi_major;      /* KEEL_ABI_MAJOR the plugin was built with */
+    uint32_t abi_minor;      /* KEEL_ABI_MINOR the plugin was built with */
+    uint32_t pointer_size;   /* sizeof(void *) */
+    uint32_t kind;           /* keel_plugin_kind */
+    const char *name;        /* short name, e.g. "sim" */
+    const char *version;     /* plugin's own version string */
+    const char *description; /* one line */
+    const void *descriptor;  /* keel_exchange_plugin* or keel_notifier_plugin* per kind */
+} keel_plugin_info;
+
+/* Convenience for plugin authors: the layout-sensitive constants of this header. */
+#define KEEL_PLUGIN_INFO_HEADER                                                                    \
+    .struct_size = sizeof(keel_plugin_info), .magic = KEEL_PLUGIN_MAGIC,                           \
+    .abi_major = KEEL_ABI_MAJOR, .abi_minor = KEEL_ABI_MINOR, .pointer_size = sizeof(void *)
+
+typedef const keel_plugin_info *(*keel_plugin_query_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KEEL_PLUGIN_H */
