@@ -164,6 +164,8 @@ typedef struct keel_host_api {
      * time in backtests. Plugins never read the system clock themselves. */
     int64_t (*now_ns)(void *ctx);
 
+    /* The entries below are for exchange plugins; they are NULL in the table given to notifiers. */
+
     /* Run `fn(user, now_ns)` every `period_ns` on the plugin's thread, starting one period from now,
      * until the plugin is destroyed. Returns KEEL_OK or KEEL_ERROR for period_ns <= 0. */
     uint32_t (*add_timer)(void *ctx, int64_t period_ns, keel_timer_fn fn, void *user);

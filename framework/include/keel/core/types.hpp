@@ -1,0 +1,48 @@
+#pragma once
+// Vocabulary shared by every part of the host. Prices and quantities are integers (ticks and
+// lots of their instrument) everywhere inside the engine; they become decimals only at the edges
+// (Lua, logs, reports) through InstrumentSpec.
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+namespace keel {
+
+using Ticks = int64_t;      // price in ticks of the instrument
+using Lots = int64_t;       // quantity in lots of the instrument
+using TimeNs = int64_t;     // nanoseconds since the Unix epoch (engine clock)
+using InstrumentIndex = uint32_t;  // dense index into the engine's instrument table
+
+enum class Side : uint8_t { buy = 1, sell = 2 };
+
+inline const char *to_string(Side s) { return s == Side::buy ? "buy" : "sell"; }
+inline int sign(Side s) { return s == Side::buy ? 1 : -1; }
+inline Side opposite(Side s) { return s == Side::buy ? Side::sell : Side::buy; }
+
+struct InstrumentSpec {
+    std::string id;      // deployment-wide name, what strategies and risk limits use
+    std::string symbol;  // venue symbol
+    std::string venue;
+    std::string base, quote;
+    double tick_size = 0;
+    double lot_size = 0;
+    Lots min_qty_lots = 0;
+    double min_notional = 0;
+
+    double price(Ticks t) const { return static_cast<double>(t) * tick_size; }
+    double qty(Lots l) const { return static_cast<double>(l) * lot_size; }
+    double notional(Ticks t, Lots l) const { return price(t) * qty(l); }
+    // Decimal to integer, rounding to the nearest tick/lot. The caller checks exactness where it
+    // matters (an order price off the tick grid is a veto, not a silent rounding).
+    Ticks to_ticks(double price) const { return std::llround(price / tick_size); }
+    Lots to_lots(double qty) const { return std::llround(qty / lot_size); }
+    bool on_tick_grid(double price) const {
+        return std::fabs(price / tick_size - std::round(price / tick_size)) < 1e-6;
+    }
+    bool on_lot_grid(double qty) const {
+        return std::fabs(qty / lot_size - std::round(qty / lot_size)) < 1e-6;
+    }
+};
+
+}  // namespace keel

@@ -1,0 +1,187 @@
+#pragma once
+// The engine: one thread owns all trading state (books, candles, portfolio, risk gate, orders,
+// strategies) and processes events in order. Plugins hand it events through the host function
+// table; those land in a queue and are processed on the engine thread. See docs/architecture.md.
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include <keel/plugin.h>
+
+#include "keel/config/config.hpp"
+#include "keel/exec/paper_venue.hpp"
+#include "keel/exec/portfolio.hpp"
+#include "keel/market/book.hpp"
+#include "keel/market/candles.hpp"
+#include "keel/notify/notifier_hub.hpp"
+#include "keel/plugin/loader.hpp"
+#include "keel/risk/risk_gate.hpp"
+#include "keel/strategy/lua_strategy.hpp"
+#include "keel/strategy/services.hpp"
+
+namespace keel::engine {
+
+enum class ClockKind {
+    wall,      // paper and live: timers fire at real times
+    simulated  // tests and backtests: time jumps to the next timer, as fast as the CPU allows
+};
+
+struct EngineOptions {
+    ClockKind clock = ClockKind::wall;
+    TimeNs simulated_start = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
+    std::vector<std::filesystem::path> plugin_search = plugin::default_search_path();
+};
+
+struct PositionSummary {
+    std::string instrument;
+    double qty = 0, avg_entry = 0, mark = 0, unrealized_pnl = 0, realized_pnl = 0;
+};
+
+struct Summary {
+    double seconds = 0;  // engine time covered by the run
+    uint64_t book_events = 0, trade_events = 0, rejected_events = 0, candles = 0;
+    uint64_t orders = 0, vetoes = 0, fills = 0, cancels = 0;
+    std::map<std::string, uint64_t> vetoes_by_reason;
+    uint64_t strategy_errors = 0;
+    double starting_balance = 0, realized_pnl = 0, fees = 0, unrealized_pnl = 0, equity = 0;
+    std::vector<PositionSummary> positions;
+};
+std::string format_summary(const Summary &s);
+
+class Engine final : public strategy::Services {
+public:
+    Engine(config::Config config, EngineOptions options = {});
+    ~Engine() override;
+    Engine(const Engine &) = delete;
+    Engine &operator=(const Engine &) = delete;
+
+    // Loads and validates every plugin, creates instances, subscribes instruments, and compiles
+    // every strategy. Nothing trades yet. Throws PluginError, ConfigError or StrategyError.
+    void prepare();
+    // prepare() must have run. Starts the venues and notifiers, calls on_start, and processes
+    // events until `duration` of engine time has passed or request_stop() is called. Then calls
+    // on_stop, cancels resting orders and returns the summary.
+    Summary run(TimeNs duration);
+    // Thread-safe and async-signal-tolerant enough to call from a signal-handling thread.
+    void request_stop();
+
+    const strategy::LuaStrategy *strategy(const std::string &name) const;
+    risk::RiskGate &risk_gate() { return gate_; }
+    Summary summary() const;
+
+    // strategy::Services
+    size_t instrument_count() const override { return instruments_.size(); }
+    std::optional<InstrumentIndex> find_instrument(std::string_view id) const override;
+    const InstrumentSpec &spec(InstrumentIndex i) const override { return instruments_.at(i); }
+    const market::Book &book(InstrumentIndex i) const override { return books_.at(i); }
+    const exec::Position &position(InstrumentIndex i) const override {
+        return portfolio_->position(i);
+    }
+    double unrealized_pnl(InstrumentIndex i) const override;
+    double balance() const override { return portfolio_->balance(); }
+    double equity() const override;
+    TimeNs now() const override;
+    exec::OrderId submit(exec::OrderIntent intent) override;
+    bool cancel(exec::StrategyIndex strategy, exec::OrderId id, std::string &why) override;
+    std::vector<exec::OrderId> open_orders(exec::StrategyIndex strategy) const override;
+    void notify(strategy::NotifyLevel level, const std::string &source, const std::string &title,
+                const std::string &body) override;
+
+    // Called by the host function table (any thread).
+    struct Venue;
+    void on_define_instrument(Venue &venue, const keel_instrument_def &def);
+    void on_book_event(Venue &venue, const keel_book_event &event);
+    void on_trade_event(Venue &venue, const keel_trade_event &event);
+    uint32_t on_add_timer(Venue &venue, int64_t period_ns, keel_timer_fn fn, void *user);
+
+private:
+    struct QueuedEvent {
+        enum class Kind : uint8_t { book, trade } kind;
+        InstrumentIndex instrument;
+        bool snapshot = false;
+        TimeNs ts = 0;
+        uint32_t first_level = 0, bid_count = 0, ask_count = 0;  // into the level pool
+        Ticks price = 0;
+        Lots qty = 0;
+        Side aggressor = Side::buy;
+    };
+    struct EventBuffer {
+        std::vector<QueuedEvent> events;
+        std::vector<market::Level> levels;
+        void clear() {
+            events.clear();
+            levels.clear();
+        }
+    };
+    struct Timer {
+        TimeNs deadline;
+        uint64_t seq;  // ties fire in creation order, so runs are deterministic
+        TimeNs period;
+        keel_timer_fn fn;
+        void *user;
+        bool operator>(const Timer &o) const {
+            return deadline != o.deadline ? deadline > o.deadline : seq > o.seq;
+        }
+    };
+    struct CandleSeries {
+        InstrumentIndex instrument;
+        std::string timeframe;
+        market::CandleBuilder builder;
+    };
+
+    void load_venues();
+    void load_notifiers();
+    void load_strategies();
+    void fire_due_timers();
+    void process_queue();
+    void process_book(const QueuedEvent &e, const EventBuffer &buf);
+    void process_trade(const QueuedEvent &e);
+    void emit_candle(const CandleSeries &series, const market::Candle &c);
+    void handle_venue_events();
+    void deliver_order_events();
+    void reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto);
+    void log_order_event(const exec::OrderEvent &e);
+    void shutdown_orders();
+    std::optional<double> mark(InstrumentIndex i) const;
+
+    config::Config config_;
+    EngineOptions options_;
+    std::vector<std::unique_ptr<Venue>> venues_;
+    std::vector<InstrumentSpec> instruments_;
+    std::vector<bool> defined_;
+    std::vector<size_t> instrument_venue_;
+    std::vector<market::Book> books_;
+    std::vector<CandleSeries> candles_;
+    std::vector<std::unique_ptr<strategy::LuaStrategy>> strategies_;
+    std::unique_ptr<exec::Portfolio> portfolio_;
+    std::unique_ptr<exec::PaperVenue> paper_;
+    risk::RiskGate gate_;
+    notify::NotifierHub notifiers_;
+
+    // Shared with plugin threads.
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    EventBuffer incoming_;
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+    uint64_t timer_seq_ = 0;
+    std::atomic<bool> stop_requested_{false};
+    std::atomic<uint64_t> rejected_events_{0};  // malformed events, counted on any thread
+
+    // Engine thread only.
+    EventBuffer processing_;
+    std::vector<exec::OrderEvent> venue_events_;    // produced by the paper venue, not yet booked
+    std::vector<exec::OrderEvent> pending_events_;  // booked, waiting for the strategy's on_order
+    TimeNs sim_now_ = 0;
+    exec::OrderId next_order_id_ = 1;
+    Summary stats_;
+    bool prepared_ = false;
+};
+
+}  // namespace keel::engine

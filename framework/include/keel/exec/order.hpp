@@ -1,0 +1,74 @@
+#pragma once
+// Orders as the engine sees them. A strategy produces an OrderIntent; only the risk gate turns an
+// intent into an ApprovedOrder (risk/risk_gate.hpp), and only an ApprovedOrder reaches a venue.
+
+#include <cstdint>
+#include <string>
+
+#include "keel/core/types.hpp"
+
+namespace keel::exec {
+
+using OrderId = uint64_t;  // unique per engine run; the client order id is derived from it
+using StrategyIndex = uint32_t;
+inline constexpr StrategyIndex kNoStrategy = UINT32_MAX;  // host-initiated (kill switch, API)
+
+enum class OrderType : uint8_t { market, limit };
+
+enum class OrderStatus : uint8_t {
+    accepted,          // passed the gate and acknowledged by the venue, resting or about to fill
+    partially_filled,  // some quantity filled, the rest still working
+    filled,
+    cancelled,         // by the strategy, or the unfilled rest of a market order
+    rejected           // by the risk gate (reason code set) or by the venue
+};
+const char *to_string(OrderType t);
+const char *to_string(OrderStatus s);
+inline bool is_final(OrderStatus s) {
+    return s == OrderStatus::filled || s == OrderStatus::cancelled || s == OrderStatus::rejected;
+}
+
+struct OrderIntent {
+    StrategyIndex strategy = kNoStrategy;
+    InstrumentIndex instrument = 0;
+    Side side = Side::buy;
+    OrderType type = OrderType::market;
+    Lots qty = 0;
+    Ticks price = 0;  // limit price; 0 for market orders
+    bool reduce_only = false;
+    std::string tag;  // free text from the strategy, echoed in its events
+};
+
+struct Order {
+    OrderId id = 0;
+    OrderIntent intent;
+    OrderStatus status = OrderStatus::accepted;
+    Lots filled = 0;
+    double fill_value = 0;  // sum of price * qty in quote currency, for the average price
+    double fees = 0;
+    TimeNs created = 0;
+    Lots remaining() const { return intent.qty - filled; }
+};
+
+// What happened to an order; delivered to the owning strategy's on_order and logged.
+struct OrderEvent {
+    OrderId id = 0;
+    StrategyIndex strategy = kNoStrategy;
+    InstrumentIndex instrument = 0;
+    Side side = Side::buy;
+    OrderType type = OrderType::market;
+    OrderStatus status = OrderStatus::accepted;
+    Lots qty = 0;
+    Lots filled = 0;      // cumulative
+    double avg_price = 0; // average fill price so far
+    Lots last_qty = 0;    // this fill, if the event is a fill
+    Ticks last_price = 0;
+    double last_fee = 0;
+    bool maker = false;
+    std::string reason;   // stable code for rejections/cancels, e.g. "MAX_ORDER_NOTIONAL"
+    std::string message;  // human explanation with the numbers
+    std::string tag;
+    TimeNs ts = 0;
+};
+
+}  // namespace keel::exec

@@ -1,0 +1,91 @@
+#pragma once
+// One strategy instance: its own lua_State (so nothing is shared between strategies), a sandbox
+// of whitelisted globals, a memory cap enforced by the allocator, and the keel API table. The API
+// is documented in docs/lua-api.md.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "keel/config/config.hpp"
+#include "keel/exec/order.hpp"
+#include "keel/market/candles.hpp"
+#include "keel/strategy/services.hpp"
+
+struct lua_State;
+
+namespace keel::strategy {
+
+// A strategy that cannot be loaded: missing file, syntax error, error in the main chunk.
+// what() carries file:line where Lua gives one.
+class StrategyError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct TradeView {
+    Ticks price;
+    Lots qty;
+    Side aggressor;
+    TimeNs ts;
+};
+
+class LuaStrategy {
+public:
+    static constexpr size_t kDefaultMemoryLimit = 64u << 20;
+
+    LuaStrategy(exec::StrategyIndex index, config::Strategy config, Services &services,
+                std::vector<InstrumentIndex> instruments, size_t memory_limit = kDefaultMemoryLimit);
+    ~LuaStrategy();
+    LuaStrategy(const LuaStrategy &) = delete;
+    LuaStrategy &operator=(const LuaStrategy &) = delete;
+
+    // Compiles the file (text only, never bytecode) in a fresh sandbox and runs its main chunk.
+    void load();
+
+    // Callbacks. A Lua error inside one is logged with file:line, counted, and swallowed: the
+    // engine goes on, and so does the strategy with its next event.
+    void on_start();
+    void on_book(InstrumentIndex i);
+    void on_trade(InstrumentIndex i, const TradeView &t);
+    void on_candle(InstrumentIndex i, const std::string &timeframe, const market::Candle &c);
+    void on_order(const exec::OrderEvent &e);
+    void on_stop();
+
+    const std::string &name() const { return config_.name; }
+    const config::Strategy &config() const { return config_; }
+    exec::StrategyIndex index() const { return index_; }
+    const std::vector<InstrumentIndex> &instruments() const { return instruments_; }
+    bool wants(InstrumentIndex i) const;
+    uint64_t error_count() const { return errors_; }
+    size_t memory_used() const;
+    // A global of the strategy as text (tests and diagnostics); nullopt if unset.
+    std::optional<std::string> global_as_string(const std::string &name) const;
+
+    // The binding's view of this object (used by the C functions of the API).
+    Services &services() { return services_; }
+    void report_error(const char *where, const std::string &message);
+
+private:
+    struct Allocator;
+    bool push_callback(const char *name);
+    void call(const char *name, int nargs);
+    void push_instrument(InstrumentIndex i);
+    void install_api();
+
+    exec::StrategyIndex index_;
+    config::Strategy config_;
+    Services &services_;
+    std::vector<InstrumentIndex> instruments_;
+    std::unique_ptr<Allocator> allocator_;
+    lua_State *L_ = nullptr;
+    uint64_t errors_ = 0;
+    int traceback_ref_ = 0;
+    std::vector<int> instrument_refs_;  // registry refs of instrument id strings, by index
+    std::vector<int> book_refs_;        // registry refs of book handles, by index
+};
+
+}  // namespace keel::strategy

@@ -1,0 +1,236 @@
+// keel command line: run, check, version.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "keel/config/config.hpp"
+#include "keel/engine/engine.hpp"
+#include "keel/log/log.hpp"
+#include "keel/plugin/loader.hpp"
+#include "keel/strategy/lua_strategy.hpp"
+
+namespace {
+
+constexpr const char *kUsage = R"(keel — trading host with Lua strategies behind a native risk gate
+
+Usage:
+  keel run <config.yaml> [--duration 30s] [--log-format text|json] [--log-level LEVEL]
+  keel check <config.yaml> [--log-format text|json] [--log-level LEVEL]
+  keel version
+  keel <command> --help
+
+Commands:
+  run      Start a session as configured; stops after --duration or on SIGINT/SIGTERM and
+           prints a summary (events, orders, fills, vetoes, P&L).
+  check    Validate the config, load every plugin, compile every strategy; change nothing.
+  version  Print keel's version and the plugin ABI version.
+)";
+
+constexpr const char *kRunHelp = R"(Usage: keel run <config.yaml> [options]
+
+Starts a session as configured (mode: paper runs on the venue's market with simulated fills).
+Stops cleanly after --duration or on SIGINT/SIGTERM, then prints a summary to stdout.
+
+Options:
+  --duration D        how long to run: 500ms, 30s, 5m, 2h (default: until a signal)
+  --log-format F      text (default) or json: one JSON object per line on stderr
+  --log-level L       trace, debug, info, warn, error, off (overrides logging.level)
+  -h, --help          this help
+)";
+
+constexpr const char *kCheckHelp = R"(Usage: keel check <config.yaml> [options]
+
+Validates the config, loads and checks every plugin, validates plugin settings, subscribes the
+configured instruments and compiles every strategy. Starts nothing and changes nothing.
+Exits 0 when everything is valid, 1 with the error otherwise.
+
+Options:
+  --log-format F      text (default) or json
+  --log-level L       trace, debug, info, warn, error, off
+  -h, --help          this help
+)";
+
+struct Options {
+    std::string command;
+    std::string config;
+    std::optional<keel::TimeNs> duration;
+    std::optional<std::string> log_format;
+    std::optional<std::string> log_level;
+    bool help = false;
+};
+
+std::optional<keel::TimeNs> parse_duration(const std::string &text) {
+    double value = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (r.ec != std::errc() || value <= 0) return std::nullopt;
+    std::string unit(r.ptr, text.data() + text.size());
+    double scale = unit == "ms"                 ? 1e6
+                   : unit == "s" || unit.empty() ? 1e9
+                   : unit == "m"                 ? 60e9
+                   : unit == "h"                 ? 3600e9
+                                                 : 0;
+    if (scale == 0) return std::nullopt;
+    return static_cast<keel::TimeNs>(value * scale);
+}
+
+[[noreturn]] void usage_error(const std::string &msg) {
+    std::fprintf(stderr, "keel: %s\nRun 'keel --help' for usage.\n", msg.c_str());
+    std::exit(2);
+}
+
+Options parse(int argc, char **argv) {
+    Options o;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string &a = args[i];
+        auto value = [&](const char *flag) {
+            if (i + 1 >= args.size()) usage_error(std::string(flag) + " needs a value");
+            return args[++i];
+        };
+        if (a == "-h" || a == "--help") o.help = true;
+        else if (a == "--duration") {
+            auto text = value("--duration");
+            o.duration = parse_duration(text);
+            if (!o.duration)
+                usage_error("--duration: expected a positive duration like 30s, 5m or 500ms, "
+                            "found \"" + text + "\"");
+        } else if (a == "--log-format") {
+            o.log_format = value("--log-format");
+            if (*o.log_format != "text" && *o.log_format != "json")
+                usage_error("--log-format: expected text or json, found \"" + *o.log_format + "\"");
+        } else if (a == "--log-level") {
+            o.log_level = value("--log-level");
+        } else if (a.starts_with("-")) {
+            usage_error("unknown option " + a);
+        } else if (o.command.empty()) {
+            o.command = a;
+        } else if (o.config.empty()) {
+            o.config = a;
+        } else {
+            usage_error("unexpected argument \"" + a + "\"");
+        }
+    }
+    return o;
+}
+
+void configure_logging(const Options &o, const keel::config::Logging *cfg) {
+    keel::log::Settings s;
+    if (cfg) {
+        s.level = cfg->level;
+        s.format = cfg->format == "json" ? keel::log::Format::json : keel::log::Format::text;
+        s.components = cfg->components;
+    }
+    if (o.log_format)
+        s.format = *o.log_format == "json" ? keel::log::Format::json : keel::log::Format::text;
+    if (o.log_level) s.level = *o.log_level;
+    keel::log::configure(s);
+}
+
+// Signals are handled by one thread with sigwait: no work happens in a signal handler.
+class SignalWatcher {
+public:
+    explicit SignalWatcher(keel::engine::Engine &engine) {
+        sigset_t set = signals();
+        thread_ = std::thread([this, &engine, set] {
+            while (true) {
+                int sig = 0;
+                if (sigwait(&set, &sig) != 0) continue;
+                if (sig == SIGUSR1) return;  // our own wake-up at shutdown
+                keel::log::get("engine").info("{} received, stopping", strsignal(sig));
+                engine.request_stop();
+            }
+        });
+    }
+    ~SignalWatcher() {
+        pthread_kill(thread_.native_handle(), SIGUSR1);
+        thread_.join();
+    }
+    // Blocks the signals in the calling thread and every thread it creates afterwards.
+    static void block() {
+        sigset_t set = signals();
+        pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    }
+
+private:
+    static sigset_t signals() {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGUSR1);
+        return set;
+    }
+    std::thread thread_;
+};
+
+int run_or_check(const Options &o) {
+    if (o.config.empty()) usage_error(o.command + " needs a config file");
+    configure_logging(o, nullptr);
+    keel::config::Config cfg;
+    try {
+        cfg = keel::config::load_file(o.config);
+        configure_logging(o, &cfg.logging);
+    } catch (const keel::config::ConfigError &e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    } catch (const std::invalid_argument &e) {  // --log-level
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    try {
+        keel::engine::Engine engine(cfg);
+        engine.prepare();
+        if (o.command == "check") {
+            std::printf("%s: ok (%zu venues, %zu instruments, %zu strategies, %zu notifiers)\n",
+                        o.config.c_str(), cfg.venues.size(), cfg.instruments.size(),
+                        cfg.strategies.size(), cfg.notifiers.size());
+            return 0;
+        }
+        SignalWatcher watcher(engine);
+        // Without --duration a session runs until a signal; a century is "until a signal".
+        auto duration = o.duration.value_or(keel::TimeNs{100} * 365 * 86400 * 1'000'000'000);
+        auto summary = engine.run(duration);
+        std::fputs(keel::engine::format_summary(summary).c_str(), stdout);
+        std::fflush(stdout);
+        return 0;
+    } catch (const keel::config::ConfigError &e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+    } catch (const keel::plugin::PluginError &e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+    } catch (const keel::strategy::StrategyError &e) {
+        std::fprintf(stderr, "error: strategy: %s\n", e.what());
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+    }
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    SignalWatcher::block();
+    Options o = parse(argc, argv);
+    if (o.command.empty() || o.command == "help") {
+        std::fputs(kUsage, o.command.empty() && !o.help ? stderr : stdout);
+        return o.command.empty() && !o.help ? 2 : 0;
+    }
+    if (o.command == "version") {
+        if (o.help) return std::puts("Usage: keel version\n\nPrints keel's version and plugin ABI."), 0;
+        std::printf("keel %s (plugin ABI %u.%u)\n", KEEL_VERSION, KEEL_ABI_MAJOR, KEEL_ABI_MINOR);
+        return 0;
+    }
+    if (o.command == "run" || o.command == "check") {
+        if (o.help) return std::fputs(o.command == "run" ? kRunHelp : kCheckHelp, stdout), 0;
+        return run_or_check(o);
+    }
+    usage_error("unknown command \"" + o.command + "\"");
+}

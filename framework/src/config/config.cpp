@@ -1,0 +1,834 @@
+// Loading and validating the deployment configuration (docs/config.md).
+//
+// The whole file is checked before anything starts; the first mistake found is thrown as a
+// ConfigError of the form "<file>:<line>:<col>: <key.path>: <message>". Values that came from the
+// environment (${VAR}) are never written into a message: they may be secrets.
+
+#include "keel/config/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <limits>
+#include <set>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace keel::config {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char *top_level_keys =
+    "mode, venues, instruments, strategies, risk, account, notifiers, logging";
+
+using Keys = std::initializer_list<std::string_view>;
+
+std::string join(const std::vector<std::string> &items, const char *sep = ", ") {
+    std::string out;
+    for (const auto &item : items) {
+        if (!out.empty()) out += sep;
+        out += item;
+    }
+    return out;
+}
+
+std::string join(Keys items) {
+    std::vector<std::string> v;
+    for (auto item : items) v.emplace_back(item);
+    return join(v);
+}
+
+// "value" with quotes and control characters escaped, shortened when long.
+std::string quote(std::string_view text) {
+    constexpr std::size_t max_len = 60;
+    std::string out = "\"";
+    std::size_t n = 0;
+    for (char c : text) {
+        if (n++ == max_len) {
+            out += "...";
+            break;
+        }
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
+                    out += buf;
+                } else {
+                    out += c;
+                }
+        }
+    }
+    out += '"';
+    return out;
+}
+
+std::string child(const std::string &path, std::string_view key) {
+    if (path.empty()) return std::string(key);
+    std::string out = path;
+    out += '.';
+    out += key;
+    return out;
+}
+
+std::string index(const std::string &path, std::size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+}
+
+// A value to check: the node, the best location for messages about it, and its key path.
+struct Val {
+    YAML::Node node;
+    YAML::Mark mark;
+    std::string path;
+};
+
+struct Entry {
+    std::string key;
+    YAML::Node key_node;
+    Val val;
+};
+
+// The entries of one mapping in file order, after duplicate and unknown-key checks.
+struct MapView {
+    Val self;
+    std::vector<Entry> entries;
+
+    const Entry *find(std::string_view key) const {
+        for (const auto &e : entries)
+            if (e.key == key) return &e;
+        return nullptr;
+    }
+};
+
+// A scalar after ${VAR} substitution.
+struct Text {
+    std::string value;
+    std::string raw;        // as written in the YAML
+    bool from_env = false;  // any ${VAR} was substituted
+    bool uses_env = false;  // raw is exactly one ${VAR}
+};
+
+// A name defined somewhere in the file (instrument id, strategy name), for duplicate checks and
+// "did you mean" hints.
+struct Defined {
+    std::string name;
+    bool from_env = false;
+    std::string where;
+    std::string path;
+};
+
+bool valid_env_name(std::string_view name) {
+    if (name.empty()) return false;
+    if (std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+}
+
+bool valid_timeframe(std::string_view tf) {
+    // ^[1-9][0-9]*(s|m|h|d)$
+    if (tf.size() < 2 || tf[0] < '1' || tf[0] > '9') return false;
+    for (std::size_t i = 1; i + 1 < tf.size(); ++i)
+        if (!std::isdigit(static_cast<unsigned char>(tf[i]))) return false;
+    char unit = tf.back();
+    return unit == 's' || unit == 'm' || unit == 'h' || unit == 'd';
+}
+
+std::optional<double> parse_number(std::string_view s) {
+    if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+    if (s.empty() || s[0] == '+' || s[0] == ' ') return std::nullopt;
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || ptr != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+    return v;
+}
+
+std::optional<long long> parse_integer(std::string_view s) {
+    if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+    if (s.empty() || s[0] == '+') return std::nullopt;
+    long long v = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+std::optional<bool> parse_bool(std::string_view s) {
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+    return std::nullopt;
+}
+
+class Loader {
+  public:
+    Loader(const fs::path &file, EnvLookup env) : file_(file), display_(file.string()) {
+        if (env) {
+            env_ = std::move(env);
+        } else {
+            env_ = [](const std::string &name) -> std::optional<std::string> {
+                const char *v = std::getenv(name.c_str());
+                if (!v) return std::nullopt;
+                return std::string(v);
+            };
+        }
+    }
+
+    Config load(const std::string &yaml) {
+        std::vector<YAML::Node> docs;
+        try {
+            docs = YAML::LoadAll(yaml);
+        } catch (const YAML::ParserException &e) {
+            throw ConfigError(location(e.mark) + ": YAML syntax error: " + e.msg);
+        } catch (const YAML::Exception &e) {
+            throw ConfigError(location(e.mark) + ": YAML error: " + e.msg);
+        }
+        if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+            throw ConfigError(display_ + ": the file is empty; expected a mapping with keys " +
+                              top_level_keys);
+        }
+        if (docs.size() > 1) {
+            fail(docs[1].Mark(), "",
+                 "expected one YAML document, found " + std::to_string(docs.size()) +
+                     " (remove the extra \"---\")");
+        }
+        try {
+            return build(docs[0]);
+        } catch (const YAML::Exception &e) {
+            // Not expected: every node is type-checked before it is read.
+            throw ConfigError(location(e.mark) + ": YAML error: " + e.msg);
+        }
+    }
+
+  private:
+    // ---- locations and errors ---------------------------------------------------------------
+
+    std::string location(const YAML::Mark &m) const {
+        if (m.is_null() || m.line < 0 || m.column < 0) return display_;
+        return display_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+    }
+
+    [[noreturn]] void fail(const YAML::Mark &m, const std::string &path,
+                           const std::string &message) const {
+        std::string out = location(m) + ": ";
+        if (!path.empty()) out += path + ": ";
+        out += message;
+        throw ConfigError(out);
+    }
+
+    [[noreturn]] void fail(const Val &v, const std::string &message) const {
+        fail(v.mark, v.path, message);
+    }
+
+    // ---- describing what was found ----------------------------------------------------------
+
+    static const char *kind(const YAML::Node &n) {
+        switch (n.Type()) {
+            case YAML::NodeType::Map:
+                return n.size() == 0 ? "an empty mapping" : "a mapping";
+            case YAML::NodeType::Sequence:
+                return n.size() == 0 ? "an empty sequence" : "a sequence";
+            case YAML::NodeType::Null:
+                return "an empty value";
+            case YAML::NodeType::Scalar:
+                return "a scalar";
+            case YAML::NodeType::Undefined:
+                break;
+        }
+        return "nothing";
+    }
+
+    // A scalar's text for a message; the value itself is withheld when it came from the
+    // environment.
+    static std::string shown(const Text &t) {
+        if (t.from_env) return quote(t.raw) + " (value from the environment, not shown)";
+        return quote(t.value);
+    }
+
+    // What a node is, for "found ..."; a scalar is shown as written (before substitution).
+    static std::string found(const Val &v) {
+        if (!v.node.IsScalar()) return kind(v.node);
+        return quote(v.node.Scalar());
+    }
+
+    // ---- ${VAR} substitution ----------------------------------------------------------------
+
+    Text substitute(const Val &v) {
+        Text t;
+        t.raw = v.node.Scalar();
+        const std::string &raw = t.raw;
+        std::size_t pos = 0;
+        int refs = 0;
+        while (pos < raw.size()) {
+            std::size_t start = raw.find("${", pos);
+            if (start == std::string::npos) {
+                t.value.append(raw, pos, std::string::npos);
+                break;
+            }
+            t.value.append(raw, pos, start - pos);
+            std::size_t end = raw.find('}', start + 2);
+            if (end == std::string::npos) {
+                fail(v, "unterminated \"${\" in " + quote(raw) +
+                            " (expected ${NAME}, NAME made of letters, digits and _)");
+            }
+            std::string name = raw.substr(start + 2, end - start - 2);
+            if (!valid_env_name(name)) {
+                fail(v, "invalid environment variable reference " +
+                            quote(raw.substr(start, end - start + 1)) +
+                            " (expected ${NAME}, NAME made of letters, digits and _, not "
+                            "starting with a digit)");
+            }
+            std::optional<std::string> value = env_(name);
+            if (!value) fail(v, "environment variable " + name + " is not set");
+            t.value += *value;
+            t.from_env = true;
+            ++refs;
+            pos = end + 1;
+        }
+        t.uses_env = refs == 1 && raw.size() >= 3 && raw.compare(0, 2, "${") == 0 &&
+                     raw.back() == '}' && raw.find("${", 2) == std::string::npos;
+        return t;
+    }
+
+    // ---- structure --------------------------------------------------------------------------
+
+    // The location to blame for a value: an empty value has no position of its own (yaml-cpp
+    // marks it where the next token starts), so its key's position is used instead.
+    static Val value_of(const YAML::Node &key, const YAML::Node &value, const std::string &path) {
+        YAML::Mark m = value.IsNull() ? key.Mark() : value.Mark();
+        return Val{value, m, path};
+    }
+
+    Val item_of(const Val &seq, const YAML::Node &item, std::size_t i) const {
+        YAML::Mark m = item.IsNull() ? seq.mark : item.Mark();
+        return Val{item, m, index(seq.path, i)};
+    }
+
+    // Checks that v is a mapping (unless it is empty and `null_ok`), that its keys are distinct
+    // scalars and, when `allowed` is given, that every key is one of them.
+    MapView map(const Val &v, const char *expected, const Keys *allowed, bool null_ok) {
+        MapView out{v, {}};
+        if (v.node.IsNull() && null_ok) return out;
+        if (!v.node.IsMap()) fail(v, std::string("expected ") + expected + ", found " + found(v));
+        for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+            const YAML::Node &key = it->first;
+            if (!key.IsScalar()) {
+                fail(key.Mark(), v.path,
+                     std::string("expected a plain key, found ") + kind(key) + " as a key");
+            }
+            const std::string name = key.Scalar();
+            const std::string path = child(v.path, name);
+            for (const auto &e : out.entries) {
+                if (e.key == name) {
+                    fail(key.Mark(), path,
+                         "duplicate key " + quote(name) + " (first at line " +
+                             std::to_string(e.key_node.Mark().line + 1) + ")");
+                }
+            }
+            if (allowed && std::find(allowed->begin(), allowed->end(), name) == allowed->end()) {
+                std::vector<std::string> names;
+                for (auto k : *allowed) names.emplace_back(k);
+                if (auto best = closest(name, names)) {
+                    fail(key.Mark(), path, "unknown key (did you mean " + quote(*best) + "?)");
+                }
+                fail(key.Mark(), path, "unknown key (allowed keys: " + join(*allowed) + ")");
+            }
+            out.entries.push_back(Entry{name, key, value_of(key, it->second, path)});
+        }
+        return out;
+    }
+
+    MapView map(const Val &v, const char *expected, Keys allowed, bool null_ok) {
+        return map(v, expected, &allowed, null_ok);
+    }
+
+    const Entry &require(const MapView &m, const char *key) const {
+        if (const Entry *e = m.find(key)) return *e;
+        fail(m.self, std::string("missing required key \"") + key + "\"");
+    }
+
+    std::vector<Val> sequence(const Val &v, const char *expected, bool null_ok) {
+        std::vector<Val> out;
+        if (v.node.IsNull() && null_ok) return out;
+        if (!v.node.IsSequence()) {
+            fail(v, std::string("expected ") + expected + ", found " + found(v));
+        }
+        std::size_t i = 0;
+        for (const auto &item : v.node) out.push_back(item_of(v, item, i++));
+        return out;
+    }
+
+    // ---- scalars ----------------------------------------------------------------------------
+
+    Text scalar(const Val &v, const char *expected) {
+        if (!v.node.IsScalar())
+            fail(v, std::string("expected ") + expected + ", found " + found(v));
+        return substitute(v);
+    }
+
+    std::string string(const Val &v) {
+        Text t = scalar(v, "a string");
+        if (t.value.empty()) fail(v, "expected a non-empty string, found " + shown(t));
+        return t.value;
+    }
+
+    double number(const Val &v, double min, bool min_inclusive, std::optional<double> max,
+                  const std::string &expected) {
+        Text t = scalar(v, expected.c_str());
+        std::optional<double> n = parse_number(t.value);
+        bool ok = n && (min_inclusive ? *n >= min : *n > min) && (!max || *n <= *max);
+        if (!ok) fail(v, "expected " + expected + ", found " + shown(t));
+        return *n;
+    }
+
+    double positive(const Val &v) { return number(v, 0.0, false, std::nullopt, "a number > 0"); }
+
+    double fee(const Val &v) {
+        return number(v, -0.01, true, 0.01,
+                      "a number between -0.01 and 0.01 (a fraction of notional: 0.001 = 0.1%)");
+    }
+
+    int integer(const Val &v, int min) {
+        const std::string expected = "an integer >= " + std::to_string(min);
+        Text t = scalar(v, expected.c_str());
+        std::optional<long long> n = parse_integer(t.value);
+        if (!n || *n < min) fail(v, "expected " + expected + ", found " + shown(t));
+        if (*n > std::numeric_limits<int>::max()) {
+            fail(v, "expected " + expected + " and at most " +
+                        std::to_string(std::numeric_limits<int>::max()) + ", found " + shown(t));
+        }
+        return static_cast<int>(*n);
+    }
+
+    bool boolean(const Val &v) {
+        Text t = scalar(v, "true or false");
+        std::optional<bool> b = parse_bool(t.value);
+        if (!b) fail(v, "expected true or false, found " + shown(t));
+        return *b;
+    }
+
+    std::string one_of(const Val &v, Keys allowed, const char *note = nullptr) {
+        const std::string expected = "one of " + join(allowed);
+        Text t = scalar(v, expected.c_str());
+        if (std::find(allowed.begin(), allowed.end(), t.value) != allowed.end()) return t.value;
+        std::string message = "expected " + expected + ", found " + shown(t);
+        std::vector<std::string> names;
+        for (auto k : allowed) names.emplace_back(k);
+        if (!t.from_env) {
+            if (auto best = closest(t.value, names))
+                message += " (did you mean " + quote(*best) + "?)";
+        }
+        if (note) message += note;
+        fail(v, message);
+    }
+
+    RawSetting setting(const Val &v) {
+        Text t = scalar(v, "a scalar value (string, number or boolean)");
+        RawSetting s;
+        s.value = std::move(t.value);
+        s.from_env = t.from_env;
+        s.uses_env = t.uses_env;
+        s.where = location(v.mark);
+        s.key_path = v.path;
+        return s;
+    }
+
+    // settings / params: a flat mapping of scalars; an empty value means none.
+    std::map<std::string, RawSetting> settings(const Val &v) {
+        MapView m = map(v, "a mapping of key: value", nullptr, true);
+        std::map<std::string, RawSetting> out;
+        for (const auto &e : m.entries) {
+            if (!e.val.node.IsScalar()) {
+                fail(e.val, std::string("expected a scalar value (string, number or boolean), "
+                                        "found ") +
+                                found(e.val) + "; settings are flat key: value pairs");
+            }
+            out.emplace(e.key, setting(e.val));
+        }
+        return out;
+    }
+
+    // ---- names defined in the file ----------------------------------------------------------
+
+    // "unknown instrument "X" (did you mean "Y"?)" or the list of known names. Names that came
+    // from the environment are neither suggested nor listed.
+    std::string unknown(const char *what, const Text &t, const std::vector<Defined> &known) const {
+        std::vector<std::string> names;
+        for (const auto &d : known)
+            if (!d.from_env) names.push_back(d.name);
+        std::string message = std::string("unknown ") + what + " " + shown(t);
+        if (!t.from_env) {
+            if (auto best = closest(t.value, names)) {
+                return message + " (did you mean " + quote(*best) + "?)";
+            }
+        }
+        if (names.empty()) return message;
+        return message + " (configured: " + join(names) + ")";
+    }
+
+    static const Defined *find(const std::vector<Defined> &list, const std::string &name) {
+        for (const auto &d : list)
+            if (d.name == name) return &d;
+        return nullptr;
+    }
+
+    // An instrument id reference (strategy instruments, risk whitelist).
+    std::string instrument_ref(const Val &v) {
+        Text t = scalar(v, "an instrument id");
+        if (find(instruments_, t.value)) return t.value;
+        if (!t.from_env) {
+            // A symbol given where the instrument has an id of its own.
+            for (std::size_t i = 0; i < instruments_.size(); ++i) {
+                const Defined &d = instruments_[i];
+                if (symbols_[i] == t.value && !d.from_env) {
+                    fail(v, "unknown instrument " + shown(t) + " (did you mean " + quote(d.name) +
+                                "? instruments are named by id, and " + quote(d.name) +
+                                " is the id of symbol " + t.value + ")");
+                }
+            }
+        }
+        fail(v, unknown("instrument", t, instruments_));
+    }
+
+    std::vector<std::string> instrument_refs(const Val &v, bool required) {
+        std::vector<Val> items = sequence(
+            v, required ? "a non-empty sequence of instrument ids" : "a sequence of instrument ids",
+            !required);
+        if (required && items.empty()) {
+            fail(v, "expected a non-empty sequence of instrument ids, found " + found(v));
+        }
+        std::vector<std::string> out;
+        for (const auto &item : items) {
+            std::string id = instrument_ref(item);
+            if (std::find(out.begin(), out.end(), id) != out.end()) {
+                fail(item, "instrument " + shown(substitute(item)) + " is listed twice");
+            }
+            out.push_back(std::move(id));
+        }
+        return out;
+    }
+
+    // ---- sections ---------------------------------------------------------------------------
+
+    Config build(const YAML::Node &root) {
+        const Keys top = {"mode", "venues",  "instruments", "strategies",
+                          "risk", "account", "notifiers",   "logging"};
+        Val root_val{root, root.Mark(), ""};
+        if (!root.IsMap()) {
+            fail(root_val, std::string("expected a mapping with keys ") + top_level_keys +
+                               ", found " + found(root_val));
+        }
+        MapView m = map(root_val, "a mapping", top, false);
+
+        Config cfg;
+        cfg.file = file_;
+        if (const Entry *e = m.find("mode")) {
+            one_of(e->val, {"paper"}, " (backtest, shadow and live are not available yet)");
+            cfg.mode = Mode::paper;
+        }
+        cfg.venues = plugins(require(m, "venues").val, "venue", true);
+        if (const Entry *e = m.find("notifiers"))
+            cfg.notifiers = plugins(e->val, "notifier", false);
+        cfg.instruments = instruments(require(m, "instruments").val, cfg);
+        if (const Entry *e = m.find("strategies")) cfg.strategies = strategies(e->val);
+        if (const Entry *e = m.find("risk")) cfg.risk = risk(e->val);
+        if (const Entry *e = m.find("account")) cfg.account = account(e->val);
+        if (const Entry *e = m.find("logging")) cfg.logging = logging(e->val);
+        return cfg;
+    }
+
+    std::map<std::string, PluginRef> plugins(const Val &v, const char *what, bool required) {
+        const std::string expected =
+            std::string("a mapping of ") + what + " name -> {plugin, settings}";
+        MapView m = map(v, expected.c_str(), nullptr, !required);
+        if (required && m.entries.empty()) {
+            fail(v, "expected " + expected + " with at least one " + what + ", found " + found(v));
+        }
+        std::map<std::string, PluginRef> out;
+        for (const auto &e : m.entries) {
+            MapView block =
+                map(e.val, "a mapping with keys plugin, settings", {"plugin", "settings"}, false);
+            PluginRef ref;
+            ref.plugin = string(require(block, "plugin").val);
+            if (const Entry *s = block.find("settings")) ref.settings = settings(s->val);
+            ref.where = location(e.val.mark);
+            ref.key_path = e.val.path;
+            out.emplace(e.key, std::move(ref));
+        }
+        return out;
+    }
+
+    std::vector<Instrument> instruments(const Val &v, const Config &cfg) {
+        std::vector<Val> items = sequence(v, "a non-empty sequence of instruments", false);
+        if (items.empty())
+            fail(v, "expected a non-empty sequence of instruments, found " + found(v));
+        std::vector<std::string> venue_names;
+        for (const auto &[name, ref] : cfg.venues) venue_names.push_back(name);
+
+        std::vector<Instrument> out;
+        for (const auto &item : items) {
+            MapView m = map(item, "a mapping with keys symbol, venue, id",
+                            {"symbol", "venue", "id"}, false);
+            const Entry &symbol = require(m, "symbol");
+            const Entry &venue = require(m, "venue");
+            const Entry *id = m.find("id");
+
+            Instrument inst;
+            inst.symbol = string(symbol.val);
+            const bool symbol_from_env = substitute(symbol.val).from_env;
+            Text venue_text = scalar(venue.val, "a venue name");
+            if (!cfg.venues.count(venue_text.value)) {
+                std::string message = "unknown venue " + shown(venue_text);
+                auto best =
+                    venue_text.from_env ? std::nullopt : closest(venue_text.value, venue_names);
+                if (best) {
+                    message += " (did you mean " + quote(*best) + "?)";
+                } else {
+                    message += " (configured venues: " + join(venue_names) + ")";
+                }
+                fail(venue.val, message);
+            }
+            inst.venue = venue_text.value;
+
+            const Val &id_val = id ? id->val : symbol.val;
+            Text id_text = id ? scalar(id->val, "a string") : substitute(symbol.val);
+            if (id_text.value.empty()) fail(id_val, "expected a non-empty string, found \"\"");
+            inst.id = id_text.value;
+
+            if (const Defined *first = find(instruments_, inst.id)) {
+                std::string message = "duplicate instrument id " + shown(id_text) + " (first at " +
+                                      first->where + ", " + first->path + ")";
+                if (!id)
+                    message += "; the id defaults to the symbol: set \"id\" to tell them apart";
+                fail(id_val, message);
+            }
+            instruments_.push_back(
+                Defined{inst.id, id_text.from_env, location(id_val.mark), id_val.path});
+            symbols_.push_back(symbol_from_env ? std::nullopt
+                                               : std::optional<std::string>(inst.symbol));
+            out.push_back(std::move(inst));
+        }
+        return out;
+    }
+
+    std::vector<Strategy> strategies(const Val &v) {
+        std::vector<Val> items = sequence(v, "a sequence of strategies", true);
+        std::vector<Defined> names;
+        std::vector<Strategy> out;
+        for (const auto &item : items) {
+            MapView m = map(item, "a mapping with keys name, file, instruments, timeframes, params",
+                            {"name", "file", "instruments", "timeframes", "params"}, false);
+            const Entry &name = require(m, "name");
+            const Entry &file = require(m, "file");
+            const Entry &insts = require(m, "instruments");
+
+            Strategy s;
+            s.where = location(item.mark);
+            Text name_text = scalar(name.val, "a string");
+            if (name_text.value.empty()) fail(name.val, "expected a non-empty string, found \"\"");
+            if (const Defined *first = find(names, name_text.value)) {
+                fail(name.val, "duplicate strategy name " + shown(name_text) + " (first at " +
+                                   first->where + ", " + first->path + ")");
+            }
+            names.push_back(Defined{name_text.value, name_text.from_env, location(name.val.mark),
+                                    name.val.path});
+            s.name = name_text.value;
+
+            s.file = strategy_file(file.val);
+            s.instruments = instrument_refs(insts.val, true);
+
+            if (const Entry *tfs = m.find("timeframes")) {
+                for (const auto &tf : sequence(tfs->val, "a sequence of timeframes", true)) {
+                    Text t = scalar(tf, "a timeframe");
+                    if (!valid_timeframe(t.value)) {
+                        fail(tf,
+                             "expected a timeframe like 1s, 5s, 1m, 5m, 15m, 1h, 4h, 1d (a "
+                             "positive number followed by s, m, h or d), found " +
+                                 shown(t));
+                    }
+                    if (std::find(s.timeframes.begin(), s.timeframes.end(), t.value) !=
+                        s.timeframes.end()) {
+                        fail(tf, "timeframe " + shown(t) + " is listed twice");
+                    }
+                    s.timeframes.push_back(t.value);
+                }
+            }
+            if (const Entry *p = m.find("params")) s.params = settings(p->val);
+            out.push_back(std::move(s));
+        }
+        return out;
+    }
+
+    fs::path strategy_file(const Val &v) {
+        Text t = scalar(v, "a file path");
+        if (t.value.empty()) fail(v, "expected a file path, found \"\"");
+        fs::path p(t.value);
+        if (p.is_relative()) p = file_.parent_path() / p;
+        p = p.lexically_normal();
+
+        std::error_code ec;
+        fs::file_status st = fs::status(p, ec);
+        const std::string shown_path = t.from_env ? shown(t) : quote(p.string());
+        if (!fs::exists(st)) {
+            std::string message = "strategy file " + shown_path + " does not exist";
+            if (fs::path(t.value).is_relative()) {
+                message += " (relative paths are resolved against the config file's directory)";
+            }
+            fail(v, message);
+        }
+        if (!fs::is_regular_file(st)) fail(v, "strategy file " + shown_path + " is not a file");
+        return p;
+    }
+
+    RiskLimits risk(const Val &v) {
+        MapView m = map(v, "a mapping",
+                        {"max_order_notional", "max_position_notional", "max_open_orders",
+                         "whitelist", "halted"},
+                        true);
+        RiskLimits r;
+        for (const auto &e : m.entries) {
+            if (e.key == "max_order_notional") {
+                r.max_order_notional = positive(e.val);
+            } else if (e.key == "max_position_notional") {
+                r.max_position_notional = positive(e.val);
+            } else if (e.key == "max_open_orders") {
+                r.max_open_orders = integer(e.val, 1);
+            } else if (e.key == "whitelist") {
+                r.whitelist = instrument_refs(e.val, false);
+            } else if (e.key == "halted") {
+                r.halted = boolean(e.val);
+            }
+        }
+        return r;
+    }
+
+    Account account(const Val &v) {
+        MapView m = map(v, "a mapping", {"starting_balance", "maker_fee", "taker_fee"}, true);
+        Account a;
+        for (const auto &e : m.entries) {
+            if (e.key == "starting_balance") {
+                a.starting_balance = positive(e.val);
+            } else if (e.key == "maker_fee") {
+                a.maker_fee = fee(e.val);
+            } else if (e.key == "taker_fee") {
+                a.taker_fee = fee(e.val);
+            }
+        }
+        return a;
+    }
+
+    Logging logging(const Val &v) {
+        const Keys levels = {"trace", "debug", "info", "warn", "error", "off"};
+        MapView m = map(v, "a mapping", {"level", "format", "components"}, true);
+        Logging l;
+        for (const auto &e : m.entries) {
+            if (e.key == "level") {
+                l.level = one_of(e.val, levels);
+            } else if (e.key == "format") {
+                l.format = one_of(e.val, {"text", "json"});
+            } else if (e.key == "components") {
+                MapView c = map(e.val, "a mapping of component -> level", nullptr, true);
+                for (const auto &ce : c.entries) l.components[ce.key] = one_of(ce.val, levels);
+            }
+        }
+        return l;
+    }
+
+    fs::path file_;
+    std::string display_;
+    EnvLookup env_;
+    std::vector<Defined> instruments_;
+    // symbol of instruments_[i], unless it came from the environment
+    std::vector<std::optional<std::string>> symbols_;
+};
+
+}  // namespace
+
+Config load_string(const std::string &yaml, const fs::path &file_name, EnvLookup env) {
+    return Loader(file_name, std::move(env)).load(yaml);
+}
+
+Config load_file(const fs::path &file, EnvLookup env) {
+    std::FILE *f = std::fopen(file.c_str(), "rb");
+    if (!f) {
+        throw ConfigError(file.string() + ": cannot read config file: " + std::strerror(errno));
+    }
+    std::string text;
+    char buf[8192];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    int read_error = std::ferror(f) ? errno : 0;
+    std::fclose(f);
+    if (read_error) {
+        throw ConfigError(file.string() +
+                          ": cannot read config file: " + std::strerror(read_error));
+    }
+    return load_string(text, file, std::move(env));
+}
+
+std::optional<std::string> closest(const std::string &word,
+                                   const std::vector<std::string> &candidates) {
+    auto lower = [](std::string s) {
+        for (char &c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    };
+    // Optimal string alignment distance (Damerau-Levenshtein without repeated edits of a
+    // substring), case-insensitive so "BTCusdt" finds "BTCUSDT".
+    auto distance = [](const std::string &a, const std::string &b) {
+        const std::size_t n = a.size(), m = b.size();
+        std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+        for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+        for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+        for (std::size_t i = 1; i <= n; ++i) {
+            for (std::size_t j = 1; j <= m; ++j) {
+                std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                    d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[n][m];
+    };
+
+    const std::string w = lower(word);
+    const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
+    std::optional<std::string> best;
+    std::size_t best_distance = 0;
+    for (const auto &candidate : candidates) {
+        const std::size_t dist = distance(w, lower(candidate));
+        // A candidate that shares nothing with the word (every character replaced) is no hint.
+        if (dist > limit || dist >= std::max(word.size(), candidate.size())) continue;
+        if (!best || dist < best_distance) {
+            best = candidate;
+            best_distance = dist;
+        }
+    }
+    return best;
+}
+
+}  // namespace keel::config

@@ -1,0 +1,667 @@
+#include "keel/engine/engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "keel/log/log.hpp"
+
+namespace keel::engine {
+
+struct Engine::Venue {
+    Engine *engine = nullptr;
+    std::string name;
+    std::shared_ptr<plugin::Library> library;
+    plugin::Settings settings;
+    keel_host_api host{};
+    void *self = nullptr;
+    std::vector<InstrumentIndex> instruments;
+
+    ~Venue() {
+        if (self) library->exchange().destroy(self);
+    }
+};
+
+namespace {
+
+// Host function table for exchange plugins. No exception may cross back into C.
+template <typename F>
+void shield(Engine::Venue *v, const char *what, F &&f) {
+    try {
+        f();
+    } catch (const std::exception &e) {
+        keel::log::get("plugin").error("[{}] {} failed: {}", v->name, what, e.what());
+    } catch (...) {
+        keel::log::get("plugin").error("[{}] {} failed", v->name, what);
+    }
+}
+
+void host_log(void *ctx, uint32_t level, const char *msg) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    auto lvl = level >= KEEL_LOG_ERROR  ? spdlog::level::err
+               : level == KEEL_LOG_WARN ? spdlog::level::warn
+               : level == KEEL_LOG_INFO ? spdlog::level::info
+                                        : spdlog::level::debug;
+    keel::log::get("plugin").log(lvl, "[{}] {}", v->name, msg ? msg : "");
+}
+int64_t host_now(void *ctx) { return static_cast<Engine::Venue *>(ctx)->engine->now(); }
+uint32_t host_add_timer(void *ctx, int64_t period, keel_timer_fn fn, void *user) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    uint32_t rc = KEEL_ERROR;
+    shield(v, "add_timer", [&] { rc = v->engine->on_add_timer(*v, period, fn, user); });
+    return rc;
+}
+void host_define_instrument(void *ctx, const keel_instrument_def *def) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    shield(v, "define_instrument", [&] {
+        if (def) v->engine->on_define_instrument(*v, *def);
+    });
+}
+void host_emit_book(void *ctx, const keel_book_event *e) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    shield(v, "emit_book", [&] {
+        if (e) v->engine->on_book_event(*v, *e);
+    });
+}
+void host_emit_trade(void *ctx, const keel_trade_event *e) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    shield(v, "emit_trade", [&] {
+        if (e) v->engine->on_trade_event(*v, *e);
+    });
+}
+
+TimeNs wall_now() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+uint32_t to_notify_level(strategy::NotifyLevel l) { return static_cast<uint32_t>(l); }
+
+// Events a plugin hands over are copied only if their struct is at least the v1 size.
+template <typename T>
+bool v1_sized(const T &event, size_t v1_size) {
+    return event.struct_size >= v1_size;
+}
+
+}  // namespace
+
+Engine::Engine(config::Config config, EngineOptions options)
+    : config_(std::move(config)), options_(std::move(options)), gate_(config_.risk) {
+    sim_now_ = options_.simulated_start;
+}
+
+Engine::~Engine() {
+    // Plugins go before the engine state they call into; notifiers drain last.
+    venues_.clear();
+    notifiers_.stop();
+}
+
+TimeNs Engine::now() const {
+    return options_.clock == ClockKind::wall ? wall_now() : sim_now_;
+}
+
+std::optional<InstrumentIndex> Engine::find_instrument(std::string_view id) const {
+    for (InstrumentIndex i = 0; i < instruments_.size(); ++i)
+        if (instruments_[i].id == id) return i;
+    return std::nullopt;
+}
+
+// ---- start-up ------------------------------------------------------------------------------
+
+void Engine::prepare() {
+    if (prepared_) return;
+    // Instrument indices follow the config order.
+    for (auto &inst : config_.instruments) {
+        InstrumentSpec spec;
+        spec.id = inst.id;
+        spec.symbol = inst.symbol;
+        spec.venue = inst.venue;
+        instruments_.push_back(spec);
+    }
+    defined_.assign(instruments_.size(), false);
+    instrument_venue_.assign(instruments_.size(), 0);
+    books_.assign(instruments_.size(), market::Book{});
+    load_venues();
+    load_notifiers();
+    portfolio_ = std::make_unique<exec::Portfolio>(config_.account.starting_balance,
+                                                   instruments_.size());
+    paper_ = std::make_unique<exec::PaperVenue>(config_.account, instruments_);
+    load_strategies();
+    prepared_ = true;
+}
+
+void Engine::load_venues() {
+    auto config_dir = config_.file.parent_path();
+    for (auto &[name, ref] : config_.venues) {
+        auto file = plugin::resolve(ref.plugin, plugin::Kind::exchange, config_dir,
+                                    options_.plugin_search);
+        auto v = std::make_unique<Venue>();
+        v->engine = this;
+        v->name = name;
+        v->library = plugin::Library::open(file, plugin::Kind::exchange, "venues." + name);
+        v->settings = plugin::Settings::resolve(*v->library, ref);
+        v->host.struct_size = sizeof(keel_host_api);
+        v->host.abi_minor = KEEL_ABI_MINOR;
+        v->host.log = host_log;
+        v->host.now_ns = host_now;
+        v->host.add_timer = host_add_timer;
+        v->host.define_instrument = host_define_instrument;
+        v->host.emit_book = host_emit_book;
+        v->host.emit_trade = host_emit_trade;
+
+        char err[512] = {0};
+        void *self = nullptr;
+        const auto &d = v->library->exchange();
+        if (d.create(&v->host, v.get(), v->settings.data(), v->settings.size(), &self, err,
+                     sizeof err) != KEEL_OK)
+            throw plugin::PluginError("venues." + name + " (" + file.string() +
+                                      "): " + (err[0] ? err : "create() failed without a message"));
+        v->self = self;
+        keel::log::get("plugin").info("venue {}: {} {} ({})", name, v->library->name(),
+                                      v->library->version(), file.string());
+
+        size_t venue_index = venues_.size();
+        venues_.push_back(std::move(v));
+        Venue &venue = *venues_.back();
+        for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
+            if (instruments_[i].venue != name) continue;
+            instrument_venue_[i] = venue_index;
+            venue.instruments.push_back(i);
+            err[0] = 0;
+            if (d.subscribe(venue.self, instruments_[i].symbol.c_str(), i, err, sizeof err) !=
+                KEEL_OK)
+                throw plugin::PluginError("venues." + name + ": cannot subscribe " +
+                                          instruments_[i].symbol + ": " +
+                                          (err[0] ? err : "no reason given"));
+            if (!defined_[i])
+                throw plugin::PluginError("venues." + name + ": plugin did not define " +
+                                          instruments_[i].symbol +
+                                          " when subscribed (define_instrument is required)");
+        }
+    }
+}
+
+void Engine::load_notifiers() {
+    auto config_dir = config_.file.parent_path();
+    for (auto &[name, ref] : config_.notifiers) {
+        auto file = plugin::resolve(ref.plugin, plugin::Kind::notifier, config_dir,
+                                    options_.plugin_search);
+        auto lib = plugin::Library::open(file, plugin::Kind::notifier, "notifiers." + name);
+        auto settings = plugin::Settings::resolve(*lib, ref);
+        notifiers_.add(name, std::move(lib), settings);
+    }
+}
+
+void Engine::load_strategies() {
+    for (auto &cfg : config_.strategies) {
+        std::vector<InstrumentIndex> mine;
+        for (auto &id : cfg.instruments) mine.push_back(*find_instrument(id));
+        auto index = static_cast<exec::StrategyIndex>(strategies_.size());
+        auto s = std::make_unique<strategy::LuaStrategy>(index, cfg, *this, mine);
+        s->load();
+        for (auto &tf : cfg.timeframes) {
+            auto length = market::parse_timeframe(tf);
+            if (!length) throw config::ConfigError(cfg.where + ": bad timeframe \"" + tf + "\"");
+            for (auto i : mine) {
+                bool have = std::any_of(candles_.begin(), candles_.end(), [&](auto &c) {
+                    return c.instrument == i && c.timeframe == tf;
+                });
+                if (!have) candles_.push_back({i, tf, market::CandleBuilder(*length)});
+            }
+        }
+        keel::log::get("strategy").info("loaded {} from {}", cfg.name, cfg.file.string());
+        strategies_.push_back(std::move(s));
+    }
+}
+
+// ---- host functions ------------------------------------------------------------------------
+
+void Engine::on_define_instrument(Venue &venue, const keel_instrument_def &def) {
+    if (!v1_sized(def, offsetof(keel_instrument_def, min_notional) + sizeof(double)))
+        throw std::invalid_argument("instrument definition struct too small");
+    auto i = def.id;
+    if (i >= instruments_.size() || instruments_[i].venue != venue.name)
+        throw std::invalid_argument(fmt::format("instrument id {} was not subscribed", i));
+    if (!(def.tick_size > 0) || !std::isfinite(def.tick_size) || !(def.lot_size > 0) ||
+        !std::isfinite(def.lot_size))
+        throw std::invalid_argument(fmt::format("{}: tick and lot size must be positive, got {} "
+                                                "and {}",
+                                                instruments_[i].symbol, def.tick_size,
+                                                def.lot_size));
+    auto &spec = instruments_[i];
+    spec.base = def.base ? def.base : "";
+    spec.quote = def.quote ? def.quote : "";
+    spec.tick_size = def.tick_size;
+    spec.lot_size = def.lot_size;
+    spec.min_qty_lots = def.min_qty_lots;
+    spec.min_notional = def.min_notional;
+    defined_[i] = true;
+}
+
+uint32_t Engine::on_add_timer(Venue &, int64_t period_ns, keel_timer_fn fn, void *user) {
+    if (period_ns <= 0 || !fn) return KEEL_ERROR;
+    std::lock_guard lock(mutex_);
+    timers_.push(Timer{now() + period_ns, timer_seq_++, period_ns, fn, user});
+    wake_.notify_one();
+    return KEEL_OK;
+}
+
+void Engine::on_book_event(Venue &venue, const keel_book_event &e) {
+    // The first line of the sanitizer: an event that is malformed is counted and dropped whole,
+    // never half-applied. (The market-data issue adds sequence and staleness rules.)
+    auto reject = [&](const char *why) {
+        if (rejected_events_++ < 10)
+            keel::log::get("market").warn("[{}] book event rejected: {}", venue.name, why);
+    };
+    if (!v1_sized(e, offsetof(keel_book_event, ask_count) + sizeof(uint32_t)))
+        return reject("struct too small");
+    if (e.instrument >= instruments_.size() || !defined_[e.instrument] ||
+        instruments_[e.instrument].venue != venue.name)
+        return reject("unknown instrument");
+    if ((e.bid_count && !e.bids) || (e.ask_count && !e.asks)) return reject("NULL levels");
+    for (uint32_t k = 0; k < e.bid_count; ++k)
+        if (e.bids[k].price_ticks <= 0 || e.bids[k].qty_lots < 0)
+            return reject("non-positive price or negative size");
+    for (uint32_t k = 0; k < e.ask_count; ++k)
+        if (e.asks[k].price_ticks <= 0 || e.asks[k].qty_lots < 0)
+            return reject("non-positive price or negative size");
+
+    std::lock_guard lock(mutex_);
+    QueuedEvent q{};
+    q.kind = QueuedEvent::Kind::book;
+    q.instrument = e.instrument;
+    q.snapshot = e.is_snapshot != 0;
+    q.ts = e.exchange_ts_ns;
+    q.first_level = static_cast<uint32_t>(incoming_.levels.size());
+    q.bid_count = e.bid_count;
+    q.ask_count = e.ask_count;
+    for (uint32_t k = 0; k < e.bid_count; ++k)
+        incoming_.levels.push_back({e.bids[k].price_ticks, e.bids[k].qty_lots});
+    for (uint32_t k = 0; k < e.ask_count; ++k)
+        incoming_.levels.push_back({e.asks[k].price_ticks, e.asks[k].qty_lots});
+    incoming_.events.push_back(q);
+    wake_.notify_one();
+}
+
+void Engine::on_trade_event(Venue &venue, const keel_trade_event &e) {
+    auto reject = [&](const char *why) {
+        if (rejected_events_++ < 10)
+            keel::log::get("market").warn("[{}] trade rejected: {}", venue.name, why);
+    };
+    if (!v1_sized(e, offsetof(keel_trade_event, trade_id) + sizeof(uint64_t)))
+        return reject("struct too small");
+    if (e.instrument >= instruments_.size() || !defined_[e.instrument] ||
+        instruments_[e.instrument].venue != venue.name)
+        return reject("unknown instrument");
+    if (e.price_ticks <= 0 || e.qty_lots <= 0) return reject("non-positive price or size");
+    if (e.aggressor != KEEL_SIDE_BUY && e.aggressor != KEEL_SIDE_SELL)
+        return reject("aggressor side is neither buy nor sell");
+
+    std::lock_guard lock(mutex_);
+    QueuedEvent q{};
+    q.kind = QueuedEvent::Kind::trade;
+    q.instrument = e.instrument;
+    q.ts = e.exchange_ts_ns;
+    q.price = e.price_ticks;
+    q.qty = e.qty_lots;
+    q.aggressor = e.aggressor == KEEL_SIDE_BUY ? Side::buy : Side::sell;
+    incoming_.events.push_back(q);
+    wake_.notify_one();
+}
+
+// ---- the loop ------------------------------------------------------------------------------
+
+void Engine::request_stop() {
+    stop_requested_.store(true);
+    // Take the lock so a waiter between its predicate check and its wait cannot miss the wake.
+    std::lock_guard lock(mutex_);
+    wake_.notify_all();
+}
+
+Summary Engine::run(TimeNs duration) {
+    prepare();
+    notifiers_.start();
+    for (auto &v : venues_) {
+        char err[512] = {0};
+        if (v->library->exchange().start(v->self, err, sizeof err) != KEEL_OK)
+            throw plugin::PluginError("venues." + v->name + ": start failed: " +
+                                      (err[0] ? err : "no reason given"));
+    }
+    TimeNs start = now();
+    TimeNs end = start + duration;
+    notify(strategy::NotifyLevel::info, "engine", "paper session started",
+           fmt::format("{} strategies, {} instruments", strategies_.size(), instruments_.size()));
+    for (auto &s : strategies_) {
+        s->on_start();
+        deliver_order_events();
+    }
+
+    while (!stop_requested_.load()) {
+        process_queue();
+        fire_due_timers();
+        process_queue();
+        // Candles close when their interval ends, trades or not.
+        for (auto &series : candles_)
+            if (auto c = series.builder.close_until(now())) emit_candle(series, *c);
+        if (now() >= end) break;
+
+        std::unique_lock lock(mutex_);
+        TimeNs next = end;
+        if (!timers_.empty()) next = std::min(next, timers_.top().deadline);
+        if (options_.clock == ClockKind::simulated) {
+            if (incoming_.events.empty()) sim_now_ = std::max(sim_now_, next);
+        } else if (incoming_.events.empty()) {
+            auto deadline = std::chrono::system_clock::time_point(
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    std::chrono::nanoseconds(next)));
+            wake_.wait_until(lock, deadline, [&] {
+                return stop_requested_.load() || !incoming_.events.empty();
+            });
+        }
+    }
+
+    stats_.seconds = static_cast<double>(now() - start) / 1e9;
+    for (auto &s : strategies_) {
+        s->on_stop();
+        deliver_order_events();
+    }
+    shutdown_orders();
+    auto result = summary();
+    notify(strategy::NotifyLevel::info, "engine", "paper session stopped",
+           fmt::format("orders {}, fills {}, vetoes {}, P&L {:.2f}", result.orders, result.fills,
+                       result.vetoes, result.equity - result.starting_balance));
+    venues_.clear();  // no more timers or events
+    notifiers_.stop();
+    return result;
+}
+
+void Engine::fire_due_timers() {
+    while (true) {
+        Timer t;
+        {
+            std::lock_guard lock(mutex_);
+            if (timers_.empty() || timers_.top().deadline > now()) return;
+            t = timers_.top();
+            timers_.pop();
+            // Re-arm from the deadline, not from now, so a late tick does not drift the schedule.
+            timers_.push(Timer{t.deadline + t.period, t.seq, t.period, t.fn, t.user});
+        }
+        t.fn(t.user, options_.clock == ClockKind::wall ? now() : t.deadline);
+        process_queue();
+    }
+}
+
+void Engine::process_queue() {
+    {
+        std::lock_guard lock(mutex_);
+        std::swap(incoming_, processing_);
+    }
+    for (auto &e : processing_.events) {
+        if (e.kind == QueuedEvent::Kind::book) process_book(e, processing_);
+        else process_trade(e);
+    }
+    processing_.clear();  // keeps capacity: no allocation once warm
+}
+
+void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
+    ++stats_.book_events;
+    auto &book = books_[e.instrument];
+    const market::Level *levels = buf.levels.data() + e.first_level;
+    if (e.snapshot) {
+        book.apply_snapshot({levels, e.bid_count}, {levels + e.bid_count, e.ask_count});
+    } else {
+        for (uint32_t k = 0; k < e.bid_count; ++k) book.apply_delta(Side::buy, levels[k]);
+        for (uint32_t k = 0; k < e.ask_count; ++k)
+            book.apply_delta(Side::sell, levels[e.bid_count + k]);
+    }
+    if (!book.valid()) {
+        // A crossed or empty book is never traded on; strategies are not called until it heals.
+        if (rejected_events_++ < 10)
+            keel::log::get("market").warn("{}: book crossed or empty; not trading on it",
+                                          instruments_[e.instrument].id);
+        return;
+    }
+    paper_->on_book(e.instrument, book, now(), venue_events_);
+    handle_venue_events();
+    deliver_order_events();
+    for (auto &s : strategies_) {
+        if (!s->wants(e.instrument)) continue;
+        s->on_book(e.instrument);
+        deliver_order_events();
+    }
+}
+
+void Engine::process_trade(const QueuedEvent &e) {
+    ++stats_.trade_events;
+    for (auto &series : candles_) {
+        if (series.instrument != e.instrument) continue;
+        if (auto c = series.builder.on_trade(e.ts, e.price, e.qty)) emit_candle(series, *c);
+    }
+    strategy::TradeView t{e.price, e.qty, e.aggressor, e.ts};
+    for (auto &s : strategies_) {
+        if (!s->wants(e.instrument)) continue;
+        s->on_trade(e.instrument, t);
+        deliver_order_events();
+    }
+}
+
+void Engine::emit_candle(const CandleSeries &series, const market::Candle &c) {
+    ++stats_.candles;
+    for (auto &s : strategies_) {
+        const auto &tfs = s->config().timeframes;
+        if (!s->wants(series.instrument) ||
+            std::find(tfs.begin(), tfs.end(), series.timeframe) == tfs.end())
+            continue;
+        s->on_candle(series.instrument, series.timeframe, c);
+        deliver_order_events();
+    }
+}
+
+// ---- orders --------------------------------------------------------------------------------
+
+exec::OrderId Engine::submit(exec::OrderIntent intent) {
+    exec::OrderId id = next_order_id_++;
+    auto i = intent.instrument;
+    risk::RiskContext ctx{instruments_.at(i),
+                          books_.at(i),
+                          portfolio_->position(i).qty,
+                          paper_->open_qty(i, Side::buy),
+                          paper_->open_qty(i, Side::sell),
+                          paper_->open_orders()};
+    auto decision = gate_.check(intent, ctx);
+    if (auto *veto = std::get_if<risk::Veto>(&decision)) {
+        reject(intent, id, *veto);
+        return id;
+    }
+    ++stats_.orders;
+    paper_->submit(std::move(std::get<risk::ApprovedOrder>(decision)), id, books_.at(i), now(),
+                   venue_events_);
+    handle_venue_events();
+    return id;
+}
+
+void Engine::reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto) {
+    ++stats_.vetoes;
+    uint64_t seen = ++stats_.vetoes_by_reason[risk::code(veto.reason)];
+    const auto &spec = instruments_.at(intent.instrument);
+    std::string who = intent.strategy < strategies_.size()
+                          ? strategies_[intent.strategy]->name()
+                          : std::string("host");
+    keel::log::get("risk").warn("veto {} order {} {} {} {}: {} ({})", who, id,
+                                to_string(intent.side), spec.qty(intent.qty), spec.id,
+                                risk::code(veto.reason), veto.message);
+    // Alert on the first veto of each reason and then every 100th, so a looping strategy
+    // cannot flood the channels while each veto stays in the log.
+    if (seen == 1 || seen % 100 == 0)
+        notify(strategy::NotifyLevel::warning, "risk",
+               fmt::format("order vetoed: {} ({} so far)", risk::code(veto.reason), seen),
+               fmt::format("{} {} {} {}: {}", who, to_string(intent.side), spec.qty(intent.qty),
+                           spec.id, veto.message));
+    exec::OrderEvent e;
+    e.id = id;
+    e.strategy = intent.strategy;
+    e.instrument = intent.instrument;
+    e.side = intent.side;
+    e.type = intent.type;
+    e.status = exec::OrderStatus::rejected;
+    e.qty = intent.qty;
+    e.reason = risk::code(veto.reason);
+    e.message = veto.message;
+    e.tag = intent.tag;
+    e.ts = now();
+    pending_events_.push_back(std::move(e));
+}
+
+void Engine::handle_venue_events() {
+    // Book every venue event at once: positions must be current before any strategy runs again.
+    for (auto &e : venue_events_) {
+        if (e.last_qty > 0) {
+            ++stats_.fills;
+            portfolio_->on_fill(instruments_[e.instrument], e.instrument, e.side, e.last_qty,
+                                e.last_price, e.last_fee);
+        }
+        if (e.status == exec::OrderStatus::cancelled) ++stats_.cancels;
+        log_order_event(e);
+        pending_events_.push_back(std::move(e));
+    }
+    venue_events_.clear();
+}
+
+void Engine::log_order_event(const exec::OrderEvent &e) {
+    const auto &spec = instruments_[e.instrument];
+    auto &log = keel::log::get("exec");
+    if (e.last_qty > 0)
+        log.info("order {} {} {} {}: fill {} @ {} ({}), fee {:.4f}, position {}", e.id,
+                 to_string(e.side), spec.id, exec::to_string(e.status), spec.qty(e.last_qty),
+                 spec.price(e.last_price), e.maker ? "maker" : "taker", e.last_fee,
+                 spec.qty(portfolio_->position(e.instrument).qty));
+    else
+        log.debug("order {} {} {} {} {}{}", e.id, to_string(e.side), spec.qty(e.qty), spec.id,
+                  exec::to_string(e.status), e.reason.empty() ? "" : " " + e.reason);
+}
+
+void Engine::deliver_order_events() {
+    // on_order may submit again, which may produce more events: deliver until quiet, but bounded
+    // so a strategy that answers every rejection with a new order cannot spin the engine forever.
+    constexpr size_t kMaxPerRound = 10'000;
+    size_t delivered = 0;
+    while (!pending_events_.empty() && delivered < kMaxPerRound) {
+        std::vector<exec::OrderEvent> batch;
+        batch.swap(pending_events_);
+        for (auto &e : batch) {
+            ++delivered;
+            if (e.strategy < strategies_.size()) strategies_[e.strategy]->on_order(e);
+        }
+    }
+    if (!pending_events_.empty()) {
+        keel::log::get("engine").error(
+            "order events keep producing order events ({} delivered in one round); the rest "
+            "are delivered with the next market event",
+            delivered);
+    }
+}
+
+bool Engine::cancel(exec::StrategyIndex strategy, exec::OrderId id, std::string &why) {
+    const exec::Order *o = paper_->find_resting(id);
+    if (!o) {
+        why = fmt::format("order {} is not open", id);
+        return false;
+    }
+    if (o->intent.strategy != strategy) {
+        why = fmt::format("order {} belongs to another strategy", id);
+        return false;
+    }
+    paper_->cancel(id, now(), venue_events_);
+    handle_venue_events();
+    return true;
+}
+
+std::vector<exec::OrderId> Engine::open_orders(exec::StrategyIndex strategy) const {
+    return paper_->resting_ids(strategy);
+}
+
+void Engine::shutdown_orders() {
+    // Paper orders do not outlive the session.
+    for (auto &s : strategies_)
+        for (auto id : paper_->resting_ids(s->index())) paper_->cancel(id, now(), venue_events_);
+    handle_venue_events();
+    deliver_order_events();
+}
+
+// ---- accounting and reporting --------------------------------------------------------------
+
+std::optional<double> Engine::mark(InstrumentIndex i) const {
+    const auto &b = books_.at(i);
+    if (!b.valid()) return std::nullopt;
+    return (instruments_[i].price(b.best_bid()->price) + instruments_[i].price(b.best_ask()->price)) /
+           2;
+}
+
+double Engine::unrealized_pnl(InstrumentIndex i) const {
+    auto m = mark(i);
+    return m ? portfolio_->unrealized_pnl(instruments_[i], i, *m) : 0.0;
+}
+
+double Engine::equity() const {
+    double total = portfolio_->balance();
+    for (InstrumentIndex i = 0; i < instruments_.size(); ++i) total += unrealized_pnl(i);
+    return total;
+}
+
+void Engine::notify(strategy::NotifyLevel level, const std::string &source,
+                    const std::string &title, const std::string &body) {
+    notifiers_.post({to_notify_level(level), now(), source, title, body});
+}
+
+const strategy::LuaStrategy *Engine::strategy(const std::string &name) const {
+    for (auto &s : strategies_)
+        if (s->name() == name) return s.get();
+    return nullptr;
+}
+
+Summary Engine::summary() const {
+    Summary s = stats_;
+    s.rejected_events = rejected_events_.load();
+    s.strategy_errors = 0;
+    for (auto &st : strategies_) s.strategy_errors += st->error_count();
+    if (!portfolio_) return s;
+    s.starting_balance = portfolio_->starting_balance();
+    s.realized_pnl = portfolio_->realized_pnl();
+    s.fees = portfolio_->fees();
+    s.equity = equity();
+    s.unrealized_pnl = s.equity - portfolio_->balance();
+    for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
+        const auto &p = portfolio_->position(i);
+        if (p.qty == 0 && p.realized_pnl == 0 && p.fees == 0) continue;
+        s.positions.push_back({instruments_[i].id, instruments_[i].qty(p.qty), p.avg_entry,
+                               mark(i).value_or(0), unrealized_pnl(i), p.realized_pnl});
+    }
+    return s;
+}
+
+std::string format_summary(const Summary &s) {
+    std::string out;
+    auto line = [&](std::string text) { out += text + "\n"; };
+    line(fmt::format("keel session summary ({:.1f} s)", s.seconds));
+    line(fmt::format("  events    book {}  trades {}  candles {}  rejected {}", s.book_events,
+                     s.trade_events, s.candles, s.rejected_events));
+    line(fmt::format("  orders    {}  fills {}  cancels {}  vetoes {}", s.orders, s.fills,
+                     s.cancels, s.vetoes));
+    for (auto &[reason, n] : s.vetoes_by_reason) line(fmt::format("    veto {:<22} {}", reason, n));
+    line(fmt::format("  strategy errors {}", s.strategy_errors));
+    for (auto &p : s.positions)
+        line(fmt::format("  {:<10} position {:+.6g} @ {:.6g}  mark {:.6g}  realized {:+.2f}  "
+                         "unrealized {:+.2f}",
+                         p.instrument, p.qty, p.avg_entry, p.mark, p.realized_pnl,
+                         p.unrealized_pnl));
+    line(fmt::format("  P&L       realized {:+.2f}  unrealized {:+.2f}  fees {:.2f}  net {:+.2f}",
+                     s.realized_pnl, s.unrealized_pnl, s.fees,
+                     s.equity - s.starting_balance));
+    line(fmt::format("  equity    {:.2f} (started {:.2f})", s.equity, s.starting_balance));
+    return out;
+}
+
+}  // namespace keel::engine

@@ -1,0 +1,144 @@
+#include "keel/exec/paper_venue.hpp"
+
+#include <algorithm>
+
+namespace keel::exec {
+
+const char *to_string(OrderType t) { return t == OrderType::market ? "market" : "limit"; }
+
+const char *to_string(OrderStatus s) {
+    switch (s) {
+        case OrderStatus::accepted: return "accepted";
+        case OrderStatus::partially_filled: return "partially_filled";
+        case OrderStatus::filled: return "filled";
+        case OrderStatus::cancelled: return "cancelled";
+        case OrderStatus::rejected: return "rejected";
+    }
+    return "unknown";
+}
+
+OrderEvent PaperVenue::event(const Order &o, TimeNs now) const {
+    OrderEvent e;
+    e.id = o.id;
+    e.strategy = o.intent.strategy;
+    e.instrument = o.intent.instrument;
+    e.side = o.intent.side;
+    e.type = o.intent.type;
+    e.status = o.status;
+    e.qty = o.intent.qty;
+    e.filled = o.filled;
+    e.avg_price = o.filled ? o.fill_value / instruments_[o.intent.instrument].qty(o.filled) : 0;
+    e.tag = o.intent.tag;
+    e.ts = now;
+    return e;
+}
+
+void PaperVenue::fill(Order &o, Lots qty, Ticks price, bool maker, TimeNs now,
+                      std::vector<OrderEvent> &out) {
+    const auto &spec = instruments_[o.intent.instrument];
+    double notional = spec.notional(price, qty);
+    double fee = notional * (maker ? account_.maker_fee : account_.taker_fee);
+    o.filled += qty;
+    o.fill_value += notional;
+    o.fees += fee;
+    o.status = o.filled == o.intent.qty ? OrderStatus::filled : OrderStatus::partially_filled;
+    OrderEvent e = event(o, now);
+    e.last_qty = qty;
+    e.last_price = price;
+    e.last_fee = fee;
+    e.maker = maker;
+    out.push_back(std::move(e));
+}
+
+void PaperVenue::take(Order &o, const market::Book &book, Ticks limit, TimeNs now,
+                      std::vector<OrderEvent> &out) {
+    Side opposite_side = opposite(o.intent.side);
+    for (size_t i = 0; o.remaining() > 0; ++i) {
+        auto lv = book.level(opposite_side, i);
+        if (!lv) break;
+        bool reachable = limit == 0 ||
+                         (o.intent.side == Side::buy ? lv->price <= limit : lv->price >= limit);
+        if (!reachable) break;
+        fill(o, std::min(o.remaining(), lv->qty), lv->price, false, now, out);
+    }
+}
+
+void PaperVenue::submit(risk::ApprovedOrder approved, OrderId id, const market::Book &book,
+                        TimeNs now, std::vector<OrderEvent> &out) {
+    Order o;
+    o.id = id;
+    o.intent = approved.intent();
+    o.created = now;
+    out.push_back(event(o, now));  // accepted
+    if (o.intent.type == OrderType::market) {
+        take(o, book, 0, now, out);
+        if (o.remaining() > 0) {
+            o.status = OrderStatus::cancelled;
+            OrderEvent e = event(o, now);
+            e.reason = "INSUFFICIENT_LIQUIDITY";
+            e.message = "the book ran out before the market order filled; the rest is cancelled";
+            out.push_back(std::move(e));
+        }
+        return;
+    }
+    take(o, book, o.intent.price, now, out);
+    if (o.remaining() > 0) resting_.emplace(o.id, std::move(o));
+}
+
+bool PaperVenue::cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out) {
+    auto it = resting_.find(id);
+    if (it == resting_.end()) return false;
+    it->second.status = OrderStatus::cancelled;
+    OrderEvent e = event(it->second, now);
+    e.reason = "CANCELLED";
+    out.push_back(std::move(e));
+    resting_.erase(it);
+    return true;
+}
+
+void PaperVenue::on_book(InstrumentIndex instrument, const market::Book &book, TimeNs now,
+                         std::vector<OrderEvent> &out) {
+    if (!book.valid()) return;  // never fill against a broken book
+    for (auto it = resting_.begin(); it != resting_.end();) {
+        Order &o = it->second;
+        if (o.intent.instrument != instrument) {
+            ++it;
+            continue;
+        }
+        // Volume on the opposite side at or through our price is what could have hit us.
+        Side opp = opposite(o.intent.side);
+        Lots available = 0;
+        for (size_t i = 0;; ++i) {
+            auto lv = book.level(opp, i);
+            if (!lv) break;
+            bool through = o.intent.side == Side::buy ? lv->price <= o.intent.price
+                                                      : lv->price >= o.intent.price;
+            if (!through) break;
+            available += lv->qty;
+        }
+        if (available > 0) fill(o, std::min(o.remaining(), available), o.intent.price, true, now, out);
+        if (o.remaining() == 0) it = resting_.erase(it);
+        else ++it;
+    }
+}
+
+Lots PaperVenue::open_qty(InstrumentIndex instrument, Side side) const {
+    Lots total = 0;
+    for (auto &[id, o] : resting_)
+        if (o.intent.instrument == instrument && o.intent.side == side) total += o.remaining();
+    return total;
+}
+
+const Order *PaperVenue::find_resting(OrderId id) const {
+    auto it = resting_.find(id);
+    return it == resting_.end() ? nullptr : &it->second;
+}
+
+std::vector<OrderId> PaperVenue::resting_ids(StrategyIndex strategy) const {
+    std::vector<OrderId> ids;
+    for (auto &[id, o] : resting_)
+        if (o.intent.strategy == strategy) ids.push_back(id);
+    return ids;
+}
+
+}  // namespace keel::exec

@@ -1,0 +1,638 @@
+#include "keel/strategy/lua_strategy.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <lua.hpp>
+
+#include "keel/log/log.hpp"
+
+namespace keel::strategy {
+namespace {
+
+// ---- sandbox -------------------------------------------------------------------------------
+
+// Globals a strategy never sees. The state is the strategy's own, so removing them from its
+// globals (and string.dump from the shared string metatable's table) leaves no way back to them.
+constexpr const char *kRemovedGlobals[] = {
+    "load",    "loadstring", "loadfile", "dofile",  "getfenv", "setfenv", "collectgarbage",
+    "newproxy", "require",   "module",   "gcinfo",  "rawset",  "rawget",  "rawequal",
+    "print",   "_VERSION",   "jit",      "package", "debug",   "io",      "os",
+    "ffi",     "bit32"};
+
+LuaStrategy *self_of(lua_State *L) {
+    return static_cast<LuaStrategy *>(lua_touserdata(L, lua_upvalueindex(1)));
+}
+
+// API functions run inside lua_pcall. A C++ exception must not cross Lua frames: catch it,
+// leave the catch block, then raise a Lua error.
+template <int (*Fn)(lua_State *, LuaStrategy &)>
+int guarded(lua_State *L) {
+    char message[256];
+    try {
+        return Fn(L, *self_of(L));
+    } catch (const std::exception &e) {
+        std::snprintf(message, sizeof message, "keel: %s", e.what());
+    } catch (...) {
+        std::snprintf(message, sizeof message, "keel: internal error");
+    }
+    return luaL_error(L, "%s", message);
+}
+
+constexpr const char *kBookMeta = "keel.book";
+
+struct BookHandle {
+    InstrumentIndex instrument;
+};
+
+InstrumentIndex check_book(lua_State *L) {
+    return static_cast<BookHandle *>(luaL_checkudata(L, 1, kBookMeta))->instrument;
+}
+
+InstrumentIndex check_instrument(lua_State *L, int arg, LuaStrategy &s) {
+    size_t len = 0;
+    const char *id = luaL_checklstring(L, arg, &len);
+    auto i = s.services().find_instrument(std::string_view(id, len));
+    if (!i) luaL_error(L, "unknown instrument \"%s\"", id);
+    return *i;
+}
+
+int push_level(lua_State *L, LuaStrategy &s, InstrumentIndex i, std::optional<market::Level> lv) {
+    if (!lv) {
+        lua_pushnil(L);
+        return 1;
+    }
+    const auto &spec = s.services().spec(i);
+    lua_pushnumber(L, spec.price(lv->price));
+    lua_pushnumber(L, spec.qty(lv->qty));
+    return 2;
+}
+
+// ---- book handle methods ---------------------------------------------------------------------
+
+int book_best_bid(lua_State *L, LuaStrategy &s) {
+    auto i = check_book(L);
+    return push_level(L, s, i, s.services().book(i).best_bid());
+}
+int book_best_ask(lua_State *L, LuaStrategy &s) {
+    auto i = check_book(L);
+    return push_level(L, s, i, s.services().book(i).best_ask());
+}
+int book_level(lua_State *L, LuaStrategy &s) {
+    auto i = check_book(L);
+    const char *side = luaL_checkstring(L, 2);
+    lua_Integer n = luaL_checkinteger(L, 3);
+    if (std::strcmp(side, "bid") != 0 && std::strcmp(side, "ask") != 0)
+        return luaL_error(L, "book:level: side must be \"bid\" or \"ask\", got \"%s\"", side);
+    if (n < 1) return luaL_error(L, "book:level: level numbers start at 1");
+    Side sd = side[0] == 'b' ? Side::buy : Side::sell;
+    return push_level(L, s, i, s.services().book(i).level(sd, static_cast<size_t>(n - 1)));
+}
+int book_mid(lua_State *L, LuaStrategy &s) {
+    auto i = check_book(L);
+    const auto &b = s.services().book(i);
+    if (!b.valid()) return lua_pushnil(L), 1;
+    const auto &spec = s.services().spec(i);
+    lua_pushnumber(L, (spec.price(b.best_bid()->price) + spec.price(b.best_ask()->price)) / 2);
+    return 1;
+}
+int book_spread(lua_State *L, LuaStrategy &s) {
+    auto i = check_book(L);
+    const auto &b = s.services().book(i);
+    if (!b.valid()) return lua_pushnil(L), 1;
+    lua_pushnumber(L, s.services().spec(i).price(b.best_ask()->price - b.best_bid()->price));
+    return 1;
+}
+int book_imbalance(lua_State *L, LuaStrategy &s) {
+    auto i = check_book(L);
+    lua_Integer n = luaL_optinteger(L, 2, 5);
+    if (n < 1) return luaL_error(L, "book:imbalance: levels must be >= 1");
+    auto r = s.services().book(i).imbalance(static_cast<size_t>(n));
+    if (!r) return lua_pushnil(L), 1;
+    lua_pushnumber(L, *r);
+    return 1;
+}
+int book_valid(lua_State *L, LuaStrategy &s) {
+    lua_pushboolean(L, s.services().book(check_book(L)).valid());
+    return 1;
+}
+int book_instrument(lua_State *L, LuaStrategy &s) {
+    lua_pushstring(L, s.services().spec(check_book(L)).id.c_str());
+    return 1;
+}
+
+// ---- keel.* ------------------------------------------------------------------------------------
+
+int api_book(lua_State *L, LuaStrategy &s) {
+    check_instrument(L, 1, s);  // raises for an unknown id
+    lua_pushvalue(L, lua_upvalueindex(2));  // the table of book handles by instrument id
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    return 1;
+}
+
+int api_now(lua_State *L, LuaStrategy &s) {
+    lua_pushnumber(L, static_cast<double>(s.services().now()) / 1e9);
+    return 1;
+}
+
+// keel.order{instrument=, side="buy"|"sell", qty=, type="market"|"limit", price=,
+//            reduce_only=, tag=}
+int api_order(lua_State *L, LuaStrategy &s) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "instrument");
+    auto i = check_instrument(L, -1, s);
+    if (!s.wants(i))
+        return luaL_error(L, "keel.order: instrument \"%s\" is not in this strategy's instruments",
+                          lua_tostring(L, -1));
+    const auto &spec = s.services().spec(i);
+    exec::OrderIntent intent;
+    intent.strategy = s.index();
+    intent.instrument = i;
+
+    lua_getfield(L, 1, "side");
+    const char *side = lua_tostring(L, -1);
+    if (!side || (std::strcmp(side, "buy") != 0 && std::strcmp(side, "sell") != 0))
+        return luaL_error(L, "keel.order: side must be \"buy\" or \"sell\"");
+    intent.side = side[0] == 'b' ? Side::buy : Side::sell;
+
+    lua_getfield(L, 1, "qty");
+    if (!lua_isnumber(L, -1)) return luaL_error(L, "keel.order: qty must be a number");
+    double qty = lua_tonumber(L, -1);
+    // Off-grid or non-positive quantities go to the gate as invalid (a veto, not an error).
+    intent.qty = spec.on_lot_grid(qty) ? spec.to_lots(qty) : 0;
+
+    lua_getfield(L, 1, "type");
+    const char *type = luaL_optstring(L, -1, "market");
+    if (std::strcmp(type, "market") == 0) {
+        intent.type = exec::OrderType::market;
+    } else if (std::strcmp(type, "limit") == 0) {
+        intent.type = exec::OrderType::limit;
+        lua_getfield(L, 1, "price");
+        if (!lua_isnumber(L, -1)) return luaL_error(L, "keel.order: a limit order needs a price");
+        double price = lua_tonumber(L, -1);
+        intent.price = spec.on_tick_grid(price) ? spec.to_ticks(price) : 0;
+    } else {
+        return luaL_error(L, "keel.order: type must be \"market\" or \"limit\", got \"%s\"", type);
+    }
+    lua_getfield(L, 1, "reduce_only");
+    intent.reduce_only = lua_toboolean(L, -1);
+    lua_getfield(L, 1, "tag");
+    if (const char *tag = lua_tostring(L, -1)) intent.tag = tag;
+
+    exec::OrderId id = s.services().submit(std::move(intent));
+    lua_pushnumber(L, static_cast<lua_Number>(id));
+    return 1;
+}
+
+int api_cancel(lua_State *L, LuaStrategy &s) {
+    auto id = static_cast<exec::OrderId>(luaL_checknumber(L, 1));
+    std::string why;
+    if (s.services().cancel(s.index(), id, why)) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    lua_pushstring(L, why.c_str());
+    return 2;
+}
+
+int api_open_orders(lua_State *L, LuaStrategy &s) {
+    auto ids = s.services().open_orders(s.index());
+    lua_createtable(L, static_cast<int>(ids.size()), 0);
+    for (size_t k = 0; k < ids.size(); ++k) {
+        lua_pushnumber(L, static_cast<lua_Number>(ids[k]));
+        lua_rawseti(L, -2, static_cast<int>(k + 1));
+    }
+    return 1;
+}
+
+int api_position(lua_State *L, LuaStrategy &s) {
+    auto i = check_instrument(L, 1, s);
+    const auto &p = s.services().position(i);
+    const auto &spec = s.services().spec(i);
+    lua_createtable(L, 0, 4);
+    lua_pushnumber(L, spec.qty(p.qty));
+    lua_setfield(L, -2, "qty");
+    lua_pushnumber(L, p.avg_entry);
+    lua_setfield(L, -2, "avg_price");
+    lua_pushnumber(L, p.realized_pnl);
+    lua_setfield(L, -2, "realized_pnl");
+    lua_pushnumber(L, s.services().unrealized_pnl(i));
+    lua_setfield(L, -2, "unrealized_pnl");
+    return 1;
+}
+
+int api_instrument(lua_State *L, LuaStrategy &s) {
+    const auto &spec = s.services().spec(check_instrument(L, 1, s));
+    lua_createtable(L, 0, 8);
+    const std::pair<const char *, const std::string *> texts[] = {
+        {"id", &spec.id}, {"symbol", &spec.symbol}, {"venue", &spec.venue},
+        {"base", &spec.base}, {"quote", &spec.quote}};
+    for (auto &[k, v] : texts) {
+        lua_pushlstring(L, v->data(), v->size());
+        lua_setfield(L, -2, k);
+    }
+    const std::pair<const char *, double> numbers[] = {
+        {"tick_size", spec.tick_size},
+        {"lot_size", spec.lot_size},
+        {"min_qty", spec.qty(spec.min_qty_lots)},
+        {"min_notional", spec.min_notional}};
+    for (auto &[k, v] : numbers) {
+        lua_pushnumber(L, v);
+        lua_setfield(L, -2, k);
+    }
+    return 1;
+}
+
+int api_balance(lua_State *L, LuaStrategy &s) {
+    lua_pushnumber(L, s.services().balance());
+    return 1;
+}
+int api_equity(lua_State *L, LuaStrategy &s) {
+    lua_pushnumber(L, s.services().equity());
+    return 1;
+}
+
+std::string join_args(lua_State *L, int first) {
+    std::string out;
+    int n = lua_gettop(L);
+    for (int k = first; k <= n; ++k) {
+        size_t len = 0;
+        // luaL_tolstring is 5.2; do what print does: tostring each argument.
+        lua_getglobal(L, "tostring");
+        lua_pushvalue(L, k);
+        lua_call(L, 1, 1);
+        const char *text = lua_tolstring(L, -1, &len);
+        if (k > first) out += ' ';
+        if (text) out.append(text, len);
+        lua_pop(L, 1);
+    }
+    return out;
+}
+
+template <spdlog::level::level_enum Level>
+int api_log(lua_State *L, LuaStrategy &s) {
+    keel::log::get("strategy").log(Level, "[{}] {}", s.name(), join_args(L, 1));
+    return 0;
+}
+
+int api_notify(lua_State *L, LuaStrategy &s) {
+    static const char *levels[] = {"info", "success", "warning", "error", nullptr};
+    int level = luaL_checkoption(L, 1, nullptr, levels);
+    const char *title = luaL_checkstring(L, 2);
+    const char *body = luaL_optstring(L, 3, "");
+    s.services().notify(static_cast<NotifyLevel>(level), "strategy:" + s.name(), title, body);
+    return 0;
+}
+
+int traceback(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+    return 1;
+}
+
+void set_fn(lua_State *L, const char *name, lua_CFunction fn, void *self) {
+    lua_pushlightuserdata(L, self);
+    lua_pushcclosure(L, fn, 1);
+    lua_setfield(L, -2, name);
+}
+
+// A YAML param becomes a boolean, a number or a string.
+void push_param(lua_State *L, const std::string &v) {
+    if (v == "true" || v == "false") {
+        lua_pushboolean(L, v == "true");
+        return;
+    }
+    double d = 0;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), d);
+    if (r.ec == std::errc() && r.ptr == v.data() + v.size()) lua_pushnumber(L, d);
+    else lua_pushlstring(L, v.data(), v.size());
+}
+
+}  // namespace
+
+// ---- memory cap ------------------------------------------------------------------------------
+
+struct LuaStrategy::Allocator {
+    size_t used = 0;
+    size_t limit = 0;
+
+    static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+        auto *a = static_cast<Allocator *>(ud);
+        if (nsize == 0) {
+            a->used -= osize;
+            std::free(ptr);
+            return nullptr;
+        }
+        size_t old = ptr ? osize : 0;
+        if (nsize > old && a->used + (nsize - old) > a->limit) return nullptr;  // "not enough memory"
+        void *p = std::realloc(ptr, nsize);
+        if (p) a->used = a->used - old + nsize;
+        return p;
+    }
+};
+
+LuaStrategy::LuaStrategy(exec::StrategyIndex index, config::Strategy config, Services &services,
+                         std::vector<InstrumentIndex> instruments, size_t memory_limit)
+    : index_(index),
+      config_(std::move(config)),
+      services_(services),
+      instruments_(std::move(instruments)),
+      allocator_(std::make_unique<Allocator>()) {
+    allocator_->limit = memory_limit;
+}
+
+LuaStrategy::~LuaStrategy() {
+    if (L_) lua_close(L_);
+}
+
+bool LuaStrategy::wants(InstrumentIndex i) const {
+    return std::find(instruments_.begin(), instruments_.end(), i) != instruments_.end();
+}
+
+size_t LuaStrategy::memory_used() const { return allocator_->used; }
+
+void LuaStrategy::install_api() {
+    lua_State *L = L_;
+    // Book handles: one userdata per instrument, methods in a protected metatable.
+    luaL_newmetatable(L, kBookMeta);
+    lua_newtable(L);
+    set_fn(L, "best_bid", guarded<book_best_bid>, this);
+    set_fn(L, "best_ask", guarded<book_best_ask>, this);
+    set_fn(L, "level", guarded<book_level>, this);
+    set_fn(L, "mid", guarded<book_mid>, this);
+    set_fn(L, "spread", guarded<book_spread>, this);
+    set_fn(L, "imbalance", guarded<book_imbalance>, this);
+    set_fn(L, "valid", guarded<book_valid>, this);
+    set_fn(L, "instrument", guarded<book_instrument>, this);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");  // getmetatable(book) gives false, setmetatable fails
+    lua_pop(L, 1);
+
+    lua_newtable(L);  // books by instrument id
+    int books = lua_gettop(L);
+    size_t count = services_.instrument_count();
+    instrument_refs_.assign(count, LUA_NOREF);
+    book_refs_.assign(count, LUA_NOREF);
+    for (InstrumentIndex i = 0; i < count; ++i) {
+        const std::string &id = services_.spec(i).id;
+        lua_pushlstring(L, id.data(), id.size());
+        lua_pushvalue(L, -1);
+        instrument_refs_[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+        auto *h = static_cast<BookHandle *>(lua_newuserdata(L, sizeof(BookHandle)));
+        h->instrument = i;
+        luaL_getmetatable(L, kBookMeta);
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        book_refs_[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+        lua_rawset(L, books);
+    }
+
+    lua_newtable(L);  // keel
+    lua_pushlightuserdata(L, this);
+    lua_pushvalue(L, books);
+    lua_pushcclosure(L, guarded<api_book>, 2);
+    lua_setfield(L, -2, "book");
+    set_fn(L, "now", guarded<api_now>, this);
+    set_fn(L, "order", guarded<api_order>, this);
+    set_fn(L, "cancel", guarded<api_cancel>, this);
+    set_fn(L, "open_orders", guarded<api_open_orders>, this);
+    set_fn(L, "position", guarded<api_position>, this);
+    set_fn(L, "instrument", guarded<api_instrument>, this);
+    set_fn(L, "balance", guarded<api_balance>, this);
+    set_fn(L, "equity", guarded<api_equity>, this);
+    set_fn(L, "notify", guarded<api_notify>, this);
+    lua_newtable(L);
+    set_fn(L, "debug", guarded<api_log<spdlog::level::debug>>, this);
+    set_fn(L, "info", guarded<api_log<spdlog::level::info>>, this);
+    set_fn(L, "warn", guarded<api_log<spdlog::level::warn>>, this);
+    set_fn(L, "error", guarded<api_log<spdlog::level::err>>, this);
+    lua_setfield(L, -2, "log");
+
+    lua_newtable(L);  // keel.params
+    for (auto &[key, raw] : config_.params) {
+        push_param(L, raw.value);
+        lua_setfield(L, -2, key.c_str());
+    }
+    lua_setfield(L, -2, "params");
+
+    lua_newtable(L);  // keel.instruments: this strategy's instrument ids, in config order
+    for (size_t k = 0; k < instruments_.size(); ++k) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, instrument_refs_[instruments_[k]]);
+        lua_rawseti(L, -2, static_cast<int>(k + 1));
+    }
+    lua_setfield(L, -2, "instruments");
+
+    lua_pushstring(L, config_.name.c_str());
+    lua_setfield(L, -2, "strategy");
+    lua_setglobal(L, "keel");
+    lua_pop(L, 1);  // books table
+
+    // print goes to the log, like keel.log.info.
+    lua_pushlightuserdata(L, this);
+    lua_pushcclosure(L, guarded<api_log<spdlog::level::info>>, 1);
+    lua_setglobal(L, "print");
+}
+
+void LuaStrategy::load() {
+    std::ifstream in(config_.file, std::ios::binary);
+    if (!in)
+        throw StrategyError(config_.file.string() + ": cannot read strategy file: " +
+                            std::strerror(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string source = ss.str();
+
+    L_ = lua_newstate(&Allocator::alloc, allocator_.get());
+    if (!L_) throw StrategyError(config_.file.string() + ": cannot create a Lua state");
+
+    // Only the pure libraries: no io, os, package, debug, ffi or jit.
+    const std::pair<const char *, lua_CFunction> libs[] = {{"", luaopen_base},
+                                                           {LUA_TABLIBNAME, luaopen_table},
+                                                           {LUA_STRLIBNAME, luaopen_string},
+                                                           {LUA_MATHLIBNAME, luaopen_math},
+                                                           {LUA_BITLIBNAME, luaopen_bit}};
+    for (auto &[name, fn] : libs) {
+        lua_pushcfunction(L_, fn);
+        lua_pushstring(L_, name);
+        lua_call(L_, 1, 0);
+    }
+    for (const char *g : kRemovedGlobals) {
+        lua_pushnil(L_);
+        lua_setglobal(L_, g);
+    }
+    lua_getglobal(L_, "string");
+    lua_pushnil(L_);
+    lua_setfield(L_, -2, "dump");
+    lua_pop(L_, 1);
+
+    lua_pushcfunction(L_, traceback);
+    traceback_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
+    install_api();
+
+    std::string chunk = "@" + config_.file.lexically_normal().string();
+    // "t": text only; precompiled bytecode is refused.
+    if (luaL_loadbufferx(L_, source.data(), source.size(), chunk.c_str(), "t") != 0) {
+        std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "unknown error";
+        throw StrategyError(msg);
+    }
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, traceback_ref_);
+    lua_insert(L_, -2);
+    if (lua_pcall(L_, 0, 0, -2) != 0) {
+        std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "unknown error";
+        lua_pop(L_, 2);
+        throw StrategyError(msg);
+    }
+    lua_pop(L_, 1);
+}
+
+void LuaStrategy::report_error(const char *where, const std::string &message) {
+    ++errors_;
+    // The first line is "file:line: message"; the traceback follows for debugging.
+    auto first = message.substr(0, message.find('\n'));
+    auto &log = keel::log::get("strategy");
+    log.error("[{}] {}: {}", config_.name, where, first);
+    log.debug("[{}] {}", config_.name, message);
+    // Alert on the first error and then sparingly, so a failing callback cannot flood notifiers.
+    if (errors_ == 1 || errors_ % 1000 == 0)
+        services_.notify(NotifyLevel::error, "strategy:" + config_.name,
+                         "strategy error in " + std::string(where) + " (" +
+                             std::to_string(errors_) + " so far)",
+                         first);
+}
+
+bool LuaStrategy::push_callback(const char *name) {
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, traceback_ref_);
+    lua_getglobal(L_, name);
+    if (lua_isfunction(L_, -1)) return true;
+    lua_pop(L_, 2);
+    return false;
+}
+
+void LuaStrategy::call(const char *name, int nargs) {
+    // Stack: traceback, function, args...
+    int base = lua_gettop(L_) - nargs - 1;
+    if (lua_pcall(L_, nargs, 0, base) != 0) {
+        const char *msg = lua_tostring(L_, -1);
+        report_error(name, msg ? msg : "(error object is not a string)");
+        lua_pop(L_, 1);
+    }
+    lua_pop(L_, 1);  // traceback
+}
+
+void LuaStrategy::push_instrument(InstrumentIndex i) {
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, instrument_refs_.at(i));
+}
+
+void LuaStrategy::on_start() {
+    if (push_callback("on_start")) call("on_start", 0);
+}
+
+void LuaStrategy::on_stop() {
+    if (push_callback("on_stop")) call("on_stop", 0);
+}
+
+void LuaStrategy::on_book(InstrumentIndex i) {
+    if (!push_callback("on_book")) return;
+    push_instrument(i);
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, book_refs_.at(i));
+    call("on_book", 2);
+}
+
+void LuaStrategy::on_trade(InstrumentIndex i, const TradeView &t) {
+    if (!push_callback("on_trade")) return;
+    const auto &spec = services_.spec(i);
+    push_instrument(i);
+    lua_createtable(L_, 0, 4);
+    lua_pushnumber(L_, spec.price(t.price));
+    lua_setfield(L_, -2, "price");
+    lua_pushnumber(L_, spec.qty(t.qty));
+    lua_setfield(L_, -2, "qty");
+    lua_pushstring(L_, to_string(t.aggressor));
+    lua_setfield(L_, -2, "side");
+    lua_pushnumber(L_, static_cast<double>(t.ts) / 1e9);
+    lua_setfield(L_, -2, "time");
+    call("on_trade", 2);
+}
+
+void LuaStrategy::on_candle(InstrumentIndex i, const std::string &timeframe,
+                            const market::Candle &c) {
+    if (!push_callback("on_candle")) return;
+    const auto &spec = services_.spec(i);
+    lua_pushlstring(L_, timeframe.data(), timeframe.size());
+    lua_createtable(L_, 0, 8);
+    push_instrument(i);
+    lua_setfield(L_, -2, "instrument");
+    const std::pair<const char *, double> fields[] = {
+        {"open", spec.price(c.open)},   {"high", spec.price(c.high)},
+        {"low", spec.price(c.low)},     {"close", spec.price(c.close)},
+        {"volume", spec.qty(c.volume)}, {"time", static_cast<double>(c.start) / 1e9},
+        {"trades", static_cast<double>(c.trades)}};
+    for (auto &[k, v] : fields) {
+        lua_pushnumber(L_, v);
+        lua_setfield(L_, -2, k);
+    }
+    call("on_candle", 2);
+}
+
+void LuaStrategy::on_order(const exec::OrderEvent &e) {
+    if (!push_callback("on_order")) return;
+    const auto &spec = services_.spec(e.instrument);
+    lua_createtable(L_, 0, 14);
+    lua_pushnumber(L_, static_cast<lua_Number>(e.id));
+    lua_setfield(L_, -2, "id");
+    push_instrument(e.instrument);
+    lua_setfield(L_, -2, "instrument");
+    lua_pushstring(L_, to_string(e.side));
+    lua_setfield(L_, -2, "side");
+    lua_pushstring(L_, exec::to_string(e.type));
+    lua_setfield(L_, -2, "type");
+    lua_pushstring(L_, exec::to_string(e.status));
+    lua_setfield(L_, -2, "status");
+    lua_pushnumber(L_, spec.qty(e.qty));
+    lua_setfield(L_, -2, "qty");
+    lua_pushnumber(L_, spec.qty(e.filled));
+    lua_setfield(L_, -2, "filled");
+    lua_pushnumber(L_, e.avg_price);
+    lua_setfield(L_, -2, "avg_price");
+    if (e.last_qty) {
+        lua_pushnumber(L_, spec.qty(e.last_qty));
+        lua_setfield(L_, -2, "fill_qty");
+        lua_pushnumber(L_, spec.price(e.last_price));
+        lua_setfield(L_, -2, "fill_price");
+        lua_pushnumber(L_, e.last_fee);
+        lua_setfield(L_, -2, "fee");
+    }
+    if (!e.reason.empty()) {
+        lua_pushstring(L_, e.reason.c_str());
+        lua_setfield(L_, -2, "reason");
+    }
+    if (!e.message.empty()) {
+        lua_pushstring(L_, e.message.c_str());
+        lua_setfield(L_, -2, "message");
+    }
+    if (!e.tag.empty()) {
+        lua_pushstring(L_, e.tag.c_str());
+        lua_setfield(L_, -2, "tag");
+    }
+    lua_pushnumber(L_, static_cast<double>(e.ts) / 1e9);
+    lua_setfield(L_, -2, "time");
+    call("on_order", 1);
+}
+
+std::optional<std::string> LuaStrategy::global_as_string(const std::string &name) const {
+    lua_getglobal(L_, name.c_str());
+    std::optional<std::string> out;
+    if (lua_isstring(L_, -1) || lua_isnumber(L_, -1)) out = lua_tostring(L_, -1);
+    else if (lua_isboolean(L_, -1)) out = lua_toboolean(L_, -1) ? "true" : "false";
+    lua_pop(L_, 1);
+    return out;
+}
+
+}  // namespace keel::strategy

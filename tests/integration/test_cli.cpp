@@ -1,0 +1,150 @@
+// The keel binary as a user runs it: exit codes, messages, summaries and signals.
+
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include "support/support.hpp"
+
+using namespace keel::test;
+using Catch::Matchers::Contains;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string paper_yaml() { return (source_dir() / "configs" / "paper.yaml").string(); }
+
+}  // namespace
+
+TEST_CASE("keel version and help", "[cli]") {
+    auto v = run({keel_binary(), "version"});
+    CHECK(v.code == 0);
+    CHECK_THAT(v.out, Contains("keel 0.1.0 (plugin ABI 1.0)"));
+    for (auto cmd : {"run", "check", "version"}) {
+        auto h = run({keel_binary(), cmd, "--help"});
+        CHECK(h.code == 0);
+        CHECK_THAT(h.out, Contains(std::string("Usage: keel ") + cmd));
+    }
+    auto none = run({keel_binary()});
+    CHECK(none.code == 2);
+    CHECK_THAT(none.err, Contains("Usage:"));
+    auto bad = run({keel_binary(), "fly"});
+    CHECK(bad.code == 2);
+    CHECK_THAT(bad.err, Contains("unknown command \"fly\""));
+    auto dur = run({keel_binary(), "run", paper_yaml(), "--duration", "soon"});
+    CHECK(dur.code == 2);
+    CHECK_THAT(dur.err, Contains("--duration: expected a positive duration"));
+}
+
+TEST_CASE("keel check accepts the default deployment", "[cli]") {
+    auto r = run({keel_binary(), "check", paper_yaml()});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Contains("paper.yaml: ok (1 venues, 3 instruments, 1 strategies"));
+}
+
+TEST_CASE("keel check reports a config error and exits non-zero", "[cli]") {
+    TempDir dir;
+    auto file = dir.write("bad.yaml", R"(mode: paper
+venues:
+  sim: { plugin: sim }
+instruments:
+  - { symbol: BTCUSDT, venue: sim }
+risk:
+  max_order_notionl: 100
+)");
+    auto r = run({keel_binary(), "check", file.string()});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("bad.yaml:7:3: risk.max_order_notionl: unknown key") &&
+                          Contains("did you mean \"max_order_notional\""));
+}
+
+TEST_CASE("keel check reports bad input without crashing", "[cli]") {
+    TempDir dir;
+    SECTION("an empty file") {
+        auto file = dir.write("empty.yaml", "");
+        auto r = run({keel_binary(), "check", file.string()});
+        CHECK(r.code == 1);
+        CHECK_THAT(r.err, Contains("empty.yaml: the file is empty"));
+    }
+    SECTION("a missing file") {
+        auto r = run({keel_binary(), "check", (dir.path() / "nope.yaml").string()});
+        CHECK(r.code == 1);
+        CHECK_THAT(r.err, Contains("nope.yaml: cannot read config file"));
+    }
+    SECTION("a plugin that is not a keel plugin") {
+        dir.write("fake.so", "not a library");
+        auto file = dir.write("fake.yaml", R"(venues:
+  fake: { plugin: ./fake.so }
+instruments:
+  - { symbol: BTCUSDT, venue: fake }
+)");
+        auto r = run({keel_binary(), "check", file.string()});
+        CHECK(r.code == 1);
+        CHECK_THAT(r.err, Contains("fake.so: cannot be loaded as a shared library"));
+    }
+    SECTION("a symbol the venue does not list") {
+        auto file = dir.write("sym.yaml", R"(venues:
+  sim: { plugin: sim }
+instruments:
+  - { symbol: DOGEUSDT, venue: sim }
+)");
+        auto r = run({keel_binary(), "check", file.string()});
+        CHECK(r.code == 1);
+        CHECK_THAT(r.err, Contains("venues.sim: cannot subscribe DOGEUSDT"));
+    }
+    SECTION("a Lua syntax error") {
+        dir.write("bad.lua", "function on_book(\n");
+        auto file = dir.write("lua.yaml", R"(venues:
+  sim: { plugin: sim }
+instruments:
+  - { symbol: BTCUSDT, venue: sim }
+strategies:
+  - { name: bad, file: bad.lua, instruments: [BTCUSDT] }
+)");
+        auto r = run({keel_binary(), "check", file.string()});
+        CHECK(r.code == 1);
+        CHECK_THAT(r.err, Contains("error: strategy:") && Contains("bad.lua:2:"));
+    }
+}
+
+TEST_CASE("keel run stops after --duration and prints the summary", "[cli][slow]") {
+    auto r = run({keel_binary(), "run", paper_yaml(), "--duration", "2s"}, 60s);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Contains("keel session summary") && Contains("events    book ") &&
+                          Contains("orders ") && Contains("vetoes ") && Contains("P&L "));
+    CHECK(r.out.find("events    book 0 ") == std::string::npos);
+    CHECK_THAT(r.err, Contains("paper session started") && Contains("paper session stopped"));
+}
+
+TEST_CASE("keel run stops cleanly on SIGTERM and SIGINT", "[cli][slow]") {
+    for (int sig : {SIGTERM, SIGINT}) {
+        Child c({keel_binary(), "run", paper_yaml()});
+        REQUIRE(c.wait_for_output("paper session started", 30s));
+        c.signal(sig);
+        int code = c.wait(30s);
+        INFO(c.err());
+        CHECK(code == 0);
+        CHECK_THAT(c.err(), Contains("received, stopping"));
+        CHECK_THAT(c.out(), Contains("keel session summary"));
+    }
+}
+
+TEST_CASE("keel run writes JSON log lines on request", "[cli][slow]") {
+    auto r = run({keel_binary(), "run", paper_yaml(), "--duration", "1s", "--log-format", "json"},
+                 60s);
+    REQUIRE(r.code == 0);
+    // Every log line on stderr is a JSON object; notifier lines go to stderr too, so look at
+    // the ones that carry a component.
+    size_t json_lines = 0;
+    std::istringstream lines(r.err);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("{\"ts\":\"", 0) != 0) continue;
+        ++json_lines;
+        CHECK_THAT(line, Contains("\"level\":\"") && Contains("\"component\":\"") &&
+                             Contains("\"msg\":\""));
+        CHECK(line.back() == '}');
+    }
+    CHECK(json_lines >= 3);
+}

@@ -1,0 +1,256 @@
+// The whole host in-process: YAML config, the real sim plugin, Lua strategies, the risk gate and
+// paper fills, on a simulated clock so minutes of market run in milliseconds.
+
+#include <catch2/catch.hpp>
+
+#include "keel/engine/engine.hpp"
+#include "support/support.hpp"
+
+using namespace keel;
+using Catch::Matchers::Contains;
+using engine::ClockKind;
+using engine::Engine;
+using engine::EngineOptions;
+
+namespace {
+
+constexpr TimeNs kSecond = 1'000'000'000;
+
+EngineOptions simulated() {
+    EngineOptions o;
+    o.clock = ClockKind::simulated;
+    o.plugin_search = {KEEL_PLUGIN_DIR};
+    return o;
+}
+
+// A deployment on the sim venue with one or more strategies written into `dir`.
+std::string deployment(const std::string &strategies, const std::string &risk = "") {
+    return R"(mode: paper
+venues:
+  sim:
+    plugin: sim
+    settings: { seed: 7, tick_ms: 100 }
+instruments:
+  - { symbol: BTCUSDT, venue: sim }
+  - { symbol: ETHUSDT, venue: sim }
+strategies:
+)" + strategies + R"(
+risk:
+  max_order_notional: 1000
+  max_position_notional: 3000
+  max_open_orders: 3
+)" + risk;
+}
+
+config::Config load(const test::TempDir &dir, const std::string &yaml) {
+    return config::load_file(dir.write("deploy.yaml", yaml));
+}
+
+}  // namespace
+
+TEST_CASE("an order over a limit is vetoed and the strategy sees the reason", "[engine]") {
+    test::TempDir dir;
+    dir.write("greedy.lua", R"(
+seen_status, seen_reason, seen_message, attempts = nil, nil, nil, 0
+function on_book(inst, book)
+  if attempts > 0 then return end
+  attempts = attempts + 1
+  -- 0.1 BTC at ~60,000 is ~6,000 USD: over max_order_notional (1,000)
+  order_id = keel.order{ instrument = inst, side = "buy", qty = 0.1 }
+end
+function on_order(o)
+  seen_status, seen_reason, seen_message = o.status, o.reason, o.message
+  seen_id = o.id
+end
+)");
+    auto cfg = load(dir, deployment(R"(
+  - name: greedy
+    file: greedy.lua
+    instruments: [BTCUSDT]
+)"));
+    Engine e(cfg, simulated());
+    auto summary = e.run(5 * kSecond);
+    auto *s = e.strategy("greedy");
+    REQUIRE(s);
+    CHECK(s->global_as_string("seen_status") == "rejected");
+    CHECK(s->global_as_string("seen_reason") == "MAX_ORDER_NOTIONAL");
+    CHECK_THAT(*s->global_as_string("seen_message"),
+               Contains("exceeds max_order_notional 1000.00"));
+    CHECK(s->global_as_string("seen_id") == s->global_as_string("order_id"));
+    CHECK(summary.vetoes == 1);
+    CHECK(summary.vetoes_by_reason.at("MAX_ORDER_NOTIONAL") == 1);
+    CHECK(summary.orders == 0);
+    CHECK(summary.fills == 0);
+}
+
+TEST_CASE("a strategy cannot reach a venue except through the gate", "[engine][sandbox]") {
+    // Every door a strategy might try: the FFI, the loaders, the debug library, the real string
+    // table, rawset on keel, forging a book handle. None exists or none places an order.
+    test::TempDir dir;
+    dir.write("sneaky.lua", R"(
+results = {}
+local function try(name, f)
+  local ok, err = pcall(f)
+  results[#results + 1] = name .. "=" .. (ok and "open" or "closed")
+end
+try("ffi", function() return ffi.C end)
+try("require", function() return require("ffi") end)
+try("load", function() return load("return 1")() end)
+try("loadstring", function() return loadstring("return 1")() end)
+try("dofile", function() return dofile("/etc/passwd") end)
+try("io", function() return io.open("/etc/passwd") end)
+try("os", function() return os.execute("true") end)
+try("debug", function() return debug.getregistry() end)
+try("getfenv", function() return getfenv(0) end)
+try("string.dump", function() return string.dump(print) end)
+try("string metatable", function() return getmetatable("").__index.dump(print) end)
+try("collectgarbage", function() return collectgarbage("count") end)
+try("book metatable", function() return getmetatable(keel.book("BTCUSDT")).__index end)
+try("order off-list instrument", function()
+  return keel.order{ instrument = "ETHUSDT", side = "buy", qty = 0.001 } end)
+summary = table.concat(results, ",")
+function on_book(inst, book)
+  if placed then return end
+  placed = true
+  -- Within the limits: this one passes the gate and fills.
+  keel.order{ instrument = inst, side = "buy", qty = 0.001 }
+end
+)");
+    auto cfg = load(dir, deployment(R"(
+  - name: sneaky
+    file: sneaky.lua
+    instruments: [BTCUSDT]
+)"));
+    Engine e(cfg, simulated());
+    auto summary = e.run(3 * kSecond);
+    auto text = *e.strategy("sneaky")->global_as_string("summary");
+    for (auto door : {"ffi", "require", "load", "loadstring", "dofile", "io", "os", "debug",
+                      "getfenv", "string.dump", "string metatable", "collectgarbage",
+                      "book metatable", "order off-list instrument"})
+        CHECK_THAT(text, Contains(std::string(door) + "=closed"));
+    CHECK_THAT(text, !Contains("=open"));
+    // The only order that reached the venue went through the gate.
+    CHECK(summary.orders == 1);
+    CHECK(summary.fills >= 1);
+}
+
+TEST_CASE("a Lua error in a callback is reported with file:line and the engine goes on",
+          "[engine]") {
+    test::TempDir dir;
+    dir.write("broken.lua", R"(calls = 0
+function on_book(inst, book)
+  calls = calls + 1
+  local t = nil
+  return t.field  -- line 5: index a nil value
+end
+)");
+    dir.write("healthy.lua", R"(books = 0
+function on_book(inst, book) books = books + 1 end
+)");
+    auto cfg = load(dir, deployment(R"(
+  - name: broken
+    file: broken.lua
+    instruments: [BTCUSDT]
+  - name: healthy
+    file: healthy.lua
+    instruments: [BTCUSDT]
+)"));
+    Engine e(cfg, simulated());
+    auto summary = e.run(10 * kSecond);
+    auto *broken = e.strategy("broken");
+    auto *healthy = e.strategy("healthy");
+    auto calls = std::stoi(*broken->global_as_string("calls"));
+    CHECK(calls > 50);  // it kept being called after its first error
+    CHECK(broken->error_count() == static_cast<uint64_t>(calls));
+    CHECK(std::stoi(*healthy->global_as_string("books")) == calls);
+    CHECK(healthy->error_count() == 0);
+    CHECK(summary.strategy_errors == static_cast<uint64_t>(calls));
+    CHECK(summary.book_events > 50);
+}
+
+TEST_CASE("a Lua error message carries the file and line", "[engine]") {
+    // The message format itself, captured through the error notification path of report_error.
+    test::TempDir dir;
+    dir.write("syntax.lua", "function on_book(inst, book)\n  if then\nend\n");
+    auto cfg = load(dir, deployment(R"(
+  - name: syntax
+    file: syntax.lua
+    instruments: [BTCUSDT]
+)"));
+    Engine e(cfg, simulated());
+    CHECK_THROWS_WITH(e.prepare(), Contains("syntax.lua:2:") && Contains("unexpected symbol"));
+}
+
+TEST_CASE("an error in the main chunk fails the load with file:line", "[engine]") {
+    test::TempDir dir;
+    dir.write("main_error.lua", "local x = 1\nerror('refusing to start')\n");
+    auto cfg = load(dir, deployment(R"(
+  - name: m
+    file: main_error.lua
+    instruments: [BTCUSDT]
+)"));
+    Engine e(cfg, simulated());
+    CHECK_THROWS_WITH(e.prepare(), Contains("main_error.lua:2: refusing to start"));
+}
+
+TEST_CASE("precompiled bytecode is refused", "[engine][sandbox]") {
+    test::TempDir dir;
+    dir.write("bytecode.lua", std::string("\x1bLJ\x02\x00garbage", 11));
+    auto cfg = load(dir, deployment(R"(
+  - name: b
+    file: bytecode.lua
+    instruments: [BTCUSDT]
+)"));
+    Engine e(cfg, simulated());
+    CHECK_THROWS_WITH(e.prepare(), Contains("attempt to load a binary chunk"));
+}
+
+TEST_CASE("a strategy over its memory cap gets an error, not the process", "[engine][sandbox]") {
+    test::TempDir dir;
+    dir.write("hog.lua", R"(
+hog = {}
+function on_book(inst, book)
+  for i = 1, 1e6 do hog[#hog + 1] = string.rep("x", 1024) .. i end
+end
+)");
+    auto cfg = load(dir, deployment(R"(
+  - name: hog
+    file: hog.lua
+    instruments: [BTCUSDT]
+)"));
+    Engine e(cfg, simulated());
+    auto summary = e.run(2 * kSecond);
+    CHECK(e.strategy("hog")->error_count() > 0);
+    CHECK(e.strategy("hog")->memory_used() <= strategy::LuaStrategy::kDefaultMemoryLimit);
+    CHECK(summary.book_events > 10);
+}
+
+TEST_CASE("the imbalance scalper trades the sim market through the gate", "[engine][e2e]") {
+    // The shipped default deployment, run for ten minutes of simulated market time.
+    auto cfg = config::load_file(test::source_dir() / "configs" / "paper.yaml");
+    cfg.notifiers.clear();  // keep test output quiet
+    auto run = [&] {
+        Engine e(cfg, simulated());
+        return e.run(600 * kSecond);
+    };
+    auto a = run();
+    CHECK(a.book_events > 10000);
+    CHECK(a.trade_events > 1000);
+    CHECK(a.candles >= 3 * 9);  // 1m candles on three instruments
+    CHECK(a.orders > 10);
+    CHECK(a.fills >= a.orders);
+    CHECK(a.vetoes > 0);  // scaling in runs into max_position_notional
+    CHECK(a.vetoes_by_reason.count("MAX_POSITION_NOTIONAL") == 1);
+    CHECK(a.strategy_errors == 0);
+    CHECK(a.fees > 0);
+    // flatten_on_stop: nothing is left open.
+    for (auto &p : a.positions) CHECK(p.qty == 0);
+    CHECK(a.equity == Approx(a.starting_balance + a.realized_pnl - a.fees));
+
+    // The same seed gives the same session.
+    auto b = run();
+    CHECK(b.orders == a.orders);
+    CHECK(b.fills == a.fills);
+    CHECK(b.vetoes == a.vetoes);
+    CHECK(b.realized_pnl == a.realized_pnl);
+}

@@ -1,0 +1,135 @@
+#include <catch2/catch.hpp>
+
+#include "keel/exec/paper_venue.hpp"
+#include "keel/exec/portfolio.hpp"
+
+using namespace keel;
+using exec::OrderEvent;
+using exec::OrderStatus;
+
+namespace {
+
+std::vector<InstrumentSpec> instruments() {
+    InstrumentSpec s;
+    s.id = s.symbol = "BTCUSDT";
+    s.tick_size = 0.1;
+    s.lot_size = 0.001;
+    return {s};
+}
+
+market::Book book() {
+    // bids 100.0 x 1, 99.9 x 2; asks 100.1 x 1, 100.2 x 2 (in ticks of 0.1 and lots of 0.001)
+    std::vector<market::Level> bids{{1000, 1000}, {999, 2000}}, asks{{1001, 1000}, {1002, 2000}};
+    market::Book b;
+    b.apply_snapshot(bids, asks);
+    return b;
+}
+
+risk::ApprovedOrder approve(exec::OrderIntent intent, const InstrumentSpec &spec,
+                            const market::Book &b) {
+    config::RiskLimits l;
+    l.max_order_notional = 1e9;
+    l.max_position_notional = 1e9;
+    risk::RiskGate gate(l);
+    auto r = gate.check(std::move(intent), risk::RiskContext{spec, b});
+    REQUIRE(std::holds_alternative<risk::ApprovedOrder>(r));
+    return std::move(std::get<risk::ApprovedOrder>(r));
+}
+
+}  // namespace
+
+TEST_CASE("a market order walks the book level by level, paying taker fees", "[paper]") {
+    auto specs = instruments();
+    config::Account account;
+    account.taker_fee = 0.001;
+    exec::PaperVenue venue(account, specs);
+    auto b = book();
+    exec::OrderIntent i;
+    i.side = Side::buy;
+    i.qty = 2500;  // 2.5: 1 @ 100.1, 1.5 @ 100.2
+    std::vector<OrderEvent> out;
+    venue.submit(approve(i, specs[0], b), 1, b, 0, out);
+    REQUIRE(out.size() == 3);
+    CHECK(out[0].status == OrderStatus::accepted);
+    CHECK(out[1].last_price == 1001);
+    CHECK(out[1].last_qty == 1000);
+    CHECK(out[2].last_price == 1002);
+    CHECK(out[2].last_qty == 1500);
+    CHECK(out[2].status == OrderStatus::filled);
+    CHECK(out[2].avg_price == Approx((100.1 * 1 + 100.2 * 1.5) / 2.5));
+    CHECK(out[2].last_fee == Approx(100.2 * 1.5 * 0.001));
+    CHECK_FALSE(out[2].maker);
+
+    exec::Portfolio pf(10000, 1);
+    for (auto &e : out)
+        if (e.last_qty) pf.on_fill(specs[0], 0, e.side, e.last_qty, e.last_price, e.last_fee);
+    CHECK(pf.position(0).qty == 2500);
+    CHECK(pf.position(0).avg_entry == Approx((100.1 + 150.3) / 2.5));
+}
+
+TEST_CASE("a market order larger than the book fills what there is", "[paper]") {
+    auto specs = instruments();
+    exec::PaperVenue venue({}, specs);
+    auto b = book();
+    exec::OrderIntent i;
+    i.side = Side::sell;
+    i.qty = 5000;
+    std::vector<OrderEvent> out;
+    venue.submit(approve(i, specs[0], b), 7, b, 0, out);
+    REQUIRE(out.back().status == OrderStatus::cancelled);
+    CHECK(out.back().reason == "INSUFFICIENT_LIQUIDITY");
+    CHECK(out.back().filled == 3000);
+}
+
+TEST_CASE("a resting limit fills at its price when the market reaches it", "[paper]") {
+    auto specs = instruments();
+    config::Account account;
+    account.maker_fee = 0.0002;
+    exec::PaperVenue venue(account, specs);
+    auto b = book();
+    exec::OrderIntent i;
+    i.side = Side::buy;
+    i.type = exec::OrderType::limit;
+    i.price = 999;
+    i.qty = 500;
+    std::vector<OrderEvent> out;
+    venue.submit(approve(i, specs[0], b), 3, b, 0, out);
+    REQUIRE(out.size() == 1);
+    CHECK(venue.open_orders() == 1);
+    CHECK(venue.open_qty(0, Side::buy) == 500);
+
+    venue.on_book(0, b, 1, out);  // nothing reaches 99.9 yet
+    CHECK(out.size() == 1);
+
+    b.apply_delta(Side::sell, {999, 300});  // an ask at our price would cross the bids...
+    b.apply_delta(Side::buy, {1000, 0});    // ...so the bid side moves down
+    b.apply_delta(Side::buy, {999, 0});
+    b.apply_delta(Side::buy, {998, 1000});
+    venue.on_book(0, b, 2, out);
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].last_qty == 300);
+    CHECK(out[1].last_price == 999);
+    CHECK(out[1].maker);
+    CHECK(out[1].status == OrderStatus::partially_filled);
+    CHECK(out[1].last_fee == Approx(99.9 * 0.3 * 0.0002));
+
+    CHECK(venue.cancel(3, 3, out));
+    CHECK(out.back().status == OrderStatus::cancelled);
+    CHECK(venue.open_orders() == 0);
+    CHECK_FALSE(venue.cancel(3, 4, out));
+}
+
+TEST_CASE("portfolio realizes P&L on reductions and flips", "[paper]") {
+    auto specs = instruments();
+    exec::Portfolio pf(1000, 1);
+    pf.on_fill(specs[0], 0, Side::buy, 2000, 1000, 0.1);   // long 2 @ 100.0
+    pf.on_fill(specs[0], 0, Side::sell, 1000, 1010, 0.1);  // close 1 @ 101.0: +1.0
+    CHECK(pf.position(0).qty == 1000);
+    CHECK(pf.position(0).realized_pnl == Approx(1.0));
+    pf.on_fill(specs[0], 0, Side::sell, 3000, 990, 0.1);   // close 1 @ 99.0 (-1.0), short 2 @ 99
+    CHECK(pf.position(0).qty == -2000);
+    CHECK(pf.position(0).avg_entry == Approx(99.0));
+    CHECK(pf.realized_pnl() == Approx(0.0));
+    CHECK(pf.unrealized_pnl(specs[0], 0, 98.0) == Approx(2.0));
+    CHECK(pf.balance() == Approx(1000 - 0.3));
+}
