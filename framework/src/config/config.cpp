@@ -97,7 +97,7 @@ std::string child(const std::string &path, std::string_view key) {
     return out;
 }
 
-std::string index(const std::string &path, std::size_t i) {
+std::string at_index(const std::string &path, std::size_t i) {
     return path + "[" + std::to_string(i) + "]";
 }
 
@@ -325,7 +325,7 @@ class Loader {
 
     Val item_of(const Val &seq, const YAML::Node &item, std::size_t i) const {
         YAML::Mark m = item.IsNull() ? seq.mark : item.Mark();
-        return Val{item, m, index(seq.path, i)};
+        return Val{item, m, at_index(seq.path, i)};
     }
 
     // Checks that v is a mapping (unless it is empty and `null_ok`), that its keys are distinct
@@ -335,7 +335,7 @@ class Loader {
         if (v.node.IsNull() && null_ok) return out;
         if (!v.node.IsMap()) fail(v, std::string("expected ") + expected + ", found " + found(v));
         for (auto it = v.node.begin(); it != v.node.end(); ++it) {
-            const YAML::Node &key = it->first;
+            const YAML::Node key = it->first;  // a copy: it-> returns a temporary proxy
             if (!key.IsScalar()) {
                 fail(key.Mark(), v.path,
                      std::string("expected a plain key, found ") + kind(key) + " as a key");
