@@ -202,7 +202,7 @@ TEST_CASE("precompiled bytecode is refused", "[engine][sandbox]") {
     instruments: [BTCUSDT]
 )"));
     Engine e(cfg, simulated());
-    CHECK_THROWS_WITH(e.prepare(), Contains("attempt to load a binary chunk"));
+    CHECK_THROWS_WITH(e.prepare(), Contains("bytecode.lua: precompiled bytecode is refused"));
 }
 
 TEST_CASE("a strategy over its memory cap gets an error, not the process", "[engine][sandbox]") {

@@ -88,7 +88,8 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                     fmt::format("quantity {} is below the venue minimum {}",
                                 spec.qty(intent.qty), spec.qty(spec.min_qty_lots)));
 
-    if (notional > limits_.max_order_notional)
+    // Order size is fat-finger protection for new risk; an exit is never trapped by it.
+    if (!reduces && notional > limits_.max_order_notional)
         return veto(VetoReason::max_order_notional,
                     fmt::format("order notional {:.2f} exceeds max_order_notional {:.2f}",
                                 notional, limits_.max_order_notional));

@@ -476,6 +476,9 @@ void LuaStrategy::load() {
     traceback_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
     install_api();
 
+    if (!source.empty() && source[0] == '\x1b')  // LUA_SIGNATURE[0]: precompiled bytecode
+        throw StrategyError(config_.file.string() +
+                            ": precompiled bytecode is refused; strategies load from source");
     std::string chunk = "@" + config_.file.lexically_normal().string();
     // "t": text only; precompiled bytecode is refused.
     if (luaL_loadbufferx(L_, source.data(), source.size(), chunk.c_str(), "t") != 0) {

@@ -118,11 +118,18 @@ SCENARIO("the risk gate enforces its first limits", "[risk]") {
                 CHECK(decide(gate, buy(5), resting) == VetoReason::max_position_notional);
             }
         }
-        WHEN("a sell reduces it") {
-            auto sell = buy(30);
+        WHEN("a sell closes it, even above max_order_notional (exits are never trapped)") {
+            auto sell = buy(30);  // ~1800 USD > 1000
             sell.side = Side::sell;
             sell.reduce_only = true;
             THEN("it is approved") { CHECK_FALSE(decide(gate, sell, ctx)); }
+        }
+        WHEN("a sell flips it to a short above max_order_notional") {
+            auto sell = buy(60);
+            sell.side = Side::sell;
+            THEN("it is vetoed: the flip is new risk") {
+                CHECK(decide(gate, sell, ctx) == VetoReason::max_order_notional);
+            }
         }
         WHEN("a reduce-only order would increase it") {
             auto more = buy(5);
