@@ -373,7 +373,11 @@ Summary Engine::run(TimeNs duration) {
     notify(strategy::NotifyLevel::info, "engine", "paper session stopped",
            fmt::format("orders {}, fills {}, vetoes {}, P&L {:.2f}", result.orders, result.fills,
                        result.vetoes, result.equity - result.starting_balance));
-    venues_.clear();  // no more timers or events
+    venues_.clear();  // plugins destroyed: their timers go with them
+    {
+        std::lock_guard lock(mutex_);
+        timers_ = {};
+    }
     notifiers_.stop();
     return result;
 }

@@ -56,13 +56,6 @@ Library::~Library() {
     if (handle_) dlclose(handle_);
 }
 
-const keel_config_key *Library::config_keys() const {
-    return kind_ == Kind::exchange ? exchange_.config_keys : notifier_.config_keys;
-}
-uint32_t Library::config_key_count() const {
-    return kind_ == Kind::exchange ? exchange_.config_key_count : notifier_.config_key_count;
-}
-
 std::shared_ptr<Library> Library::open(const fs::path &file, Kind expected,
                                        const std::string &used_as) {
     std::error_code ec;
@@ -136,8 +129,25 @@ std::shared_ptr<Library> Library::open(const fs::path &file, Kind expected,
             fail(file, "notifier descriptor lacks a required function "
                        "(create, destroy and notify are required)");
     }
-    if (lib->config_key_count() && !lib->config_keys())
-        fail(file, "declares config keys but config_keys is NULL");
+    const keel_config_key *keys =
+        expected == Kind::exchange ? lib->exchange_.config_keys : lib->notifier_.config_keys;
+    uint32_t count = expected == Kind::exchange ? lib->exchange_.config_key_count
+                                                : lib->notifier_.config_key_count;
+    if (count && !keys) fail(file, "declares config keys but config_keys is NULL");
+    if (count) {
+        // The array's stride is the plugin's struct size, which a newer minor may have grown.
+        uint32_t stride = keys[0].struct_size;
+        if (stride < offsetof(keel_config_key, description) + sizeof(void *))
+            fail(file, "config key struct too small (" + std::to_string(stride) + " bytes)");
+        auto *base = reinterpret_cast<const unsigned char *>(keys);
+        for (uint32_t i = 0; i < count; ++i) {
+            keel_config_key key{};
+            std::memcpy(&key, base + size_t{i} * stride, std::min<size_t>(stride, sizeof key));
+            if (!key.name || !*key.name)
+                fail(file, "config key " + std::to_string(i) + " has no name");
+            lib->keys_.push_back(key);
+        }
+    }
     return lib;
 }
 

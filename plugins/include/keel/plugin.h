@@ -14,6 +14,7 @@
  *    only ever appended; a reader ignores fields beyond the size the writer stamped and treats
  *    missing ones as zero/NULL. Fill structs with designated initializers so new fields are zero.
  *  - The host function table (keel_host_api) is append-only. Entries marked "optional" may be NULL.
+ *  - Arrays of size-stamped structs (config keys, settings) are strided by element[0].struct_size.
  *  - KEEL_ABI_MAJOR changes only when an existing field changes meaning or position; the host
  *    refuses plugins of another major. KEEL_ABI_MINOR grows when fields are appended.
  *
@@ -123,6 +124,9 @@ typedef struct keel_level {
     int64_t qty_lots; /* absolute quantity at this price; 0 deletes the level */
 } keel_level;
 
+/* A book event's levels may come in any order. `sequence` is per instrument. The host applies the
+ * whole event (bids, then asks) before it checks the book, so one delta may move a level from one
+ * side to the other. */
 typedef struct keel_book_event {
     uint32_t struct_size;
     keel_instrument_id instrument;

@@ -38,8 +38,8 @@ public:
     Kind kind() const { return kind_; }
     const keel_exchange_plugin &exchange() const { return exchange_; }
     const keel_notifier_plugin &notifier() const { return notifier_; }
-    const keel_config_key *config_keys() const;
-    uint32_t config_key_count() const;
+    const keel_config_key *config_keys() const { return keys_.data(); }
+    uint32_t config_key_count() const { return static_cast<uint32_t>(keys_.size()); }
 
     // Opens and validates `file` as a plugin of `expected` kind. `used_as` names the config
     // block for the wrong-kind message ("venues.sim").
@@ -54,6 +54,7 @@ private:
     Kind kind_ = Kind::exchange;
     keel_exchange_plugin exchange_{};
     keel_notifier_plugin notifier_{};
+    std::vector<keel_config_key> keys_;  // copied at the plugin's stride into host-sized structs
 };
 
 // Directories searched for a plugin named by short name: $KEEL_PLUGIN_PATH (colon-separated),
