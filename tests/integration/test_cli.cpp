@@ -12,7 +12,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string paper_yaml() { return (source_dir() / "configs" / "paper.yaml").string(); }
+std::string paper_yaml() {
+    return (source_dir() / "configs" / "paper.yaml").string();
+}
 
 }  // namespace
 
@@ -132,8 +134,8 @@ TEST_CASE("keel run stops cleanly on SIGTERM and SIGINT", "[cli][slow]") {
 }
 
 TEST_CASE("keel run writes JSON log lines on request", "[cli][slow]") {
-    auto r = run({keel_binary(), "run", paper_yaml(), "--duration", "1s", "--log-format", "json"},
-                 60s);
+    auto r =
+        run({keel_binary(), "run", paper_yaml(), "--duration", "1s", "--log-format", "json"}, 60s);
     REQUIRE(r.code == 0);
     // Every log line on stderr is a JSON object; notifier lines go to stderr too, so look at
     // the ones that carry a component.

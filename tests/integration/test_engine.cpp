@@ -34,7 +34,8 @@ instruments:
   - { symbol: BTCUSDT, venue: sim }
   - { symbol: ETHUSDT, venue: sim }
 strategies:
-)" + strategies + R"(
+)" + strategies +
+           R"(
 risk:
   max_order_notional: 1000
   max_position_notional: 3000

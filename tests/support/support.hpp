@@ -20,15 +20,19 @@ namespace keel::test {
 
 namespace fs = std::filesystem;
 
-inline fs::path source_dir() { return KEEL_SOURCE_DIR; }
-inline fs::path binary_dir() { return KEEL_BINARY_DIR; }
+inline fs::path source_dir() {
+    return KEEL_SOURCE_DIR;
+}
+inline fs::path binary_dir() {
+    return KEEL_BINARY_DIR;
+}
 
 class TempDir {
-public:
+  public:
     TempDir() {
         std::random_device rd;
-        path_ = fs::temp_directory_path() / ("keel-test-" + std::to_string(rd()) + "-" +
-                                             std::to_string(::getpid()));
+        path_ = fs::temp_directory_path() /
+                ("keel-test-" + std::to_string(rd()) + "-" + std::to_string(::getpid()));
         fs::create_directories(path_);
     }
     ~TempDir() {
@@ -43,13 +47,13 @@ public:
         return p;
     }
 
-private:
+  private:
     fs::path path_;
 };
 
 // A child process with its stdout and stderr captured.
 class Child {
-public:
+  public:
     explicit Child(std::vector<std::string> argv) {
         int out[2], err[2];
         if (pipe(out) != 0 || pipe(err) != 0) throw std::runtime_error("pipe failed");
@@ -118,7 +122,7 @@ public:
     const std::string &out() const { return out_; }
     const std::string &err() const { return err_; }
 
-private:
+  private:
     // Reads what is available; true if anything was read.
     bool pump(int timeout_ms) {
         pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
@@ -153,6 +157,8 @@ inline Result run(std::vector<std::string> argv,
     return {code, c.out(), c.err()};
 }
 
-inline std::string keel_binary() { return (binary_dir() / "keel").string(); }
+inline std::string keel_binary() {
+    return (binary_dir() / "keel").string();
+}
 
 }  // namespace keel::test

@@ -73,7 +73,7 @@ std::optional<keel::TimeNs> parse_duration(const std::string &text) {
     auto r = std::from_chars(text.data(), text.data() + text.size(), value);
     if (r.ec != std::errc() || value <= 0) return std::nullopt;
     std::string unit(r.ptr, text.data() + text.size());
-    double scale = unit == "ms"                 ? 1e6
+    double scale = unit == "ms"                  ? 1e6
                    : unit == "s" || unit.empty() ? 1e9
                    : unit == "m"                 ? 60e9
                    : unit == "h"                 ? 3600e9
@@ -96,13 +96,16 @@ Options parse(int argc, char **argv) {
             if (i + 1 >= args.size()) usage_error(std::string(flag) + " needs a value");
             return args[++i];
         };
-        if (a == "-h" || a == "--help") o.help = true;
+        if (a == "-h" || a == "--help")
+            o.help = true;
         else if (a == "--duration") {
             auto text = value("--duration");
             o.duration = parse_duration(text);
             if (!o.duration)
-                usage_error("--duration: expected a positive duration like 30s, 5m or 500ms, "
-                            "found \"" + text + "\"");
+                usage_error(
+                    "--duration: expected a positive duration like 30s, 5m or 500ms, "
+                    "found \"" +
+                    text + "\"");
         } else if (a == "--log-format") {
             o.log_format = value("--log-format");
             if (*o.log_format != "text" && *o.log_format != "json")
@@ -137,7 +140,7 @@ void configure_logging(const Options &o, const keel::config::Logging *cfg) {
 
 // Signals are handled by one thread with sigwait: no work happens in a signal handler.
 class SignalWatcher {
-public:
+  public:
     explicit SignalWatcher(keel::engine::Engine &engine) {
         sigset_t set = signals();
         thread_ = std::thread([this, &engine, set] {
@@ -160,7 +163,7 @@ public:
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
     }
 
-private:
+  private:
     static sigset_t signals() {
         sigset_t set;
         sigemptyset(&set);
@@ -224,7 +227,8 @@ int main(int argc, char **argv) {
         return o.command.empty() && !o.help ? 2 : 0;
     }
     if (o.command == "version") {
-        if (o.help) return std::puts("Usage: keel version\n\nPrints keel's version and plugin ABI."), 0;
+        if (o.help)
+            return std::puts("Usage: keel version\n\nPrints keel's version and plugin ABI."), 0;
         std::printf("keel %s (plugin ABI %u.%u)\n", KEEL_VERSION, KEEL_ABI_MAJOR, KEEL_ABI_MINOR);
         return 0;
     }

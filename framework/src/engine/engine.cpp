@@ -46,7 +46,9 @@ void host_log(void *ctx, uint32_t level, const char *msg) {
                                         : spdlog::level::debug;
     keel::log::get("plugin").log(lvl, "[{}] {}", v->name, msg ? msg : "");
 }
-int64_t host_now(void *ctx) { return static_cast<Engine::Venue *>(ctx)->engine->now(); }
+int64_t host_now(void *ctx) {
+    return static_cast<Engine::Venue *>(ctx)->engine->now();
+}
 uint32_t host_add_timer(void *ctx, int64_t period, keel_timer_fn fn, void *user) {
     auto *v = static_cast<Engine::Venue *>(ctx);
     uint32_t rc = KEEL_ERROR;
@@ -78,7 +80,9 @@ TimeNs wall_now() {
         .count();
 }
 
-uint32_t to_notify_level(strategy::NotifyLevel l) { return static_cast<uint32_t>(l); }
+uint32_t to_notify_level(strategy::NotifyLevel l) {
+    return static_cast<uint32_t>(l);
+}
 
 // Events a plugin hands over are copied only if their struct is at least the v1 size.
 template <typename T>
@@ -126,8 +130,8 @@ void Engine::prepare() {
     books_.assign(instruments_.size(), market::Book{});
     load_venues();
     load_notifiers();
-    portfolio_ = std::make_unique<exec::Portfolio>(config_.account.starting_balance,
-                                                   instruments_.size());
+    portfolio_ =
+        std::make_unique<exec::Portfolio>(config_.account.starting_balance, instruments_.size());
     paper_ = std::make_unique<exec::PaperVenue>(config_.account, instruments_);
     load_strategies();
     prepared_ = true;
@@ -136,8 +140,8 @@ void Engine::prepare() {
 void Engine::load_venues() {
     auto config_dir = config_.file.parent_path();
     for (auto &[name, ref] : config_.venues) {
-        auto file = plugin::resolve(ref.plugin, plugin::Kind::exchange, config_dir,
-                                    options_.plugin_search);
+        auto file =
+            plugin::resolve(ref.plugin, plugin::Kind::exchange, config_dir, options_.plugin_search);
         auto v = std::make_unique<Venue>();
         v->engine = this;
         v->name = name;
@@ -187,8 +191,8 @@ void Engine::load_venues() {
 void Engine::load_notifiers() {
     auto config_dir = config_.file.parent_path();
     for (auto &[name, ref] : config_.notifiers) {
-        auto file = plugin::resolve(ref.plugin, plugin::Kind::notifier, config_dir,
-                                    options_.plugin_search);
+        auto file =
+            plugin::resolve(ref.plugin, plugin::Kind::notifier, config_dir, options_.plugin_search);
         auto lib = plugin::Library::open(file, plugin::Kind::notifier, "notifiers." + name);
         auto settings = plugin::Settings::resolve(*lib, ref);
         notifiers_.add(name, std::move(lib), settings);
@@ -227,10 +231,10 @@ void Engine::on_define_instrument(Venue &venue, const keel_instrument_def &def) 
         throw std::invalid_argument(fmt::format("instrument id {} was not subscribed", i));
     if (!(def.tick_size > 0) || !std::isfinite(def.tick_size) || !(def.lot_size > 0) ||
         !std::isfinite(def.lot_size))
-        throw std::invalid_argument(fmt::format("{}: tick and lot size must be positive, got {} "
-                                                "and {}",
-                                                instruments_[i].symbol, def.tick_size,
-                                                def.lot_size));
+        throw std::invalid_argument(
+            fmt::format("{}: tick and lot size must be positive, got {} "
+                        "and {}",
+                        instruments_[i].symbol, def.tick_size, def.lot_size));
     auto &spec = instruments_[i];
     spec.base = def.base ? def.base : "";
     spec.quote = def.quote ? def.quote : "";
@@ -327,8 +331,8 @@ Summary Engine::run(TimeNs duration) {
     for (auto &v : venues_) {
         char err[512] = {0};
         if (v->library->exchange().start(v->self, err, sizeof err) != KEEL_OK)
-            throw plugin::PluginError("venues." + v->name + ": start failed: " +
-                                      (err[0] ? err : "no reason given"));
+            throw plugin::PluginError("venues." + v->name +
+                                      ": start failed: " + (err[0] ? err : "no reason given"));
     }
     TimeNs start = now();
     TimeNs end = start + duration;
@@ -357,9 +361,8 @@ Summary Engine::run(TimeNs duration) {
             auto deadline = std::chrono::system_clock::time_point(
                 std::chrono::duration_cast<std::chrono::system_clock::duration>(
                     std::chrono::nanoseconds(next)));
-            wake_.wait_until(lock, deadline, [&] {
-                return stop_requested_.load() || !incoming_.events.empty();
-            });
+            wake_.wait_until(lock, deadline,
+                             [&] { return stop_requested_.load() || !incoming_.events.empty(); });
         }
     }
 
@@ -404,8 +407,10 @@ void Engine::process_queue() {
         std::swap(incoming_, processing_);
     }
     for (auto &e : processing_.events) {
-        if (e.kind == QueuedEvent::Kind::book) process_book(e, processing_);
-        else process_trade(e);
+        if (e.kind == QueuedEvent::Kind::book)
+            process_book(e, processing_);
+        else
+            process_trade(e);
     }
     processing_.clear();  // keeps capacity: no allocation once warm
 }
@@ -491,9 +496,8 @@ void Engine::reject(const exec::OrderIntent &intent, exec::OrderId id, const ris
     ++stats_.vetoes;
     uint64_t seen = ++stats_.vetoes_by_reason[risk::code(veto.reason)];
     const auto &spec = instruments_.at(intent.instrument);
-    std::string who = intent.strategy < strategies_.size()
-                          ? strategies_[intent.strategy]->name()
-                          : std::string("host");
+    std::string who = intent.strategy < strategies_.size() ? strategies_[intent.strategy]->name()
+                                                           : std::string("host");
     keel::log::get("risk").warn("veto {} order {} {} {} {}: {} ({})", who, id,
                                 to_string(intent.side), spec.qty(intent.qty), spec.id,
                                 risk::code(veto.reason), veto.message);
@@ -600,7 +604,8 @@ void Engine::shutdown_orders() {
 std::optional<double> Engine::mark(InstrumentIndex i) const {
     const auto &b = books_.at(i);
     if (!b.valid()) return std::nullopt;
-    return (instruments_[i].price(b.best_bid()->price) + instruments_[i].price(b.best_ask()->price)) /
+    return (instruments_[i].price(b.best_bid()->price) +
+            instruments_[i].price(b.best_ask()->price)) /
            2;
 }
 
@@ -657,13 +662,12 @@ std::string format_summary(const Summary &s) {
     for (auto &[reason, n] : s.vetoes_by_reason) line(fmt::format("    veto {:<22} {}", reason, n));
     line(fmt::format("  strategy errors {}", s.strategy_errors));
     for (auto &p : s.positions)
-        line(fmt::format("  {:<10} position {:+.6g} @ {:.6g}  mark {:.6g}  realized {:+.2f}  "
-                         "unrealized {:+.2f}",
-                         p.instrument, p.qty, p.avg_entry, p.mark, p.realized_pnl,
-                         p.unrealized_pnl));
+        line(fmt::format(
+            "  {:<10} position {:+.6g} @ {:.6g}  mark {:.6g}  realized {:+.2f}  "
+            "unrealized {:+.2f}",
+            p.instrument, p.qty, p.avg_entry, p.mark, p.realized_pnl, p.unrealized_pnl));
     line(fmt::format("  P&L       realized {:+.2f}  unrealized {:+.2f}  fees {:.2f}  net {:+.2f}",
-                     s.realized_pnl, s.unrealized_pnl, s.fees,
-                     s.equity - s.starting_balance));
+                     s.realized_pnl, s.unrealized_pnl, s.fees, s.equity - s.starting_balance));
     line(fmt::format("  equity    {:.2f} (started {:.2f})", s.equity, s.starting_balance));
     return out;
 }

@@ -4,15 +4,22 @@
 
 namespace keel::exec {
 
-const char *to_string(OrderType t) { return t == OrderType::market ? "market" : "limit"; }
+const char *to_string(OrderType t) {
+    return t == OrderType::market ? "market" : "limit";
+}
 
 const char *to_string(OrderStatus s) {
     switch (s) {
-        case OrderStatus::accepted: return "accepted";
-        case OrderStatus::partially_filled: return "partially_filled";
-        case OrderStatus::filled: return "filled";
-        case OrderStatus::cancelled: return "cancelled";
-        case OrderStatus::rejected: return "rejected";
+        case OrderStatus::accepted:
+            return "accepted";
+        case OrderStatus::partially_filled:
+            return "partially_filled";
+        case OrderStatus::filled:
+            return "filled";
+        case OrderStatus::cancelled:
+            return "cancelled";
+        case OrderStatus::rejected:
+            return "rejected";
     }
     return "unknown";
 }
@@ -56,8 +63,8 @@ void PaperVenue::take(Order &o, const market::Book &book, Ticks limit, TimeNs no
     for (size_t i = 0; o.remaining() > 0; ++i) {
         auto lv = book.level(opposite_side, i);
         if (!lv) break;
-        bool reachable = limit == 0 ||
-                         (o.intent.side == Side::buy ? lv->price <= limit : lv->price >= limit);
+        bool reachable =
+            limit == 0 || (o.intent.side == Side::buy ? lv->price <= limit : lv->price >= limit);
         if (!reachable) break;
         fill(o, std::min(o.remaining(), lv->qty), lv->price, false, now, out);
     }
@@ -116,9 +123,12 @@ void PaperVenue::on_book(InstrumentIndex instrument, const market::Book &book, T
             if (!through) break;
             available += lv->qty;
         }
-        if (available > 0) fill(o, std::min(o.remaining(), available), o.intent.price, true, now, out);
-        if (o.remaining() == 0) it = resting_.erase(it);
-        else ++it;
+        if (available > 0)
+            fill(o, std::min(o.remaining(), available), o.intent.price, true, now, out);
+        if (o.remaining() == 0)
+            it = resting_.erase(it);
+        else
+            ++it;
     }
 }
 

@@ -12,7 +12,7 @@ namespace {
 
 // One JSON object per line: {"ts":"…Z","level":"info","component":"risk","msg":"…"}.
 class JsonFormatter final : public spdlog::formatter {
-public:
+  public:
     void format(const spdlog::details::log_msg &msg, spdlog::memory_buf_t &dest) override {
         using namespace std::chrono;
         auto since = msg.time.time_since_epoch();
@@ -40,7 +40,7 @@ public:
         return std::make_unique<JsonFormatter>();
     }
 
-private:
+  private:
     static void append(spdlog::memory_buf_t &dest, std::string_view s) {
         dest.append(s.data(), s.data() + s.size());
     }
@@ -48,11 +48,21 @@ private:
         dest.push_back('"');
         for (char c : s) {
             switch (c) {
-                case '"': append(dest, "\\\""); break;
-                case '\\': append(dest, "\\\\"); break;
-                case '\n': append(dest, "\\n"); break;
-                case '\r': append(dest, "\\r"); break;
-                case '\t': append(dest, "\\t"); break;
+                case '"':
+                    append(dest, "\\\"");
+                    break;
+                case '\\':
+                    append(dest, "\\\\");
+                    break;
+                case '\n':
+                    append(dest, "\\n");
+                    break;
+                case '\r':
+                    append(dest, "\\r");
+                    break;
+                case '\t':
+                    append(dest, "\\t");
+                    break;
                 default:
                     if (static_cast<unsigned char>(c) < 0x20) {
                         char buf[8];
@@ -75,7 +85,8 @@ struct Registry {
 
     void apply(spdlog::logger &logger) {
         auto it = settings.components.find(logger.name());
-        logger.set_level(parse_level(it == settings.components.end() ? settings.level : it->second));
+        logger.set_level(
+            parse_level(it == settings.components.end() ? settings.level : it->second));
     }
 };
 

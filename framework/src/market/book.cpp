@@ -6,11 +6,14 @@ namespace keel::market {
 namespace {
 
 // Orders a side so its best level is at the back.
-bool before(Side side, Ticks a, Ticks b) { return side == Side::buy ? a < b : a > b; }
+bool before(Side side, Ticks a, Ticks b) {
+    return side == Side::buy ? a < b : a > b;
+}
 
 void upsert(std::vector<Level> &levels, Side side, Level lv) {
-    auto it = std::lower_bound(levels.begin(), levels.end(), lv.price,
-                               [side](const Level &l, Ticks p) { return before(side, l.price, p); });
+    auto it =
+        std::lower_bound(levels.begin(), levels.end(), lv.price,
+                         [side](const Level &l, Ticks p) { return before(side, l.price, p); });
     bool found = it != levels.end() && it->price == lv.price;
     if (lv.qty == 0) {
         if (found) levels.erase(it);

@@ -14,11 +14,16 @@ std::optional<TimeNs> parse_timeframe(const std::string &text) {
         return std::nullopt;
     constexpr TimeNs s = 1'000'000'000;
     switch (unit) {
-        case 's': return n * s;
-        case 'm': return n * 60 * s;
-        case 'h': return n * 3600 * s;
-        case 'd': return n * 86400 * s;
-        default: return std::nullopt;
+        case 's':
+            return n * s;
+        case 'm':
+            return n * 60 * s;
+        case 'h':
+            return n * 3600 * s;
+        case 'd':
+            return n * 86400 * s;
+        default:
+            return std::nullopt;
     }
 }
 

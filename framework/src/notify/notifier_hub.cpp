@@ -36,7 +36,9 @@ int64_t host_now(void *) {
 }  // namespace
 
 NotifierHub::NotifierHub() = default;
-NotifierHub::~NotifierHub() { stop(); }
+NotifierHub::~NotifierHub() {
+    stop();
+}
 
 void NotifierHub::add(const std::string &name, std::shared_ptr<plugin::Library> library,
                       const plugin::Settings &settings) {
@@ -50,11 +52,10 @@ void NotifierHub::add(const std::string &name, std::shared_ptr<plugin::Library> 
     char err[512] = {0};
     void *self = nullptr;
     auto rc = inst->library->notifier().create(&inst->host, &inst->name, settings.data(),
-                                              settings.size(), &self, err, sizeof err);
+                                               settings.size(), &self, err, sizeof err);
     if (rc != KEEL_OK)
-        throw plugin::PluginError("notifier \"" + name + "\" (" +
-                                  inst->library->file().string() + "): " +
-                                  (err[0] ? err : "create() failed without a message"));
+        throw plugin::PluginError("notifier \"" + name + "\" (" + inst->library->file().string() +
+                                  "): " + (err[0] ? err : "create() failed without a message"));
     inst->self = self;
     instances_.push_back(std::move(inst));
 }

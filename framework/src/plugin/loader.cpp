@@ -11,7 +11,9 @@
 namespace keel::plugin {
 namespace fs = std::filesystem;
 
-const char *to_string(Kind kind) { return kind == Kind::exchange ? "exchange" : "notifier"; }
+const char *to_string(Kind kind) {
+    return kind == Kind::exchange ? "exchange" : "notifier";
+}
 
 namespace {
 
@@ -44,9 +46,12 @@ T copy_descriptor(const fs::path &file, const void *descriptor, size_t v1_size,
 
 std::string kind_name(uint32_t kind) {
     switch (kind) {
-        case KEEL_PLUGIN_EXCHANGE: return "exchange";
-        case KEEL_PLUGIN_NOTIFIER: return "notifier";
-        default: return "unknown kind " + std::to_string(kind);
+        case KEEL_PLUGIN_EXCHANGE:
+            return "exchange";
+        case KEEL_PLUGIN_NOTIFIER:
+            return "notifier";
+        default:
+            return "unknown kind " + std::to_string(kind);
     }
 }
 
@@ -71,8 +76,7 @@ std::shared_ptr<Library> Library::open(const fs::path &file, Kind expected,
     }
     dlerror();
     void *sym = dlsym(lib->handle_, KEEL_PLUGIN_QUERY_SYMBOL);
-    if (!sym)
-        fail(file, "is not a keel plugin: it does not export " KEEL_PLUGIN_QUERY_SYMBOL "()");
+    if (!sym) fail(file, "is not a keel plugin: it does not export " KEEL_PLUGIN_QUERY_SYMBOL "()");
     auto query = reinterpret_cast<keel_plugin_query_fn>(sym);
     const keel_plugin_info *info = query();
     if (!info) fail(file, KEEL_PLUGIN_QUERY_SYMBOL "() returned NULL");
@@ -81,8 +85,8 @@ std::shared_ptr<Library> Library::open(const fs::path &file, Kind expected,
     keel_plugin_info block{};
     std::memcpy(&block.struct_size, info, sizeof block.struct_size);
     if (block.struct_size < offsetof(keel_plugin_info, abi_major))
-        fail(file, "is not a keel plugin: info block of " + std::to_string(block.struct_size) +
-                       " bytes");
+        fail(file,
+             "is not a keel plugin: info block of " + std::to_string(block.struct_size) + " bytes");
     std::memcpy(&block, info, std::min<size_t>(block.struct_size, sizeof block));
     if (block.magic != KEEL_PLUGIN_MAGIC)
         fail(file, "is not a keel plugin: bad magic " + hex(block.magic) + " (expected " +
@@ -106,28 +110,28 @@ std::shared_ptr<Library> Library::open(const fs::path &file, Kind expected,
     lib->description_ = block.description ? block.description : "";
     if (block.kind != static_cast<uint32_t>(expected))
         fail(file, std::string(block.kind == KEEL_PLUGIN_EXCHANGE ? "is an " : "is a ") +
-                       kind_name(block.kind) + " plugin (\"" + lib->name_ + "\"), but " +
-                       used_as + " needs " + (expected == Kind::exchange ? "an" : "a") + " " +
+                       kind_name(block.kind) + " plugin (\"" + lib->name_ + "\"), but " + used_as +
+                       " needs " + (expected == Kind::exchange ? "an" : "a") + " " +
                        to_string(expected) + " plugin");
     lib->kind_ = expected;
     if (expected == Kind::exchange) {
-        lib->exchange_ =
-            copy_descriptor<keel_exchange_plugin>(
+        lib->exchange_ = copy_descriptor<keel_exchange_plugin>(
             file, block.descriptor, offsetof(keel_exchange_plugin, start) + sizeof(void *),
             "exchange");
         auto &d = lib->exchange_;
         if (!d.create || !d.destroy || !d.subscribe || !d.start)
-            fail(file, "exchange descriptor lacks a required function "
-                       "(create, destroy, subscribe and start are required)");
+            fail(file,
+                 "exchange descriptor lacks a required function "
+                 "(create, destroy, subscribe and start are required)");
     } else {
-        lib->notifier_ =
-            copy_descriptor<keel_notifier_plugin>(
+        lib->notifier_ = copy_descriptor<keel_notifier_plugin>(
             file, block.descriptor, offsetof(keel_notifier_plugin, notify) + sizeof(void *),
             "notifier");
         auto &d = lib->notifier_;
         if (!d.create || !d.destroy || !d.notify)
-            fail(file, "notifier descriptor lacks a required function "
-                       "(create, destroy and notify are required)");
+            fail(file,
+                 "notifier descriptor lacks a required function "
+                 "(create, destroy and notify are required)");
     }
     const keel_config_key *keys =
         expected == Kind::exchange ? lib->exchange_.config_keys : lib->notifier_.config_keys;
@@ -181,9 +185,9 @@ fs::path resolve(const std::string &ref, Kind kind, const fs::path &config_dir,
         if (fs::exists(candidate, ec)) return candidate;
         looked += (looked.empty() ? "" : ", ") + dir.string();
     }
-    throw PluginError("plugin \"" + ref + "\": no " + file + " found (searched " +
-                      (looked.empty() ? std::string("nothing: KEEL_PLUGIN_PATH is empty") : looked) +
-                      ")");
+    throw PluginError(
+        "plugin \"" + ref + "\": no " + file + " found (searched " +
+        (looked.empty() ? std::string("nothing: KEEL_PLUGIN_PATH is empty") : looked) + ")");
 }
 
 const keel_setting *Settings::find(const std::string &name) const {
@@ -196,12 +200,18 @@ namespace {
 
 const char *type_name(uint32_t type) {
     switch (type) {
-        case KEEL_CFG_STRING: return "a string";
-        case KEEL_CFG_INT: return "an integer";
-        case KEEL_CFG_DOUBLE: return "a number";
-        case KEEL_CFG_BOOL: return "true or false";
-        case KEEL_CFG_SECRET: return "a secret from the environment";
-        default: return "an unknown type";
+        case KEEL_CFG_STRING:
+            return "a string";
+        case KEEL_CFG_INT:
+            return "an integer";
+        case KEEL_CFG_DOUBLE:
+            return "a number";
+        case KEEL_CFG_BOOL:
+            return "true or false";
+        case KEEL_CFG_SECRET:
+            return "a secret from the environment";
+        default:
+            return "an unknown type";
     }
 }
 
@@ -211,7 +221,8 @@ bool parse_value(uint32_t type, const std::string &text, keel_setting &out) {
     const char *e = b + text.size();
     switch (type) {
         case KEEL_CFG_STRING:
-        case KEEL_CFG_SECRET: return true;
+        case KEEL_CFG_SECRET:
+            return true;
         case KEEL_CFG_INT: {
             int64_t v = 0;
             auto r = std::from_chars(b, e, v);
@@ -228,11 +239,15 @@ bool parse_value(uint32_t type, const std::string &text, keel_setting &out) {
             return true;
         }
         case KEEL_CFG_BOOL:
-            if (text == "true" || text == "yes" || text == "on") out.integer = 1;
-            else if (text == "false" || text == "no" || text == "off") out.integer = 0;
-            else return false;
+            if (text == "true" || text == "yes" || text == "on")
+                out.integer = 1;
+            else if (text == "false" || text == "no" || text == "off")
+                out.integer = 0;
+            else
+                return false;
             return true;
-        default: return false;
+        default:
+            return false;
     }
 }
 
@@ -249,14 +264,15 @@ Settings Settings::resolve(const Library &library, const config::PluginRef &ref)
         for (auto &n : names) known = known || n == key;
         if (known) continue;
         std::string hint;
-        if (auto near = config::closest(key, names)) hint = " (did you mean \"" + *near + "\"?)";
+        if (auto near = config::closest(key, names))
+            hint = " (did you mean \"" + *near + "\"?)";
         else {
             hint = " (plugin \"" + library.name() + "\" accepts: ";
             for (size_t i = 0; i < names.size(); ++i) hint += (i ? ", " : "") + names[i];
             hint += names.empty() ? "no settings)" : ")";
         }
-        throw config::ConfigError(raw.where + ": " + raw.key_path + ": unknown setting for plugin \"" +
-                                  library.name() + "\"" + hint);
+        throw config::ConfigError(raw.where + ": " + raw.key_path +
+                                  ": unknown setting for plugin \"" + library.name() + "\"" + hint);
     }
 
     for (uint32_t i = 0; i < library.config_key_count(); ++i) {
@@ -276,8 +292,8 @@ Settings Settings::resolve(const Library &library, const config::PluginRef &ref)
                     "export SOME_VAR, never the secret itself in YAML");
             if (!parse_value(key.type, raw.value, s)) {
                 // A value from the environment is never echoed back.
-                std::string found = raw.from_env ? "a value from the environment"
-                                                 : "\"" + raw.value + "\"";
+                std::string found =
+                    raw.from_env ? "a value from the environment" : "\"" + raw.value + "\"";
                 throw config::ConfigError(raw.where + ": " + raw.key_path + ": expected " +
                                           type_name(key.type) + ", found " + found);
             }
@@ -289,8 +305,8 @@ Settings Settings::resolve(const Library &library, const config::PluginRef &ref)
                                   "\" is not " + type_name(key.type));
         } else {
             throw config::ConfigError(ref.where + ": " + ref.key_path +
-                                      ".settings: missing required setting \"" + name +
-                                      "\" (" + (key.description ? key.description : "") + ")");
+                                      ".settings: missing required setting \"" + name + "\" (" +
+                                      (key.description ? key.description : "") + ")");
         }
         out.strings_.push_back(std::make_unique<std::string>(name));
         s.name = out.strings_.back()->c_str();

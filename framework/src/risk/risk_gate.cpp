@@ -9,16 +9,26 @@ namespace keel::risk {
 
 const char *code(VetoReason reason) {
     switch (reason) {
-        case VetoReason::halted: return "HALTED";
-        case VetoReason::not_whitelisted: return "NOT_WHITELISTED";
-        case VetoReason::invalid_quantity: return "INVALID_QUANTITY";
-        case VetoReason::invalid_price: return "INVALID_PRICE";
-        case VetoReason::no_market: return "NO_MARKET";
-        case VetoReason::below_min_notional: return "BELOW_MIN_NOTIONAL";
-        case VetoReason::max_order_notional: return "MAX_ORDER_NOTIONAL";
-        case VetoReason::max_position_notional: return "MAX_POSITION_NOTIONAL";
-        case VetoReason::max_open_orders: return "MAX_OPEN_ORDERS";
-        case VetoReason::reduce_only_increases: return "REDUCE_ONLY_INCREASES";
+        case VetoReason::halted:
+            return "HALTED";
+        case VetoReason::not_whitelisted:
+            return "NOT_WHITELISTED";
+        case VetoReason::invalid_quantity:
+            return "INVALID_QUANTITY";
+        case VetoReason::invalid_price:
+            return "INVALID_PRICE";
+        case VetoReason::no_market:
+            return "NO_MARKET";
+        case VetoReason::below_min_notional:
+            return "BELOW_MIN_NOTIONAL";
+        case VetoReason::max_order_notional:
+            return "MAX_ORDER_NOTIONAL";
+        case VetoReason::max_position_notional:
+            return "MAX_POSITION_NOTIONAL";
+        case VetoReason::max_open_orders:
+            return "MAX_OPEN_ORDERS";
+        case VetoReason::reduce_only_increases:
+            return "REDUCE_ONLY_INCREASES";
     }
     return "UNKNOWN";
 }
@@ -67,10 +77,10 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                     fmt::format("limit price {} is not positive", spec.price(intent.price)));
 
     if (intent.reduce_only && !reduces)
-        return veto(VetoReason::reduce_only_increases,
-                    fmt::format("reduce-only {} {} with position {} would not reduce it",
-                                to_string(intent.side), spec.qty(intent.qty),
-                                spec.qty(ctx.position)));
+        return veto(
+            VetoReason::reduce_only_increases,
+            fmt::format("reduce-only {} {} with position {} would not reduce it",
+                        to_string(intent.side), spec.qty(intent.qty), spec.qty(ctx.position)));
 
     // Reference price: the limit, or the touch a market order would take.
     if (!ctx.book.valid())
@@ -81,18 +91,18 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
 
     if (spec.min_notional > 0 && notional < spec.min_notional)
         return veto(VetoReason::below_min_notional,
-                    fmt::format("order notional {:.2f} is below the venue minimum {:.2f}",
-                                notional, spec.min_notional));
+                    fmt::format("order notional {:.2f} is below the venue minimum {:.2f}", notional,
+                                spec.min_notional));
     if (spec.min_qty_lots > 0 && intent.qty < spec.min_qty_lots)
         return veto(VetoReason::invalid_quantity,
-                    fmt::format("quantity {} is below the venue minimum {}",
-                                spec.qty(intent.qty), spec.qty(spec.min_qty_lots)));
+                    fmt::format("quantity {} is below the venue minimum {}", spec.qty(intent.qty),
+                                spec.qty(spec.min_qty_lots)));
 
     // Order size is fat-finger protection for new risk; an exit is never trapped by it.
     if (!reduces && notional > limits_.max_order_notional)
         return veto(VetoReason::max_order_notional,
-                    fmt::format("order notional {:.2f} exceeds max_order_notional {:.2f}",
-                                notional, limits_.max_order_notional));
+                    fmt::format("order notional {:.2f} exceeds max_order_notional {:.2f}", notional,
+                                limits_.max_order_notional));
 
     // Worst case exposure once this and every resting order on the same side fill.
     if (!reduces) {

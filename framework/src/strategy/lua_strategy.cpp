@@ -19,10 +19,10 @@ namespace {
 // Globals a strategy never sees. The state is the strategy's own, so removing them from its
 // globals (and string.dump from the shared string metatable's table) leaves no way back to them.
 constexpr const char *kRemovedGlobals[] = {
-    "load",    "loadstring", "loadfile", "dofile",  "getfenv", "setfenv", "collectgarbage",
-    "newproxy", "require",   "module",   "gcinfo",  "rawset",  "rawget",  "rawequal",
-    "print",   "_VERSION",   "jit",      "package", "debug",   "io",      "os",
-    "ffi",     "bit32"};
+    "load",           "loadstring", "loadfile", "dofile",   "getfenv", "setfenv",
+    "collectgarbage", "newproxy",   "require",  "module",   "gcinfo",  "rawset",
+    "rawget",         "rawequal",   "print",    "_VERSION", "jit",     "package",
+    "debug",          "io",         "os",       "ffi",      "bit32"};
 
 LuaStrategy *self_of(lua_State *L) {
     return static_cast<LuaStrategy *>(lua_touserdata(L, lua_upvalueindex(1)));
@@ -128,7 +128,7 @@ int book_instrument(lua_State *L, LuaStrategy &s) {
 // ---- keel.* ------------------------------------------------------------------------------------
 
 int api_book(lua_State *L, LuaStrategy &s) {
-    check_instrument(L, 1, s);  // raises for an unknown id
+    check_instrument(L, 1, s);              // raises for an unknown id
     lua_pushvalue(L, lua_upvalueindex(2));  // the table of book handles by instrument id
     lua_pushvalue(L, 1);
     lua_rawget(L, -2);
@@ -230,18 +230,19 @@ int api_position(lua_State *L, LuaStrategy &s) {
 int api_instrument(lua_State *L, LuaStrategy &s) {
     const auto &spec = s.services().spec(check_instrument(L, 1, s));
     lua_createtable(L, 0, 8);
-    const std::pair<const char *, const std::string *> texts[] = {
-        {"id", &spec.id}, {"symbol", &spec.symbol}, {"venue", &spec.venue},
-        {"base", &spec.base}, {"quote", &spec.quote}};
+    const std::pair<const char *, const std::string *> texts[] = {{"id", &spec.id},
+                                                                  {"symbol", &spec.symbol},
+                                                                  {"venue", &spec.venue},
+                                                                  {"base", &spec.base},
+                                                                  {"quote", &spec.quote}};
     for (auto &[k, v] : texts) {
         lua_pushlstring(L, v->data(), v->size());
         lua_setfield(L, -2, k);
     }
-    const std::pair<const char *, double> numbers[] = {
-        {"tick_size", spec.tick_size},
-        {"lot_size", spec.lot_size},
-        {"min_qty", spec.qty(spec.min_qty_lots)},
-        {"min_notional", spec.min_notional}};
+    const std::pair<const char *, double> numbers[] = {{"tick_size", spec.tick_size},
+                                                       {"lot_size", spec.lot_size},
+                                                       {"min_qty", spec.qty(spec.min_qty_lots)},
+                                                       {"min_notional", spec.min_notional}};
     for (auto &[k, v] : numbers) {
         lua_pushnumber(L, v);
         lua_setfield(L, -2, k);
@@ -310,8 +311,10 @@ void push_param(lua_State *L, const std::string &v) {
     }
     double d = 0;
     auto r = std::from_chars(v.data(), v.data() + v.size(), d);
-    if (r.ec == std::errc() && r.ptr == v.data() + v.size()) lua_pushnumber(L, d);
-    else lua_pushlstring(L, v.data(), v.size());
+    if (r.ec == std::errc() && r.ptr == v.data() + v.size())
+        lua_pushnumber(L, d);
+    else
+        lua_pushlstring(L, v.data(), v.size());
 }
 
 }  // namespace
@@ -330,7 +333,8 @@ struct LuaStrategy::Allocator {
             return nullptr;
         }
         size_t old = ptr ? osize : 0;
-        if (nsize > old && a->used + (nsize - old) > a->limit) return nullptr;  // "not enough memory"
+        if (nsize > old && a->used + (nsize - old) > a->limit)
+            return nullptr;  // "not enough memory"
         void *p = std::realloc(ptr, nsize);
         if (p) a->used = a->used - old + nsize;
         return p;
@@ -355,7 +359,9 @@ bool LuaStrategy::wants(InstrumentIndex i) const {
     return std::find(instruments_.begin(), instruments_.end(), i) != instruments_.end();
 }
 
-size_t LuaStrategy::memory_used() const { return allocator_->used; }
+size_t LuaStrategy::memory_used() const {
+    return allocator_->used;
+}
 
 void LuaStrategy::install_api() {
     lua_State *L = L_;
@@ -443,8 +449,8 @@ void LuaStrategy::install_api() {
 void LuaStrategy::load() {
     std::ifstream in(config_.file, std::ios::binary);
     if (!in)
-        throw StrategyError(config_.file.string() + ": cannot read strategy file: " +
-                            std::strerror(errno));
+        throw StrategyError(config_.file.string() +
+                            ": cannot read strategy file: " + std::strerror(errno));
     std::stringstream ss;
     ss << in.rdbuf();
     std::string source = ss.str();
@@ -504,10 +510,10 @@ void LuaStrategy::report_error(const char *where, const std::string &message) {
     log.debug("[{}] {}", config_.name, message);
     // Alert on the first error and then sparingly, so a failing callback cannot flood notifiers.
     if (errors_ == 1 || errors_ % 1000 == 0)
-        services_.notify(NotifyLevel::error, "strategy:" + config_.name,
-                         "strategy error in " + std::string(where) + " (" +
-                             std::to_string(errors_) + " so far)",
-                         first);
+        services_.notify(
+            NotifyLevel::error, "strategy:" + config_.name,
+            "strategy error in " + std::string(where) + " (" + std::to_string(errors_) + " so far)",
+            first);
 }
 
 bool LuaStrategy::push_callback(const char *name) {
@@ -572,11 +578,13 @@ void LuaStrategy::on_candle(InstrumentIndex i, const std::string &timeframe,
     lua_createtable(L_, 0, 8);
     push_instrument(i);
     lua_setfield(L_, -2, "instrument");
-    const std::pair<const char *, double> fields[] = {
-        {"open", spec.price(c.open)},   {"high", spec.price(c.high)},
-        {"low", spec.price(c.low)},     {"close", spec.price(c.close)},
-        {"volume", spec.qty(c.volume)}, {"time", static_cast<double>(c.start) / 1e9},
-        {"trades", static_cast<double>(c.trades)}};
+    const std::pair<const char *, double> fields[] = {{"open", spec.price(c.open)},
+                                                      {"high", spec.price(c.high)},
+                                                      {"low", spec.price(c.low)},
+                                                      {"close", spec.price(c.close)},
+                                                      {"volume", spec.qty(c.volume)},
+                                                      {"time", static_cast<double>(c.start) / 1e9},
+                                                      {"trades", static_cast<double>(c.trades)}};
     for (auto &[k, v] : fields) {
         lua_pushnumber(L_, v);
         lua_setfield(L_, -2, k);
@@ -632,8 +640,10 @@ void LuaStrategy::on_order(const exec::OrderEvent &e) {
 std::optional<std::string> LuaStrategy::global_as_string(const std::string &name) const {
     lua_getglobal(L_, name.c_str());
     std::optional<std::string> out;
-    if (lua_isstring(L_, -1) || lua_isnumber(L_, -1)) out = lua_tostring(L_, -1);
-    else if (lua_isboolean(L_, -1)) out = lua_toboolean(L_, -1) ? "true" : "false";
+    if (lua_isstring(L_, -1) || lua_isnumber(L_, -1))
+        out = lua_tostring(L_, -1);
+    else if (lua_isboolean(L_, -1))
+        out = lua_toboolean(L_, -1) ? "true" : "false";
     lua_pop(L_, 1);
     return out;
 }

@@ -78,10 +78,10 @@ typedef enum keel_log_level {
  * ------------------------------------------------------------------------------------------- */
 typedef enum keel_config_type {
     KEEL_CFG_STRING = 1,
-    KEEL_CFG_INT = 2,    /* int64 */
+    KEEL_CFG_INT = 2, /* int64 */
     KEEL_CFG_DOUBLE = 3,
     KEEL_CFG_BOOL = 4,
-    KEEL_CFG_SECRET = 5  /* string that must come from the environment: ${VAR} in YAML */
+    KEEL_CFG_SECRET = 5 /* string that must come from the environment: ${VAR} in YAML */
 } keel_config_type;
 
 typedef struct keel_config_key {
@@ -96,10 +96,10 @@ typedef struct keel_config_key {
 typedef struct keel_setting {
     uint32_t struct_size;
     const char *name;
-    uint32_t type;        /* keel_config_type */
-    const char *string;   /* STRING and SECRET; never log a SECRET */
-    int64_t integer;      /* INT, and BOOL as 0/1 */
-    double number;        /* DOUBLE, and INT converted */
+    uint32_t type;      /* keel_config_type */
+    const char *string; /* STRING and SECRET; never log a SECRET */
+    int64_t integer;    /* INT, and BOOL as 0/1 */
+    double number;      /* DOUBLE, and INT converted */
 } keel_setting;
 
 /* ---------------------------------------------------------------------------------------------
@@ -110,13 +110,13 @@ typedef uint32_t keel_instrument_id; /* assigned by the host in subscribe() */
 typedef struct keel_instrument_def {
     uint32_t struct_size;
     keel_instrument_id id;
-    const char *symbol;     /* venue symbol, e.g. "BTCUSDT" */
-    const char *base;       /* "BTC" */
-    const char *quote;      /* "USDT" */
-    double tick_size;       /* price of one tick in quote currency */
-    double lot_size;        /* quantity of one lot in base currency */
-    int64_t min_qty_lots;   /* smallest order, in lots (0 = no minimum) */
-    double min_notional;    /* smallest order value in quote currency (0 = no minimum) */
+    const char *symbol;   /* venue symbol, e.g. "BTCUSDT" */
+    const char *base;     /* "BTC" */
+    const char *quote;    /* "USDT" */
+    double tick_size;     /* price of one tick in quote currency */
+    double lot_size;      /* quantity of one lot in base currency */
+    int64_t min_qty_lots; /* smallest order, in lots (0 = no minimum) */
+    double min_notional;  /* smallest order value in quote currency (0 = no minimum) */
 } keel_instrument_def;
 
 typedef struct keel_level {
@@ -130,9 +130,9 @@ typedef struct keel_level {
 typedef struct keel_book_event {
     uint32_t struct_size;
     keel_instrument_id instrument;
-    uint32_t is_snapshot;  /* 1: replaces the whole book; 0: delta of absolute levels */
+    uint32_t is_snapshot; /* 1: replaces the whole book; 0: delta of absolute levels */
     int64_t exchange_ts_ns;
-    uint64_t sequence;     /* venue sequence number, 0 if none */
+    uint64_t sequence; /* venue sequence number, 0 if none */
     const keel_level *bids;
     uint32_t bid_count;
     const keel_level *asks;
@@ -170,8 +170,8 @@ typedef struct keel_host_api {
 
     /* The entries below are for exchange plugins; they are NULL in the table given to notifiers. */
 
-    /* Run `fn(user, now_ns)` every `period_ns` on the plugin's thread, starting one period from now,
-     * until the plugin is destroyed. Returns KEEL_OK or KEEL_ERROR for period_ns <= 0. */
+    /* Run `fn(user, now_ns)` every `period_ns` on the plugin's thread, starting one period from
+     * now, until the plugin is destroyed. Returns KEEL_OK or KEEL_ERROR for period_ns <= 0. */
     uint32_t (*add_timer)(void *ctx, int64_t period_ns, keel_timer_fn fn, void *user);
 
     /* Exchange plugins: describe an instrument the host subscribed to (must precede its events). */
@@ -183,9 +183,9 @@ typedef struct keel_host_api {
 /* ---------------------------------------------------------------------------------------------
  * Exchange plugin descriptor.
  * ------------------------------------------------------------------------------------------- */
-#define KEEL_CAP_L2_BOOK (1ull << 0)     /* emits book snapshots and deltas */
-#define KEEL_CAP_TRADES (1ull << 1)      /* emits public trades */
-#define KEEL_CAP_SYNTHETIC (1ull << 2)   /* generates its own market; needs no network */
+#define KEEL_CAP_L2_BOOK (1ull << 0)   /* emits book snapshots and deltas */
+#define KEEL_CAP_TRADES (1ull << 1)    /* emits public trades */
+#define KEEL_CAP_SYNTHETIC (1ull << 2) /* generates its own market; needs no network */
 
 typedef struct keel_exchange_plugin {
     uint32_t struct_size;
@@ -220,9 +220,9 @@ typedef enum keel_notify_level {
 
 typedef struct keel_notification {
     uint32_t struct_size;
-    uint32_t level;      /* keel_notify_level */
+    uint32_t level; /* keel_notify_level */
     int64_t ts_ns;
-    const char *source;  /* "risk", "strategy:imbalance", ... */
+    const char *source; /* "risk", "strategy:imbalance", ... */
     const char *title;
     const char *body;
 } keel_notification;
@@ -256,8 +256,8 @@ typedef struct keel_plugin_info {
 } keel_plugin_info;
 
 /* Convenience for plugin authors: the layout-sensitive constants of this header. */
-#define KEEL_PLUGIN_INFO_HEADER                                                                    \
-    .struct_size = sizeof(keel_plugin_info), .magic = KEEL_PLUGIN_MAGIC,                           \
+#define KEEL_PLUGIN_INFO_HEADER                                          \
+    .struct_size = sizeof(keel_plugin_info), .magic = KEEL_PLUGIN_MAGIC, \
     .abi_major = KEEL_ABI_MAJOR, .abi_minor = KEEL_ABI_MINOR, .pointer_size = sizeof(void *)
 
 typedef const keel_plugin_info *(*keel_plugin_query_fn)(void);

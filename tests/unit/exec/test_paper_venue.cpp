@@ -126,7 +126,7 @@ TEST_CASE("portfolio realizes P&L on reductions and flips", "[paper]") {
     pf.on_fill(specs[0], 0, Side::sell, 1000, 1010, 0.1);  // close 1 @ 101.0: +1.0
     CHECK(pf.position(0).qty == 1000);
     CHECK(pf.position(0).realized_pnl == Approx(1.0));
-    pf.on_fill(specs[0], 0, Side::sell, 3000, 990, 0.1);   // close 1 @ 99.0 (-1.0), short 2 @ 99
+    pf.on_fill(specs[0], 0, Side::sell, 3000, 990, 0.1);  // close 1 @ 99.0 (-1.0), short 2 @ 99
     CHECK(pf.position(0).qty == -2000);
     CHECK(pf.position(0).avg_entry == Approx(99.0));
     CHECK(pf.realized_pnl() == Approx(0.0));

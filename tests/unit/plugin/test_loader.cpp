@@ -3,10 +3,10 @@
 #include "keel/plugin/loader.hpp"
 #include "support/support.hpp"
 
+using Catch::Matchers::Contains;
 using keel::plugin::Kind;
 using keel::plugin::Library;
 using keel::plugin::PluginError;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -74,13 +74,13 @@ TEST_CASE("a plugin of the wrong kind names what it is and what was needed", "[p
     CHECK_THAT(msg, Contains("is a notifier plugin (\"console\")") &&
                         Contains("venues.x needs an exchange plugin"));
     auto sim = std::string(KEEL_PLUGIN_DIR) + "/keel-exchange-sim.so";
-    CHECK_THAT(open_error(sim, Kind::notifier), Contains("is an exchange plugin (\"sim\")") &&
-                                                    Contains("needs a notifier plugin"));
+    CHECK_THAT(open_error(sim, Kind::notifier),
+               Contains("is an exchange plugin (\"sim\")") && Contains("needs a notifier plugin"));
 }
 
 TEST_CASE("the shipped plugins load", "[plugin]") {
-    auto sim = Library::open(std::string(KEEL_PLUGIN_DIR) + "/keel-exchange-sim.so",
-                             Kind::exchange, "venues.sim");
+    auto sim = Library::open(std::string(KEEL_PLUGIN_DIR) + "/keel-exchange-sim.so", Kind::exchange,
+                             "venues.sim");
     CHECK(sim->name() == "sim");
     CHECK(sim->config_key_count() > 0);
     auto console = Library::open(std::string(KEEL_PLUGIN_DIR) + "/keel-notifier-console.so",
@@ -148,8 +148,8 @@ TEST_CASE("plugin settings are validated against the plugin's declared keys", "[
                                  "\"fast\""));
     }
     SECTION("a secret written in YAML is refused, and not echoed") {
-        auto msg = settings_error(ref_with({{"account", raw("main")},
-                                            {"api_key", raw("hunter2-literal")}}));
+        auto msg = settings_error(
+            ref_with({{"account", raw("main")}, {"api_key", raw("hunter2-literal")}}));
         CHECK_THAT(msg, Contains("venues.acme.settings.api_key: is a secret and must come from "
                                  "the environment"));
         CHECK_THAT(msg, !Contains("hunter2"));

@@ -69,7 +69,9 @@ SCENARIO("the risk gate enforces its first limits", "[risk]") {
 
     GIVEN("a flat account") {
         WHEN("an order within every limit arrives") {
-            THEN("it is approved") { CHECK_FALSE(decide(gate, buy(10), flat)); }  // ~600 USD
+            THEN("it is approved") {
+                CHECK_FALSE(decide(gate, buy(10), flat));
+            }  // ~600 USD
         }
         WHEN("an order above max_order_notional arrives") {
             auto r = gate.check(buy(20), flat);  // 0.02 BTC at 60,000.1 = 1200.002
@@ -122,7 +124,9 @@ SCENARIO("the risk gate enforces its first limits", "[risk]") {
             auto sell = buy(30);  // ~1800 USD > 1000
             sell.side = Side::sell;
             sell.reduce_only = true;
-            THEN("it is approved") { CHECK_FALSE(decide(gate, sell, ctx)); }
+            THEN("it is approved") {
+                CHECK_FALSE(decide(gate, sell, ctx));
+            }
         }
         WHEN("a sell flips it to a short above max_order_notional") {
             auto sell = buy(60);
@@ -170,7 +174,9 @@ SCENARIO("the risk gate enforces its first limits", "[risk]") {
         }
         WHEN("trading resumes") {
             gate.resume();
-            THEN("orders pass again") { CHECK_FALSE(decide(gate, buy(5), flat)); }
+            THEN("orders pass again") {
+                CHECK_FALSE(decide(gate, buy(5), flat));
+            }
         }
     }
 

@@ -16,7 +16,7 @@ namespace keel::config {
 // A configuration mistake. what() is the complete, user-facing message:
 //   "<file>:<line>:<col>: <key.path>: <what was expected>, found <what was found>"
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -48,7 +48,7 @@ struct Instrument {
 
 struct Strategy {
     std::string name;
-    std::filesystem::path file;  // resolved relative to the config file's directory
+    std::filesystem::path file;            // resolved relative to the config file's directory
     std::vector<std::string> instruments;  // instrument ids
     std::vector<std::string> timeframes;   // e.g. "1s", "1m"; validated by market::parse_timeframe
     std::map<std::string, RawSetting> params;  // passed to Lua as numbers/bools/strings
@@ -70,15 +70,15 @@ struct Account {
 };
 
 struct Logging {
-    std::string level = "info";                    // trace|debug|info|warn|error|off
-    std::string format = "text";                   // text|json
+    std::string level = "info";                     // trace|debug|info|warn|error|off
+    std::string format = "text";                    // text|json
     std::map<std::string, std::string> components;  // component -> level
 };
 
 struct Config {
     std::filesystem::path file;  // as given
     Mode mode = Mode::paper;
-    std::map<std::string, PluginRef> venues;     // venue name -> plugin
+    std::map<std::string, PluginRef> venues;  // venue name -> plugin
     std::vector<Instrument> instruments;
     std::vector<Strategy> strategies;
     RiskLimits risk;
@@ -95,6 +95,7 @@ Config load_string(const std::string &yaml, const std::filesystem::path &file_na
                    EnvLookup env = {});
 
 // The closest candidate within a small edit distance, for "did you mean" hints.
-std::optional<std::string> closest(const std::string &word, const std::vector<std::string> &candidates);
+std::optional<std::string> closest(const std::string &word,
+                                   const std::vector<std::string> &candidates);
 
 }  // namespace keel::config

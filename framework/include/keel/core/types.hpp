@@ -9,16 +9,22 @@
 
 namespace keel {
 
-using Ticks = int64_t;      // price in ticks of the instrument
-using Lots = int64_t;       // quantity in lots of the instrument
-using TimeNs = int64_t;     // nanoseconds since the Unix epoch (engine clock)
+using Ticks = int64_t;             // price in ticks of the instrument
+using Lots = int64_t;              // quantity in lots of the instrument
+using TimeNs = int64_t;            // nanoseconds since the Unix epoch (engine clock)
 using InstrumentIndex = uint32_t;  // dense index into the engine's instrument table
 
 enum class Side : uint8_t { buy = 1, sell = 2 };
 
-inline const char *to_string(Side s) { return s == Side::buy ? "buy" : "sell"; }
-inline int sign(Side s) { return s == Side::buy ? 1 : -1; }
-inline Side opposite(Side s) { return s == Side::buy ? Side::sell : Side::buy; }
+inline const char *to_string(Side s) {
+    return s == Side::buy ? "buy" : "sell";
+}
+inline int sign(Side s) {
+    return s == Side::buy ? 1 : -1;
+}
+inline Side opposite(Side s) {
+    return s == Side::buy ? Side::sell : Side::buy;
+}
 
 struct InstrumentSpec {
     std::string id;      // deployment-wide name, what strategies and risk limits use

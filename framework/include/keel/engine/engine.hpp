@@ -56,7 +56,7 @@ struct Summary {
 std::string format_summary(const Summary &s);
 
 class Engine final : public strategy::Services {
-public:
+  public:
     Engine(config::Config config, EngineOptions options = {});
     ~Engine() override;
     Engine(const Engine &) = delete;
@@ -101,7 +101,7 @@ public:
     void on_trade_event(Venue &venue, const keel_trade_event &event);
     uint32_t on_add_timer(Venue &venue, int64_t period_ns, keel_timer_fn fn, void *user);
 
-private:
+  private:
     struct QueuedEvent {
         enum class Kind : uint8_t { book, trade } kind;
         InstrumentIndex instrument;

@@ -19,8 +19,8 @@ enum class OrderStatus : uint8_t {
     accepted,          // passed the gate and acknowledged by the venue, resting or about to fill
     partially_filled,  // some quantity filled, the rest still working
     filled,
-    cancelled,         // by the strategy, or the unfilled rest of a market order
-    rejected           // by the risk gate (reason code set) or by the venue
+    cancelled,  // by the strategy, or the unfilled rest of a market order
+    rejected    // by the risk gate (reason code set) or by the venue
 };
 const char *to_string(OrderType t);
 const char *to_string(OrderStatus s);
@@ -59,9 +59,9 @@ struct OrderEvent {
     OrderType type = OrderType::market;
     OrderStatus status = OrderStatus::accepted;
     Lots qty = 0;
-    Lots filled = 0;      // cumulative
-    double avg_price = 0; // average fill price so far
-    Lots last_qty = 0;    // this fill, if the event is a fill
+    Lots filled = 0;       // cumulative
+    double avg_price = 0;  // average fill price so far
+    Lots last_qty = 0;     // this fill, if the event is a fill
     Ticks last_price = 0;
     double last_fee = 0;
     bool maker = false;

@@ -17,7 +17,7 @@
 namespace keel::exec {
 
 class PaperVenue {
-public:
+  public:
     PaperVenue(const config::Account &account, const std::vector<InstrumentSpec> &instruments)
         : account_(account), instruments_(instruments) {}
 
@@ -35,7 +35,7 @@ public:
     const Order *find_resting(OrderId id) const;
     std::vector<OrderId> resting_ids(StrategyIndex strategy) const;
 
-private:
+  private:
     // Takes liquidity from the opposite side up to `limit` (0 = no limit) and records fills.
     void take(Order &order, const market::Book &book, Ticks limit, TimeNs now,
               std::vector<OrderEvent> &out);

@@ -10,14 +10,14 @@
 namespace keel::exec {
 
 struct Position {
-    Lots qty = 0;              // signed: > 0 long, < 0 short
-    double avg_entry = 0;      // quote price of the open quantity
-    double realized_pnl = 0;   // closed P&L before fees
+    Lots qty = 0;             // signed: > 0 long, < 0 short
+    double avg_entry = 0;     // quote price of the open quantity
+    double realized_pnl = 0;  // closed P&L before fees
     double fees = 0;
 };
 
 class Portfolio {
-public:
+  public:
     Portfolio(double starting_balance, size_t instrument_count)
         : starting_balance_(starting_balance), positions_(instrument_count) {}
 
@@ -32,7 +32,7 @@ public:
     double balance() const { return starting_balance_ + realized_pnl() - fees(); }
     double starting_balance() const { return starting_balance_; }
 
-private:
+  private:
     double starting_balance_;
     std::vector<Position> positions_;
 };

@@ -18,7 +18,7 @@ struct Level {
 };
 
 class Book {
-public:
+  public:
     // Replaces the whole book. Levels need not be sorted; zero quantities are ignored.
     void apply_snapshot(std::span<const Level> bids, std::span<const Level> asks);
     // Absolute quantities; 0 deletes the level (deleting an unknown level is normal).
@@ -39,7 +39,7 @@ public:
     std::optional<double> imbalance(size_t n) const;
     Lots volume(Side side, size_t n) const;
 
-private:
+  private:
     const std::vector<Level> &side_of(Side s) const { return s == Side::buy ? bids_ : asks_; }
     std::vector<Level> bids_;  // ascending price: best bid at back
     std::vector<Level> asks_;  // descending price: best ask at back

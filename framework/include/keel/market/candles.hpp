@@ -24,7 +24,7 @@ struct Candle {
 std::optional<TimeNs> parse_timeframe(const std::string &text);
 
 class CandleBuilder {
-public:
+  public:
     explicit CandleBuilder(TimeNs length) : length_(length) {}
     TimeNs length() const { return length_; }
 
@@ -33,7 +33,7 @@ public:
     // Closes the open candle if `now` is at or past its end.
     std::optional<Candle> close_until(TimeNs now);
 
-private:
+  private:
     TimeNs length_;
     std::optional<Candle> open_;
 };

@@ -22,7 +22,7 @@ struct Notification {
 };
 
 class NotifierHub {
-public:
+  public:
     NotifierHub();
     ~NotifierHub();
     NotifierHub(const NotifierHub &) = delete;
@@ -39,7 +39,7 @@ public:
     uint64_t delivered() const;
     uint64_t failed() const;
 
-private:
+  private:
     struct Instance;
     void run();
     void deliver(const Notification &n);

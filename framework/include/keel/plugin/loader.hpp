@@ -16,7 +16,7 @@
 namespace keel::plugin {
 
 class PluginError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -26,7 +26,7 @@ const char *to_string(Kind kind);
 // An open plugin library with its validated info block and descriptor (copied into a zeroed
 // struct of the host's size, so fields a smaller plugin did not stamp read as zero).
 class Library {
-public:
+  public:
     ~Library();
     Library(const Library &) = delete;
     Library &operator=(const Library &) = delete;
@@ -46,7 +46,7 @@ public:
     static std::shared_ptr<Library> open(const std::filesystem::path &file, Kind expected,
                                          const std::string &used_as);
 
-private:
+  private:
     Library() = default;
     void *handle_ = nullptr;
     std::filesystem::path file_;
@@ -71,7 +71,7 @@ std::filesystem::path resolve(const std::string &ref, Kind kind,
 // A plugin's settings, validated against its declared keys and typed, with defaults filled.
 // Owns the strings the keel_setting array points into.
 class Settings {
-public:
+  public:
     const keel_setting *data() const { return settings_.data(); }
     uint32_t size() const { return static_cast<uint32_t>(settings_.size()); }
     const keel_setting *find(const std::string &name) const;
@@ -80,7 +80,7 @@ public:
     // wrong types, missing required keys, and secrets written literally in YAML.
     static Settings resolve(const Library &library, const config::PluginRef &ref);
 
-private:
+  private:
     std::vector<std::unique_ptr<std::string>> strings_;
     std::vector<keel_setting> settings_;
 };

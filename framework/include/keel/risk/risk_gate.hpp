@@ -36,14 +36,14 @@ struct Veto {
 
 // An intent that passed every check. Move-only; only RiskGate can make one.
 class ApprovedOrder {
-public:
+  public:
     ApprovedOrder(ApprovedOrder &&) = default;
     ApprovedOrder &operator=(ApprovedOrder &&) = default;
     ApprovedOrder(const ApprovedOrder &) = delete;
     ApprovedOrder &operator=(const ApprovedOrder &) = delete;
     const exec::OrderIntent &intent() const { return intent_; }
 
-private:
+  private:
     friend class RiskGate;
     explicit ApprovedOrder(exec::OrderIntent intent) : intent_(std::move(intent)) {}
     exec::OrderIntent intent_;
@@ -53,14 +53,14 @@ private:
 struct RiskContext {
     const InstrumentSpec &spec;
     const market::Book &book;
-    Lots position = 0;          // signed, current
-    Lots open_buy_qty = 0;      // resting buy orders on this instrument
-    Lots open_sell_qty = 0;     // resting sell orders on this instrument
-    int open_orders = 0;        // resting orders across the deployment
+    Lots position = 0;       // signed, current
+    Lots open_buy_qty = 0;   // resting buy orders on this instrument
+    Lots open_sell_qty = 0;  // resting sell orders on this instrument
+    int open_orders = 0;     // resting orders across the deployment
 };
 
 class RiskGate {
-public:
+  public:
     explicit RiskGate(config::RiskLimits limits);
 
     std::variant<ApprovedOrder, Veto> check(exec::OrderIntent intent, const RiskContext &ctx);
@@ -70,7 +70,7 @@ public:
     bool halted() const { return halted_; }
     const config::RiskLimits &limits() const { return limits_; }
 
-private:
+  private:
     config::RiskLimits limits_;
     bool halted_ = false;
     std::string halt_reason_;

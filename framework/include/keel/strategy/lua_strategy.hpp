@@ -22,7 +22,7 @@ namespace keel::strategy {
 // A strategy that cannot be loaded: missing file, syntax error, error in the main chunk.
 // what() carries file:line where Lua gives one.
 class StrategyError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -34,11 +34,12 @@ struct TradeView {
 };
 
 class LuaStrategy {
-public:
+  public:
     static constexpr size_t kDefaultMemoryLimit = 64u << 20;
 
     LuaStrategy(exec::StrategyIndex index, config::Strategy config, Services &services,
-                std::vector<InstrumentIndex> instruments, size_t memory_limit = kDefaultMemoryLimit);
+                std::vector<InstrumentIndex> instruments,
+                size_t memory_limit = kDefaultMemoryLimit);
     ~LuaStrategy();
     LuaStrategy(const LuaStrategy &) = delete;
     LuaStrategy &operator=(const LuaStrategy &) = delete;
@@ -69,7 +70,7 @@ public:
     Services &services() { return services_; }
     void report_error(const char *where, const std::string &message);
 
-private:
+  private:
     struct Allocator;
     bool push_callback(const char *name);
     void call(const char *name, int nargs);

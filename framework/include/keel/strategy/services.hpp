@@ -18,7 +18,7 @@ namespace keel::strategy {
 enum class NotifyLevel { info = 0, success = 1, warning = 2, error = 3 };
 
 class Services {
-public:
+  public:
     virtual ~Services() = default;
     virtual size_t instrument_count() const = 0;  // instruments are indices 0..count-1
     virtual std::optional<InstrumentIndex> find_instrument(std::string_view id) const = 0;
