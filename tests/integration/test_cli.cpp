@@ -22,7 +22,7 @@ TEST_CASE("keel version and help", "[cli]") {
     auto v = run({keel_binary(), "version"});
     CHECK(v.code == 0);
     CHECK_THAT(v.out, Contains("keel 0.1.0 (plugin ABI 1.0)"));
-    for (auto cmd : {"run", "check", "version"}) {
+    for (auto cmd : {"run", "check", "plugin", "version"}) {
         auto h = run({keel_binary(), cmd, "--help"});
         CHECK(h.code == 0);
         CHECK_THAT(h.out, Contains(std::string("Usage: keel ") + cmd));
@@ -149,4 +149,27 @@ TEST_CASE("keel run writes JSON log lines on request", "[cli][slow]") {
         CHECK(line.back() == '}');
     }
     CHECK(json_lines >= 3);
+}
+
+TEST_CASE("keel plugin prints a plugin's settings reference", "[cli]") {
+    auto sim = run({keel_binary(), "plugin", "sim"});
+    INFO(sim.err);
+    REQUIRE(sim.code == 0);
+    CHECK_THAT(sim.out, Contains("sim 0.1.0: exchange plugin") &&
+                            Contains("capabilities: l2_book, trades, synthetic"));
+    CHECK_THAT(sim.out, Contains("seed") && Contains("integer") && Contains("default 42"));
+    auto console = run({keel_binary(), "plugin", "console"});
+    REQUIRE(console.code == 0);
+    CHECK_THAT(console.out, Contains("console 0.1.0: notifier plugin") && Contains("min_level"));
+    auto secret =
+        run({keel_binary(), "plugin", std::string(KEEL_TEST_PLUGIN_DIR) + "/with_secret.so"});
+    REQUIRE(secret.code == 0);
+    CHECK_THAT(secret.out, Contains("api_key") && Contains("secret") && Contains("required"));
+    auto broken =
+        run({keel_binary(), "plugin", std::string(KEEL_TEST_PLUGIN_DIR) + "/bad_magic.so"});
+    CHECK(broken.code == 1);
+    CHECK_THAT(broken.err, Contains("bad magic"));
+    auto missing = run({keel_binary(), "plugin", "nope"});
+    CHECK(missing.code == 1);
+    CHECK_THAT(missing.err, Contains("no keel-exchange-nope.so or keel-notifier-nope.so found"));
 }

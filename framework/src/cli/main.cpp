@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@ constexpr const char *kUsage = R"(keel — trading host with Lua strategies behi
 Usage:
   keel run <config.yaml> [--duration 30s] [--log-format text|json] [--log-level LEVEL]
   keel check <config.yaml> [--log-format text|json] [--log-level LEVEL]
+  keel plugin <name|file.so>
   keel version
   keel <command> --help
 
@@ -32,7 +34,16 @@ Commands:
   run      Start a session as configured; stops after --duration or on SIGINT/SIGTERM and
            prints a summary (events, orders, fills, vetoes, P&L).
   check    Validate the config, load every plugin, compile every strategy; change nothing.
+  plugin   Describe a plugin: kind, version, capabilities and every setting it accepts.
   version  Print keel's version and the plugin ABI version.
+)";
+
+constexpr const char *kPluginHelp = R"(Usage: keel plugin <name|file.so>
+
+Loads a plugin, checks it against this keel's ABI and prints what it is and the settings it
+accepts (type, default, description): the option reference for its `settings:` block in YAML.
+A name ("sim", "console") is looked up as keel-exchange-<name>.so and keel-notifier-<name>.so in
+$KEEL_PLUGIN_PATH and <dir of keel>/plugins; a value with a '/' or ending in .so is a file.
 )";
 
 constexpr const char *kRunHelp = R"(Usage: keel run <config.yaml> [options]
@@ -175,6 +186,75 @@ class SignalWatcher {
     std::thread thread_;
 };
 
+const char *type_name(uint32_t type) {
+    switch (type) {
+        case KEEL_CFG_STRING:
+            return "string";
+        case KEEL_CFG_INT:
+            return "integer";
+        case KEEL_CFG_DOUBLE:
+            return "number";
+        case KEEL_CFG_BOOL:
+            return "bool";
+        case KEEL_CFG_SECRET:
+            return "secret";
+        default:
+            return "?";
+    }
+}
+
+int describe_plugin(const Options &o) {
+    namespace fs = std::filesystem;
+    if (o.config.empty()) usage_error("plugin needs a plugin name or file");
+    configure_logging(o, nullptr);
+    try {
+        const std::string &ref = o.config;
+        std::optional<fs::path> file;
+        if (ref.find('/') != std::string::npos || ref.ends_with(".so")) {
+            file = fs::absolute(ref);
+        } else {
+            auto search = keel::plugin::default_search_path();
+            for (auto kind : {keel::plugin::Kind::exchange, keel::plugin::Kind::notifier}) {
+                try {
+                    file = keel::plugin::resolve(ref, kind, fs::current_path(), search);
+                    break;
+                } catch (const keel::plugin::PluginError &) {
+                }
+            }
+            if (!file)
+                throw keel::plugin::PluginError("plugin \"" + ref + "\": no keel-exchange-" + ref +
+                                                ".so or keel-notifier-" + ref + ".so found");
+        }
+        auto lib = keel::plugin::Library::open(*file, std::nullopt);
+        std::printf("%s %s: %s plugin\n  file: %s\n  %s\n", lib->name().c_str(),
+                    lib->version().c_str(), keel::plugin::to_string(lib->kind()), file->c_str(),
+                    lib->description().c_str());
+        static const std::pair<uint64_t, const char *> caps[] = {{KEEL_CAP_L2_BOOK, "l2_book"},
+                                                                 {KEEL_CAP_TRADES, "trades"},
+                                                                 {KEEL_CAP_SYNTHETIC, "synthetic"}};
+        if (lib->kind() == keel::plugin::Kind::exchange) {
+            std::string names;
+            for (auto &[bit, name] : caps)
+                if (lib->capabilities() & bit)
+                    names += std::string(names.empty() ? "" : ", ") + name;
+            std::printf("  capabilities: %s\n", names.empty() ? "none" : names.c_str());
+        }
+        std::printf("\nsettings:\n");
+        if (lib->config_key_count() == 0) std::printf("  (none)\n");
+        for (uint32_t i = 0; i < lib->config_key_count(); ++i) {
+            const auto &k = lib->config_keys()[i];
+            std::string def = k.default_value ? std::string("default ") + k.default_value
+                                              : std::string("required");
+            std::printf("  %-14s %-8s %-16s %s\n", k.name, type_name(k.type), def.c_str(),
+                        k.description ? k.description : "");
+        }
+        return 0;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+}
+
 int run_or_check(const Options &o) {
     if (o.config.empty()) usage_error(o.command + " needs a config file");
     configure_logging(o, nullptr);
@@ -231,6 +311,10 @@ int main(int argc, char **argv) {
             return std::puts("Usage: keel version\n\nPrints keel's version and plugin ABI."), 0;
         std::printf("keel %s (plugin ABI %u.%u)\n", KEEL_VERSION, KEEL_ABI_MAJOR, KEEL_ABI_MINOR);
         return 0;
+    }
+    if (o.command == "plugin") {
+        if (o.help) return std::fputs(kPluginHelp, stdout), 0;
+        return describe_plugin(o);
     }
     if (o.command == "run" || o.command == "check") {
         if (o.help) return std::fputs(o.command == "run" ? kRunHelp : kCheckHelp, stdout), 0;

@@ -61,7 +61,7 @@ Library::~Library() {
     if (handle_) dlclose(handle_);
 }
 
-std::shared_ptr<Library> Library::open(const fs::path &file, Kind expected,
+std::shared_ptr<Library> Library::open(const fs::path &file, std::optional<Kind> wanted,
                                        const std::string &used_as) {
     std::error_code ec;
     if (!fs::exists(file, ec)) fail(file, "file not found");
@@ -98,7 +98,9 @@ std::shared_ptr<Library> Library::open(const fs::path &file, Kind expected,
                        "; rebuild it against this keel's plugins/include/keel/plugin.h");
     if (block.struct_size < offsetof(keel_plugin_info, descriptor) + sizeof(void *))
         fail(file, "info block too small for ABI 1 (" + std::to_string(block.struct_size) +
-                       " bytes, need " + std::to_string(sizeof(keel_plugin_info)) + ")");
+                       " bytes, need " +
+                       std::to_string(offsetof(keel_plugin_info, descriptor) + sizeof(void *)) +
+                       ")");
     if (block.pointer_size != sizeof(void *))
         fail(file, "was built for " + std::to_string(block.pointer_size * 8) +
                        "-bit pointers; this keel is " + std::to_string(sizeof(void *) * 8) +
@@ -108,6 +110,9 @@ std::shared_ptr<Library> Library::open(const fs::path &file, Kind expected,
     lib->name_ = block.name;
     lib->version_ = block.version ? block.version : "";
     lib->description_ = block.description ? block.description : "";
+    if (block.kind != KEEL_PLUGIN_EXCHANGE && block.kind != KEEL_PLUGIN_NOTIFIER)
+        fail(file, "declares " + kind_name(block.kind) + " (expected exchange or notifier)");
+    Kind expected = wanted.value_or(static_cast<Kind>(block.kind));
     if (block.kind != static_cast<uint32_t>(expected))
         fail(file, std::string(block.kind == KEEL_PLUGIN_EXCHANGE ? "is an " : "is a ") +
                        kind_name(block.kind) + " plugin (\"" + lib->name_ + "\"), but " + used_as +

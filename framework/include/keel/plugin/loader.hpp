@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -41,10 +42,15 @@ class Library {
     const keel_config_key *config_keys() const { return keys_.data(); }
     uint32_t config_key_count() const { return static_cast<uint32_t>(keys_.size()); }
 
-    // Opens and validates `file` as a plugin of `expected` kind. `used_as` names the config
-    // block for the wrong-kind message ("venues.sim").
-    static std::shared_ptr<Library> open(const std::filesystem::path &file, Kind expected,
-                                         const std::string &used_as);
+    uint64_t capabilities() const {
+        return kind_ == Kind::exchange ? exchange_.capabilities : notifier_.capabilities;
+    }
+
+    // Opens and validates `file` as a plugin of `expected` kind (any kind when nullopt).
+    // `used_as` names the config block for the wrong-kind message ("venues.sim").
+    static std::shared_ptr<Library> open(const std::filesystem::path &file,
+                                         std::optional<Kind> expected,
+                                         const std::string &used_as = "");
 
   private:
     Library() = default;
