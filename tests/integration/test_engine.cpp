@@ -255,3 +255,35 @@ TEST_CASE("the imbalance scalper trades the sim market through the gate", "[engi
     CHECK(b.vetoes == a.vetoes);
     CHECK(b.realized_pnl == a.realized_pnl);
 }
+
+TEST_CASE("garbage quantities and prices from Lua are vetoed, never rounded into orders",
+          "[engine]") {
+    test::TempDir dir;
+    dir.write("garbage.lua", R"(
+reasons = {}
+function on_book(inst, book)
+  if sent then return end
+  sent = true
+  keel.order{ instrument = inst, side = "buy", qty = 1e300 }
+  keel.order{ instrument = inst, side = "buy", qty = 0/0 }
+  keel.order{ instrument = inst, side = "buy", qty = 1/0 }
+  keel.order{ instrument = inst, side = "buy", qty = 0.0015 }   -- off the 0.001 lot grid
+  keel.order{ instrument = inst, side = "buy", qty = 0.001, type = "limit", price = 0/0 }
+  keel.order{ instrument = inst, side = "buy", qty = 0.001, type = "limit", price = 50000.05 }
+end
+function on_order(o) reasons[#reasons + 1] = o.status .. ":" .. (o.reason or "") end
+function on_stop() joined = table.concat(reasons, ",") end
+)");
+    auto cfg = load(dir, deployment(R"(
+  - name: garbage
+    file: garbage.lua
+    instruments: [BTCUSDT]
+)"));
+    Engine e(cfg, simulated());
+    auto summary = e.run(2 * kSecond);
+    CHECK(*e.strategy("garbage")->global_as_string("joined") ==
+          "rejected:INVALID_QUANTITY,rejected:INVALID_QUANTITY,rejected:INVALID_QUANTITY,"
+          "rejected:INVALID_QUANTITY,rejected:INVALID_PRICE,rejected:INVALID_PRICE");
+    CHECK(summary.orders == 0);
+    CHECK(summary.fills == 0);
+}

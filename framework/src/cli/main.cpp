@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -158,13 +159,17 @@ class SignalWatcher {
             while (true) {
                 int sig = 0;
                 if (sigwait(&set, &sig) != 0) continue;
-                if (sig == SIGUSR1) return;  // our own wake-up at shutdown
+                if (sig == SIGUSR1) {
+                    if (done_.load()) return;  // our own wake-up at shutdown
+                    continue;                  // someone else's SIGUSR1: not ours to act on
+                }
                 keel::log::get("engine").info("{} received, stopping", strsignal(sig));
                 engine.request_stop();
             }
         });
     }
     ~SignalWatcher() {
+        done_.store(true);
         pthread_kill(thread_.native_handle(), SIGUSR1);
         thread_.join();
     }
@@ -183,6 +188,7 @@ class SignalWatcher {
         sigaddset(&set, SIGUSR1);
         return set;
     }
+    std::atomic<bool> done_{false};
     std::thread thread_;
 };
 

@@ -386,7 +386,8 @@ Summary Engine::run(TimeNs duration) {
 }
 
 void Engine::fire_due_timers() {
-    while (true) {
+    // A stop request ends catch-up too: an engine behind its timers still stops promptly.
+    while (!stop_requested_.load()) {
         Timer t;
         {
             std::lock_guard lock(mutex_);

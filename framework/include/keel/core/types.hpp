@@ -43,11 +43,14 @@ struct InstrumentSpec {
     // matters (an order price off the tick grid is a veto, not a silent rounding).
     Ticks to_ticks(double price) const { return std::llround(price / tick_size); }
     Lots to_lots(double qty) const { return std::llround(qty / lot_size); }
-    bool on_tick_grid(double price) const {
-        return std::fabs(price / tick_size - std::round(price / tick_size)) < 1e-6;
-    }
-    bool on_lot_grid(double qty) const {
-        return std::fabs(qty / lot_size - std::round(qty / lot_size)) < 1e-6;
+    bool on_tick_grid(double price) const { return on_grid(price / tick_size); }
+    bool on_lot_grid(double qty) const { return on_grid(qty / lot_size); }
+
+  private:
+    // A whole number of ticks/lots that an int64 holds exactly (NaN and infinities are not).
+    static bool on_grid(double units) {
+        return std::isfinite(units) && std::fabs(units) < 9.0e15 &&
+               std::fabs(units - std::round(units)) < 1e-6;
     }
 };
 
