@@ -163,6 +163,8 @@ function on_book(inst, book) books = books + 1 end
     auto calls = std::stoi(*broken->global_as_string("calls"));
     CHECK(calls > 50);  // it kept being called after its first error
     CHECK(broken->error_count() == static_cast<uint64_t>(calls));
+    CHECK_THAT(broken->last_error(),
+               Contains("on_book: ") && Contains("broken.lua:5: attempt to index local 't'"));
     CHECK(std::stoi(*healthy->global_as_string("books")) == calls);
     CHECK(healthy->error_count() == 0);
     CHECK(summary.strategy_errors == static_cast<uint64_t>(calls));

@@ -505,6 +505,7 @@ void LuaStrategy::report_error(const char *where, const std::string &message) {
     ++errors_;
     // The first line is "file:line: message"; the traceback follows for debugging.
     auto first = message.substr(0, message.find('\n'));
+    last_error_ = std::string(where) + ": " + first;
     auto &log = keel::log::get("strategy");
     log.error("[{}] {}: {}", config_.name, where, first);
     log.debug("[{}] {}", config_.name, message);

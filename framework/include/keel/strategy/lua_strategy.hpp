@@ -62,6 +62,8 @@ class LuaStrategy {
     const std::vector<InstrumentIndex> &instruments() const { return instruments_; }
     bool wants(InstrumentIndex i) const;
     uint64_t error_count() const { return errors_; }
+    // "callback: file:line: message" of the latest error, empty if none.
+    const std::string &last_error() const { return last_error_; }
     size_t memory_used() const;
     // A global of the strategy as text (tests and diagnostics); nullopt if unset.
     std::optional<std::string> global_as_string(const std::string &name) const;
@@ -84,6 +86,7 @@ class LuaStrategy {
     std::unique_ptr<Allocator> allocator_;
     lua_State *L_ = nullptr;
     uint64_t errors_ = 0;
+    std::string last_error_;
     int traceback_ref_ = 0;
     std::vector<int> instrument_refs_;  // registry refs of instrument id strings, by index
     std::vector<int> book_refs_;        // registry refs of book handles, by index
