@@ -17,7 +17,6 @@ struct Engine::Venue {
     plugin::Settings settings;
     keel_host_api host{};
     void *self = nullptr;
-    std::vector<InstrumentIndex> instruments;
 
     ~Venue() {
         if (self) library->exchange().destroy(self);
@@ -126,7 +125,6 @@ void Engine::prepare() {
         instruments_.push_back(spec);
     }
     defined_.assign(instruments_.size(), false);
-    instrument_venue_.assign(instruments_.size(), 0);
     books_.assign(instruments_.size(), market::Book{});
     load_venues();
     load_notifiers();
@@ -167,13 +165,10 @@ void Engine::load_venues() {
         keel::log::get("plugin").info("venue {}: {} {} ({})", name, v->library->name(),
                                       v->library->version(), file.string());
 
-        size_t venue_index = venues_.size();
         venues_.push_back(std::move(v));
         Venue &venue = *venues_.back();
         for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
             if (instruments_[i].venue != name) continue;
-            instrument_venue_[i] = venue_index;
-            venue.instruments.push_back(i);
             err[0] = 0;
             if (d.subscribe(venue.self, instruments_[i].symbol.c_str(), i, err, sizeof err) !=
                 KEEL_OK)

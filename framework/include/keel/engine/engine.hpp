@@ -156,7 +156,6 @@ class Engine final : public strategy::Services {
     std::vector<std::unique_ptr<Venue>> venues_;
     std::vector<InstrumentSpec> instruments_;
     std::vector<bool> defined_;
-    std::vector<size_t> instrument_venue_;
     std::vector<market::Book> books_;
     std::vector<CandleSeries> candles_;
     std::vector<std::unique_ptr<strategy::LuaStrategy>> strategies_;
