@@ -47,11 +47,19 @@ config::Config load(const test::TempDir &dir, const std::string &yaml) {
     return config::load_file(dir.write("deploy.yaml", yaml));
 }
 
+// A deployment with one strategy, `name`, written from `source`, trading BTCUSDT.
+config::Config one_strategy(const test::TempDir &dir, const std::string &name,
+                            const std::string &source) {
+    dir.write(name + ".lua", source);
+    return load(dir, deployment("  - { name: " + name + ", file: " + name +
+                                ".lua, instruments: [BTCUSDT] }\n"));
+}
+
 }  // namespace
 
 TEST_CASE("an order over a limit is vetoed and the strategy sees the reason", "[engine]") {
     test::TempDir dir;
-    dir.write("greedy.lua", R"(
+    auto cfg = one_strategy(dir, "greedy", R"(
 seen_status, seen_reason, seen_message, attempts = nil, nil, nil, 0
 function on_book(inst, book)
   if attempts > 0 then return end
@@ -64,11 +72,6 @@ function on_order(o)
   seen_id = o.id
 end
 )");
-    auto cfg = load(dir, deployment(R"(
-  - name: greedy
-    file: greedy.lua
-    instruments: [BTCUSDT]
-)"));
     Engine e(cfg, simulated());
     auto summary = e.run(5 * kSecond);
     auto *s = e.strategy("greedy");
@@ -88,7 +91,7 @@ TEST_CASE("a strategy cannot reach a venue except through the gate", "[engine][s
     // Every door a strategy might try: the FFI, the loaders, the debug library, the real string
     // table, rawset on keel, forging a book handle. None exists or none places an order.
     test::TempDir dir;
-    dir.write("sneaky.lua", R"(
+    auto cfg = one_strategy(dir, "sneaky", R"(
 results = {}
 local function try(name, f)
   local ok, err = pcall(f)
@@ -117,11 +120,6 @@ function on_book(inst, book)
   keel.order{ instrument = inst, side = "buy", qty = 0.001 }
 end
 )");
-    auto cfg = load(dir, deployment(R"(
-  - name: sneaky
-    file: sneaky.lua
-    instruments: [BTCUSDT]
-)"));
     Engine e(cfg, simulated());
     auto summary = e.run(3 * kSecond);
     auto text = *e.strategy("sneaky")->global_as_string("summary");
@@ -174,53 +172,33 @@ function on_book(inst, book) books = books + 1 end
 TEST_CASE("a Lua error message carries the file and line", "[engine]") {
     // The message format itself, captured through the error notification path of report_error.
     test::TempDir dir;
-    dir.write("syntax.lua", "function on_book(inst, book)\n  if then\nend\n");
-    auto cfg = load(dir, deployment(R"(
-  - name: syntax
-    file: syntax.lua
-    instruments: [BTCUSDT]
-)"));
+    auto cfg = one_strategy(dir, "syntax", "function on_book(inst, book)\n  if then\nend\n");
     Engine e(cfg, simulated());
     CHECK_THROWS_WITH(e.prepare(), Contains("syntax.lua:2:") && Contains("unexpected symbol"));
 }
 
 TEST_CASE("an error in the main chunk fails the load with file:line", "[engine]") {
     test::TempDir dir;
-    dir.write("main_error.lua", "local x = 1\nerror('refusing to start')\n");
-    auto cfg = load(dir, deployment(R"(
-  - name: m
-    file: main_error.lua
-    instruments: [BTCUSDT]
-)"));
+    auto cfg = one_strategy(dir, "main_error", "local x = 1\nerror('refusing to start')\n");
     Engine e(cfg, simulated());
     CHECK_THROWS_WITH(e.prepare(), Contains("main_error.lua:2: refusing to start"));
 }
 
 TEST_CASE("precompiled bytecode is refused", "[engine][sandbox]") {
     test::TempDir dir;
-    dir.write("bytecode.lua", std::string("\x1bLJ\x02\x00garbage", 11));
-    auto cfg = load(dir, deployment(R"(
-  - name: b
-    file: bytecode.lua
-    instruments: [BTCUSDT]
-)"));
+    auto cfg = one_strategy(dir, "bytecode", std::string("\x1bLJ\x02\x00garbage", 11));
     Engine e(cfg, simulated());
     CHECK_THROWS_WITH(e.prepare(), Contains("bytecode.lua: precompiled bytecode is refused"));
 }
 
 TEST_CASE("a strategy over its memory cap gets an error, not the process", "[engine][sandbox]") {
     test::TempDir dir;
-    dir.write("hog.lua", R"(
+    auto cfg = one_strategy(dir, "hog", R"(
 hog = {}
 function on_book(inst, book)
   for i = 1, 1e6 do hog[#hog + 1] = string.rep("x", 1024) .. i end
 end
 )");
-    auto cfg = load(dir, deployment(R"(
-  - name: hog
-    file: hog.lua
-    instruments: [BTCUSDT]
-)"));
     Engine e(cfg, simulated());
     auto summary = e.run(2 * kSecond);
     CHECK(e.strategy("hog")->error_count() > 0);
@@ -261,7 +239,7 @@ TEST_CASE("the imbalance scalper trades the sim market through the gate", "[engi
 TEST_CASE("garbage quantities and prices from Lua are vetoed, never rounded into orders",
           "[engine]") {
     test::TempDir dir;
-    dir.write("garbage.lua", R"(
+    auto cfg = one_strategy(dir, "garbage", R"(
 reasons = {}
 function on_book(inst, book)
   if sent then return end
@@ -276,11 +254,6 @@ end
 function on_order(o) reasons[#reasons + 1] = o.status .. ":" .. (o.reason or "") end
 function on_stop() joined = table.concat(reasons, ",") end
 )");
-    auto cfg = load(dir, deployment(R"(
-  - name: garbage
-    file: garbage.lua
-    instruments: [BTCUSDT]
-)"));
     Engine e(cfg, simulated());
     auto summary = e.run(2 * kSecond);
     CHECK(*e.strategy("garbage")->global_as_string("joined") ==
