@@ -1,0 +1,75 @@
+#include "keel/market/decimal.hpp"
+
+#include <limits>
+
+namespace keel::market {
+namespace {
+
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+
+// Digits of `text` as an integer scaled to `decimals` places; false on bad syntax, overflow or
+// non-zero digits beyond `decimals`.
+bool scaled(std::string_view text, int decimals, int64_t &out) {
+    if (text.empty()) return false;
+    int64_t v = 0;
+    size_t i = 0;
+    bool digits = false;
+    for (; i < text.size() && text[i] != '.'; ++i) {
+        unsigned d = static_cast<unsigned>(text[i] - '0');
+        if (d > 9) return false;
+        if (v > (kMax - d) / 10) return false;
+        v = v * 10 + d;
+        digits = true;
+    }
+    int frac = 0;
+    if (i < text.size()) {  // at '.'
+        ++i;
+        for (; i < text.size(); ++i) {
+            unsigned d = static_cast<unsigned>(text[i] - '0');
+            if (d > 9) return false;
+            digits = true;
+            if (frac < decimals) {
+                if (v > (kMax - d) / 10) return false;
+                v = v * 10 + d;
+                ++frac;
+            } else if (d != 0) {
+                return false;  // more precision than the grid has
+            }
+        }
+    }
+    if (!digits) return false;
+    for (; frac < decimals; ++frac) {
+        if (v > kMax / 10) return false;
+        v *= 10;
+    }
+    out = v;
+    return true;
+}
+
+}  // namespace
+
+std::optional<DecimalGrid> DecimalGrid::parse(std::string_view text) {
+    // The grid's decimals are the digits after the point, trailing zeros excluded ("0.10" is 1).
+    auto dot = text.find('.');
+    int decimals = 0;
+    if (dot != std::string_view::npos) {
+        auto frac = text.substr(dot + 1);
+        while (!frac.empty() && frac.back() == '0') frac.remove_suffix(1);
+        decimals = static_cast<int>(frac.size());
+    }
+    if (decimals > 18) return std::nullopt;
+    DecimalGrid g{decimals, 1};
+    int64_t step = 0;
+    if (!scaled(text, decimals, step) || step <= 0) return std::nullopt;
+    g.step = step;
+    return g;
+}
+
+std::optional<int64_t> DecimalGrid::to_units(std::string_view text) const {
+    int64_t v = 0;
+    if (!scaled(text, decimals, v)) return std::nullopt;
+    if (v % step != 0) return std::nullopt;
+    return v / step;
+}
+
+}  // namespace keel::market
