@@ -15,6 +15,7 @@ namespace keel::market {
 struct Level {
     Ticks price = 0;
     Lots qty = 0;
+    bool operator==(const Level &) const = default;
 };
 
 class Book {
