@@ -24,7 +24,7 @@ EngineOptions simulated() {
 }
 
 // A deployment on the sim venue with one or more strategies written into `dir`.
-std::string deployment(const std::string &strategies, const std::string &risk = "") {
+std::string deployment(const std::string &strategies) {
     return R"(mode: paper
 venues:
   sim:
@@ -40,7 +40,7 @@ risk:
   max_order_notional: 1000
   max_position_notional: 3000
   max_open_orders: 3
-)" + risk;
+)";
 }
 
 config::Config load(const test::TempDir &dir, const std::string &yaml) {
@@ -169,8 +169,7 @@ function on_book(inst, book) books = books + 1 end
     CHECK(summary.book_events > 50);
 }
 
-TEST_CASE("a Lua error message carries the file and line", "[engine]") {
-    // The message format itself, captured through the error notification path of report_error.
+TEST_CASE("a Lua syntax error stops the load with file and line", "[engine]") {
     test::TempDir dir;
     auto cfg = one_strategy(dir, "syntax", "function on_book(inst, book)\n  if then\nend\n");
     Engine e(cfg, simulated());
@@ -261,4 +260,30 @@ function on_stop() joined = table.concat(reasons, ",") end
           "rejected:INVALID_QUANTITY,rejected:INVALID_PRICE,rejected:INVALID_PRICE");
     CHECK(summary.orders == 0);
     CHECK(summary.fills == 0);
+}
+
+TEST_CASE("API misuse raises a clear Lua error and places nothing", "[engine]") {
+    test::TempDir dir;
+    auto cfg = one_strategy(dir, "misuse", R"(
+local function err(f) local ok, e = pcall(f); return ok and "no error" or e end
+function on_book(inst, book)
+  if done then return end
+  done = true
+  no_instrument = err(function() keel.order{ side = "buy", qty = 0.001 } end)
+  nan_cancel = err(function() keel.cancel(0/0) end)
+  negative_cancel = err(function() keel.cancel(-1) end)
+  local ok, why = keel.cancel(12345)
+  unknown_cancel = tostring(ok) .. " " .. why
+end
+)");
+    Engine e(cfg, simulated());
+    auto summary = e.run(2 * kSecond);
+    auto *s = e.strategy("misuse");
+    CHECK_THAT(*s->global_as_string("no_instrument"),
+               Contains("keel.order: instrument must be an instrument id string"));
+    CHECK_THAT(*s->global_as_string("nan_cancel"), Contains("is not an order id"));
+    CHECK_THAT(*s->global_as_string("negative_cancel"), Contains("is not an order id"));
+    CHECK(*s->global_as_string("unknown_cancel") == "nil order 12345 is not open");
+    CHECK(summary.orders == 0);
+    CHECK(summary.vetoes == 0);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -24,6 +25,16 @@ constexpr const char *kRemovedGlobals[] = {
     "rawget",         "rawequal",   "print",    "_VERSION", "jit",     "package",
     "debug",          "io",         "os",       "ffi",      "bit32"};
 
+// t[name] = value for the table on top of the stack.
+void set_field(lua_State *L, const char *name, lua_Number value) {
+    lua_pushnumber(L, value);
+    lua_setfield(L, -2, name);
+}
+void set_field(lua_State *L, const char *name, const char *value) {
+    lua_pushstring(L, value);
+    lua_setfield(L, -2, name);
+}
+
 LuaStrategy *self_of(lua_State *L) {
     return static_cast<LuaStrategy *>(lua_touserdata(L, lua_upvalueindex(1)));
 }
@@ -33,12 +44,12 @@ LuaStrategy *self_of(lua_State *L) {
 template <int (*Fn)(lua_State *, LuaStrategy &)>
 int guarded(lua_State *L) {
     char message[256];
+    // No catch (...): on x86-64 LuaJIT raises its own errors (luaL_error inside Fn) as foreign
+    // C++ exceptions, and those must unwind through untouched.
     try {
         return Fn(L, *self_of(L));
     } catch (const std::exception &e) {
         std::snprintf(message, sizeof message, "keel: %s", e.what());
-    } catch (...) {
-        std::snprintf(message, sizeof message, "keel: internal error");
     }
     return luaL_error(L, "%s", message);
 }
@@ -145,6 +156,8 @@ int api_now(lua_State *L, LuaStrategy &s) {
 int api_order(lua_State *L, LuaStrategy &s) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "instrument");
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "keel.order: instrument must be an instrument id string");
     auto i = check_instrument(L, -1, s);
     if (!s.wants(i))
         return luaL_error(L, "keel.order: instrument \"%s\" is not in this strategy's instruments",
@@ -190,7 +203,12 @@ int api_order(lua_State *L, LuaStrategy &s) {
 }
 
 int api_cancel(lua_State *L, LuaStrategy &s) {
-    auto id = static_cast<exec::OrderId>(luaL_checknumber(L, 1));
+    lua_Number n = luaL_checknumber(L, 1);
+    // Order ids are positive integers; anything else (NaN, negative, fractional) names no order
+    // and must not reach an integer cast.
+    if (!(n >= 1 && n <= 9.0e15 && n == std::floor(n)))
+        return luaL_error(L, "keel.cancel: %f is not an order id", static_cast<double>(n));
+    auto id = static_cast<exec::OrderId>(n);
     std::string why;
     if (s.services().cancel(s.index(), id, why)) {
         lua_pushboolean(L, 1);
@@ -216,14 +234,10 @@ int api_position(lua_State *L, LuaStrategy &s) {
     const auto &p = s.services().position(i);
     const auto &spec = s.services().spec(i);
     lua_createtable(L, 0, 4);
-    lua_pushnumber(L, spec.qty(p.qty));
-    lua_setfield(L, -2, "qty");
-    lua_pushnumber(L, p.avg_entry);
-    lua_setfield(L, -2, "avg_price");
-    lua_pushnumber(L, p.realized_pnl);
-    lua_setfield(L, -2, "realized_pnl");
-    lua_pushnumber(L, s.services().unrealized_pnl(i));
-    lua_setfield(L, -2, "unrealized_pnl");
+    set_field(L, "qty", spec.qty(p.qty));
+    set_field(L, "avg_price", p.avg_entry);
+    set_field(L, "realized_pnl", p.realized_pnl);
+    set_field(L, "unrealized_pnl", s.services().unrealized_pnl(i));
     return 1;
 }
 
@@ -435,8 +449,7 @@ void LuaStrategy::install_api() {
     }
     lua_setfield(L, -2, "instruments");
 
-    lua_pushstring(L, config_.name.c_str());
-    lua_setfield(L, -2, "strategy");
+    set_field(L, "strategy", config_.name.c_str());
     lua_setglobal(L, "keel");
     lua_pop(L, 1);  // books table
 
@@ -560,14 +573,10 @@ void LuaStrategy::on_trade(InstrumentIndex i, const TradeView &t) {
     const auto &spec = services_.spec(i);
     push_instrument(i);
     lua_createtable(L_, 0, 4);
-    lua_pushnumber(L_, spec.price(t.price));
-    lua_setfield(L_, -2, "price");
-    lua_pushnumber(L_, spec.qty(t.qty));
-    lua_setfield(L_, -2, "qty");
-    lua_pushstring(L_, to_string(t.aggressor));
-    lua_setfield(L_, -2, "side");
-    lua_pushnumber(L_, static_cast<double>(t.ts) / 1e9);
-    lua_setfield(L_, -2, "time");
+    set_field(L_, "price", spec.price(t.price));
+    set_field(L_, "qty", spec.qty(t.qty));
+    set_field(L_, "side", to_string(t.aggressor));
+    set_field(L_, "time", static_cast<double>(t.ts) / 1e9);
     call("on_trade", 2);
 }
 
@@ -597,44 +606,30 @@ void LuaStrategy::on_order(const exec::OrderEvent &e) {
     if (!push_callback("on_order")) return;
     const auto &spec = services_.spec(e.instrument);
     lua_createtable(L_, 0, 14);
-    lua_pushnumber(L_, static_cast<lua_Number>(e.id));
-    lua_setfield(L_, -2, "id");
+    set_field(L_, "id", static_cast<lua_Number>(e.id));
     push_instrument(e.instrument);
     lua_setfield(L_, -2, "instrument");
-    lua_pushstring(L_, to_string(e.side));
-    lua_setfield(L_, -2, "side");
-    lua_pushstring(L_, exec::to_string(e.type));
-    lua_setfield(L_, -2, "type");
-    lua_pushstring(L_, exec::to_string(e.status));
-    lua_setfield(L_, -2, "status");
-    lua_pushnumber(L_, spec.qty(e.qty));
-    lua_setfield(L_, -2, "qty");
-    lua_pushnumber(L_, spec.qty(e.filled));
-    lua_setfield(L_, -2, "filled");
-    lua_pushnumber(L_, e.avg_price);
-    lua_setfield(L_, -2, "avg_price");
+    set_field(L_, "side", to_string(e.side));
+    set_field(L_, "type", exec::to_string(e.type));
+    set_field(L_, "status", exec::to_string(e.status));
+    set_field(L_, "qty", spec.qty(e.qty));
+    set_field(L_, "filled", spec.qty(e.filled));
+    set_field(L_, "avg_price", e.avg_price);
     if (e.last_qty) {
-        lua_pushnumber(L_, spec.qty(e.last_qty));
-        lua_setfield(L_, -2, "fill_qty");
-        lua_pushnumber(L_, spec.price(e.last_price));
-        lua_setfield(L_, -2, "fill_price");
-        lua_pushnumber(L_, e.last_fee);
-        lua_setfield(L_, -2, "fee");
+        set_field(L_, "fill_qty", spec.qty(e.last_qty));
+        set_field(L_, "fill_price", spec.price(e.last_price));
+        set_field(L_, "fee", e.last_fee);
     }
     if (!e.reason.empty()) {
-        lua_pushstring(L_, e.reason.c_str());
-        lua_setfield(L_, -2, "reason");
+        set_field(L_, "reason", e.reason.c_str());
     }
     if (!e.message.empty()) {
-        lua_pushstring(L_, e.message.c_str());
-        lua_setfield(L_, -2, "message");
+        set_field(L_, "message", e.message.c_str());
     }
     if (!e.tag.empty()) {
-        lua_pushstring(L_, e.tag.c_str());
-        lua_setfield(L_, -2, "tag");
+        set_field(L_, "tag", e.tag.c_str());
     }
-    lua_pushnumber(L_, static_cast<double>(e.ts) / 1e9);
-    lua_setfield(L_, -2, "time");
+    set_field(L_, "time", static_cast<double>(e.ts) / 1e9);
     call("on_order", 1);
 }
 
