@@ -54,9 +54,13 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
     auto veto = [](VetoReason r, std::string msg) { return Veto{r, std::move(msg)}; };
 
     Lots signed_qty = sign(intent.side) * intent.qty;
-    Lots after = ctx.position + signed_qty;
-    bool reduces = ctx.position != 0 && std::abs(after) < std::abs(ctx.position) &&
-                   (after == 0 || (after > 0) == (ctx.position > 0));
+    // Resting orders on the same side will fill too: judge this order against the position they
+    // leave, so several "reducing" orders cannot add up to a flip.
+    Lots pending = intent.side == Side::buy ? ctx.open_buy_qty : -ctx.open_sell_qty;
+    Lots committed = ctx.position + pending;
+    Lots after = committed + signed_qty;
+    bool reduces = committed != 0 && std::abs(after) < std::abs(committed) &&
+                   (after == 0 || (after > 0) == (committed > 0));
 
     // A halt stops new risk; an order that only reduces the position still passes (the
     // REDUCING path a kill switch needs).
@@ -106,8 +110,7 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
 
     // Worst case exposure once this and every resting order on the same side fill.
     if (!reduces) {
-        Lots pending = intent.side == Side::buy ? ctx.open_buy_qty : -ctx.open_sell_qty;
-        Lots worst = std::abs(after + pending);
+        Lots worst = std::abs(after);
         double exposure = spec.notional(ref, worst);
         if (exposure > limits_.max_position_notional)
             return veto(VetoReason::max_position_notional,

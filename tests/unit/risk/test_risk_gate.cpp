@@ -135,6 +135,21 @@ SCENARIO("the risk gate enforces its first limits", "[risk]") {
                 CHECK(decide(gate, sell, ctx) == VetoReason::max_order_notional);
             }
         }
+        WHEN("a resting reduce-only sell already closes it") {
+            RiskContext closing{spec, book, 30, 0, 30, 1};
+            auto sell = buy(30);
+            sell.side = Side::sell;
+            sell.reduce_only = true;
+            THEN("a second one would flip the position and is vetoed") {
+                CHECK(decide(gate, sell, closing) == VetoReason::reduce_only_increases);
+            }
+            AND_WHEN("trading is halted") {
+                gate.halt("test");
+                THEN("the second one is refused as new risk") {
+                    CHECK(decide(gate, sell, closing) == VetoReason::halted);
+                }
+            }
+        }
         WHEN("a reduce-only order would increase it") {
             auto more = buy(5);
             more.reduce_only = true;
