@@ -7,7 +7,7 @@
 #include <map>
 
 #include "codec.hpp"
-#include "keel/market/book_sync.hpp"
+#include "keel/market/book_feed.hpp"
 #include "keel/market/capture.hpp"
 
 using namespace keel;
@@ -77,7 +77,7 @@ std::map<uint64_t, Levels> reference(const std::vector<Frame> &frames) {
 struct Outcome {
     uint64_t reads = 0, wrong_reads = 0, resyncs_served = 0;
     market::SyncStats sync;
-    market::FeedStats feed;
+    market::RejectCounts rejects;
     bool final_matches = false;
 };
 
@@ -92,7 +92,7 @@ Outcome replay(const std::vector<Frame> &frames, const std::map<uint64_t, Levels
     for (auto &f : frames) {
         auto kind = c.parse(f.view(), f.text.size());
         if (kind == MessageKind::invalid) {
-            feed.on_invalid_frame();
+            feed.on_malformed();
             continue;
         }
         if (kind == MessageKind::snapshot) {
@@ -123,7 +123,7 @@ Outcome replay(const std::vector<Frame> &frames, const std::map<uint64_t, Levels
         }
     }
     o.sync = feed.sync_stats();
-    o.feed = feed.stats();
+    o.rejects = feed.rejects();
     o.final_matches =
         feed.usable() && last_u == ref.rbegin()->first && copy(feed.book()) == ref.rbegin()->second;
     return o;
@@ -153,7 +153,7 @@ TEST_CASE("injected faults are detected, counted and resynced, never read", "[da
 
     auto clean_run = replay(clean, ref);
     CHECK(clean_run.wrong_reads == 0);
-    CHECK(clean_run.sync.gaps + clean_run.sync.out_of_order + clean_run.feed.crossed == 0);
+    CHECK(clean_run.rejects.total() == 0);
     CHECK(clean_run.final_matches);
     const auto clean_reads = clean_run.reads;
 
@@ -171,10 +171,12 @@ TEST_CASE("injected faults are detected, counted and resynced, never read", "[da
     SECTION("a dropped delta is a gap") {
         auto o = faulted([&](auto &f) { f.erase(f.begin() + static_cast<long>(k)); });
         CHECK(o.sync.gaps == 1);
+        CHECK(o.rejects[market::Reject::gap] == 1);
     }
     SECTION("a duplicated delta is out of order") {
         auto o = faulted([&](auto &f) { f.insert(f.begin() + static_cast<long>(k), f[k]); });
         CHECK(o.sync.out_of_order == 1);
+        CHECK(o.rejects[market::Reject::out_of_order] == 1);
     }
     SECTION("a reordered pair is a gap, then out of order") {
         size_t k2 = nth_delta_after_snapshot(clean, 101);
@@ -190,7 +192,19 @@ TEST_CASE("injected faults are detected, counted and resynced, never read", "[da
             t.insert(at + 5, "[\"99999.90\",\"1.000\"],");
             f[k] = make_frame(t);
         });
-        CHECK(o.feed.crossed == 1);
+        CHECK(o.rejects[market::Reject::crossed] == 1);
+        CHECK(o.rejects.total() == 1);
+    }
+    SECTION("a zero price is refused and resyncs at once") {
+        auto o = faulted([&](auto &f) {
+            std::string t(f[k].view());
+            auto at = t.find("\"a\":[");
+            REQUIRE(at != std::string::npos);
+            t.insert(at + 5, "[\"0.00\",\"1.000\"],");
+            f[k] = make_frame(t);
+        });
+        CHECK(o.rejects[market::Reject::bad_price] == 1);
+        CHECK(o.rejects.total() == 1);
     }
     SECTION("a NaN price is refused, and the hole it leaves is a gap") {
         auto o = faulted([&](auto &f) {
@@ -200,7 +214,8 @@ TEST_CASE("injected faults are detected, counted and resynced, never read", "[da
             t.insert(at + 5, "[\"NaN\",\"1.000\"],");
             f[k] = make_frame(t);
         });
-        CHECK(o.feed.invalid_frames == 1);
-        CHECK(o.sync.gaps == 1);
+        CHECK(o.rejects[market::Reject::malformed] == 1);
+        CHECK(o.rejects[market::Reject::gap] == 1);
+        CHECK(o.rejects.total() == 2);
     }
 }

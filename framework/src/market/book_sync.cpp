@@ -138,23 +138,4 @@ SyncStatus BookSync::on_snapshot(uint64_t snapshot_id, std::span<const Level> bi
     return state_ == State::live ? SyncStatus::applied : result;
 }
 
-SyncStatus BookFeed::checked(SyncStatus s) {
-    if (s == SyncStatus::applied && !book_.valid()) {
-        ++stats_.crossed;
-        sync_.force_resync(book_);
-        return SyncStatus::resync;
-    }
-    return s;
-}
-
-SyncStatus BookFeed::on_snapshot(uint64_t id, std::span<const Level> bids,
-                                 std::span<const Level> asks) {
-    return checked(sync_.on_snapshot(id, bids, asks, book_));
-}
-
-SyncStatus BookFeed::on_delta(const DeltaIds &ids, std::span<const Level> bids,
-                              std::span<const Level> asks) {
-    return checked(sync_.on_delta(ids, bids, asks, book_));
-}
-
 }  // namespace keel::market

@@ -88,35 +88,4 @@ class BookSync {
     SyncStats stats_;
 };
 
-// A venue book as strategies may see it: BookSync plus the book checks of the sanitizer. A delta
-// that leaves the book crossed or locked discards it and resyncs, like a gap; a frame that could
-// not be parsed is counted (the sequence check then catches what it carried).
-struct FeedStats {
-    uint64_t crossed = 0, invalid_frames = 0;
-};
-
-class BookFeed {
-  public:
-    explicit BookFeed(SequenceRule rule) : sync_(rule) {}
-
-    SyncStatus on_snapshot(uint64_t id, std::span<const Level> bids, std::span<const Level> asks);
-    SyncStatus on_delta(const DeltaIds &ids, std::span<const Level> bids,
-                        std::span<const Level> asks);
-    void on_invalid_frame() { ++stats_.invalid_frames; }
-
-    // Whole, in sequence and uncrossed: the only state in which anyone reads it.
-    bool usable() const { return !sync_.needs_snapshot() && book_.valid(); }
-    bool needs_snapshot() const { return sync_.needs_snapshot(); }
-    const Book &book() const { return book_; }
-    const SyncStats &sync_stats() const { return sync_.stats(); }
-    const FeedStats &stats() const { return stats_; }
-
-  private:
-    SyncStatus checked(SyncStatus s);
-
-    Book book_;
-    BookSync sync_;
-    FeedStats stats_;
-};
-
 }  // namespace keel::market
