@@ -24,6 +24,20 @@ bool Codec::qty(std::string_view text, Lots &out) {
     return true;
 }
 
+namespace {
+
+// The text of a JSON string without unescaping it: a number as Binance sends it ("61800.30").
+// An escape inside would leave a backslash, which the decimal parser refuses.
+bool raw_string(value v, std::string_view &out) {
+    std::string_view token = v.raw_json_token();
+    while (!token.empty() && token.back() != '"') token.remove_suffix(1);  // trailing whitespace
+    if (token.size() < 2 || token.front() != '"') return false;
+    out = token.substr(1, token.size() - 2);
+    return true;
+}
+
+}  // namespace
+
 bool Codec::levels(value v, std::vector<market::Level> &out, const char *side) {
     out.clear();
     simdjson::ondemand::array arr;
@@ -34,10 +48,10 @@ bool Codec::levels(value v, std::vector<market::Level> &out, const char *side) {
             return fail(std::string(side) + ": level not a pair"), false;
         std::string_view p, q;
         auto it = pair.begin();
-        if (it == pair.end() || (*it).get_string().get(p))
+        if (it == pair.end() || !raw_string(*it, p))
             return fail(std::string(side) + ": level price is not a string"), false;
         ++it;
-        if (it == pair.end() || (*it).get_string().get(q))
+        if (it == pair.end() || !raw_string(*it, q))
             return fail(std::string(side) + ": level size is not a string"), false;
         market::Level lv;
         if (!price(p, lv.price))

@@ -14,10 +14,14 @@ bool BookFeed::levels_sane(std::span<const Level> bids, std::span<const Level> a
     return true;
 }
 
-void BookFeed::reject(Reject reason) {
-    health_.reject(reason);
+void BookFeed::restart() {
     sync_.force_resync(book_);
     reference_mid_ = 0;
+}
+
+void BookFeed::reject(Reject reason) {
+    health_.reject(reason);
+    restart();
 }
 
 SyncStatus BookFeed::checked(SyncStatus s, const SyncStats &before, bool snapshot,
@@ -50,17 +54,14 @@ SyncStatus BookFeed::on_snapshot(uint64_t id, std::span<const Level> bids,
                                  TimeNs exchange_ts) {
     if (!levels_sane(bids, asks)) return SyncStatus::resync;
     auto before = sync_.stats();
-    return checked(sync_.on_snapshot(id, bids, asks, book_), before, true, receive_ts,
-                   exchange_ts);
+    return checked(sync_.on_snapshot(id, bids, asks, book_), before, true, receive_ts, exchange_ts);
 }
 
 SyncStatus BookFeed::on_delta(const DeltaIds &ids, std::span<const Level> bids,
-                              std::span<const Level> asks, TimeNs receive_ts,
-                              TimeNs exchange_ts) {
+                              std::span<const Level> asks, TimeNs receive_ts, TimeNs exchange_ts) {
     if (!levels_sane(bids, asks)) return SyncStatus::resync;
     auto before = sync_.stats();
-    return checked(sync_.on_delta(ids, bids, asks, book_), before, false, receive_ts,
-                   exchange_ts);
+    return checked(sync_.on_delta(ids, bids, asks, book_), before, false, receive_ts, exchange_ts);
 }
 
 }  // namespace keel::market

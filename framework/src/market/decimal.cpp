@@ -8,8 +8,8 @@ namespace {
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
 // Digits of `text` as an integer scaled to `decimals` places; false on bad syntax, overflow or
-// non-zero digits beyond `decimals`.
-bool scaled(std::string_view text, int decimals, int64_t &out) {
+// non-zero digits beyond `decimals`. Careful about overflow at every digit: the slow path.
+bool scaled_checked(std::string_view text, int decimals, int64_t &out) {
     if (text.empty()) return false;
     int64_t v = 0;
     size_t i = 0;
@@ -46,6 +46,57 @@ bool scaled(std::string_view text, int decimals, int64_t &out) {
     return true;
 }
 
+constexpr int64_t kPow10[19] = {1,
+                                10,
+                                100,
+                                1000,
+                                10000,
+                                100000,
+                                1000000,
+                                10000000,
+                                100000000,
+                                1000000000,
+                                10000000000,
+                                100000000000,
+                                1000000000000,
+                                10000000000000,
+                                100000000000000,
+                                1000000000000000,
+                                10000000000000000,
+                                100000000000000000,
+                                1000000000000000000};
+
+// The same result as scaled_checked. Every venue number is a handful of digits, which cannot
+// overflow: they take a loop with no overflow test; anything longer goes the careful way.
+bool scaled(std::string_view text, int decimals, int64_t &out) {
+    const char *p = text.data(), *end = p + text.size();
+    if (text.size() > 18) return scaled_checked(text, decimals, out);
+    uint64_t v = 0;
+    const char *first = p;
+    while (p != end && static_cast<unsigned>(*p - '0') <= 9) v = v * 10 + uint64_t(*p++ - '0');
+    bool digits = p != first;
+    int frac = 0;
+    if (p != end) {
+        if (*p++ != '.') return false;
+        const char *frac_first = p;
+        while (p != end && frac < decimals && static_cast<unsigned>(*p - '0') <= 9) {
+            v = v * 10 + uint64_t(*p++ - '0');
+            ++frac;
+        }
+        while (p != end && *p == '0') ++p;  // zeros beyond the grid are fine
+        if (p != end) return false;         // a non-zero digit beyond the grid, or junk
+        digits = digits || p != frac_first;
+    }
+    if (!digits) return false;
+    // At most 18 digits, so v < 10^18; scaling up may still overflow.
+    int scale = decimals - frac;
+    if (scale > 18) return scaled_checked(text, decimals, out);
+    auto factor = static_cast<uint64_t>(kPow10[scale]);
+    if (v > uint64_t(kMax) / factor) return false;
+    out = static_cast<int64_t>(v * factor);
+    return true;
+}
+
 }  // namespace
 
 std::optional<DecimalGrid> DecimalGrid::parse(std::string_view text) {
@@ -68,6 +119,7 @@ std::optional<DecimalGrid> DecimalGrid::parse(std::string_view text) {
 std::optional<int64_t> DecimalGrid::to_units(std::string_view text) const {
     int64_t v = 0;
     if (!scaled(text, decimals, v)) return std::nullopt;
+    if (step == 1) return v;  // the common grid: no division
     if (v % step != 0) return std::nullopt;
     return v / step;
 }

@@ -136,8 +136,7 @@ std::optional<Reject> TradeFilter::check(Ticks price, Lots qty, TimeNs receive_t
             candidate_ = price;
             confirmations_ = 1;
         }
-        if (confirmations_ < health_.config().outlier_confirmations)
-            return refuse(Reject::outlier);
+        if (confirmations_ < health_.config().outlier_confirmations) return refuse(Reject::outlier);
     }
     reference_ = price;
     candidate_ = 0;

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <random>
+#include <vector>
+
 #include "keel/market/book.hpp"
 #include "keel/market/candles.hpp"
 
@@ -77,4 +81,65 @@ TEST_CASE("candles are aligned to UTC and close on the next interval", "[candles
     auto quiet = b.close_until(t0 + 120 * s);
     REQUIRE(quiet);
     CHECK(quiet->open == 101);
+}
+
+TEST_CASE("book sides match a sorted map under random traffic, deep and near the top", "[book]") {
+    // Thousands of levels, splits, merges and emptied blocks: every query agrees with std::map.
+    std::mt19937_64 rng(42);
+    for (Side side : {Side::buy, Side::sell}) {
+        market::BookSide book_side(side);
+        std::map<Ticks, Lots> ref;
+        auto check = [&] {
+            REQUIRE(book_side.size() == ref.size());
+            std::vector<market::Level> expect;
+            if (side == Side::buy)
+                for (auto it = ref.rbegin(); it != ref.rend(); ++it)
+                    expect.push_back({it->first, it->second});
+            else
+                for (auto &[p, q] : ref) expect.push_back({p, q});
+            std::vector<market::Level> got;
+            book_side.visit([&](const market::Level &l) {
+                got.push_back(l);
+                return true;
+            });
+            REQUIRE(got == expect);
+            for (size_t i :
+                 {size_t{0}, size_t{1}, size_t{63}, size_t{64}, ref.size() / 2, ref.size()}) {
+                auto at = book_side.at(i);
+                REQUIRE(at.has_value() == (i < expect.size()));
+                if (at) REQUIRE(*at == expect[i]);
+            }
+            if (!expect.empty()) REQUIRE(*book_side.best() == expect.front());
+        };
+        std::uniform_int_distribution<int> op(0, 99);
+        Ticks top = 100'000;
+        for (int round = 0; round < 20'000; ++round) {
+            int o = op(rng);
+            Ticks price;
+            if (o < 60)  // near the top
+                price = top + (side == Side::buy ? -1 : 1) *
+                                  std::uniform_int_distribution<Ticks>(0, 40)(rng);
+            else  // anywhere, far out included
+                price = std::uniform_int_distribution<Ticks>(1, 200'000)(rng);
+            Lots qty = op(rng) < 40 ? 0 : std::uniform_int_distribution<Lots>(1, 1000)(rng);
+            book_side.set({price, qty});
+            if (qty == 0)
+                ref.erase(price);
+            else
+                ref[price] = qty;
+            if (round % 997 == 0) check();
+            if (round == 10'000) {  // empty it level by level, then refill
+                for (auto [p, q] : std::map<Ticks, Lots>(ref)) {
+                    book_side.set({p, 0});
+                    ref.erase(p);
+                }
+                check();
+                REQUIRE(book_side.empty());
+            }
+        }
+        check();
+        book_side.clear();
+        ref.clear();
+        check();
+    }
 }

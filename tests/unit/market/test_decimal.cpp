@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
+#include <random>
+#include <string>
+
 #include "keel/market/decimal.hpp"
 
 using keel::market::DecimalGrid;
@@ -51,4 +55,54 @@ TEST_CASE("decimal text becomes exact units of the grid", "[decimal]") {
     CHECK_FALSE(sat.to_units("0.000000001"));
     CHECK(sat.to_units("0.0000000010") == std::nullopt);
     CHECK(sat.to_units("0.000000010") == 1);
+}
+
+namespace {
+
+__extension__ typedef __int128 int128;  // GCC's, not ISO: only for this reference
+
+// An independent reading of the same rules in 128-bit arithmetic.
+std::optional<int64_t> reference_units(const std::string &text, int decimals, int64_t step) {
+    auto dot = text.find('.');
+    std::string whole = text.substr(0, dot);
+    std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
+    if (whole.empty() && frac.empty()) return std::nullopt;
+    for (char c : whole + frac)
+        if (c < '0' || c > '9') return std::nullopt;
+    for (size_t i = static_cast<size_t>(decimals); i < frac.size(); ++i)
+        if (frac[i] != '0') return std::nullopt;
+    frac.resize(static_cast<size_t>(decimals), '0');
+    int128 v = 0;
+    for (char c : whole + frac) {
+        v = v * 10 + (c - '0');
+        if (v > std::numeric_limits<int64_t>::max()) return std::nullopt;
+    }
+    if (v % step != 0) return std::nullopt;
+    return static_cast<int64_t>(v / step);
+}
+
+}  // namespace
+
+TEST_CASE("decimal parsing agrees with a 128-bit reference on random text", "[decimal]") {
+    std::mt19937_64 rng(1234);
+    const std::string alphabet = "0123456789000000.e-x";
+    std::uniform_int_distribution<size_t> len(0, 24), pick(0, alphabet.size() - 1);
+    std::uniform_int_distribution<int> dec(0, 10), coin(0, 3);
+    uint64_t accepted = 0;
+    for (int n = 0; n < 200'000; ++n) {
+        std::string text;
+        size_t l = len(rng);
+        for (size_t i = 0; i < l; ++i) {
+            char c = alphabet[pick(rng)];
+            if (coin(rng) != 0 && (c == 'e' || c == '-' || c == 'x')) c = '7';  // mostly valid
+            text += c;
+        }
+        DecimalGrid grid{dec(rng), coin(rng) == 0 ? 5 : 1};
+        auto got = grid.to_units(text);
+        auto want = reference_units(text, grid.decimals, grid.step);
+        INFO("text \"" << text << "\" decimals " << grid.decimals << " step " << grid.step);
+        REQUIRE(got == want);
+        accepted += got.has_value();
+    }
+    CHECK(accepted > 10'000);  // the generator reaches the accepting paths, not only refusals
 }

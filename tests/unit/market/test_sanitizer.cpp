@@ -17,8 +17,7 @@ namespace {
 constexpr TimeNs kSecond = 1'000'000'000;
 }
 
-TEST_CASE("latency quantiles are within one bucket of the exact ones, both signs",
-          "[sanitizer]") {
+TEST_CASE("latency quantiles are within one bucket of the exact ones, both signs", "[sanitizer]") {
     market::LatencyHistogram h;
     std::mt19937_64 rng(7);
     std::lognormal_distribution<double> dist(12.0, 1.5);  // around 160 us, long tail

@@ -1,22 +1,15 @@
 #pragma once
-// Level-2 order book of one instrument on integer ticks and lots. Each side is a vector sorted so
-// that the best level is at the back: updates near the top (most of the traffic) move little
-// memory, and the top N levels are contiguous. The market-data issue adds venue sequence sync.
+// Level-2 order book of one instrument on integer ticks and lots. Each side is a BookSide (blocks
+// of sorted levels, best at the end); BookSync and BookFeed keep it in step with a venue.
 
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <vector>
+#include <utility>
 
-#include "keel/core/types.hpp"
+#include "keel/market/book_side.hpp"
 
 namespace keel::market {
-
-struct Level {
-    Ticks price = 0;
-    Lots qty = 0;
-    bool operator==(const Level &) const = default;
-};
 
 class Book {
   public:
@@ -30,20 +23,25 @@ class Book {
     bool has_snapshot() const { return has_snapshot_; }
     void invalidate() { has_snapshot_ = false; }
 
-    std::optional<Level> best_bid() const;
-    std::optional<Level> best_ask() const;
+    std::optional<Level> best_bid() const { return bids_.best(); }
+    std::optional<Level> best_ask() const { return asks_.best(); }
     // Level i (0 = best) of a side, if it exists.
-    std::optional<Level> level(Side side, size_t i) const;
+    std::optional<Level> level(Side side, size_t i) const { return side_of(side).at(i); }
     size_t depth(Side side) const { return side_of(side).size(); }
+    // Calls f(Level) from the best level of a side outwards until f returns false.
+    template <typename F>
+    void visit(Side side, F &&f) const {
+        side_of(side).visit(std::forward<F>(f));
+    }
 
     // Volume over the top n levels of each side: bid / ask. nullopt if either side is empty.
     std::optional<double> imbalance(size_t n) const;
     Lots volume(Side side, size_t n) const;
 
   private:
-    const std::vector<Level> &side_of(Side s) const { return s == Side::buy ? bids_ : asks_; }
-    std::vector<Level> bids_;  // ascending price: best bid at back
-    std::vector<Level> asks_;  // descending price: best ask at back
+    const BookSide &side_of(Side s) const { return s == Side::buy ? bids_ : asks_; }
+    BookSide bids_{Side::buy};
+    BookSide asks_{Side::sell};
     bool has_snapshot_ = false;
 };
 

@@ -22,9 +22,11 @@ class BookFeed {
     SyncStatus on_snapshot(uint64_t id, std::span<const Level> bids, std::span<const Level> asks,
                            TimeNs receive_ts = 0, TimeNs exchange_ts = 0);
     SyncStatus on_delta(const DeltaIds &ids, std::span<const Level> bids,
-                        std::span<const Level> asks, TimeNs receive_ts = 0,
-                        TimeNs exchange_ts = 0);
+                        std::span<const Level> asks, TimeNs receive_ts = 0, TimeNs exchange_ts = 0);
     void on_malformed() { health_.reject(Reject::malformed); }
+    // The stream starts over (a reconnect): discard the book and wait for a snapshot. Not a
+    // rejection, so not counted.
+    void restart();
     // The caller's own check failed (a venue checksum): discard the book and resync.
     void reject(Reject reason);
     // From a timer: true when the stream has just gone stale.
