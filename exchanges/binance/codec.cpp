@@ -10,15 +10,16 @@ MessageKind Codec::fail(std::string what) {
     return MessageKind::invalid;
 }
 
+// Level text points into the padded frame, so the word-at-a-time parser may read ahead.
 bool Codec::price(std::string_view text, Ticks &out) {
-    auto v = price_.to_units(text);
+    auto v = price_.to_units_padded(text);
     if (!v) return false;
     out = *v;  // zero is kept: the sanitizer refuses it and counts it as bad_price
     return true;
 }
 
 bool Codec::qty(std::string_view text, Lots &out) {
-    auto v = qty_.to_units(text);
+    auto v = qty_.to_units_padded(text);
     if (!v) return false;
     out = *v;
     return true;
@@ -28,8 +29,9 @@ namespace {
 
 // The text of a JSON string without unescaping it: a number as Binance sends it ("61800.30").
 // An escape inside would leave a backslash, which the decimal parser refuses.
-bool raw_string(value v, std::string_view &out) {
-    std::string_view token = v.raw_json_token();
+bool raw_string(simdjson::simdjson_result<value> v, std::string_view &out) {
+    std::string_view token;
+    if (v.raw_json_token().get(token)) return false;
     while (!token.empty() && token.back() != '"') token.remove_suffix(1);  // trailing whitespace
     if (token.size() < 2 || token.front() != '"') return false;
     out = token.substr(1, token.size() - 2);
@@ -87,8 +89,8 @@ MessageKind Codec::parse_depth(object data) {
 MessageKind Codec::parse_ticker(object data) {
     std::string_view b, B, a, A;
     if (data["u"].get_uint64().get(ticker_.update_id)) return fail("bookTicker: no u");
-    if (data["b"].get_string().get(b) || data["B"].get_string().get(B) ||
-        data["a"].get_string().get(a) || data["A"].get_string().get(A))
+    if (!raw_string(data["b"], b) || !raw_string(data["B"], B) || !raw_string(data["a"], a) ||
+        !raw_string(data["A"], A))
         return fail("bookTicker: missing b/B/a/A");
     if (!price(b, ticker_.bid.price) || !qty(B, ticker_.bid.qty) || !price(a, ticker_.ask.price) ||
         !qty(A, ticker_.ask.qty))
@@ -99,8 +101,7 @@ MessageKind Codec::parse_ticker(object data) {
 MessageKind Codec::parse_trade(object data, bool aggregate) {
     std::string_view p, q;
     if (data[aggregate ? "a" : "t"].get_uint64().get(trade_.id)) return fail("trade: no id");
-    if (data["p"].get_string().get(p) || data["q"].get_string().get(q))
-        return fail("trade: missing p/q");
+    if (!raw_string(data["p"], p) || !raw_string(data["q"], q)) return fail("trade: missing p/q");
     if (data["T"].get_int64().get(trade_.trade_ms)) return fail("trade: no T");
     if (data["m"].get_bool().get(trade_.buyer_is_maker)) return fail("trade: no m");
     if (!price(p, trade_.price) || !qty(q, trade_.qty) || trade_.qty <= 0)

@@ -2,13 +2,27 @@
 
 namespace keel::market {
 
+namespace {
+
+// The best level first, so the side's window is placed around it once and never moves.
+void load(BookSide &side, Side s, std::span<const Level> levels) {
+    side.clear();
+    const Level *best = nullptr;
+    for (auto &l : levels)
+        if (l.qty > 0 &&
+            (!best || (s == Side::buy ? l.price > best->price : l.price < best->price)))
+            best = &l;
+    if (!best) return;
+    side.set(*best);
+    for (auto &l : levels)
+        if (l.qty > 0) side.set(l);
+}
+
+}  // namespace
+
 void Book::apply_snapshot(std::span<const Level> bids, std::span<const Level> asks) {
-    bids_.clear();
-    asks_.clear();
-    for (auto &l : bids)
-        if (l.qty > 0) bids_.set(l);
-    for (auto &l : asks)
-        if (l.qty > 0) asks_.set(l);
+    load(bids_, Side::buy, bids);
+    load(asks_, Side::sell, asks);
     has_snapshot_ = true;
 }
 

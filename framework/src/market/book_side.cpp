@@ -1,6 +1,7 @@
 #include "keel/market/book_side.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace keel::market {
@@ -32,21 +33,21 @@ size_t lower_bound(const Ticks *keys, size_t n, Ticks k) {
 
 }  // namespace
 
-void BookSide::clear() {
+void LevelBlocks::clear() {
     free_.insert(free_.end(), order_.begin(), order_.end());
     order_.clear();
     max_key_.clear();
     size_ = 0;
 }
 
-size_t BookSide::find_block(Ticks k) const {
+size_t LevelBlocks::find_block(Ticks k) const {
     size_t n = order_.size();
     // Most updates are at the top: the last block.
     if (n == 1 || k > max_key_[n - 2]) return n - 1;
     return lower_bound(max_key_.data(), n - 1, k);
 }
 
-uint32_t BookSide::new_block() {
+uint32_t LevelBlocks::new_block() {
     if (!free_.empty()) {
         auto b = free_.back();
         free_.pop_back();
@@ -58,7 +59,7 @@ uint32_t BookSide::new_block() {
 }
 
 // Moves the upper half of a full block into a new block after it.
-void BookSide::split(size_t pos) {
+void LevelBlocks::split(size_t pos) {
     uint32_t fresh = new_block();  // may move blocks_: index, do not hold references across it
     auto &full = blocks_[order_[pos]];
     auto &upper = blocks_[fresh];
@@ -71,20 +72,19 @@ void BookSide::split(size_t pos) {
     max_key_[pos] = full.levels[half - 1].price;
 }
 
-void BookSide::remove_block(size_t pos) {
+void LevelBlocks::remove_block(size_t pos) {
     free_.push_back(order_[pos]);
     order_.erase(order_.begin() + static_cast<std::ptrdiff_t>(pos));
     max_key_.erase(max_key_.begin() + static_cast<std::ptrdiff_t>(pos));
 }
 
-void BookSide::set(Level level) {
-    const Ticks k = key(level.price);
+void LevelBlocks::set(Ticks k, Lots qty) {
     if (order_.empty()) {
-        if (level.qty == 0) return;
+        if (qty == 0) return;
         order_.push_back(new_block());
         max_key_.push_back(k);
         auto &b = blocks_[order_.back()];
-        b.levels[0] = {k, level.qty};
+        b.levels[0] = {k, qty};
         b.count = 1;
         size_ = 1;
         return;
@@ -94,7 +94,7 @@ void BookSide::set(Level level) {
     Level *it = lower_bound(b->levels, b->levels + b->count, k);
     bool found = it != b->levels + b->count && it->price == k;
 
-    if (level.qty == 0) {
+    if (qty == 0) {
         if (!found) return;
         std::memmove(it, it + 1, size_t(b->levels + b->count - it - 1) * sizeof(Level));
         --b->count;
@@ -118,7 +118,7 @@ void BookSide::set(Level level) {
         return;
     }
     if (found) {
-        it->qty = level.qty;
+        it->qty = qty;
         return;
     }
     if (b->count == kBlock) {
@@ -128,19 +128,107 @@ void BookSide::set(Level level) {
         it = lower_bound(b->levels, b->levels + b->count, k);
     }
     std::memmove(it + 1, it, size_t(b->levels + b->count - it) * sizeof(Level));
-    *it = {k, level.qty};
+    *it = {k, qty};
     ++b->count;
     ++size_;
     if (k > max_key_[pos]) max_key_[pos] = k;
 }
 
-std::optional<Level> BookSide::at(size_t i) const {
-    for (size_t j = order_.size(); j-- > 0;) {
-        const auto &b = blocks_[order_[j]];
-        if (i < b.count) return out(b.levels[b.count - 1 - i]);
-        i -= b.count;
+// ---- BookSide --------------------------------------------------------------------------
+
+void BookSide::clear() {
+    if (window_count_) std::fill(bits_.begin(), bits_.end(), 0);  // qty_ is read only where set
+    window_count_ = 0;
+    deep_.clear();
+}
+
+Ticks BookSide::next_below(Ticks k) const {
+    auto i = static_cast<size_t>(k - low_);
+    size_t word = i >> 6;
+    uint64_t below = bits_[word] & ((uint64_t{1} << (i & 63)) - 1);
+    while (below == 0) {
+        if (word == 0) return low_ - 1;
+        below = bits_[--word];
     }
-    return std::nullopt;
+    return low_ + Ticks(word * 64 + 63 - size_t(std::countl_zero(below)));
+}
+
+void BookSide::window_set(Ticks k, Lots qty) {
+    auto i = static_cast<size_t>(k - low_);
+    uint64_t bit = uint64_t{1} << (i & 63);
+    uint64_t &word = bits_[i >> 6];
+    bool had = (word & bit) != 0;
+    if (qty == 0) {
+        if (!had) return;
+        word &= ~bit;
+        --window_count_;
+        if (k == best_key_ && window_count_) best_key_ = next_below(k);
+        return;
+    }
+    qty_[i] = qty;
+    if (!had) {
+        word |= bit;
+        if (window_count_++ == 0 || k > best_key_) best_key_ = k;
+    }
+}
+
+void BookSide::move_window(Ticks key) {
+    Ticks low = key + kWindow / 4 + 1 - kWindow;
+    if (!placed_) {
+        qty_.assign(size_t(kWindow), 0);
+        bits_.assign(kWords, 0);
+        placed_ = true;
+        low_ = low;
+        return;
+    }
+    // Every caller moves the window up past all its levels, or moves an empty window down.
+    moving_.clear();
+    for (Ticks k = window_count_ ? best_key_ : low_ - 1; k >= low_; k = next_below(k))
+        moving_.push_back({k, qty_[size_t(k - low_)]});
+    std::fill(bits_.begin(), bits_.end(), 0);
+    window_count_ = 0;
+    low_ = low;
+    for (const auto &l : moving_) {
+        if (l.price >= low_)
+            window_set(l.price, l.qty);
+        else
+            deep_.set(l.price, l.qty);
+    }
+    while (auto top = deep_.top()) {
+        if (top->price < low_) break;
+        window_set(top->price, top->qty);
+        deep_.set(top->price, 0);
+    }
+}
+
+void BookSide::set(Level level) {
+    const Ticks k = key_of(level.price);
+    if (window_count_ == 0) {  // empty side (the window is never empty while deep levels exist)
+        if (level.qty == 0) return;
+        move_window(k);
+    } else if (k >= low_ + kWindow) {  // better than the window can hold: move it up
+        if (level.qty == 0) return;
+        move_window(k);
+    }
+    if (k >= low_) {
+        window_set(k, level.qty);
+        // The window emptied while deeper levels remain: bring it down to them.
+        if (window_count_ == 0 && !deep_.empty()) move_window(deep_.top()->price);
+    } else {
+        deep_.set(k, level.qty);
+    }
+}
+
+std::optional<Level> BookSide::at(size_t i) const {
+    std::optional<Level> found;
+    visit([&](const Level &l) {
+        if (i-- == 0) {
+            found = l;
+            return false;
+        }
+        return true;
+    });
+    return found;
 }
 
 }  // namespace keel::market
