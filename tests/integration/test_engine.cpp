@@ -287,3 +287,57 @@ end
     CHECK(summary.orders == 0);
     CHECK(summary.vetoes == 0);
 }
+
+TEST_CASE("Lua book queries agree with the book walked level by level", "[engine][book]") {
+    test::TempDir dir;
+    auto cfg = one_strategy(dir, "queries", R"(
+local function err(f) local ok, e = pcall(f); return ok and "no error" or e end
+local function close(a, b) return math.abs(a - b) <= 1e-9 * math.max(1, math.abs(b)) end
+local out = {}
+function on_book(inst, book)
+  if checked then return end
+  local b, bq = book:best_bid()
+  local a, aq = book:best_ask()
+  if book:level("ask", 5) == nil or book:level("bid", 5) == nil then return end
+  checked = true
+  local bad = {}
+  local function expect(name, ok) if not ok then bad[#bad + 1] = name end end
+  expect("microprice", close(book:microprice(), (b * aq + a * bq) / (aq + bq)))
+  local asks = book:levels("ask", 5)
+  expect("levels count", #asks == 5)
+  local sum3 = 0
+  for k = 1, 5 do
+    local p, q = book:level("ask", k)
+    expect("level " .. k, asks[k].price == p and asks[k].qty == q)
+    if k <= 3 then sum3 = sum3 + q end
+  end
+  expect("volume_to", close(book:volume_to("ask", asks[3].price), sum3))
+  expect("volume_to below best", book:volume_to("ask", asks[1].price / 2) == 0)
+  -- Half way into the second level: (p1 q1 + p2 q2 / 2) / (q1 + q2 / 2).
+  local half = asks[2].qty / 2
+  local want = asks[1].qty + half
+  local vwap, filled, worst = book:vwap("ask", want)
+  expect("vwap", close(vwap, (asks[1].price * asks[1].qty + asks[2].price * half) / want))
+  expect("vwap filled", close(filled, want))
+  expect("vwap worst", worst == asks[2].price)
+  -- Thinner than asked: the partial fill of the whole side.
+  local all = book:volume_to("bid", b / 1e6)
+  local _, thin = book:vwap("bid", all * 1000)
+  expect("thin filled", close(thin, all) and thin < all * 1000)
+  local reuse = {}
+  expect("reuse", book:levels("bid", 3, reuse) == reuse and #reuse == 3)
+  expect("shrink", #book:levels("bid", 1, reuse) == 1 and reuse[2] == nil)
+  result = #bad == 0 and "ok" or table.concat(bad, ",")
+  bad_side = err(function() book:vwap("mid", 1) end)
+  bad_qty = err(function() book:vwap("ask", -1) end)
+  bad_n = err(function() book:levels("bid", 0) end)
+end
+)");
+    Engine e(cfg, simulated());
+    e.run(2 * kSecond);
+    auto *s = e.strategy("queries");
+    CHECK(s->global_as_string("result") == "ok");
+    CHECK_THAT(*s->global_as_string("bad_side"), Contains("side must be \"bid\" or \"ask\""));
+    CHECK_THAT(*s->global_as_string("bad_qty"), Contains("qty must be a positive number"));
+    CHECK_THAT(*s->global_as_string("bad_n"), Contains("n must be 1 to 1000"));
+}

@@ -63,6 +63,67 @@ std::optional<Level> Book::level(Side side, size_t i) const {
     return v[v.size() - 1 - i];
 }
 
+std::optional<Ticks> Book::spread() const {
+    if (bids_.empty() || asks_.empty()) return std::nullopt;
+    return asks_.back().price - bids_.back().price;
+}
+
+std::optional<double> Book::mid() const {
+    if (bids_.empty() || asks_.empty()) return std::nullopt;
+    Ticks bid = bids_.back().price, ask = asks_.back().price;
+    // bid + spread / 2 stays exact where (bid + ask) could overflow.
+    return static_cast<double>(bid) + static_cast<double>(ask - bid) / 2;
+}
+
+std::optional<double> Book::microprice() const {
+    if (bids_.empty() || asks_.empty()) return std::nullopt;
+    const Level &bid = bids_.back(), &ask = asks_.back();
+    // Same value as (bid * ask_qty + ask * bid_qty) / (bid_qty + ask_qty), without the products
+    // that overflow int64 on fine grids: bid + spread * bid_qty / (bid_qty + ask_qty).
+    double w = static_cast<double>(bid.qty) /
+               (static_cast<double>(bid.qty) + static_cast<double>(ask.qty));
+    return static_cast<double>(bid.price) + static_cast<double>(ask.price - bid.price) * w;
+}
+
+size_t Book::top(Side side, std::span<Level> out) const {
+    auto &v = side_of(side);
+    size_t n = std::min(out.size(), v.size());
+    std::copy_n(v.rbegin(), n, out.begin());
+    return n;
+}
+
+Lots Book::volume_to_price(Side side, Ticks limit) const {
+    auto &v = side_of(side);
+    Lots total = 0;
+    for (auto it = v.rbegin(); it != v.rend(); ++it) {
+        if (side == Side::buy ? it->price < limit : it->price > limit) break;
+        total += it->qty;
+    }
+    return total;
+}
+
+Book::Sweep Book::vwap_to_size(Side side, Lots qty) const {
+    auto &v = side_of(side);
+    Sweep s;
+    // price * qty overflows int64 on fine grids (8-decimal BTC: 6e12 ticks x 1e8 lots per BTC);
+    // 128 bits keep the notional exact, so the average is one rounding from the true value.
+    __extension__ using Wide = __int128;
+    Wide notional = 0;
+    for (auto it = v.rbegin(); it != v.rend() && s.filled < qty; ++it) {
+        Lots take = std::min(it->qty, qty - s.filled);
+        notional += static_cast<Wide>(it->price) * take;
+        s.filled += take;
+        s.worst = it->price;
+    }
+    if (s.filled > 0) {
+        // Whole ticks exactly, then the fraction: no precision lost to a 128-bit to double cast.
+        Wide whole = notional / s.filled, rest = notional % s.filled;
+        s.vwap = static_cast<double>(static_cast<Ticks>(whole)) +
+                 static_cast<double>(static_cast<Lots>(rest)) / static_cast<double>(s.filled);
+    }
+    return s;
+}
+
 Lots Book::volume(Side side, size_t n) const {
     auto &v = side_of(side);
     Lots total = 0;
