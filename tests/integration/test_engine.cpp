@@ -341,3 +341,51 @@ end
     CHECK_THAT(*s->global_as_string("bad_qty"), Contains("qty must be a positive number"));
     CHECK_THAT(*s->global_as_string("bad_n"), Contains("n must be 1 to 1000"));
 }
+
+TEST_CASE("candles reach Lua in order, every interval under flat, no flat ones under skip",
+          "[engine][candles]") {
+    test::TempDir dir;
+    const std::string source = R"(
+local last_end, last_len, prev = -1, 0, {}
+count, flats, gaps, misordered, bad_flat = 0, 0, 0, 0, 0
+function on_candle(tf, c)
+  local len = ({ ["1s"] = 1, ["5s"] = 5 })[tf]
+  local e = c.time + len
+  if e < last_end or (e == last_end and len < last_len) then misordered = misordered + 1 end
+  last_end, last_len = e, len
+  if prev[tf] and c.time ~= prev[tf] + len then gaps = gaps + 1 end
+  prev[tf] = c.time
+  if type(c.flat) ~= "boolean" or c.history ~= false then bad_flat = bad_flat + 1 end
+  if c.flat then
+    flats = flats + 1
+    if c.volume ~= 0 or c.trades ~= 0 or c.high ~= c.low then bad_flat = bad_flat + 1 end
+  end
+  count = count + 1
+end
+)";
+    dir.write("flat.lua", source);
+    dir.write("skip.lua", source);
+    // One market step every 2.5 s: most 1 s intervals have no trade.
+    auto yaml = deployment(
+        "  - { name: flat, file: flat.lua, instruments: [BTCUSDT], "
+        "timeframes: [5s, 1s] }\n"
+        "  - { name: skip, file: skip.lua, instruments: [BTCUSDT], "
+        "timeframes: [1s, 5s], empty_candles: skip }\n");
+    yaml.replace(yaml.find("tick_ms: 100"), 12, "tick_ms: 2500");
+    auto cfg = load(dir, yaml);
+    Engine e(cfg, simulated());
+    e.run(60 * kSecond);
+    auto num = [&](const char *strategy, const char *name) {
+        return std::stoi(*e.strategy(strategy)->global_as_string(name));
+    };
+    CHECK(num("flat", "count") >= 60 + 12 - 4);  // one per interval, bar the first and last
+    CHECK(num("flat", "flats") >= 30);
+    CHECK(num("flat", "gaps") == 0);
+    CHECK(num("flat", "misordered") == 0);
+    CHECK(num("flat", "bad_flat") == 0);
+    CHECK(num("skip", "flats") == 0);
+    CHECK(num("skip", "misordered") == 0);
+    CHECK(num("skip", "bad_flat") == 0);
+    // Both see the same traded candles; flat adds only the quiet intervals.
+    CHECK(num("flat", "count") - num("flat", "flats") == num("skip", "count"));
+}

@@ -685,9 +685,13 @@ void LuaStrategy::on_candle(InstrumentIndex i, const std::string &timeframe,
     if (!push_callback("on_candle")) return;
     const auto &spec = services_.spec(i);
     lua_pushlstring(L_, timeframe.data(), timeframe.size());
-    lua_createtable(L_, 0, 8);
+    lua_createtable(L_, 0, 10);
     push_instrument(i);
     lua_setfield(L_, -2, "instrument");
+    lua_pushboolean(L_, c.flat);
+    lua_setfield(L_, -2, "flat");
+    lua_pushboolean(L_, c.history);
+    lua_setfield(L_, -2, "history");
     const std::pair<const char *, double> fields[] = {{"open", spec.price(c.open)},
                                                       {"high", spec.price(c.high)},
                                                       {"low", spec.price(c.low)},

@@ -3,7 +3,6 @@
 #include <array>
 
 #include "keel/market/book.hpp"
-#include "keel/market/candles.hpp"
 
 using namespace keel;
 using market::Book;
@@ -50,35 +49,6 @@ TEST_CASE("a crossed book is not valid", "[book]") {
     b.apply_delta(Side::sell, {102, 1});
     b.apply_delta(Side::sell, {101, 0});
     CHECK(b.valid());
-}
-
-TEST_CASE("candles are aligned to UTC and close on the next interval", "[candles]") {
-    using market::CandleBuilder;
-    constexpr TimeNs s = 1'000'000'000;
-    CHECK(*market::parse_timeframe("1m") == 60 * s);
-    CHECK(*market::parse_timeframe("4h") == 4 * 3600 * s);
-    CHECK_FALSE(market::parse_timeframe("0m"));
-    CHECK_FALSE(market::parse_timeframe("5x"));
-    CHECK_FALSE(market::parse_timeframe("m"));
-
-    CandleBuilder b(60 * s);
-    TimeNs t0 = 1'767'225'600 * s;  // a minute boundary
-    CHECK_FALSE(b.on_trade(t0 + 1 * s, 100, 1));
-    CHECK_FALSE(b.on_trade(t0 + 20 * s, 105, 2));
-    CHECK_FALSE(b.on_trade(t0 + 59 * s, 98, 3));
-    auto c = b.on_trade(t0 + 61 * s, 101, 1);
-    REQUIRE(c);
-    CHECK(c->start == t0);
-    CHECK(c->open == 100);
-    CHECK(c->high == 105);
-    CHECK(c->low == 98);
-    CHECK(c->close == 98);
-    CHECK(c->volume == 6);
-    CHECK(c->trades == 3);
-    CHECK_FALSE(b.close_until(t0 + 119 * s));
-    auto quiet = b.close_until(t0 + 120 * s);
-    REQUIRE(quiet);
-    CHECK(quiet->open == 101);
 }
 
 TEST_CASE("book spread, mid and microprice on hand-checked numbers", "[book]") {
