@@ -126,8 +126,11 @@ Book::Sweep Book::vwap_to_size(Side side, Lots qty) const {
 
 Lots Book::volume(Side side, size_t n) const {
     auto &v = side_of(side);
+    // The top n levels are the last n elements: one bounded loop the compiler can unroll.
+    size_t k = std::min(n, v.size());
+    const Level *level = v.data() + (v.size() - k);
     Lots total = 0;
-    for (size_t i = 0; i < n && i < v.size(); ++i) total += v[v.size() - 1 - i].qty;
+    for (size_t i = 0; i < k; ++i) total += level[i].qty;
     return total;
 }
 
