@@ -166,7 +166,8 @@ int book_levels(lua_State *L, LuaStrategy &s) {
         set_field(L, "qty", spec.qty(lv.qty));
         lua_pop(L, 1);
     }
-    for (int k = count + 1; k <= static_cast<int>(lua_objlen(L, -1)); ++k) {
+    // Clear what a longer earlier answer left (the length is read once: it shrinks as we go).
+    for (int k = count + 1, old_len = static_cast<int>(lua_objlen(L, -1)); k <= old_len; ++k) {
         lua_pushnil(L);
         lua_rawseti(L, -2, k);
     }
