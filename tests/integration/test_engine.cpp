@@ -287,3 +287,105 @@ end
     CHECK(summary.orders == 0);
     CHECK(summary.vetoes == 0);
 }
+
+TEST_CASE("Lua book queries agree with the book walked level by level", "[engine][book]") {
+    test::TempDir dir;
+    auto cfg = one_strategy(dir, "queries", R"(
+local function err(f) local ok, e = pcall(f); return ok and "no error" or e end
+local function close(a, b) return math.abs(a - b) <= 1e-9 * math.max(1, math.abs(b)) end
+local out = {}
+function on_book(inst, book)
+  if checked then return end
+  local b, bq = book:best_bid()
+  local a, aq = book:best_ask()
+  if book:level("ask", 5) == nil or book:level("bid", 5) == nil then return end
+  checked = true
+  local bad = {}
+  local function expect(name, ok) if not ok then bad[#bad + 1] = name end end
+  expect("microprice", close(book:microprice(), (b * aq + a * bq) / (aq + bq)))
+  local asks = book:levels("ask", 5)
+  expect("levels count", #asks == 5)
+  local sum3 = 0
+  for k = 1, 5 do
+    local p, q = book:level("ask", k)
+    expect("level " .. k, asks[k].price == p and asks[k].qty == q)
+    if k <= 3 then sum3 = sum3 + q end
+  end
+  expect("volume_to", close(book:volume_to("ask", asks[3].price), sum3))
+  expect("volume_to below best", book:volume_to("ask", asks[1].price / 2) == 0)
+  -- Half way into the second level: (p1 q1 + p2 q2 / 2) / (q1 + q2 / 2).
+  local half = asks[2].qty / 2
+  local want = asks[1].qty + half
+  local vwap, filled, worst = book:vwap("ask", want)
+  expect("vwap", close(vwap, (asks[1].price * asks[1].qty + asks[2].price * half) / want))
+  expect("vwap filled", close(filled, want))
+  expect("vwap worst", worst == asks[2].price)
+  -- Thinner than asked: the partial fill of the whole side.
+  local all = book:volume_to("bid", b / 1e6)
+  local _, thin = book:vwap("bid", all * 1000)
+  expect("thin filled", close(thin, all) and thin < all * 1000)
+  local reuse = {}
+  expect("reuse", book:levels("bid", 3, reuse) == reuse and #reuse == 3)
+  expect("shrink", #book:levels("bid", 1, reuse) == 1 and reuse[2] == nil and reuse[3] == nil)
+  result = #bad == 0 and "ok" or table.concat(bad, ",")
+  bad_side = err(function() book:vwap("mid", 1) end)
+  bad_qty = err(function() book:vwap("ask", -1) end)
+  bad_n = err(function() book:levels("bid", 0) end)
+end
+)");
+    Engine e(cfg, simulated());
+    e.run(2 * kSecond);
+    auto *s = e.strategy("queries");
+    CHECK(s->global_as_string("result") == "ok");
+    CHECK_THAT(*s->global_as_string("bad_side"), Contains("side must be \"bid\" or \"ask\""));
+    CHECK_THAT(*s->global_as_string("bad_qty"), Contains("qty must be a positive number"));
+    CHECK_THAT(*s->global_as_string("bad_n"), Contains("n must be 1 to 1000"));
+}
+
+TEST_CASE("candles reach Lua in order, every interval under flat, no flat ones under skip",
+          "[engine][candles]") {
+    test::TempDir dir;
+    const std::string source = R"(
+local last_end, last_len, prev = -1, 0, {}
+count, flats, gaps, misordered, bad_flat = 0, 0, 0, 0, 0
+function on_candle(tf, c)
+  local len = ({ ["1s"] = 1, ["5s"] = 5 })[tf]
+  local e = c.time + len
+  if e < last_end or (e == last_end and len < last_len) then misordered = misordered + 1 end
+  last_end, last_len = e, len
+  if prev[tf] and c.time ~= prev[tf] + len then gaps = gaps + 1 end
+  prev[tf] = c.time
+  if type(c.flat) ~= "boolean" or c.history ~= false then bad_flat = bad_flat + 1 end
+  if c.flat then
+    flats = flats + 1
+    if c.volume ~= 0 or c.trades ~= 0 or c.high ~= c.low then bad_flat = bad_flat + 1 end
+  end
+  count = count + 1
+end
+)";
+    dir.write("flat.lua", source);
+    dir.write("skip.lua", source);
+    // One market step every 2.5 s: most 1 s intervals have no trade.
+    auto yaml = deployment(
+        "  - { name: flat, file: flat.lua, instruments: [BTCUSDT], "
+        "timeframes: [5s, 1s] }\n"
+        "  - { name: skip, file: skip.lua, instruments: [BTCUSDT], "
+        "timeframes: [1s, 5s], empty_candles: skip }\n");
+    yaml.replace(yaml.find("tick_ms: 100"), 12, "tick_ms: 2500");
+    auto cfg = load(dir, yaml);
+    Engine e(cfg, simulated());
+    e.run(60 * kSecond);
+    auto num = [&](const char *strategy, const char *name) {
+        return std::stoi(*e.strategy(strategy)->global_as_string(name));
+    };
+    CHECK(num("flat", "count") >= 60 + 12 - 4);  // one per interval, bar the first and last
+    CHECK(num("flat", "flats") >= 30);
+    CHECK(num("flat", "gaps") == 0);
+    CHECK(num("flat", "misordered") == 0);
+    CHECK(num("flat", "bad_flat") == 0);
+    CHECK(num("skip", "flats") == 0);
+    CHECK(num("skip", "misordered") == 0);
+    CHECK(num("skip", "bad_flat") == 0);
+    // Both see the same traded candles; flat adds only the quiet intervals.
+    CHECK(num("flat", "count") - num("flat", "flats") == num("skip", "count"));
+}

@@ -6,6 +6,8 @@
 
 #include "keel/config/config.hpp"
 
+#include "keel/market/candles.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -640,8 +642,11 @@ class Loader {
         std::vector<Defined> names;
         std::vector<Strategy> out;
         for (const auto &item : items) {
-            MapView m = map(item, "a mapping with keys name, file, instruments, timeframes, params",
-                            {"name", "file", "instruments", "timeframes", "params"}, false);
+            MapView m = map(
+                item,
+                "a mapping with keys name, file, instruments, timeframes, "
+                "empty_candles, params",
+                {"name", "file", "instruments", "timeframes", "empty_candles", "params"}, false);
             const Entry &name = require(m, "name");
             const Entry &file = require(m, "file");
             const Entry &insts = require(m, "instruments");
@@ -674,8 +679,25 @@ class Loader {
                         s.timeframes.end()) {
                         fail(tf, "timeframe " + shown(t) + " is listed twice");
                     }
+                    auto length = market::parse_timeframe(t.value);
+                    if (!length || !market::divides_day(*length)) {
+                        fail(tf, "timeframe " + shown(t) +
+                                     " must be from 1s to 1d and divide a day evenly (candles "
+                                     "are aligned to 00:00 UTC), e.g. 1s, 5s, 1m, 5m, 15m, 1h, "
+                                     "4h, 1d");
+                    }
+                    for (const auto &other : s.timeframes) {
+                        if (market::parse_timeframe(other) == length) {
+                            fail(tf, "timeframe " + shown(t) + " is the same length as \"" + other +
+                                         "\", listed before");
+                        }
+                    }
                     s.timeframes.push_back(t.value);
                 }
+            }
+            if (const Entry *e = m.find("empty_candles")) {
+                s.empty_candles = one_of(e->val, {"flat", "skip"}) == "flat" ? EmptyCandles::flat
+                                                                             : EmptyCandles::skip;
             }
             if (const Entry *p = m.find("params")) s.params = settings(p->val);
             out.push_back(std::move(s));

@@ -195,25 +195,39 @@ void Engine::load_notifiers() {
 }
 
 void Engine::load_strategies() {
+    // One CandleSet per instrument with every timeframe any strategy wants there. It builds flat
+    // candles if any of those strategies wants them; strategies that skip empty intervals are
+    // simply not given the flat ones (the other candles are the same under both policies).
+    std::vector<std::vector<TimeNs>> lengths(instruments_.size());
+    std::vector<bool> flat(instruments_.size(), false);
     for (auto &cfg : config_.strategies) {
         std::vector<InstrumentIndex> mine;
         for (auto &id : cfg.instruments) mine.push_back(*find_instrument(id));
         auto index = static_cast<exec::StrategyIndex>(strategies_.size());
         auto s = std::make_unique<strategy::LuaStrategy>(index, cfg, *this, mine);
         s->load();
+        CandleWants wants;
+        wants.flat = cfg.empty_candles == config::EmptyCandles::flat;
         for (auto &tf : cfg.timeframes) {
             auto length = market::parse_timeframe(tf);
-            if (!length) throw config::ConfigError(cfg.where + ": bad timeframe \"" + tf + "\"");
+            if (!length || !market::divides_day(*length))
+                throw config::ConfigError(cfg.where + ": bad timeframe \"" + tf + "\"");
+            wants.timeframes.emplace_back(*length, tf);
             for (auto i : mine) {
-                bool have = std::any_of(candles_.begin(), candles_.end(), [&](auto &c) {
-                    return c.instrument == i && c.timeframe == tf;
-                });
-                if (!have) candles_.push_back({i, tf, market::CandleBuilder(*length)});
+                auto &have = lengths[i];
+                if (std::find(have.begin(), have.end(), *length) == have.end())
+                    have.push_back(*length);
+                if (wants.flat) flat[i] = true;
             }
         }
+        candle_wants_.push_back(std::move(wants));
         keel::log::get("strategy").info("loaded {} from {}", cfg.name, cfg.file.string());
         strategies_.push_back(std::move(s));
     }
+    candles_.clear();
+    for (InstrumentIndex i = 0; i < instruments_.size(); ++i)
+        candles_.emplace_back(
+            lengths[i], flat[i] ? market::EmptyIntervals::flat : market::EmptyIntervals::skip);
 }
 
 // ---- host functions ------------------------------------------------------------------------
@@ -343,8 +357,8 @@ Summary Engine::run(TimeNs duration) {
         fire_due_timers();
         process_queue();
         // Candles close when their interval ends, trades or not.
-        for (auto &series : candles_)
-            if (auto c = series.builder.close_until(now())) emit_candle(series, *c);
+        for (InstrumentIndex i = 0; i < candles_.size(); ++i)
+            candles_[i].close_until(now(), [&](const market::Candle &c) { emit_candle(i, c); });
         if (now() >= end) break;
 
         std::unique_lock lock(mutex_);
@@ -441,10 +455,9 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
 
 void Engine::process_trade(const QueuedEvent &e) {
     ++stats_.trade_events;
-    for (auto &series : candles_) {
-        if (series.instrument != e.instrument) continue;
-        if (auto c = series.builder.on_trade(e.ts, e.price, e.qty)) emit_candle(series, *c);
-    }
+    // Candles use the venue's trade time; candles the trade closes go out before on_trade.
+    candles_[e.instrument].on_trade(e.ts, e.price, e.qty,
+                                    [&](const market::Candle &c) { emit_candle(e.instrument, c); });
     strategy::TradeView t{e.price, e.qty, e.aggressor, e.ts};
     for (auto &s : strategies_) {
         if (!s->wants(e.instrument)) continue;
@@ -453,15 +466,17 @@ void Engine::process_trade(const QueuedEvent &e) {
     }
 }
 
-void Engine::emit_candle(const CandleSeries &series, const market::Candle &c) {
+void Engine::emit_candle(InstrumentIndex i, const market::Candle &c) {
     ++stats_.candles;
-    for (auto &s : strategies_) {
-        const auto &tfs = s->config().timeframes;
-        if (!s->wants(series.instrument) ||
-            std::find(tfs.begin(), tfs.end(), series.timeframe) == tfs.end())
-            continue;
-        s->on_candle(series.instrument, series.timeframe, c);
-        deliver_order_events();
+    for (size_t k = 0; k < strategies_.size(); ++k) {
+        auto &s = strategies_[k];
+        const auto &wants = candle_wants_[k];
+        if (!s->wants(i) || (c.flat && !wants.flat)) continue;
+        for (const auto &[length, label] : wants.timeframes) {
+            if (length != c.length) continue;
+            s->on_candle(i, label, c);
+            deliver_order_events();
+        }
     }
 }
 

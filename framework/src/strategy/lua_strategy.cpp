@@ -118,6 +118,103 @@ int book_spread(lua_State *L, LuaStrategy &s) {
     lua_pushnumber(L, s.services().spec(i).price(b.best_ask()->price - b.best_bid()->price));
     return 1;
 }
+// "bid" or "ask" at argument `arg`; raises naming the method otherwise.
+Side check_book_side(lua_State *L, int arg, const char *method) {
+    const char *side = luaL_checkstring(L, arg);
+    if (std::strcmp(side, "bid") != 0 && std::strcmp(side, "ask") != 0)
+        luaL_error(L, "book:%s: side must be \"bid\" or \"ask\", got \"%s\"", method, side);
+    return side[0] == 'b' ? Side::buy : Side::sell;
+}
+
+int book_microprice(lua_State *L, LuaStrategy &s) {
+    auto i = check_book(L);
+    const auto &b = s.services().book(i);
+    if (!b.valid()) return lua_pushnil(L), 1;
+    lua_pushnumber(L, *b.microprice() * s.services().spec(i).tick_size);
+    return 1;
+}
+
+// book:levels(side, n [, out]) -> { {price=, qty=}, ... } best first. `out` is reused (and its
+// level tables), so a strategy that passes the same table each time makes no garbage.
+int book_levels(lua_State *L, LuaStrategy &s) {
+    auto i = check_book(L);
+    Side side = check_book_side(L, 2, "levels");
+    lua_Integer n = luaL_checkinteger(L, 3);
+    if (n < 1 || n > 1000) return luaL_error(L, "book:levels: n must be 1 to 1000");
+    const auto &b = s.services().book(i);
+    if (!b.valid()) return lua_pushnil(L), 1;
+    if (lua_type(L, 4) == LUA_TTABLE) {
+        lua_settop(L, 4);
+    } else if (lua_isnoneornil(L, 4)) {
+        lua_settop(L, 3);
+        lua_createtable(L, static_cast<int>(n), 0);
+    } else {
+        return luaL_error(L, "book:levels: out must be a table");
+    }
+    const auto &spec = s.services().spec(i);
+    int count = static_cast<int>(std::min(static_cast<size_t>(n), b.depth(side)));
+    for (int k = 1; k <= count; ++k) {
+        auto lv = *b.level(side, static_cast<size_t>(k - 1));
+        lua_rawgeti(L, -1, k);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            lua_createtable(L, 0, 2);
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, -3, k);
+        }
+        set_field(L, "price", spec.price(lv.price));
+        set_field(L, "qty", spec.qty(lv.qty));
+        lua_pop(L, 1);
+    }
+    // Clear what a longer earlier answer left (the length is read once: it shrinks as we go).
+    for (int k = count + 1, old_len = static_cast<int>(lua_objlen(L, -1)); k <= old_len; ++k) {
+        lua_pushnil(L);
+        lua_rawseti(L, -2, k);
+    }
+    return 1;
+}
+
+// book:volume_to(side, price) -> quantity on the side from the best level through `price`.
+int book_volume_to(lua_State *L, LuaStrategy &s) {
+    auto i = check_book(L);
+    Side side = check_book_side(L, 2, "volume_to");
+    double price = luaL_checknumber(L, 3);
+    if (!(price > 0) || !std::isfinite(price))
+        return luaL_error(L, "book:volume_to: price must be a positive number");
+    const auto &b = s.services().book(i);
+    if (!b.valid()) return lua_pushnil(L), 1;
+    const auto &spec = s.services().spec(i);
+    // An off-grid limit includes the levels it reaches: round toward the inside of the book.
+    double units = price / spec.tick_size;
+    if (units > 9.0e15) units = 9.0e15;
+    Ticks limit = spec.on_tick_grid(price) ? spec.to_ticks(price)
+                  : side == Side::buy      ? static_cast<Ticks>(std::ceil(units))
+                                           : static_cast<Ticks>(std::floor(units));
+    lua_pushnumber(L, spec.qty(b.volume_to_price(side, limit)));
+    return 1;
+}
+
+// book:vwap(side, qty) -> average price, filled qty, worst price; nil if nothing can fill.
+int book_vwap(lua_State *L, LuaStrategy &s) {
+    auto i = check_book(L);
+    Side side = check_book_side(L, 2, "vwap");
+    double qty = luaL_checknumber(L, 3);
+    const auto &spec = s.services().spec(i);
+    if (!(qty > 0) || !(qty / spec.lot_size < 9.0e15))
+        return luaL_error(L, "book:vwap: qty must be a positive number");
+    const auto &b = s.services().book(i);
+    if (!b.valid()) return lua_pushnil(L), 1;
+    // An off-grid size is rounded up to whole lots: never estimate for less than asked.
+    Lots lots = spec.on_lot_grid(qty) ? spec.to_lots(qty)
+                                      : static_cast<Lots>(std::ceil(qty / spec.lot_size));
+    auto sweep = b.vwap_to_size(side, lots);
+    if (sweep.filled == 0) return lua_pushnil(L), 1;
+    lua_pushnumber(L, sweep.vwap * spec.tick_size);
+    lua_pushnumber(L, spec.qty(sweep.filled));
+    lua_pushnumber(L, spec.price(sweep.worst));
+    return 3;
+}
+
 int book_imbalance(lua_State *L, LuaStrategy &s) {
     auto i = check_book(L);
     lua_Integer n = luaL_optinteger(L, 2, 5);
@@ -388,6 +485,10 @@ void LuaStrategy::install_api() {
     set_fn(L, "mid", guarded<book_mid>, this);
     set_fn(L, "spread", guarded<book_spread>, this);
     set_fn(L, "imbalance", guarded<book_imbalance>, this);
+    set_fn(L, "microprice", guarded<book_microprice>, this);
+    set_fn(L, "levels", guarded<book_levels>, this);
+    set_fn(L, "volume_to", guarded<book_volume_to>, this);
+    set_fn(L, "vwap", guarded<book_vwap>, this);
     set_fn(L, "valid", guarded<book_valid>, this);
     set_fn(L, "instrument", guarded<book_instrument>, this);
     lua_setfield(L, -2, "__index");
@@ -585,9 +686,13 @@ void LuaStrategy::on_candle(InstrumentIndex i, const std::string &timeframe,
     if (!push_callback("on_candle")) return;
     const auto &spec = services_.spec(i);
     lua_pushlstring(L_, timeframe.data(), timeframe.size());
-    lua_createtable(L_, 0, 8);
+    lua_createtable(L_, 0, 10);
     push_instrument(i);
     lua_setfield(L_, -2, "instrument");
+    lua_pushboolean(L_, c.flat);
+    lua_setfield(L_, -2, "flat");
+    lua_pushboolean(L_, c.history);
+    lua_setfield(L_, -2, "history");
     const std::pair<const char *, double> fields[] = {{"open", spec.price(c.open)},
                                                       {"high", spec.price(c.high)},
                                                       {"low", spec.price(c.low)},

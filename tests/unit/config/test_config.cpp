@@ -673,3 +673,42 @@ TEST_CASE("closest suggests near misses only", "[config]") {
     CHECK(closest("x", {"id"}) == std::nullopt);
     CHECK(closest("anything", {}) == std::nullopt);
 }
+
+TEST_CASE("a timeframe must divide a day and appear once by length", "[config]") {
+    TempDir dir;
+    dir.write("s.lua", "");
+    const fs::path file = dir.path() / "test.yaml";
+    auto with = [&](const std::string &tfs) {
+        return error_of(base +
+                            "strategies:\n  - name: s\n    file: s.lua\n"
+                            "    instruments: [eth]\n    timeframes: [" +
+                            tfs + "]\n",
+                        env_of(), file);
+    };
+    CHECK_THAT(with("1m, 7m"),
+               StartsWith(file.string() + ":13:22: strategies[0].timeframes[1]: timeframe \"7m\" "
+                                          "must be from 1s to 1d and divide a day evenly"));
+    CHECK_THAT(with("2d"), StartsWith(file.string() + ":13:18: strategies[0].timeframes[0]: "
+                                                      "timeframe \"2d\" must be from 1s to 1d"));
+    CHECK(with("1m, 60s") == file.string() +
+                                 ":13:22: strategies[0].timeframes[1]: timeframe \"60s\" is the "
+                                 "same length as \"1m\", listed before");
+}
+
+TEST_CASE("empty_candles is flat by default, or skip", "[config]") {
+    TempDir dir;
+    dir.write("s.lua", "");
+    const fs::path file = dir.path() / "test.yaml";
+    auto strategy = [&](const std::string &extra) {
+        return base + "strategies:\n  - name: s\n    file: s.lua\n    instruments: [eth]\n" + extra;
+    };
+    dir.write("test.yaml", strategy(""));
+    CHECK(load_file(file, env_of()).strategies[0].empty_candles ==
+          keel::config::EmptyCandles::flat);
+    dir.write("test.yaml", strategy("    empty_candles: skip\n"));
+    CHECK(load_file(file, env_of()).strategies[0].empty_candles ==
+          keel::config::EmptyCandles::skip);
+    CHECK(error_of(strategy("    empty_candles: none\n"), env_of(), file) ==
+          file.string() +
+              ":13:20: strategies[0].empty_candles: expected one of flat, skip, found \"none\"");
+}

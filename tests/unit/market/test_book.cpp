@@ -1,11 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <map>
 #include <random>
 #include <vector>
 
 #include "keel/market/book.hpp"
-#include "keel/market/candles.hpp"
 
 using namespace keel;
 using market::Book;
@@ -54,33 +54,124 @@ TEST_CASE("a crossed book is not valid", "[book]") {
     CHECK(b.valid());
 }
 
-TEST_CASE("candles are aligned to UTC and close on the next interval", "[candles]") {
-    using market::CandleBuilder;
-    constexpr TimeNs s = 1'000'000'000;
-    CHECK(*market::parse_timeframe("1m") == 60 * s);
-    CHECK(*market::parse_timeframe("4h") == 4 * 3600 * s);
-    CHECK_FALSE(market::parse_timeframe("0m"));
-    CHECK_FALSE(market::parse_timeframe("5x"));
-    CHECK_FALSE(market::parse_timeframe("m"));
+TEST_CASE("book spread, mid and microprice on hand-checked numbers", "[book]") {
+    Book b;
+    CHECK_FALSE(b.spread());
+    CHECK_FALSE(b.mid());
+    CHECK_FALSE(b.microprice());
+    std::vector<Level> bids{{100, 10}, {99, 20}, {98, 30}}, asks{{101, 5}, {102, 5}, {103, 50}};
+    b.apply_snapshot(bids, asks);
+    CHECK(*b.spread() == 1);
+    CHECK(*b.mid() == 100.5);
+    // (100 * 5 + 101 * 10) / (10 + 5) = 1510 / 15: twice the size on the bid pulls it to the ask.
+    CHECK(*b.microprice() == Approx(1510.0 / 15.0).epsilon(1e-15));
+    b.apply_delta(Side::sell, {101, 10});  // equal sizes: microprice is the mid
+    CHECK(*b.microprice() == 100.5);
 
-    CandleBuilder b(60 * s);
-    TimeNs t0 = 1'767'225'600 * s;  // a minute boundary
-    CHECK_FALSE(b.on_trade(t0 + 1 * s, 100, 1));
-    CHECK_FALSE(b.on_trade(t0 + 20 * s, 105, 2));
-    CHECK_FALSE(b.on_trade(t0 + 59 * s, 98, 3));
-    auto c = b.on_trade(t0 + 61 * s, 101, 1);
-    REQUIRE(c);
-    CHECK(c->start == t0);
-    CHECK(c->open == 100);
-    CHECK(c->high == 105);
-    CHECK(c->low == 98);
-    CHECK(c->close == 98);
-    CHECK(c->volume == 6);
-    CHECK(c->trades == 3);
-    CHECK_FALSE(b.close_until(t0 + 119 * s));
-    auto quiet = b.close_until(t0 + 120 * s);
-    REQUIRE(quiet);
-    CHECK(quiet->open == 101);
+    // One empty side: none of them has a value.
+    Book one;
+    std::vector<Level> none;
+    one.apply_snapshot(bids, none);
+    CHECK_FALSE(one.spread());
+    CHECK_FALSE(one.mid());
+    CHECK_FALSE(one.microprice());
+
+    // A crossed book reads as it is: a negative spread (valid() says not to trade on it).
+    Book crossed;
+    std::vector<Level> cb{{105, 1}}, ca{{103, 3}};
+    crossed.apply_snapshot(cb, ca);
+    CHECK(*crossed.spread() == -2);
+    CHECK(*crossed.mid() == 104.0);
+}
+
+TEST_CASE("book top levels copy best first into the caller's buffer", "[book]") {
+    Book b;
+    std::vector<Level> bids{{98, 30}, {100, 10}, {99, 20}}, asks{{103, 50}, {101, 5}, {102, 5}};
+    b.apply_snapshot(bids, asks);
+    std::array<Level, 2> two{};
+    REQUIRE(b.top(Side::buy, two) == 2);
+    CHECK(two[0] == Level{100, 10});
+    CHECK(two[1] == Level{99, 20});
+    std::array<Level, 5> five{};
+    REQUIRE(b.top(Side::sell, five) == 3);  // the side has only 3
+    CHECK(five[0] == Level{101, 5});
+    CHECK(five[1] == Level{102, 5});
+    CHECK(five[2] == Level{103, 50});
+    CHECK(five[3] == Level{});  // untouched
+    CHECK(b.top(Side::sell, std::span<Level>{}) == 0);
+    Book empty;
+    CHECK(empty.top(Side::buy, five) == 0);
+}
+
+TEST_CASE("book volume to a price includes the limit level", "[book]") {
+    Book b;
+    std::vector<Level> bids{{100, 10}, {99, 20}, {98, 30}}, asks{{101, 5}, {102, 5}, {103, 50}};
+    b.apply_snapshot(bids, asks);
+    CHECK(b.volume_to_price(Side::sell, 100) == 0);  // better than the best ask: nothing
+    CHECK(b.volume_to_price(Side::sell, 101) == 5);
+    CHECK(b.volume_to_price(Side::sell, 102) == 10);  // exactly on a level: included
+    CHECK(b.volume_to_price(Side::sell, 1000) == 60);
+    CHECK(b.volume_to_price(Side::buy, 101) == 0);
+    CHECK(b.volume_to_price(Side::buy, 99) == 30);
+    CHECK(b.volume_to_price(Side::buy, 98) == 60);
+    CHECK(b.volume_to_price(Side::buy, 1) == 60);
+    b.apply_delta(Side::sell, {102, 0});  // a hole: the limit between levels
+    CHECK(b.volume_to_price(Side::sell, 102) == 5);
+    Book empty;
+    CHECK(empty.volume_to_price(Side::buy, 1) == 0);
+}
+
+TEST_CASE("book VWAP to a size walks levels and reports a thin book as a partial fill", "[book]") {
+    Book b;
+    std::vector<Level> bids{{100, 10}, {99, 20}, {98, 30}}, asks{{101, 5}, {102, 5}, {103, 50}};
+    b.apply_snapshot(bids, asks);
+
+    auto s = b.vwap_to_size(Side::sell, 5);  // exactly the best level
+    CHECK(s.filled == 5);
+    CHECK(s.vwap == 101.0);
+    CHECK(s.worst == 101);
+    CHECK(s.complete(5));
+
+    s = b.vwap_to_size(Side::sell, 8);  // (5 * 101 + 3 * 102) / 8 = 811 / 8
+    CHECK(s.filled == 8);
+    CHECK(s.vwap == 101.375);
+    CHECK(s.worst == 102);
+
+    s = b.vwap_to_size(Side::sell, 10);  // two whole levels: (505 + 510) / 10
+    CHECK(s.vwap == 101.5);
+    CHECK(s.worst == 102);
+
+    s = b.vwap_to_size(Side::buy, 15);  // selling into bids: (10 * 100 + 5 * 99) / 15
+    CHECK(s.filled == 15);
+    CHECK(s.vwap == Approx(1495.0 / 15.0).epsilon(1e-15));
+    CHECK(s.worst == 99);
+
+    s = b.vwap_to_size(Side::sell, 100);  // thin: all 60 lots, (505 + 510 + 5150) / 60
+    CHECK(s.filled == 60);
+    CHECK_FALSE(s.complete(100));
+    CHECK(s.vwap == 102.75);
+    CHECK(s.worst == 103);
+
+    CHECK(b.vwap_to_size(Side::sell, 0).filled == 0);
+    CHECK_FALSE(b.vwap_to_size(Side::sell, 0).complete(0));
+    Book empty;
+    auto e = empty.vwap_to_size(Side::buy, 3);
+    CHECK(e.filled == 0);
+    CHECK(e.vwap == 0);
+    CHECK(e.worst == 0);
+}
+
+TEST_CASE("book VWAP stays exact where price times size overflows 64 bits", "[book]") {
+    // 8-decimal grid: BTC at 60000 is 6e12 ticks; 30 BTC is 3e9 lots; the notional is 1.8e22.
+    Book b;
+    std::vector<Level> bids{{5'999'999'999'999, 1'000'000'000}},
+        asks{{6'000'000'000'000, 3'000'000'000}, {6'000'000'000'001, 1'000'000'000}};
+    b.apply_snapshot(bids, asks);
+    auto s = b.vwap_to_size(Side::sell, 4'000'000'000);
+    CHECK(s.filled == 4'000'000'000);
+    CHECK(s.vwap == 6'000'000'000'000.25);  // representable exactly in a double
+    // Microprice: bid + spread * 1e9 / (1e9 + 3e9); the products bid * ask_qty overflow int64.
+    CHECK(*b.microprice() == 5'999'999'999'999.25);
 }
 
 TEST_CASE("book sides match a sorted map under random traffic, deep and near the top", "[book]") {

@@ -46,11 +46,18 @@ struct Instrument {
     std::string venue;   // key in venues
 };
 
+// What a strategy receives for a candle interval without trades (docs/config.md).
+enum class EmptyCandles {
+    flat,  // a candle at the previous close, volume 0, trades 0, marked flat (the default)
+    skip,  // no candle
+};
+
 struct Strategy {
     std::string name;
     std::filesystem::path file;            // resolved relative to the config file's directory
     std::vector<std::string> instruments;  // instrument ids
-    std::vector<std::string> timeframes;   // e.g. "1s", "1m"; validated by market::parse_timeframe
+    std::vector<std::string> timeframes;   // "1s" .. "1d", each dividing a day; distinct lengths
+    EmptyCandles empty_candles = EmptyCandles::flat;
     std::map<std::string, RawSetting> params;  // passed to Lua as numbers/bools/strings
     std::string where;
 };

@@ -130,10 +130,11 @@ class Engine final : public strategy::Services {
             return deadline != o.deadline ? deadline > o.deadline : seq > o.seq;
         }
     };
-    struct CandleSeries {
-        InstrumentIndex instrument;
-        std::string timeframe;
-        market::CandleBuilder builder;
+    // The candles one strategy receives: its timeframes by length, each with its own spelling
+    // ("60s" stays "60s"), and whether it wants flat candles for empty intervals.
+    struct CandleWants {
+        std::vector<std::pair<TimeNs, std::string>> timeframes;
+        bool flat = true;
     };
 
     void load_venues();
@@ -143,7 +144,7 @@ class Engine final : public strategy::Services {
     void process_queue();
     void process_book(const QueuedEvent &e, const EventBuffer &buf);
     void process_trade(const QueuedEvent &e);
-    void emit_candle(const CandleSeries &series, const market::Candle &c);
+    void emit_candle(InstrumentIndex i, const market::Candle &c);
     void handle_venue_events();
     void deliver_order_events();
     void reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto);
@@ -157,7 +158,8 @@ class Engine final : public strategy::Services {
     std::vector<InstrumentSpec> instruments_;
     std::vector<bool> defined_;
     std::vector<market::Book> books_;
-    std::vector<CandleSeries> candles_;
+    std::vector<market::CandleSet> candles_;  // per instrument; empty when nobody wants candles
+    std::vector<CandleWants> candle_wants_;   // per strategy
     std::vector<std::unique_ptr<strategy::LuaStrategy>> strategies_;
     std::unique_ptr<exec::Portfolio> portfolio_;
     std::unique_ptr<exec::PaperVenue> paper_;

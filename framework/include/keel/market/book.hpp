@@ -34,6 +34,35 @@ class Book {
         side_of(side).visit(std::forward<F>(f));
     }
 
+    // Queries on the book as it is (valid() or not: a crossed book gives a negative spread).
+    // None allocates or calls through a pointer; each is O(levels it reads). Prices in ticks.
+
+    // best ask - best bid; nullopt if either side is empty.
+    std::optional<Ticks> spread() const;
+    // (best bid + best ask) / 2, in ticks (x.5 when the spread is odd); nullopt if a side is empty.
+    std::optional<double> mid() const;
+    // Size-weighted mid, in ticks: (bid * ask_qty + ask * bid_qty) / (bid_qty + ask_qty). Leans
+    // toward the side with less size (the price more likely to trade next). nullopt if a side is
+    // empty.
+    std::optional<double> microprice() const;
+
+    // Copies up to out.size() levels of a side into out, best first; returns how many.
+    size_t top(Side side, std::span<Level> out) const;
+    // Total quantity on a side from the best level up to and including `limit` (bids priced >=
+    // limit, asks priced <= limit): what an order on the other side limited at `limit` could take.
+    Lots volume_to_price(Side side, Ticks limit) const;
+    // Walks a side from the best level to fill `qty` (side buy = sell into the bids, side sell =
+    // buy from the asks). A book thinner than `qty` gives the partial fill: `filled` < `qty`, and
+    // `vwap` and `worst` describe what the visible book could fill. An empty side or qty <= 0
+    // fills nothing (filled 0, vwap 0).
+    struct Sweep {
+        Lots filled = 0;  // <= qty
+        double vwap = 0;  // average price of the filled part, in ticks
+        Ticks worst = 0;  // price of the last level touched (the limit price that fills it)
+        bool complete(Lots qty) const { return filled == qty && qty > 0; }
+    };
+    Sweep vwap_to_size(Side side, Lots qty) const;
+
     // Volume over the top n levels of each side: bid / ask. nullopt if either side is empty.
     std::optional<double> imbalance(size_t n) const;
     Lots volume(Side side, size_t n) const;
