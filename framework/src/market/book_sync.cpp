@@ -147,6 +147,11 @@ SyncStatus BookFeed::checked(SyncStatus s) {
     return s;
 }
 
+void BookFeed::on_checksum_mismatch() {
+    ++stats_.checksum_mismatches;
+    sync_.force_resync(book_);
+}
+
 SyncStatus BookFeed::on_snapshot(uint64_t id, std::span<const Level> bids,
                                  std::span<const Level> asks) {
     return checked(sync_.on_snapshot(id, bids, asks, book_));

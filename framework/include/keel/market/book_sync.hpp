@@ -89,10 +89,11 @@ class BookSync {
 };
 
 // A venue book as strategies may see it: BookSync plus the book checks of the sanitizer. A delta
-// that leaves the book crossed or locked discards it and resyncs, like a gap; a frame that could
-// not be parsed is counted (the sequence check then catches what it carried).
+// that leaves the book crossed or locked discards it and resyncs, like a gap; so does a venue
+// checksum that disagrees with the book; a frame that could not be parsed is counted (the
+// sequence check then catches what it carried).
 struct FeedStats {
-    uint64_t crossed = 0, invalid_frames = 0;
+    uint64_t crossed = 0, invalid_frames = 0, checksum_mismatches = 0;
 };
 
 class BookFeed {
@@ -103,6 +104,8 @@ class BookFeed {
     SyncStatus on_delta(const DeltaIds &ids, std::span<const Level> bids,
                         std::span<const Level> asks);
     void on_invalid_frame() { ++stats_.invalid_frames; }
+    // The venue's checksum of the book just updated disagrees with ours: discard and resync.
+    void on_checksum_mismatch();
 
     // Whole, in sequence and uncrossed: the only state in which anyone reads it.
     bool usable() const { return !sync_.needs_snapshot() && book_.valid(); }
