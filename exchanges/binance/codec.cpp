@@ -70,6 +70,7 @@ MessageKind Codec::parse_depth(object data) {
     int64_t E = 0;
     // Fields in the order Binance sends them: on-demand parsing reads forward.
     if (data["E"].get_int64().get(E)) return fail("depth: no E");
+    if (data["s"].get_string().get(symbol_)) return fail("depth: no s");
     if (data["U"].get_uint64().get(U)) return fail("depth: no U");
     if (data["u"].get_uint64().get(u)) return fail("depth: no u");
     auto pu_field = data["pu"];
@@ -89,6 +90,7 @@ MessageKind Codec::parse_depth(object data) {
 MessageKind Codec::parse_ticker(object data) {
     std::string_view b, B, a, A;
     if (data["u"].get_uint64().get(ticker_.update_id)) return fail("bookTicker: no u");
+    if (data["s"].get_string().get(symbol_)) return fail("bookTicker: no s");
     if (!raw_string(data["b"], b) || !raw_string(data["B"], B) || !raw_string(data["a"], a) ||
         !raw_string(data["A"], A))
         return fail("bookTicker: missing b/B/a/A");
@@ -100,6 +102,7 @@ MessageKind Codec::parse_ticker(object data) {
 
 MessageKind Codec::parse_trade(object data, bool aggregate) {
     std::string_view p, q;
+    if (data["s"].get_string().get(symbol_)) return fail("trade: no s");
     if (data[aggregate ? "a" : "t"].get_uint64().get(trade_.id)) return fail("trade: no id");
     if (!raw_string(data["p"], p) || !raw_string(data["q"], q)) return fail("trade: missing p/q");
     if (data["T"].get_int64().get(trade_.trade_ms)) return fail("trade: no T");
@@ -117,7 +120,32 @@ MessageKind Codec::parse_snapshot(object doc) {
     return MessageKind::snapshot;
 }
 
+MessageKind Codec::parse_depth_response(std::string_view request_url, std::string_view body,
+                                        size_t capacity) {
+    simdjson::padded_string_view input(body.data(), body.size(), capacity);
+    simdjson::ondemand::document doc;
+    if (auto ec = parser_.iterate(input).get(doc)) return fail(simdjson::error_message(ec));
+    object root;
+    if (doc.get_object().get(root)) return fail("depth response is not a JSON object");
+    auto kind = parse_snapshot(root);
+    if (kind != MessageKind::snapshot) return kind;
+    // The query's symbol= parameter; symbols are plain letters and digits, never escaped.
+    auto query = request_url.find('?');
+    std::string_view params =
+        query == std::string_view::npos ? std::string_view{} : request_url.substr(query + 1);
+    symbol_ = {};
+    while (!params.empty()) {
+        auto amp = params.find('&');
+        std::string_view param = params.substr(0, amp);
+        if (param.starts_with("symbol=")) symbol_ = param.substr(7);
+        params = amp == std::string_view::npos ? std::string_view{} : params.substr(amp + 1);
+    }
+    if (symbol_.empty()) return fail("depth response: no symbol= in the request URL");
+    return kind;
+}
+
 MessageKind Codec::parse(std::string_view frame, size_t capacity) {
+    symbol_ = {};
     simdjson::padded_string_view input(frame.data(), frame.size(), capacity);
     simdjson::ondemand::document doc;
     if (auto ec = parser_.iterate(input).get(doc)) return fail(simdjson::error_message(ec));

@@ -56,12 +56,19 @@ class Codec {
     // Parses one frame. `capacity` is how many bytes are readable from frame.data(): at least
     // frame.size() + simdjson::SIMDJSON_PADDING (the reader keeps that much spare).
     MessageKind parse(std::string_view frame, size_t capacity);
+    // Parses the body of a REST GET /depth (spot /api/v3, USD-M /fapi/v1). The body does not
+    // name its symbol; the request does, so symbol() is the `symbol=` of `request_url`.
+    MessageKind parse_depth_response(std::string_view request_url, std::string_view body,
+                                     size_t capacity);
 
     const DepthUpdate &depth() const { return depth_; }
     const BookTicker &book_ticker() const { return ticker_; }
     const Trade &trade() const { return trade_; }
     const DepthSnapshot &snapshot() const { return snapshot_; }
     const std::string &error() const { return error_; }
+    // Symbol of the last depth, bookTicker, trade or depth response ("s", as Binance writes it:
+    // "BTCUSDT"). Points into the parser or the request URL: valid until the next parse.
+    std::string_view symbol() const { return symbol_; }
 
   private:
     MessageKind fail(std::string what);
@@ -79,6 +86,7 @@ class Codec {
     BookTicker ticker_;
     Trade trade_;
     DepthSnapshot snapshot_;
+    std::string_view symbol_;
     std::string error_;
 };
 

@@ -55,6 +55,7 @@ uint32_t LevelBlocks::new_block() {
         return b;
     }
     blocks_.emplace_back();
+    free_.reserve(blocks_.capacity());  // so clear() can free every block without allocating
     return static_cast<uint32_t>(blocks_.size() - 1);
 }
 

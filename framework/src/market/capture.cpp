@@ -4,20 +4,26 @@
 
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 namespace keel::market {
 
-CaptureReader::CaptureReader(const std::filesystem::path &file)
+PaddedLineReader::PaddedLineReader(const std::filesystem::path &file)
     : file_(file), chunk_(1 << 16), line_(1 << 12) {
     gz_ = gzopen(file.c_str(), "rb");
     if (!gz_) throw std::runtime_error(file.string() + ": cannot open capture: " + strerror(errno));
 }
 
-CaptureReader::~CaptureReader() {
+PaddedLineReader::~PaddedLineReader() {
     if (gz_) gzclose(static_cast<gzFile>(gz_));
 }
 
-bool CaptureReader::read_line() {
+void PaddedLineReader::fail(std::string_view what) const {
+    throw std::runtime_error(file_.string() + ":" + std::to_string(line_number_) + ": " +
+                             std::string(what));
+}
+
+bool PaddedLineReader::read_line() {
     line_len_ = 0;
     bool any = false;
     while (true) {
@@ -47,22 +53,106 @@ bool CaptureReader::read_line() {
     }
 }
 
-bool CaptureReader::next(TimeNs &receive_ts, std::string_view &frame) {
+bool PaddedLineReader::next(std::string_view &line) {
     while (read_line()) {
         ++line_number_;
         if (line_len_ == 0) continue;  // blank lines carry nothing
         std::memset(line_.data() + line_len_, 0, kPadding);
-        const char *begin = line_.data();
-        const char *end = begin + line_len_;
-        auto r = std::from_chars(begin, end, receive_ts);
-        if (r.ec != std::errc() || r.ptr == end || *r.ptr != ' ')
-            throw std::runtime_error(file_.string() + ":" + std::to_string(line_number_) +
-                                     ": expected \"<receive_time_ns> <frame>\"");
-        frame_offset_ = static_cast<size_t>(r.ptr + 1 - begin);
-        frame = std::string_view(r.ptr + 1, static_cast<size_t>(end - r.ptr - 1));
+        line = std::string_view(line_.data(), line_len_);
         return true;
     }
     return false;
+}
+
+bool CaptureReader::next(TimeNs &receive_ts, std::string_view &frame) {
+    std::string_view line;
+    if (!lines_.next(line)) return false;
+    const char *end = line.data() + line.size();
+    auto r = std::from_chars(line.data(), end, receive_ts);
+    if (r.ec != std::errc() || r.ptr == end || *r.ptr != ' ')
+        lines_.fail("expected \"<receive_time_ns> <frame>\"");
+    frame = std::string_view(r.ptr + 1, static_cast<size_t>(end - r.ptr - 1));
+    capacity_ = lines_.capacity_from(frame.data());
+    return true;
+}
+
+bool parse_unix_seconds(std::string_view text, TimeNs &out) {
+    auto dot = text.find('.');
+    std::string_view whole = text.substr(0, dot);
+    std::string_view frac =
+        dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+    if (dot != std::string_view::npos && frac.empty()) return false;
+    if (frac.size() > 9) return false;
+    int64_t seconds = 0;
+    auto r = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
+    if (whole.empty() || r.ec != std::errc() || r.ptr != whole.data() + whole.size() ||
+        whole[0] == '-')
+        return false;
+    int64_t nanos = 0;
+    for (size_t i = 0; i < 9; ++i) {
+        int64_t d = 0;
+        if (i < frac.size()) {
+            if (frac[i] < '0' || frac[i] > '9') return false;
+            d = frac[i] - '0';
+        }
+        nanos = nanos * 10 + d;
+    }
+    constexpr int64_t kNsPerSecond = 1'000'000'000;
+    if (seconds > (std::numeric_limits<int64_t>::max() - nanos) / kNsPerSecond) return false;
+    out = seconds * kNsPerSecond + nanos;
+    return true;
+}
+
+namespace {
+
+// Splits "<ts>: <rest>" into the time and the rest.
+bool time_then_payload(std::string_view text, TimeNs &ts, std::string_view &payload) {
+    auto colon = text.find(": ");
+    if (colon == std::string_view::npos) return false;
+    if (!parse_unix_seconds(text.substr(0, colon), ts)) return false;
+    payload = text.substr(colon + 2);
+    return true;
+}
+
+}  // namespace
+
+bool CryptofeedReader::next(CryptofeedLine &out) {
+    std::string_view line;
+    if (!lines_.next(line)) return false;
+    out = {};
+    constexpr std::string_view kConfiguration = "configuration: ";
+    if (line.starts_with(kConfiguration)) {
+        out.kind = CryptofeedKind::configuration;
+        out.payload = line.substr(kConfiguration.size());
+    } else if (line[0] >= '0' && line[0] <= '9') {
+        out.kind = CryptofeedKind::received;
+        if (!time_then_payload(line, out.ts, out.payload))
+            lines_.fail("expected \"<unix_ts>: <json>\" (a received frame)");
+    } else {
+        // "<url> <arrow> <ts>[: <json>]"; URLs hold no spaces.
+        auto sp = line.find(' ');
+        auto sp2 = sp == std::string_view::npos ? sp : line.find(' ', sp + 1);
+        if (sp2 == std::string_view::npos)
+            lines_.fail(
+                "expected \"<url> <-> <ts>\", \"<url> <- <ts>: <json>\" or "
+                "\"<url> -> <ts>: <json>\"");
+        out.url = line.substr(0, sp);
+        std::string_view arrow = line.substr(sp + 1, sp2 - sp - 1);
+        std::string_view rest = line.substr(sp2 + 1);
+        if (arrow == "<->") {
+            out.kind = CryptofeedKind::connect;
+            if (!parse_unix_seconds(rest, out.ts)) lines_.fail("connect line: bad time");
+        } else if (arrow == "<-" || arrow == "->") {
+            out.kind = arrow == "<-" ? CryptofeedKind::sent : CryptofeedKind::rest_response;
+            if (!time_then_payload(rest, out.ts, out.payload))
+                lines_.fail("expected \"<ts>: <json>\" after \"" + std::string(arrow) + "\"");
+        } else {
+            lines_.fail("unknown direction \"" + std::string(arrow) + "\"");
+        }
+    }
+    // The payload (or, without one, the whole line) ends where the line does: padding follows.
+    capacity_ = lines_.capacity_from(out.payload.data() ? out.payload.data() : line.data());
+    return true;
 }
 
 }  // namespace keel::market

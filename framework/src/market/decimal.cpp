@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <charconv>
 #include <cstring>
 #include <limits>
 
@@ -196,6 +197,29 @@ std::optional<int64_t> DecimalGrid::to_units(std::string_view text) const {
     int64_t v = 0;
     if (!scaled(text, decimals, v)) return std::nullopt;
     if (step == 1) return v;  // the common grid: no division
+    if (v % step != 0) return std::nullopt;
+    return v / step;
+}
+
+std::optional<int64_t> DecimalGrid::number_to_units(std::string_view text) const {
+    auto e = text.find_first_of("eE");
+    if (e == std::string_view::npos) return to_units(text);
+    std::string_view mantissa = text.substr(0, e);
+    std::string_view exp_text = text.substr(e + 1);
+    if (exp_text.starts_with('+') && !exp_text.starts_with("+-")) exp_text.remove_prefix(1);
+    int exp = 0;
+    auto r = std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exp);
+    if (exp_text.empty() || r.ec != std::errc() || r.ptr != exp_text.data() + exp_text.size())
+        return std::nullopt;
+    if (exp > 40 || exp < -40) return std::nullopt;  // beyond any int64 of units
+    // m * 10^exp counted in units of 10^-decimals is m scaled by decimals + exp places.
+    int shift = decimals + exp;
+    int64_t v = 0;
+    if (!scaled(mantissa, shift > 0 ? shift : 0, v)) return std::nullopt;
+    for (; shift < 0; ++shift) {
+        if (v % 10 != 0) return std::nullopt;  // a fraction of a unit
+        v /= 10;
+    }
     if (v % step != 0) return std::nullopt;
     return v / step;
 }

@@ -20,6 +20,8 @@ const char *to_string(Reject r) {
             return "out_of_order";
         case Reject::crossed:
             return "crossed";
+        case Reject::checksum:
+            return "checksum";
         case Reject::outlier:
             return "outlier";
         case Reject::stale:

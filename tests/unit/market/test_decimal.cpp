@@ -109,3 +109,30 @@ TEST_CASE("decimal parsing agrees with a 128-bit reference on random text", "[de
     }
     CHECK(accepted > 10'000);  // the generator reaches the accepting paths, not only refusals
 }
+
+TEST_CASE("JSON number text, exponent forms included, becomes exact units", "[decimal]") {
+    DecimalGrid half{1, 5};  // 0.5
+    CHECK(half.number_to_units("34892.5") == 69785);
+    CHECK(half.number_to_units("3.48925E4") == 69785);
+    CHECK(half.number_to_units("3.48925e+4") == 69785);
+    CHECK(half.number_to_units("348925e-1") == 69785);
+    CHECK(half.number_to_units("34892.50") == 69785);
+    CHECK(half.number_to_units("0") == 0);
+    CHECK(half.number_to_units("0e10") == 0);
+    CHECK_FALSE(half.number_to_units("3.48926E4"));  // off the 0.5 grid
+    CHECK_FALSE(half.number_to_units("1e"));
+    CHECK_FALSE(half.number_to_units("1e+"));
+    CHECK_FALSE(half.number_to_units("1e+-1"));
+    CHECK_FALSE(half.number_to_units("1e5x"));
+    CHECK_FALSE(half.number_to_units("-1e1"));
+    CHECK_FALSE(half.number_to_units("1e400"));
+    CHECK_FALSE(half.number_to_units("9e30"));  // does not fit in int64
+
+    DecimalGrid sat{8, 1};
+    CHECK(sat.number_to_units("6.2e-5") == 6200);
+    CHECK(sat.number_to_units("1E-8") == 1);
+    CHECK(sat.number_to_units("10E-9") == 1);
+    CHECK_FALSE(sat.number_to_units("1e-9"));  // finer than the grid: refused, not rounded
+    CHECK_FALSE(sat.number_to_units("1.5e-8"));
+    CHECK_FALSE(sat.number_to_units("6.2604214e-11"));
+}

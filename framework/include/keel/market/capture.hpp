@@ -1,8 +1,8 @@
 #pragma once
-// Reads recorded market data frames line by line, gzip-compressed or plain (zlib reads both).
-// Format: one frame per line, "<receive_time_ns> <raw frame>" (hftbacktest's capture format and
-// keel's own recordings). Each frame is handed out with spare readable bytes after it, as
-// simdjson requires, and without allocation once the line buffer has grown.
+// Reads recorded market data line by line, gzip-compressed or plain (zlib reads both). Two
+// formats: keel's own ("<receive_time_ns> <raw frame>", also hftbacktest's) and cryptofeed's raw
+// captures. Every frame is handed out with spare readable bytes after it, as simdjson requires,
+// and without allocation once the line buffer has grown.
 
 #include <cstdint>
 #include <filesystem>
@@ -15,21 +15,26 @@
 
 namespace keel::market {
 
-class CaptureReader {
+// The lines of a file, each followed by kPadding zero bytes. Shared by the capture formats.
+class PaddedLineReader {
   public:
     static constexpr size_t kPadding = 64;  // >= simdjson::SIMDJSON_PADDING
 
     // Throws std::runtime_error naming the file if it cannot be opened.
-    explicit CaptureReader(const std::filesystem::path &file);
-    ~CaptureReader();
-    CaptureReader(const CaptureReader &) = delete;
-    CaptureReader &operator=(const CaptureReader &) = delete;
+    explicit PaddedLineReader(const std::filesystem::path &file);
+    ~PaddedLineReader();
+    PaddedLineReader(const PaddedLineReader &) = delete;
+    PaddedLineReader &operator=(const PaddedLineReader &) = delete;
 
-    // The next frame; false at the end. Throws on a line without "<ts> " or on a read error.
-    bool next(TimeNs &receive_ts, std::string_view &frame);
-    // Bytes readable from frame.data(): frame.size() + kPadding at least.
-    size_t capacity() const { return line_.size() - frame_offset_; }
+    // The next non-blank line, without its '\n'; false at the end. Throws on a read error.
+    bool next(std::string_view &line);
+    // Bytes readable from `p` (a pointer into the current line) to the end of the padding.
+    size_t capacity_from(const char *p) const {
+        return line_.size() - static_cast<size_t>(p - line_.data());
+    }
     uint64_t line_number() const { return line_number_; }
+    // "file:line: what", for errors about the current line.
+    [[noreturn]] void fail(std::string_view what) const;
 
   private:
     bool read_line();
@@ -39,8 +44,66 @@ class CaptureReader {
     std::vector<char> chunk_;
     size_t chunk_pos_ = 0, chunk_len_ = 0;
     std::vector<char> line_;
-    size_t line_len_ = 0, frame_offset_ = 0;
+    size_t line_len_ = 0;
     uint64_t line_number_ = 0;
 };
+
+// keel's recordings and hftbacktest's captures: "<receive_time_ns> <raw frame>" per line.
+class CaptureReader {
+  public:
+    static constexpr size_t kPadding = PaddedLineReader::kPadding;
+
+    explicit CaptureReader(const std::filesystem::path &file) : lines_(file) {}
+
+    // The next frame; false at the end. Throws on a line without "<ts> " or on a read error.
+    bool next(TimeNs &receive_ts, std::string_view &frame);
+    // Bytes readable from frame.data(): frame.size() + kPadding at least.
+    size_t capacity() const { return capacity_; }
+    uint64_t line_number() const { return lines_.line_number(); }
+
+  private:
+    PaddedLineReader lines_;
+    size_t capacity_ = 0;
+};
+
+// cryptofeed's raw captures (its `raw_data_collection`): NAME.ws.N.0 for a WebSocket connection,
+// NAME.http.N.0 and NAME.0 for REST calls. Times are Unix seconds with a fraction, converted to
+// nanoseconds from the text (a double cannot hold them to the nanosecond).
+enum class CryptofeedKind : uint8_t {
+    connect,        // "<wss url> <-> <ts>": the connection opened; no payload
+    sent,           // "<wss url> <- <ts>: <json>": a frame we sent (subscribe, ...)
+    received,       // "<ts>: <json>": a frame the venue sent on the connection
+    rest_response,  // "<url> -> <ts>: <body>": the answer to a REST call of `url`
+    configuration,  // "configuration: <json>": the feed's settings; no time
+};
+
+struct CryptofeedLine {
+    CryptofeedKind kind = CryptofeedKind::received;
+    TimeNs ts = 0;             // receive (or send) time; 0 for configuration
+    std::string_view url;      // connect, sent and rest_response; empty otherwise
+    std::string_view payload;  // the JSON; empty for connect
+};
+
+class CryptofeedReader {
+  public:
+    static constexpr size_t kPadding = PaddedLineReader::kPadding;
+
+    explicit CryptofeedReader(const std::filesystem::path &file) : lines_(file) {}
+
+    // The next line; false at the end. Views stay valid until the next call. Throws
+    // std::runtime_error with file:line on a line of no known form or on a read error.
+    bool next(CryptofeedLine &line);
+    // Bytes readable from payload.data(): payload.size() + kPadding at least.
+    size_t capacity() const { return capacity_; }
+    uint64_t line_number() const { return lines_.line_number(); }
+
+  private:
+    PaddedLineReader lines_;
+    size_t capacity_ = 0;
+};
+
+// "1626992741.06217" -> 1626992741062170000. Up to 9 fraction digits, since more cannot be
+// exact in nanoseconds; false on anything else.
+bool parse_unix_seconds(std::string_view text, TimeNs &out);
 
 }  // namespace keel::market

@@ -21,6 +21,9 @@ struct DecimalGrid {
     // a plain non-negative decimal, has more precision than the grid, is off the grid, or does
     // not fit in int64. Extra trailing zeros are fine ("0.00100000" on a 0.001 grid).
     std::optional<int64_t> to_units(std::string_view text) const;
+    // The same for the text of a JSON number, which may carry an exponent ("3.48925E4",
+    // "6.2e-5"): venues that send numbers (Kraken Futures) are read from the raw token, exactly.
+    std::optional<int64_t> number_to_units(std::string_view text) const;
 
     // The same answer as to_units, without a loop per digit, for text inside a buffer with at
     // least kReadAhead readable bytes from text.data() (simdjson's padding guarantees it).

@@ -19,10 +19,11 @@ enum class Reject : uint8_t {
     gap,           // a sequence number is missing: resync
     out_of_order,  // duplicate or reordered sequence: resync
     crossed,       // best bid >= best ask after an update: resync
+    checksum,      // the venue's checksum of the book disagrees with ours (Bitget): resync
     outlier,       // a trade or the mid jumped further than the configured limit
     stale,         // no update for longer than the configured limit (counted once per episode)
 };
-inline constexpr size_t kRejectReasons = 8;
+inline constexpr size_t kRejectReasons = 9;
 const char *to_string(Reject r);
 
 struct RejectCounts {

@@ -1,0 +1,134 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+#include <cstring>
+#include <fstream>
+
+#include "keel/market/capture.hpp"
+
+using namespace keel;
+using namespace keel::market;
+
+namespace {
+
+// A capture file in the temp dir, removed at the end of the test.
+struct TempFile {
+    explicit TempFile(const std::string &text)
+        : path(std::filesystem::temp_directory_path() /
+               ("keel_capture_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) +
+                ".0")) {
+        std::ofstream(path) << text;
+    }
+    ~TempFile() { std::filesystem::remove(path); }
+    std::filesystem::path path;
+    static inline int counter = 0;
+};
+
+// The message of the exception the reader throws on the file's first bad line.
+std::string cryptofeed_error(const std::string &text) {
+    TempFile f(text);
+    CryptofeedReader reader(f.path);
+    CryptofeedLine line;
+    try {
+        while (reader.next(line)) {
+        }
+    } catch (const std::runtime_error &e) {
+        std::string what = e.what();
+        // file:line: ... names the file and the line.
+        CHECK(what.starts_with(f.path.string() + ":"));
+        return what.substr(f.path.string().size() + 1);
+    }
+    FAIL("no error for: " << text);
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("unix seconds with a fraction become exact nanoseconds", "[capture]") {
+    TimeNs ts = 0;
+    REQUIRE(parse_unix_seconds("1633998512.0633569", ts));
+    CHECK(ts == 1633998512063356900);  // a double holds 1633998512.063356876
+    REQUIRE(parse_unix_seconds("1626992741.06217", ts));
+    CHECK(ts == 1626992741062170000);
+    REQUIRE(parse_unix_seconds("1626992741", ts));
+    CHECK(ts == 1626992741000000000);
+    REQUIRE(parse_unix_seconds("0.000000001", ts));
+    CHECK(ts == 1);
+    CHECK_FALSE(parse_unix_seconds("1.0000000001", ts));  // finer than a nanosecond
+    CHECK_FALSE(parse_unix_seconds("", ts));
+    CHECK_FALSE(parse_unix_seconds("1.", ts));
+    CHECK_FALSE(parse_unix_seconds(".5", ts));
+    CHECK_FALSE(parse_unix_seconds("-1.5", ts));
+    CHECK_FALSE(parse_unix_seconds("1.5x", ts));
+    CHECK_FALSE(parse_unix_seconds("1.6e9", ts));
+    CHECK_FALSE(parse_unix_seconds("99999999999999999999.0", ts));
+}
+
+TEST_CASE("cryptofeed lines are told apart and handed out padded", "[capture]") {
+    TempFile f(
+        "wss://x.example/ws <-> 1626994927.139662\n"
+        "wss://x.example/ws <- 1626994927.5: {\"event\":\"subscribe\"}\n"
+        "1626994927.6892228: {\"feed\":\"book\"}\n"
+        "\n"
+        "https://x.example/depth?symbol=A -> 1626994928.25: {\"lastUpdateId\":1}\n"
+        "configuration: {\"l2_book\":[\"A\"]}\n");
+    CryptofeedReader reader(f.path);
+    CryptofeedLine line;
+
+    REQUIRE(reader.next(line));
+    CHECK(line.kind == CryptofeedKind::connect);
+    CHECK(line.url == "wss://x.example/ws");
+    CHECK(line.ts == 1626994927139662000);
+    CHECK(line.payload.empty());
+
+    REQUIRE(reader.next(line));
+    CHECK(line.kind == CryptofeedKind::sent);
+    CHECK(line.url == "wss://x.example/ws");
+    CHECK(line.ts == 1626994927500000000);
+    CHECK(line.payload == "{\"event\":\"subscribe\"}");
+
+    REQUIRE(reader.next(line));
+    CHECK(line.kind == CryptofeedKind::received);
+    CHECK(line.url.empty());
+    CHECK(line.ts == 1626994927689222800);
+    CHECK(line.payload == "{\"feed\":\"book\"}");
+    REQUIRE(reader.capacity() >= line.payload.size() + CryptofeedReader::kPadding);
+    const char zeros[CryptofeedReader::kPadding] = {};
+    CHECK(std::memcmp(line.payload.data() + line.payload.size(), zeros, sizeof zeros) == 0);
+
+    REQUIRE(reader.next(line));  // the blank line is skipped
+    CHECK(reader.line_number() == 5);
+    CHECK(line.kind == CryptofeedKind::rest_response);
+    CHECK(line.url == "https://x.example/depth?symbol=A");
+    CHECK(line.ts == 1626994928250000000);
+    CHECK(line.payload == "{\"lastUpdateId\":1}");
+
+    REQUIRE(reader.next(line));
+    CHECK(line.kind == CryptofeedKind::configuration);
+    CHECK(line.ts == 0);
+    CHECK(line.payload == "{\"l2_book\":[\"A\"]}");
+
+    CHECK_FALSE(reader.next(line));
+}
+
+TEST_CASE("malformed cryptofeed lines are refused with file:line", "[capture]") {
+    CHECK(cryptofeed_error("1.5: {}\n1626994927.x: {}\n").starts_with("2: expected"));
+    CHECK(cryptofeed_error("1626994927.5 {}\n").starts_with("1: expected"));
+    CHECK(cryptofeed_error("wss://x <-> soon\n").starts_with("1: connect line: bad time"));
+    CHECK(cryptofeed_error("wss://x <- 1.5 {}\n").starts_with("1: expected"));
+    CHECK(cryptofeed_error("https://x => 1.5: {}\n").starts_with("1: unknown direction"));
+    CHECK(cryptofeed_error("garbage\n").starts_with("1: expected"));
+    CHECK(cryptofeed_error("1.5: {}\n\n1.0000000001: {}\n").starts_with("3: expected"));
+}
+
+TEST_CASE("keel capture lines without a time are refused with file:line", "[capture]") {
+    TempFile f("1626994927000000000 {\"a\":1}\nnot-a-time {}\n");
+    CaptureReader reader(f.path);
+    TimeNs ts = 0;
+    std::string_view frame;
+    REQUIRE(reader.next(ts, frame));
+    CHECK(ts == 1626994927000000000);
+    CHECK(frame == "{\"a\":1}");
+    CHECK(reader.capacity() >= frame.size() + CaptureReader::kPadding);
+    CHECK_THROWS_WITH(reader.next(ts, frame), Catch::Contains(f.path.string() + ":2: expected"));
+}
