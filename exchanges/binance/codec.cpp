@@ -10,16 +10,15 @@ MessageKind Codec::fail(std::string what) {
     return MessageKind::invalid;
 }
 
-// Level text points into the padded frame, so the word-at-a-time parser may read ahead.
 bool Codec::price(std::string_view text, Ticks &out) {
-    auto v = price_.to_units_padded(text);
+    auto v = price_.to_units(text);
     if (!v) return false;
     out = *v;  // zero is kept: the sanitizer refuses it and counts it as bad_price
     return true;
 }
 
 bool Codec::qty(std::string_view text, Lots &out) {
-    auto v = qty_.to_units_padded(text);
+    auto v = qty_.to_units(text);
     if (!v) return false;
     out = *v;
     return true;

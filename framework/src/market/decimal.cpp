@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <charconv>
-#include <cstring>
 #include <limits>
 
 namespace keel::market {
@@ -109,72 +107,7 @@ bool scaled(std::string_view text, int decimals, int64_t &out) {
     return true;
 }
 
-__extension__ typedef unsigned __int128 u128;  // GCC's; two words handled as one
-
-// Eight ASCII digits, the first in the lowest byte, to their value: pairs, then quads, then all.
-uint64_t eight_digits(uint64_t v) {
-    v = (v & 0x0F0F0F0F0F0F0F0F) * 2561 >> 8;
-    v = (v & 0x00FF00FF00FF00FF) * 6553601 >> 16;
-    return (v & 0x0000FFFF0000FFFF) * 42949672960001 >> 32;
-}
-
-bool all_digits(uint64_t v) {
-    return (((v + 0x4646464646464646) | (v - 0x3030303030303030)) & 0x8080808080808080) == 0;
-}
-
-u128 low_bytes(size_t n) {  // a mask of the n lowest bytes, n <= 16
-    return n >= 16 ? ~u128{0} : (u128{1} << (8 * n)) - 1;
-}
-
-// The index of the first '.' among the first n bytes of x, or n.
-size_t find_dot(u128 x, size_t n) {
-    constexpr uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
-    constexpr uint64_t dots = 0x2E2E2E2E2E2E2E2E;
-    for (int half = 0; half < 2; ++half) {
-        uint64_t w = uint64_t(x >> (64 * half)) ^ dots;
-        uint64_t zero = (w - ones) & ~w & highs;  // the lowest flagged byte is exact
-        if (zero) return std::min(n, size_t(half * 8 + std::countr_zero(zero) / 8));
-    }
-    return n;
-}
-
 }  // namespace
-
-std::optional<int64_t> DecimalGrid::to_units_padded(std::string_view text) const {
-    size_t n = text.size();
-    if (n == 0 || n > 16) return to_units(text);
-    u128 x;
-    std::memcpy(&x, text.data(), sizeof x);
-    x &= low_bytes(n);
-    const size_t dot = find_dot(x, n);
-    size_t frac = dot < n ? n - dot - 1 : 0;
-    const bool any_digit = n > (dot < n ? 1u : 0u);
-    if (frac > size_t(decimals)) {
-        // Digits beyond the grid must be zeros ("61800.30" on a 0.1 grid); then drop them.
-        const size_t extra = frac - size_t(decimals);
-        constexpr u128 zeros = u128{0x3030303030303030} << 64 | 0x3030303030303030;
-        if (((x >> (8 * (n - extra))) & low_bytes(extra)) != (zeros & low_bytes(extra)))
-            return std::nullopt;
-        n -= extra;
-        frac = size_t(decimals);
-        x &= low_bytes(n);
-    }
-    const size_t digits = dot < n ? n - 1 : n;
-    if (digits == 0) return any_digit ? std::optional<int64_t>(0) : std::nullopt;  // ".000"
-    if (dot < n) x = (x & low_bytes(dot)) | ((x >> (8 * (dot + 1))) << (8 * dot));
-    // Pad with '0' to check whole words, then shift the digits up: leading zeros come in.
-    x |= ~low_bytes(digits) & (u128{0x3030303030303030} << 64 | 0x3030303030303030);  // '0's
-    if (!all_digits(uint64_t(x)) || !all_digits(uint64_t(x >> 64))) return std::nullopt;
-    x <<= 8 * (16 - digits);
-    uint64_t v = eight_digits(uint64_t(x)) * 100'000'000 + eight_digits(uint64_t(x >> 64));
-    const size_t scale = size_t(decimals) - frac;
-    if (v > kMaxBeforeScale[scale]) return std::nullopt;
-    auto factor = static_cast<uint64_t>(kPow10[scale]);
-    auto units = static_cast<int64_t>(v * factor);
-    if (step == 1) return units;
-    if (units % step != 0) return std::nullopt;
-    return units / step;
-}
 
 std::optional<DecimalGrid> DecimalGrid::parse(std::string_view text) {
     // The grid's decimals are the digits after the point, trailing zeros excluded ("0.10" is 1).

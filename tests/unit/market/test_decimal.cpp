@@ -102,9 +102,6 @@ TEST_CASE("decimal parsing agrees with a 128-bit reference on random text", "[de
         auto want = reference_units(text, grid.decimals, grid.step);
         INFO("text \"" << text << "\" decimals " << grid.decimals << " step " << grid.step);
         REQUIRE(got == want);
-        // The word-at-a-time path reads past the text: give it junk there, which it must ignore.
-        std::string padded = text + std::string(DecimalGrid::kReadAhead, '7');
-        REQUIRE(grid.to_units_padded(std::string_view(padded).substr(0, text.size())) == want);
         accepted += got.has_value();
     }
     CHECK(accepted > 10'000);  // the generator reaches the accepting paths, not only refusals

@@ -25,10 +25,6 @@ struct DecimalGrid {
     // "6.2e-5"): venues that send numbers (Kraken Futures) are read from the raw token, exactly.
     std::optional<int64_t> number_to_units(std::string_view text) const;
 
-    // The same answer as to_units, without a loop per digit, for text inside a buffer with at
-    // least kReadAhead readable bytes from text.data() (simdjson's padding guarantees it).
-    static constexpr size_t kReadAhead = 16;
-    std::optional<int64_t> to_units_padded(std::string_view text) const;
 };
 
 }  // namespace keel::market
