@@ -24,7 +24,6 @@ struct DecimalGrid {
     // The same for the text of a JSON number, which may carry an exponent ("3.48925E4",
     // "6.2e-5"): venues that send numbers (Kraken Futures) are read from the raw token, exactly.
     std::optional<int64_t> number_to_units(std::string_view text) const;
-
 };
 
 }  // namespace keel::market
