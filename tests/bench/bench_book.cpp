@@ -359,6 +359,11 @@ int main(int argc, char **argv) {
                 b.depth(Side::buy), (long long)b.level(Side::buy, b.depth(Side::buy) - 1)->price,
                 (long long)b.best_bid()->price, b.depth(Side::sell), (long long)b.best_ask()->price,
                 (long long)b.level(Side::sell, b.depth(Side::sell) - 1)->price);
+    std::printf("  top 5 bids:");
+    for (size_t i = 0; i < 5; ++i) std::printf(" %lld", (long long)b.level(Side::buy, i)->price);
+    std::printf("\n  top 5 asks:");
+    for (size_t i = 0; i < 5; ++i) std::printf(" %lld", (long long)b.level(Side::sell, i)->price);
+    std::printf("\n");
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

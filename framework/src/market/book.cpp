@@ -103,14 +103,7 @@ Book::Sweep Book::vwap_to_size(Side side, Lots qty) const {
 }
 
 Lots Book::volume(Side side, size_t n) const {
-    if (n == 0) return 0;
-    Lots total = 0;
-    size_t taken = 0;
-    side_of(side).visit([&](const Level &l) {
-        total += l.qty;
-        return ++taken < n;
-    });
-    return total;
+    return side_of(side).top_volume(n);
 }
 
 std::optional<double> Book::imbalance(size_t n) const {

@@ -220,6 +220,29 @@ void BookSide::set(Level level) {
     }
 }
 
+Lots BookSide::top_volume(size_t n) const {
+    Lots total = 0;
+    if (n == 0 || window_count_ == 0) return 0;
+    auto top = static_cast<size_t>(best_key_ - low_);
+    size_t word = top >> 6;
+    uint64_t bits = bits_[word] & (~uint64_t{0} >> (63 - (top & 63)));
+    for (;;) {
+        while (bits) {
+            size_t bit = 63 - size_t(std::countl_zero(bits));
+            bits &= ~(uint64_t{1} << bit);
+            total += qty_[word * 64 + bit];
+            if (--n == 0) return total;
+        }
+        if (word == 0) break;
+        bits = bits_[--word];
+    }
+    deep_.visit([&](const Level &l) {
+        total += l.qty;
+        return --n > 0;
+    });
+    return total;
+}
+
 std::optional<Level> BookSide::at(size_t i) const {
     std::optional<Level> found;
     visit([&](const Level &l) {

@@ -201,6 +201,11 @@ TEST_CASE("book sides match a sorted map under random traffic, deep and near the
                 if (at) REQUIRE(*at == expect[i]);
             }
             if (!expect.empty()) REQUIRE(*book_side.best() == expect.front());
+            for (size_t n : {size_t{0}, size_t{1}, size_t{5}, size_t{70}, ref.size() + 1}) {
+                Lots want = 0;
+                for (size_t i = 0; i < n && i < expect.size(); ++i) want += expect[i].qty;
+                REQUIRE(book_side.top_volume(n) == want);
+            }
         };
         std::uniform_int_distribution<int> op(0, 99);
         Ticks top = 100'000;

@@ -92,6 +92,8 @@ class BookSide {
     }
     // Level i from the best (0 = best).
     std::optional<Level> at(size_t i) const;
+    // Total quantity of the best n levels (the imbalance query: a tight loop over the bitmap).
+    Lots top_volume(size_t n) const;
 
     // Calls f(Level) from the best level outwards until f returns false or the side ends.
     template <typename F>
