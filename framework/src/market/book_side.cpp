@@ -7,28 +7,23 @@
 namespace keel::market {
 namespace {
 
-// Binary searches without branches on the data (conditional moves): updates land at random
-// depths, so a branchy search mispredicts at nearly every step.
-Level *lower_bound(Level *first, Level *last, Ticks k) {
-    size_t n = static_cast<size_t>(last - first);
-    if (n == 0) return first;
+// A binary search without branches on the data (conditional moves): updates land at random
+// depths, so a branchy search mispredicts at nearly every step. `key(i)` is the i-th key.
+template <typename Key>
+size_t lower_bound(size_t n, Ticks k, Key key) {
+    if (n == 0) return 0;
+    size_t first = 0;
     while (n > 1) {
         size_t half = n / 2;
-        first = first[half - 1].price < k ? first + half : first;
+        first = key(first + half - 1) < k ? first + half : first;
         n -= half;
     }
-    return first + (first->price < k);
+    return first + (key(first) < k);
 }
 
-size_t lower_bound(const Ticks *keys, size_t n, Ticks k) {
-    const Ticks *first = keys;
-    if (n == 0) return 0;
-    while (n > 1) {
-        size_t half = n / 2;
-        first = first[half - 1] < k ? first + half : first;
-        n -= half;
-    }
-    return static_cast<size_t>(first - keys) + (*first < k);
+Level *lower_bound(Level *first, Level *last, Ticks k) {
+    return first +
+           lower_bound(size_t(last - first), k, [first](size_t i) { return first[i].price; });
 }
 
 }  // namespace
@@ -44,7 +39,7 @@ size_t LevelBlocks::find_block(Ticks k) const {
     size_t n = order_.size();
     // Most updates are at the top: the last block.
     if (n == 1 || k > max_key_[n - 2]) return n - 1;
-    return lower_bound(max_key_.data(), n - 1, k);
+    return lower_bound(n - 1, k, [keys = max_key_.data()](size_t i) { return keys[i]; });
 }
 
 uint32_t LevelBlocks::new_block() {
@@ -222,24 +217,13 @@ void BookSide::set(Level level) {
 
 Lots BookSide::top_volume(size_t n) const {
     Lots total = 0;
-    if (n == 0 || window_count_ == 0) return 0;
-    auto top = static_cast<size_t>(best_key_ - low_);
-    size_t word = top >> 6;
-    uint64_t bits = bits_[word] & (~uint64_t{0} >> (63 - (top & 63)));
-    for (;;) {
-        while (bits) {
-            size_t bit = 63 - size_t(std::countl_zero(bits));
-            bits &= ~(uint64_t{1} << bit);
-            total += qty_[word * 64 + bit];
-            if (--n == 0) return total;
-        }
-        if (word == 0) break;
-        bits = bits_[--word];
-    }
-    deep_.visit([&](const Level &l) {
-        total += l.qty;
+    if (n == 0) return 0;
+    auto add = [&](Lots qty) {
+        total += qty;
         return --n > 0;
-    });
+    };
+    if (walk_window([&](size_t i) { return add(qty_[i]); }))
+        deep_.visit([&](const Level &l) { return add(l.qty); });
     return total;
 }
 

@@ -92,33 +92,37 @@ class BookSide {
     }
     // Level i from the best (0 = best).
     std::optional<Level> at(size_t i) const;
-    // Total quantity of the best n levels (the imbalance query: a tight loop over the bitmap).
+    // Total quantity of the best n levels (the imbalance query).
     Lots top_volume(size_t n) const;
 
     // Calls f(Level) from the best level outwards until f returns false or the side ends.
     template <typename F>
     void visit(F &&f) const {
-        if (window_count_) {
-            // Occupied keys a word of the bitmap at a time, highest bit first.
-            auto top = static_cast<size_t>(best_key_ - low_);
-            size_t word = top >> 6;
-            uint64_t bits = bits_[word] & (~uint64_t{0} >> (63 - (top & 63)));
-            for (;;) {
-                while (bits) {
-                    size_t bit = 63 - size_t(std::countl_zero(bits));
-                    bits &= ~(uint64_t{1} << bit);
-                    size_t i = word * 64 + bit;
-                    if (!f(Level{price_of(low_ + Ticks(i)), qty_[i]})) return;
-                }
-                if (word == 0) break;
-                bits = bits_[--word];
-            }
-        }
+        if (!walk_window([&](size_t i) { return f(Level{price_of(low_ + Ticks(i)), qty_[i]}); }))
+            return;
         deep_.visit([&](const Level &l) { return f(Level{price_of(l.price), l.qty}); });
     }
 
   private:
     static constexpr size_t kWords = size_t(kWindow) / 64;
+    // Calls f(index into qty_) for each occupied key of the window, best first, a word of the
+    // bitmap at a time; false if f stopped the walk.
+    template <typename F>
+    bool walk_window(F &&f) const {
+        if (window_count_ == 0) return true;
+        auto top = static_cast<size_t>(best_key_ - low_);
+        size_t word = top >> 6;
+        uint64_t bits = bits_[word] & (~uint64_t{0} >> (63 - (top & 63)));
+        for (;;) {
+            while (bits) {
+                size_t bit = 63 - size_t(std::countl_zero(bits));
+                bits &= ~(uint64_t{1} << bit);
+                if (!f(word * 64 + bit)) return false;
+            }
+            if (word == 0) return true;
+            bits = bits_[--word];
+        }
+    }
     Ticks key_of(Ticks price) const { return side_ == Side::buy ? price : -price; }
     Ticks price_of(Ticks key) const { return side_ == Side::buy ? key : -key; }
     // The next occupied key of the window below k, or low_ - 1 if there is none.
