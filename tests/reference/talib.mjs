@@ -134,6 +134,8 @@ const ARITY = {
     TA_OBV: 7, TA_MAX: 7, TA_MIN: 7, TA_STDDEV: 8, TA_MIDPRICE: 8,
 };
 
+const HEAP_NOTE = "talib-web's wasm heap is fixed at 16 MiB: about 160,000 bars per file at most";
+
 export class Talib {
     constructor(M) {
         this.M = M;
@@ -149,9 +151,9 @@ export class Talib {
         try {
             p = this.M._malloc(bytes);
         } catch (e) {
-            throw new Error(`wasm malloc(${bytes}) failed (talib-web has a fixed 16 MiB heap): ${e.message ?? e}`);
+            throw new Error(`wasm malloc(${bytes}) failed: ${e.message ?? e} (${HEAP_NOTE})`);
         }
-        if (!p) throw new Error(`wasm malloc(${bytes}) returned 0 (talib-web has a fixed 16 MiB heap)`);
+        if (!p) throw new Error(`wasm malloc(${bytes}) returned 0 (${HEAP_NOTE})`);
         this.live.add(p);
         return p;
     }
@@ -198,7 +200,14 @@ export class Talib {
         this.M.HEAP32[begP >> 2] = -1;
         this.M.HEAP32[nbP >> 2] = -1;
         try {
-            const rc = fn(0, n - 1, ...inputs, ...options, begP, nbP, ...outs);
+            let rc;
+            try {
+                rc = fn(0, n - 1, ...inputs, ...options, begP, nbP, ...outs);
+            } catch (e) {
+                // emscripten aborts on an allocation TA-Lib makes inside the call; the module
+                // is unusable after that.
+                throw new Error(`${name} aborted for ${n} bars: ${e.message ?? e} (${HEAP_NOTE})`);
+            }
             if (rc !== TA_SUCCESS) throw new Error(`${name} returned TA_RetCode ${rc}`);
             const begin = this.M.HEAP32[begP >> 2];
             const nb = this.M.HEAP32[nbP >> 2];
@@ -228,7 +237,6 @@ export class Talib {
 export function computeSeries(ta, c) {
     const n = c.close.length;
     const ptr = {
-        open: ta.put(c.open),
         high: ta.put(c.high),
         low: ta.put(c.low),
         close: ta.put(c.close),
