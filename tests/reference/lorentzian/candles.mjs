@@ -7,6 +7,7 @@
 //         timestamp is epoch milliseconds/seconds or a date "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC).
 //   CSV without a header whose rows start open_time_ms,open,high,low,close,volume
 //         (Binance Vision kline dumps; extra columns are ignored).
+//   JSON Kraken REST OHLC answer: result.<PAIR> = [[time_s, open, high, low, close, vwap, volume, count], ...].
 //
 // Each candle is { time, open, high, low, close, volume } with time in epoch ms.
 
@@ -30,9 +31,29 @@ function parseTime(v, where) {
   return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) + ms;
 }
 
-/** Parses the JSON array-of-arrays format. */
+/**
+ * Kraken's REST OHLC answer {"error": [], "result": {"<PAIR>": [[time_s, open, high, low, close, vwap, volume, count], ...], "last": ...}}.
+ */
+function krakenCandles(data, name) {
+  const pairs = Object.keys(data.result).filter((k) => Array.isArray(data.result[k]));
+  if (pairs.length !== 1) throw new Error(`${name}: expected one pair in a Kraken OHLC result, found ${pairs.length}`);
+  return data.result[pairs[0]].map((row, i) => {
+    const where = `${name}[${i}]`;
+    return {
+      time: num(row[0], 'time', where) * 1000,
+      open: num(row[1], 'open', where),
+      high: num(row[2], 'high', where),
+      low: num(row[3], 'low', where),
+      close: num(row[4], 'close', where),
+      volume: num(row[6], 'volume', where),
+    };
+  });
+}
+
+/** Parses the JSON array-of-arrays format (or a Kraken REST OHLC answer). */
 export function parseJsonCandles(text, name = 'json') {
   const data = JSON.parse(text);
+  if (data && !Array.isArray(data) && typeof data.result === 'object' && data.result !== null) return krakenCandles(data, name);
   if (!Array.isArray(data)) throw new Error(`${name}: expected a JSON array of [time, open, high, low, close, volume]`);
   return data.map((row, i) => {
     const where = `${name}[${i}]`;

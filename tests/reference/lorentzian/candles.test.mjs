@@ -15,6 +15,11 @@ test('JSON array of [open_time_ms, open, high, low, close, volume]', () => {
   assert.throws(() => parseJsonCandles('{"a":1}'));
 });
 
+test('Kraken REST OHLC answer (time in seconds, volume is the 7th field)', () => {
+  const c = parseJsonCandles('{"error":[],"result":{"XBTUSDT":[[1762777020,"106038.2","106040.0","106000.1","106010.5","106020.0","0.5",3]],"last":1}}');
+  assert.deepEqual(c, [{ time: 1762777020000, open: 106038.2, high: 106040, low: 106000.1, close: 106010.5, volume: 0.5 }]);
+});
+
 test('CSV with header timestamp,open,high,low,close,volume', () => {
   const c = parseCsvCandles('timestamp,open,high,low,close,volume\n2021-12-31 23:01:00.000000,46319.0,46385.0,46319.0,46377.0,2300413.7295\n');
   assert.deepEqual(c, [{ time: Date.UTC(2021, 11, 31, 23, 1, 0), open: 46319, high: 46385, low: 46319, close: 46377, volume: 2300413.7295 }]);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node tests/reference/lorentzian/cli.mjs --out <dir> [--bars N] [--last-bar-index K] [--extra] <candle-file>...
+// node tests/reference/lorentzian/cli.mjs --out <dir> [--bars N] [--last-bar-index K] [--ema-seed sma|first] [--extra] <candle-file>...
 //
 // Writes <dir>/<basename>.lorentzian.json for each candle file:
 //   { "source": path, "bars": N,
@@ -8,7 +8,8 @@
 //     "lorentzian": { "f1".."f5", "prediction", "signal", "filter_volatility", "filter_regime",
 //                     "yhat1", "yhat2", "start_long", "start_short", "end_long", "end_short" } }
 // one entry per bar, null for na. --bars N keeps the first N candles. --last-bar-index K
-// overrides Pine's last_bar_index (default: bars - 1). --extra adds "lorentzian_extra"
+// overrides Pine's last_bar_index (default: bars - 1). --ema-seed first starts every ta.ema from
+// its first value as the reference manual's pine_ema code does (default sma). --extra adds "lorentzian_extra"
 // (y_train, filter_all, is_bullish, ...). Timing goes to stderr.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,16 +19,16 @@ import { readCandles } from './candles.mjs';
 import { wavetrend } from './wavetrend.mjs';
 import { chandelier } from './chandelier.mjs';
 import { lorentzian } from './lorentzian.mjs';
-import { nullify } from './pine.mjs';
+import { nullify, config as pineConfig } from './pine.mjs';
 
 function usage(msg) {
   if (msg) process.stderr.write(`${msg}\n`);
-  process.stderr.write('usage: cli.mjs --out <dir> [--bars N] [--last-bar-index K] [--extra] <candle-file>...\n');
+  process.stderr.write('usage: cli.mjs --out <dir> [--bars N] [--last-bar-index K] [--ema-seed sma|first] [--extra] <candle-file>...\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const a = { out: null, bars: null, lastBarIndex: undefined, extra: false, files: [] };
+  const a = { out: null, bars: null, lastBarIndex: undefined, extra: false, emaSeed: 'sma', files: [] };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i];
     const val = () => {
@@ -42,6 +43,10 @@ function parseArgs(argv) {
     else if (s === '--bars') a.bars = int(val());
     else if (s === '--last-bar-index') a.lastBarIndex = int(val());
     else if (s === '--extra') a.extra = true;
+    else if (s === '--ema-seed') {
+      a.emaSeed = val();
+      if (a.emaSeed !== 'sma' && a.emaSeed !== 'first') usage('--ema-seed is sma or first');
+    }
     else if (s === '-h' || s === '--help') usage();
     else if (s.startsWith('--')) usage(`unknown option ${s}`);
     else a.files.push(s);
@@ -58,6 +63,7 @@ function outputName(path) {
 }
 
 const args = parseArgs(process.argv.slice(2));
+pineConfig.emaSeed = args.emaSeed;
 mkdirSync(args.out, { recursive: true });
 for (const path of args.files) {
   const t0 = performance.now();
@@ -73,6 +79,7 @@ for (const path of args.files) {
   const doc = {
     source: path,
     bars: candles.length,
+    ...(args.emaSeed !== 'sma' ? { ema_seed: args.emaSeed } : {}),
     wavetrend: { wt1: clean(wt.wt1), wt2: clean(wt.wt2) },
     chandelier: { long_stop: clean(ce.long_stop), short_stop: clean(ce.short_stop), dir: clean(ce.dir) },
     lorentzian: {},

@@ -55,8 +55,35 @@ function smoothed(src, length, alpha) {
   return out;
 }
 
-/** ta.ema: alpha = 2/(length+1), SMA seed (see README "EMA seeding"). */
-export const ema = (src, length) => smoothed(src, length, 2 / (length + 1));
+/**
+ * How ta.ema starts (see README "EMA seeding"):
+ *   'sma'   (default) the SMA of the first `length` non-na values, na before it;
+ *   'first' the reference manual's pine_ema code: sum := na(sum[1]) ? src : alpha*src + (1-alpha)*nz(sum[1]),
+ *           i.e. the first non-na value itself, a value on every bar from then on.
+ * Module-wide so the CLI can switch every EMA at once (--ema-seed); ta.rma is always SMA-seeded.
+ */
+export const config = { emaSeed: 'sma' };
+
+/** The reference manual's pine_ema, literally (na source -> na, and the next bar restarts from src). */
+function emaFirstSeed(src, length) {
+  const alpha = 2 / (length + 1);
+  const out = new Array(src.length).fill(null);
+  let prev = null;
+  for (let i = 0; i < src.length; i++) {
+    const x = src[i];
+    if (isNa(x)) { prev = null; continue; }
+    prev = prev === null ? x : alpha * x + (1 - alpha) * prev;
+    out[i] = prev;
+  }
+  return out;
+}
+
+/** ta.ema: alpha = 2/(length+1), seeded as config.emaSeed says. */
+export function ema(src, length) {
+  if (config.emaSeed === 'first') return emaFirstSeed(src, length);
+  if (config.emaSeed !== 'sma') throw new Error(`unknown emaSeed ${config.emaSeed}`);
+  return smoothed(src, length, 2 / (length + 1));
+}
 
 /** ta.rma: alpha = 1/length, SMA seed. */
 export const rma = (src, length) => smoothed(src, length, 1 / length);

@@ -1,7 +1,7 @@
 // Hand-computed checks of the Pine built-ins in pine.mjs.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ema, rma, sma, rsi, cci, dev, atr, trueRange, highest, lowest, barssince, nz, div } from './pine.mjs';
+import { config, ema, rma, sma, rsi, cci, dev, atr, trueRange, highest, lowest, barssince, nz, div } from './pine.mjs';
 import { near, nearAll, hlc } from './testutil.mjs';
 
 test('ema: SMA seed, then alpha = 2/(len+1)', () => {
@@ -63,4 +63,15 @@ test('barssince, nz, div', () => {
   assert.equal(nz(3, 7), 3);
   assert.equal(div(1, 0), null);
   near(div(1, 4), 0.25);
+});
+
+test("ema with emaSeed 'first' (the reference manual's pine_ema code)", () => {
+  config.emaSeed = 'first';
+  try {
+    // len 3 -> alpha 0.5: bar 0 = 1; bar 1: 0.5*2 + 0.5*1 = 1.5; bar 2: 0.5*3 + 0.5*1.5 = 2.25
+    nearAll(ema([1, 2, 3], 3), [1, 1.5, 2.25], 'first');
+    nearAll(ema([null, 4, 8], 3), [null, 4, 6], 'leading na');
+  } finally {
+    config.emaSeed = 'sma';
+  }
 });
