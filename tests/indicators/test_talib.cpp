@@ -25,25 +25,29 @@ struct Case {
 };
 
 template <typename I, typename Get>
-Case of(std::string ref, std::shared_ptr<I> ind, std::function<void(I &, const Bar &)> up, Get get) {
+Case of(std::string ref, std::shared_ptr<I> ind, std::function<void(I &, const Bar &)> up,
+        Get get) {
     return {std::move(ref), [ind, up](const Bar &b) { up(*ind, b); },
             [ind] { return ind->ready(); }, [ind, get] { return get(*ind); }};
 }
 template <typename I>
 Case close_of(std::string ref, I ind) {
     auto p = std::make_shared<I>(std::move(ind));
-    return of<I>(std::move(ref), p, [](I &i, const Bar &b) { i.update(b.close); },
-                 [](const I &i) { return i.value(); });
+    return of<I>(
+        std::move(ref), p, [](I &i, const Bar &b) { i.update(b.close); },
+        [](const I &i) { return i.value(); });
 }
 template <typename I>
 Case bar_of(std::string ref, I ind) {
     auto p = std::make_shared<I>(std::move(ind));
-    return of<I>(std::move(ref), p, [](I &i, const Bar &b) { i.update(b); },
-                 [](const I &i) { return i.value(); });
+    return of<I>(
+        std::move(ref), p, [](I &i, const Bar &b) { i.update(b); },
+        [](const I &i) { return i.value(); });
 }
 template <typename I, typename Get>
 Case bar_get(std::string ref, std::shared_ptr<I> p, Get get) {
-    return of<I>(std::move(ref), p, [](I &i, const Bar &b) { i.update(b); }, get);
+    return of<I>(
+        std::move(ref), p, [](I &i, const Bar &b) { i.update(b); }, get);
 }
 
 std::vector<Case> cases() {
@@ -67,28 +71,35 @@ std::vector<Case> cases() {
     }
     // The DIs are ready before the ADX: a separate instance asks about them.
     auto di = std::make_shared<Adx>(14);
-    c.push_back(of<Adx>("PLUS_DI_14", di, [](Adx &a, const Bar &b) { a.update(b); },
-                        [](const Adx &a) { return a.plus_di(); }));
+    c.push_back(of<Adx>(
+        "PLUS_DI_14", di, [](Adx &a, const Bar &b) { a.update(b); },
+        [](const Adx &a) { return a.plus_di(); }));
     c.back().ready = [di] { return !std::isnan(di->plus_di()); };
     auto di2 = std::make_shared<Adx>(14);
-    c.push_back(of<Adx>("MINUS_DI_14", di2, [](Adx &a, const Bar &b) { a.update(b); },
-                        [](const Adx &a) { return a.minus_di(); }));
+    c.push_back(of<Adx>(
+        "MINUS_DI_14", di2, [](Adx &a, const Bar &b) { a.update(b); },
+        [](const Adx &a) { return a.minus_di(); }));
     c.back().ready = [di2] { return !std::isnan(di2->minus_di()); };
 
     auto bb = std::make_shared<BollingerBands>(20, 2.0);
-    c.push_back(bar_get("BBANDS_20_2_upper", bb, [](const BollingerBands &b) { return b.upper(); }));
+    c.push_back(
+        bar_get("BBANDS_20_2_upper", bb, [](const BollingerBands &b) { return b.upper(); }));
     auto bb2 = std::make_shared<BollingerBands>(20, 2.0);
-    c.push_back(bar_get("BBANDS_20_2_middle", bb2, [](const BollingerBands &b) { return b.middle(); }));
+    c.push_back(
+        bar_get("BBANDS_20_2_middle", bb2, [](const BollingerBands &b) { return b.middle(); }));
     auto bb3 = std::make_shared<BollingerBands>(20, 2.0);
-    c.push_back(bar_get("BBANDS_20_2_lower", bb3, [](const BollingerBands &b) { return b.lower(); }));
+    c.push_back(
+        bar_get("BBANDS_20_2_lower", bb3, [](const BollingerBands &b) { return b.lower(); }));
 
     for (int k = 0; k < 3; ++k) {
-        static const char *names[] = {"MACD_12_26_9_macd", "MACD_12_26_9_signal", "MACD_12_26_9_hist"};
+        static const char *names[] = {"MACD_12_26_9_macd", "MACD_12_26_9_signal",
+                                      "MACD_12_26_9_hist"};
         auto m = std::make_shared<Macd>(12, 26, 9);
-        c.push_back(of<Macd>(names[k], m, [](Macd &x, const Bar &b) { x.update(b.close); },
-                             [k](const Macd &x) {
-                                 return k == 0 ? x.line() : k == 1 ? x.signal() : x.histogram();
-                             }));
+        c.push_back(of<Macd>(
+            names[k], m, [](Macd &x, const Bar &b) { x.update(b.close); },
+            [k](const Macd &x) {
+                return k == 0 ? x.line() : k == 1 ? x.signal() : x.histogram();
+            }));
     }
     auto st = std::make_shared<Stochastic>(14, 3, 3);
     c.push_back(bar_get("STOCH_14_3_3_slowk", st, [](const Stochastic &s) { return s.k(); }));
@@ -102,11 +113,13 @@ std::vector<Case> cases() {
     auto dc3 = std::make_shared<DonchianChannel>(20);
     c.push_back(bar_get("MIDPRICE_20", dc3, [](const DonchianChannel &d) { return d.middle(); }));
     auto hi = std::make_shared<Highest>(20);
-    c.push_back(of<Highest>("MAX_20", hi, [](Highest &h, const Bar &b) { h.update(b.high); },
-                            [](const Highest &h) { return h.value(); }));
+    c.push_back(of<Highest>(
+        "MAX_20", hi, [](Highest &h, const Bar &b) { h.update(b.high); },
+        [](const Highest &h) { return h.value(); }));
     auto lo = std::make_shared<Lowest>(20);
-    c.push_back(of<Lowest>("MIN_20", lo, [](Lowest &h, const Bar &b) { h.update(b.low); },
-                           [](const Lowest &h) { return h.value(); }));
+    c.push_back(of<Lowest>(
+        "MIN_20", lo, [](Lowest &h, const Bar &b) { h.update(b.low); },
+        [](const Lowest &h) { return h.value(); }));
     return c;
 }
 

@@ -55,41 +55,42 @@ double LorentzianClassifier::Feature::update(const Bar &b) {
         return 0.0 + (1.0 - 0.0) * (v - min_) / std::max(max_ - min_, 10e-10);
     };
     switch (f_.kind) {
-    case LorentzianFeatureKind::rsi:  // n_rsi: rescale(ema(rsi(close, a), b), 0, 100, 0, 1)
-        rsi_.update(b.close);
-        if (!rsi_.ready()) return kNotReady;
-        smooth_.update(rsi_.value());
-        return smooth_.ready() ? rescale_0_100(smooth_.value()) : kNotReady;
-    case LorentzianFeatureKind::wt: {  // n_wt: normalize(wt1 - wt2) of hlc3
-        wt_.update(b.hlc3());
-        return normalize(wt_.ready() ? wt_.wt1() - wt_.wt2() : kNotReady);
-    }
-    case LorentzianFeatureKind::cci:  // n_cci: normalize(ema(cci(close, a), b))
-        cci_.update(b.close);
-        if (!cci_.ready()) return normalize(kNotReady);
-        smooth_.update(cci_.value());
-        return normalize(smooth_.ready() ? smooth_.value() : kNotReady);
-    case LorentzianFeatureKind::adx: {
-        // n_adx: previous values are nz()'d, so the first bar compares with 0.
-        double ph = has_prev_ ? prev_high_ : 0, pl = has_prev_ ? prev_low_ : 0,
-               pc = has_prev_ ? prev_close_ : 0;
-        double tr = std::max(std::max(b.high - b.low, std::fabs(b.high - pc)), std::fabs(b.low - pc));
-        double dm_plus = b.high - ph > pl - b.low ? std::max(b.high - ph, 0.0) : 0.0;
-        double dm_minus = pl - b.low > b.high - ph ? std::max(pl - b.low, 0.0) : 0.0;
-        double n = static_cast<double>(f_.a);
-        tr_smooth_ = tr_smooth_ - tr_smooth_ / n + tr;
-        dm_plus_smooth_ = dm_plus_smooth_ - dm_plus_smooth_ / n + dm_plus;
-        dm_minus_smooth_ = dm_minus_smooth_ - dm_minus_smooth_ / n + dm_minus;
-        prev_high_ = b.high;
-        prev_low_ = b.low;
-        prev_close_ = b.close;
-        has_prev_ = true;
-        double di_plus = dm_plus_smooth_ / tr_smooth_ * 100;
-        double di_minus = dm_minus_smooth_ / tr_smooth_ * 100;
-        double dx = std::fabs(di_plus - di_minus) / (di_plus + di_minus) * 100;
-        if (std::isfinite(dx)) adx_.update(dx);  // Pine's rma skips na
-        return adx_.ready() ? rescale_0_100(adx_.value()) : kNotReady;
-    }
+        case LorentzianFeatureKind::rsi:  // n_rsi: rescale(ema(rsi(close, a), b), 0, 100, 0, 1)
+            rsi_.update(b.close);
+            if (!rsi_.ready()) return kNotReady;
+            smooth_.update(rsi_.value());
+            return smooth_.ready() ? rescale_0_100(smooth_.value()) : kNotReady;
+        case LorentzianFeatureKind::wt: {  // n_wt: normalize(wt1 - wt2) of hlc3
+            wt_.update(b.hlc3());
+            return normalize(wt_.ready() ? wt_.wt1() - wt_.wt2() : kNotReady);
+        }
+        case LorentzianFeatureKind::cci:  // n_cci: normalize(ema(cci(close, a), b))
+            cci_.update(b.close);
+            if (!cci_.ready()) return normalize(kNotReady);
+            smooth_.update(cci_.value());
+            return normalize(smooth_.ready() ? smooth_.value() : kNotReady);
+        case LorentzianFeatureKind::adx: {
+            // n_adx: previous values are nz()'d, so the first bar compares with 0.
+            double ph = has_prev_ ? prev_high_ : 0, pl = has_prev_ ? prev_low_ : 0,
+                   pc = has_prev_ ? prev_close_ : 0;
+            double tr =
+                std::max(std::max(b.high - b.low, std::fabs(b.high - pc)), std::fabs(b.low - pc));
+            double dm_plus = b.high - ph > pl - b.low ? std::max(b.high - ph, 0.0) : 0.0;
+            double dm_minus = pl - b.low > b.high - ph ? std::max(pl - b.low, 0.0) : 0.0;
+            double n = static_cast<double>(f_.a);
+            tr_smooth_ = tr_smooth_ - tr_smooth_ / n + tr;
+            dm_plus_smooth_ = dm_plus_smooth_ - dm_plus_smooth_ / n + dm_plus;
+            dm_minus_smooth_ = dm_minus_smooth_ - dm_minus_smooth_ / n + dm_minus;
+            prev_high_ = b.high;
+            prev_low_ = b.low;
+            prev_close_ = b.close;
+            has_prev_ = true;
+            double di_plus = dm_plus_smooth_ / tr_smooth_ * 100;
+            double di_minus = dm_minus_smooth_ / tr_smooth_ * 100;
+            double dx = std::fabs(di_plus - di_minus) / (di_plus + di_minus) * 100;
+            if (std::isfinite(dx)) adx_.update(dx);  // Pine's rma skips na
+            return adx_.ready() ? rescale_0_100(adx_.value()) : kNotReady;
+        }
     }
     return kNotReady;
 }
@@ -103,7 +104,8 @@ LorentzianClassifier::LorentzianClassifier(LorentzianSettings s)
       filter_adx_({LorentzianFeatureKind::adx, 14, 1}),
       trend_ema_(s.ema_period, Convention::tradingview),
       trend_sma_(s.sma_period) {
-    for (int j = 0; j < s_.feature_count; ++j) features_.emplace_back(s_.features[static_cast<size_t>(j)]);
+    for (int j = 0; j < s_.feature_count; ++j)
+        features_.emplace_back(s_.features[static_cast<size_t>(j)]);
     size_t cap = static_cast<size_t>(s_.max_bars_back);
     for (int j = 0; j < s_.feature_count; ++j) rows_[static_cast<size_t>(j)].assign(cap, 0.0);
     labels_.assign(cap, 0);
@@ -145,7 +147,8 @@ void LorentzianClassifier::search() {
     size_t nf = features_.size();
     double *prod = scratch_.data();
     // Oldest first: in `recent_bars` the ring's oldest row is at ring_head_ once it is full.
-    size_t offset = s_.training == TrainingWindow::recent_bars && row_count_ > stored ? ring_head_ : 0;
+    size_t offset =
+        s_.training == TrainingWindow::recent_bars && row_count_ > stored ? ring_head_ : 0;
     size_t cap = static_cast<size_t>(s_.max_bars_back);
     for (size_t i = 0; i <= size; ++i) prod[i] = 1.0;
     for (size_t j = 0; j < nf; ++j) {
@@ -178,7 +181,8 @@ void LorentzianClassifier::search() {
             predictions_.erase(predictions_.begin());
         }
     }
-    double sum = 0;
+    // Pine's array.sum of an empty array is na (no neighbour kept yet: features not ready).
+    double sum = predictions_.empty() ? kNotReady : 0.0;
     for (int p : predictions_) sum += p;
     out_.prediction = sum;
 }
@@ -221,13 +225,13 @@ void LorentzianClassifier::signals(const Bar &b) {
     // Filters.
     atr_recent_.update(b);
     atr_history_.update(b);
-    out_.filter_volatility = !s_.use_volatility_filter ||
-                             (atr_recent_.ready() && atr_history_.ready() &&
-                              atr_recent_.value() > atr_history_.value());
+    out_.filter_volatility =
+        !s_.use_volatility_filter ||
+        (atr_recent_.ready() && atr_history_.ready() && atr_recent_.value() > atr_history_.value());
 
     double src = b.ohlc4();
-    double value1 = 0.2 * (src - regime_prev_src_) +
-                    0.8 * (std::isnan(regime_value1_) ? 0.0 : regime_value1_);
+    double value1 =
+        0.2 * (src - regime_prev_src_) + 0.8 * (std::isnan(regime_value1_) ? 0.0 : regime_value1_);
     regime_value2_ = 0.1 * (b.high - b.low) + 0.8 * regime_value2_;
     double omega = std::fabs(value1 / regime_value2_);
     double alpha =
@@ -316,18 +320,20 @@ void LorentzianClassifier::signals(const Bar &b) {
 
     // Exits: strict (4 bars after the entry, or an early flip) unless dynamic exits are on.
     auto since = [](int64_t &counter, bool now) {
-        if (now) counter = 0;
-        else if (counter >= 0) ++counter;
+        if (now)
+            counter = 0;
+        else if (counter >= 0)
+            ++counter;
     };
     since(since_start_long_, out_.start_long);
     since(since_start_short_, out_.start_short);
     since(since_alert_bull_, alert_bullish);
     since(since_alert_bear_, alert_bearish);
     // ta.barssince is na before the first occurrence, and na compares false.
-    bool valid_short_exit = since_alert_bull_ >= 0 && since_start_short_ >= 0 &&
-                            since_alert_bull_ > since_start_short_;
-    bool valid_long_exit = since_alert_bear_ >= 0 && since_start_long_ >= 0 &&
-                           since_alert_bear_ > since_start_long_;
+    bool valid_short_exit =
+        since_alert_bull_ >= 0 && since_start_short_ >= 0 && since_alert_bull_ > since_start_short_;
+    bool valid_long_exit =
+        since_alert_bear_ >= 0 && since_start_long_ >= 0 && since_alert_bear_ > since_start_long_;
     valid_long_exit_.push(valid_long_exit);
     valid_short_exit_.push(valid_short_exit);
     bool end_long_dynamic = bearish_change && bar_ >= 1 && valid_long_exit_[1];

@@ -48,16 +48,14 @@ std::unique_ptr<AnyIndicator> adapt(I ind, typename Adapter<I, N>::Update update
 // One-output indicators of the close.
 template <typename I>
 std::unique_ptr<AnyIndicator> of_close(I ind) {
-    return adapt<I, 1>(
-        std::move(ind), [](I &i, const Bar &b, TimeNs) { i.update(b.close); }, {"value"},
-        {[](const I &i) { return i.value(); }});
+    return adapt<I, 1>(std::move(ind), [](I &i, const Bar &b, TimeNs) { i.update(b.close); },
+                       {"value"}, {[](const I &i) { return i.value(); }});
 }
 // One-output indicators of the bar.
 template <typename I>
 std::unique_ptr<AnyIndicator> of_bar(I ind) {
-    return adapt<I, 1>(
-        std::move(ind), [](I &i, const Bar &b, TimeNs) { i.update(b); }, {"value"},
-        {[](const I &i) { return i.value(); }});
+    return adapt<I, 1>(std::move(ind), [](I &i, const Bar &b, TimeNs) { i.update(b); }, {"value"},
+                       {[](const I &i) { return i.value(); }});
 }
 
 struct ResetLorentzian {
@@ -78,22 +76,28 @@ const std::vector<IndicatorKind> &kinds() {
         {"adx", "ADX with +DI and -DI (TA-Lib); outputs adx, plus_di, minus_di", {{"period", 14}}},
         {"cci", "commodity channel index of the typical price", {{"period", 20}}},
         {"wavetrend", "LazyBear's WaveTrend; outputs wt1, wt2", {{"channel", 10}, {"average", 21}}},
-        {"bollinger", "Bollinger Bands; outputs upper, middle, lower",
+        {"bollinger",
+         "Bollinger Bands; outputs upper, middle, lower",
          {{"period", 20}, {"deviations", 2}}},
-        {"chandelier", "Chandelier Exit; outputs long_stop, short_stop, direction",
+        {"chandelier",
+         "Chandelier Exit; outputs long_stop, short_stop, direction",
          {{"period", 22}, {"multiplier", 3}, {"use_close", 1}}},
-        {"macd", "MACD (TA-Lib); outputs macd, signal, histogram",
+        {"macd",
+         "MACD (TA-Lib); outputs macd, signal, histogram",
          {{"fast", 12}, {"slow", 26}, {"signal", 9}}},
         {"stochastic", "slow stochastic; outputs k, d", {{"k", 14}, {"slowing", 3}, {"d", 3}}},
-        {"vwap", "VWAP of the typical price, anchored to sessions of `session` seconds (UTC days)",
+        {"vwap",
+         "VWAP of the typical price, anchored to sessions of `session` seconds (UTC days)",
          {{"session", 86400}}},
         {"obv", "on-balance volume", {}},
         {"donchian", "Donchian channel; outputs upper, middle, lower", {{"period", 20}}},
-        {"keltner", "Keltner channel (EMA +- multiplier x ATR); outputs upper, middle, lower",
+        {"keltner",
+         "Keltner channel (EMA +- multiplier x ATR); outputs upper, middle, lower",
          {{"period", 20}, {"atr_period", 10}, {"multiplier", 2}}},
         {"highest", "highest high over a period", {{"period", 20}}},
         {"lowest", "lowest low over a period", {{"period", 20}}},
-        {"stddev", "rolling population standard deviation of the close",
+        {"stddev",
+         "rolling population standard deviation of the close",
          {{"period", 20}, {"deviations", 1}}},
         {"lorentzian",
          "Lorentzian classification; outputs prediction, signal, confidence, start_long, "
@@ -118,8 +122,9 @@ struct Args {
     long period(const char *name) const {
         double v = get(name);
         if (!(v >= 1) || v != std::floor(v) || v > 1e6)
-            throw std::invalid_argument(fmt::format(
-                "indicator {}: {} must be a whole number from 1 to 1000000, got {}", kind, name, v));
+            throw std::invalid_argument(
+                fmt::format("indicator {}: {} must be a whole number from 1 to 1000000, got {}",
+                            kind, name, v));
         return static_cast<long>(v);
     }
     double positive(const char *name) const {
@@ -146,28 +151,48 @@ LorentzianSettings lorentzian_settings(const IndicatorParams &params) {
         return static_cast<int>(v);
     };
     for (auto &[name, v] : params) {
-        if (name == "neighbors") s.neighbors = integer(name, v);
-        else if (name == "max_bars_back") s.max_bars_back = integer(name, v);
-        else if (name == "feature_count") s.feature_count = integer(name, v);
-        else if (name == "predict_from_bar") s.predict_from_bar = integer(name, v);
-        else if (name == "recent_bars") s.training = v != 0 ? TrainingWindow::recent_bars
-                                                           : TrainingWindow::first_bars;
-        else if (name == "use_volatility_filter") s.use_volatility_filter = v != 0;
-        else if (name == "use_regime_filter") s.use_regime_filter = v != 0;
-        else if (name == "regime_threshold") s.regime_threshold = v;
-        else if (name == "use_adx_filter") s.use_adx_filter = v != 0;
-        else if (name == "adx_threshold") s.adx_threshold = v;
-        else if (name == "use_ema_filter") s.use_ema_filter = v != 0;
-        else if (name == "ema_period") s.ema_period = integer(name, v);
-        else if (name == "use_sma_filter") s.use_sma_filter = v != 0;
-        else if (name == "sma_period") s.sma_period = integer(name, v);
-        else if (name == "use_kernel_filter") s.use_kernel_filter = v != 0;
-        else if (name == "use_kernel_smoothing") s.use_kernel_smoothing = v != 0;
-        else if (name == "kernel_lookback") s.kernel_lookback = integer(name, v);
-        else if (name == "kernel_relative_weight") s.kernel_relative_weight = v;
-        else if (name == "kernel_regression_level") s.kernel_regression_level = integer(name, v);
-        else if (name == "kernel_lag") s.kernel_lag = integer(name, v);
-        else if (name == "use_dynamic_exits") s.use_dynamic_exits = v != 0;
+        if (name == "neighbors")
+            s.neighbors = integer(name, v);
+        else if (name == "max_bars_back")
+            s.max_bars_back = integer(name, v);
+        else if (name == "feature_count")
+            s.feature_count = integer(name, v);
+        else if (name == "predict_from_bar")
+            s.predict_from_bar = integer(name, v);
+        else if (name == "recent_bars")
+            s.training = v != 0 ? TrainingWindow::recent_bars : TrainingWindow::first_bars;
+        else if (name == "use_volatility_filter")
+            s.use_volatility_filter = v != 0;
+        else if (name == "use_regime_filter")
+            s.use_regime_filter = v != 0;
+        else if (name == "regime_threshold")
+            s.regime_threshold = v;
+        else if (name == "use_adx_filter")
+            s.use_adx_filter = v != 0;
+        else if (name == "adx_threshold")
+            s.adx_threshold = v;
+        else if (name == "use_ema_filter")
+            s.use_ema_filter = v != 0;
+        else if (name == "ema_period")
+            s.ema_period = integer(name, v);
+        else if (name == "use_sma_filter")
+            s.use_sma_filter = v != 0;
+        else if (name == "sma_period")
+            s.sma_period = integer(name, v);
+        else if (name == "use_kernel_filter")
+            s.use_kernel_filter = v != 0;
+        else if (name == "use_kernel_smoothing")
+            s.use_kernel_smoothing = v != 0;
+        else if (name == "kernel_lookback")
+            s.kernel_lookback = integer(name, v);
+        else if (name == "kernel_relative_weight")
+            s.kernel_relative_weight = v;
+        else if (name == "kernel_regression_level")
+            s.kernel_regression_level = integer(name, v);
+        else if (name == "kernel_lag")
+            s.kernel_lag = integer(name, v);
+        else if (name == "use_dynamic_exits")
+            s.use_dynamic_exits = v != 0;
         else
             throw std::invalid_argument(
                 fmt::format("indicator lorentzian: unknown setting '{}'", name));
@@ -187,8 +212,7 @@ std::unique_ptr<AnyIndicator> make_indicator(std::string_view kind, const Indica
     if (!spec) {
         std::string known;
         for (auto &k : kinds()) known += (known.empty() ? "" : ", ") + std::string(k.name);
-        throw std::invalid_argument(
-            fmt::format("unknown indicator '{}' (known: {})", kind, known));
+        throw std::invalid_argument(fmt::format("unknown indicator '{}' (known: {})", kind, known));
     }
     if (kind == "lorentzian") {
         ResetLorentzian model{LorentzianClassifier(lorentzian_settings(params))};
@@ -231,13 +255,13 @@ std::unique_ptr<AnyIndicator> make_indicator(std::string_view kind, const Indica
     if (kind == "cci") return of_bar(Cci(a.period("period")));
     if (kind == "obv") return of_bar(Obv());
     if (kind == "highest")
-        return adapt<Highest, 1>(
-            Highest(a.period("period")), [](Highest &i, const Bar &b, TimeNs) { i.update(b.high); },
-            {"value"}, {[](const Highest &i) { return i.value(); }});
+        return adapt<Highest, 1>(Highest(a.period("period")),
+                                 [](Highest &i, const Bar &b, TimeNs) { i.update(b.high); },
+                                 {"value"}, {[](const Highest &i) { return i.value(); }});
     if (kind == "lowest")
-        return adapt<Lowest, 1>(
-            Lowest(a.period("period")), [](Lowest &i, const Bar &b, TimeNs) { i.update(b.low); },
-            {"value"}, {[](const Lowest &i) { return i.value(); }});
+        return adapt<Lowest, 1>(Lowest(a.period("period")),
+                                [](Lowest &i, const Bar &b, TimeNs) { i.update(b.low); }, {"value"},
+                                {[](const Lowest &i) { return i.value(); }});
     if (kind == "stddev")
         return of_close(RollingStdDev(a.period("period"), a.positive("deviations")));
     if (kind == "vwap") {
@@ -245,10 +269,9 @@ std::unique_ptr<AnyIndicator> make_indicator(std::string_view kind, const Indica
         if (!(session >= 0) || session != std::floor(session))
             throw std::invalid_argument(fmt::format(
                 "indicator vwap: session must be whole seconds (0 = never), got {}", session));
-        return adapt<Vwap, 1>(
-            Vwap(static_cast<TimeNs>(session) * 1'000'000'000),
-            [](Vwap &i, const Bar &b, TimeNs start) { i.update(b, start); }, {"value"},
-            {[](const Vwap &i) { return i.value(); }});
+        return adapt<Vwap, 1>(Vwap(static_cast<TimeNs>(session) * 1'000'000'000),
+                              [](Vwap &i, const Bar &b, TimeNs start) { i.update(b, start); },
+                              {"value"}, {[](const Vwap &i) { return i.value(); }});
     }
     if (kind == "adx")
         return adapt<Adx, 3>(
@@ -309,6 +332,20 @@ std::unique_ptr<AnyIndicator> make_indicator(std::string_view kind, const Indica
              [](const KeltnerChannel &i) { return i.middle(); },
              [](const KeltnerChannel &i) { return i.lower(); }});
     throw std::logic_error("indicator kind listed but not built: " + std::string(kind));
+}
+
+std::vector<double> run_batch(const AnyIndicator &prototype, std::span<const Bar> bars,
+                              std::span<const TimeNs> starts) {
+    auto ind = prototype.clone();
+    ind->reset();
+    size_t n = ind->output_names().size();
+    std::vector<double> out;
+    out.reserve(bars.size() * n);
+    for (size_t t = 0; t < bars.size(); ++t) {
+        ind->update(bars[t], t < starts.size() ? starts[t] : 0);
+        for (size_t k = 0; k < n; ++k) out.push_back(ind->output(k));
+    }
+    return out;
 }
 
 IndicatorSeries::IndicatorSeries(std::unique_ptr<AnyIndicator> indicator, size_t depth)

@@ -19,8 +19,10 @@ namespace {
 }
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '"')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '"'))
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '"'))
+        s.remove_prefix(1);
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '"'))
         s.remove_suffix(1);
     return s;
 }
@@ -42,10 +44,10 @@ bool parse_int(std::string_view s, int64_t &out) {
 // Epoch seconds, ms, µs or ns, told apart by magnitude (any date after 1973 is unambiguous).
 TimeNs epoch_to_ns(int64_t v) {
     int64_t a = v < 0 ? -v : v;
-    if (a >= 100'000'000'000'000'000) return v;          // ns
-    if (a >= 100'000'000'000'000) return v * 1'000;      // µs
-    if (a >= 100'000'000'000) return v * 1'000'000;      // ms
-    return v * 1'000'000'000;                            // s
+    if (a >= 100'000'000'000'000'000) return v;      // ns
+    if (a >= 100'000'000'000'000) return v * 1'000;  // µs
+    if (a >= 100'000'000'000) return v * 1'000'000;  // ms
+    return v * 1'000'000'000;                        // s
 }
 
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -166,11 +168,16 @@ std::vector<CandleRow> read_csv(const std::filesystem::path &path, const std::st
                     if (name == "timestamp" || name == "open_time" || name == "time" ||
                         name == "date" || name == "datetime")
                         k = 0;
-                    else if (name == "open") k = 1;
-                    else if (name == "high") k = 2;
-                    else if (name == "low") k = 3;
-                    else if (name == "close") k = 4;
-                    else if (name == "volume") k = 5;
+                    else if (name == "open")
+                        k = 1;
+                    else if (name == "high")
+                        k = 2;
+                    else if (name == "low")
+                        k = 3;
+                    else if (name == "close")
+                        k = 4;
+                    else if (name == "volume")
+                        k = 5;
                     if (k >= 0 && !found[k]) {
                         col[k] = i;
                         found[k] = true;
@@ -220,8 +227,8 @@ bool json_number(simdjson::dom::element e, double &out) {
 }
 
 // Volume column: Kraken puts vwap at 5 and volume at 6.
-std::vector<CandleRow> read_json_rows(const std::filesystem::path &path,
-                                      simdjson::dom::array arr, bool seconds, size_t volume_at) {
+std::vector<CandleRow> read_json_rows(const std::filesystem::path &path, simdjson::dom::array arr,
+                                      bool seconds, size_t volume_at) {
     std::vector<CandleRow> rows;
     rows.reserve(arr.size());
     size_t index = 0;

@@ -58,8 +58,7 @@ class Ema {
             if (++count_ == n_) value_ = seed_ / static_cast<double>(n_);
             return;
         }
-        value_ = c_ == Convention::talib ? (x - value_) * k_ + value_
-                                         : k_ * x + (1 - k_) * value_;
+        value_ = c_ == Convention::talib ? (x - value_) * k_ + value_ : k_ * x + (1 - k_) * value_;
     }
     // Starts the recursion from a value computed elsewhere (MACD seeds its fast EMA late).
     void seed_with(double v) {

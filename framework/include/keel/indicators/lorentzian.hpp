@@ -56,9 +56,9 @@ struct LorentzianSettings {
 
     bool use_kernel_filter = true;
     bool use_kernel_smoothing = false;
-    int kernel_lookback = 8;             // h
-    double kernel_relative_weight = 8;   // r
-    int kernel_regression_level = 25;    // x
+    int kernel_lookback = 8;            // h
+    double kernel_relative_weight = 8;  // r
+    int kernel_regression_level = 25;   // x
     int kernel_lag = 2;
     bool use_dynamic_exits = false;
 
@@ -68,7 +68,7 @@ struct LorentzianSettings {
 
 struct LorentzianOutput {
     std::array<double, 5> features{};  // NaN until each is ready
-    double prediction = 0;             // sum of the neighbours' labels, -neighbors..neighbors
+    double prediction = 0;             // sum of the kept neighbours' labels; NaN before any is kept
     int signal = 0;                    // +1 long, -1 short, 0 neutral (held between changes)
     bool filter_volatility = false, filter_regime = false, filter_adx = false;
     double yhat1 = kNotReady, yhat2 = kNotReady;  // rational quadratic and Gaussian estimates

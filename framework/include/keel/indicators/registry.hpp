@@ -51,6 +51,11 @@ std::unique_ptr<AnyIndicator> make_indicator(std::string_view kind, const Indica
 // LorentzianSettings); throws like make_indicator.
 LorentzianSettings lorentzian_settings(const IndicatorParams &params);
 
+// Batch: a fresh copy of `prototype` run over every bar; row t holds the outputs after bar t
+// (row-major, output_names().size() columns). Exactly what streaming the same bars gives.
+std::vector<double> run_batch(const AnyIndicator &prototype, std::span<const Bar> bars,
+                              std::span<const TimeNs> starts);
+
 // An indicator with the history of its outputs: value(k, ago) for ago = 0 (the latest closed
 // candle) .. depth - 1. Storage is allocated once.
 class IndicatorSeries {

@@ -114,8 +114,10 @@ class Adx {
             minus_dm_ -= minus_dm_ / n;
             plus_dm_ -= plus_dm_ / n;
         }
-        if (diff_minus > 0 && diff_plus < diff_minus) minus_dm_ += diff_minus;
-        else if (diff_plus > 0 && diff_plus > diff_minus) plus_dm_ += diff_plus;
+        if (diff_minus > 0 && diff_plus < diff_minus)
+            minus_dm_ += diff_minus;
+        else if (diff_plus > 0 && diff_plus > diff_minus)
+            plus_dm_ += diff_plus;
         if (moves < n_) {
             tr_ += tr;
             return;
@@ -240,8 +242,8 @@ class Rolling {
 using Highest = Rolling<RollingMax>;
 using Lowest = Rolling<RollingMin>;
 
-// Keltner channel: middle = EMA(close, period), upper/lower = middle +- multiplier * ATR(atr_period),
-// both with keel's (TA-Lib) conventions. Ready when both are.
+// Keltner channel: middle = EMA(close, period), upper/lower = middle +- multiplier *
+// ATR(atr_period), both with keel's (TA-Lib) conventions. Ready when both are.
 class KeltnerChannel {
   public:
     KeltnerChannel(long period = 20, long atr_period = 10, double multiplier = 2.0)

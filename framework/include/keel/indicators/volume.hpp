@@ -13,9 +13,12 @@ namespace keel::indicators {
 class Obv {
   public:
     void update(const Bar &b) {
-        if (!ready_) value_ = b.volume;
-        else if (b.close > prev_close_) value_ += b.volume;
-        else if (b.close < prev_close_) value_ -= b.volume;
+        if (!ready_)
+            value_ = b.volume;
+        else if (b.close > prev_close_)
+            value_ += b.volume;
+        else if (b.close < prev_close_)
+            value_ -= b.volume;
         prev_close_ = b.close;
         ready_ = true;
     }

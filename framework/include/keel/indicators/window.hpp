@@ -20,8 +20,10 @@ class RingWindow {
 
     double push(double x) {
         double out = 0;
-        if (full()) out = data_[head_];
-        else ++size_;
+        if (full())
+            out = data_[head_];
+        else
+            ++size_;
         data_[head_] = x;
         head_ = head_ + 1 == data_.size() ? 0 : head_ + 1;
         return out;
