@@ -389,3 +389,60 @@ end
     // Both see the same traded candles; flat adds only the quiet intervals.
     CHECK(num("flat", "count") - num("flat", "flats") == num("skip", "count"));
 }
+
+TEST_CASE("indicators reach Lua by handle, updated on each closed candle before on_candle",
+          "[engine][indicators]") {
+    test::TempDir dir;
+    dir.write("ind.lua", R"(
+local sma = keel.indicator.sma("BTCUSDT", "1s", 3)
+local bb = keel.indicator.bollinger("BTCUSDT", "1s", { period = 4, deviations = 2, history = 5 })
+local model = keel.indicator.lorentzian("BTCUSDT", "1s", { neighbors = 4, max_bars_back = 50 })
+local closes = {}
+checked, mismatches, nil_before_ready, prev_ok = 0, 0, 0, 0
+function on_candle(tf, c)
+  closes[#closes + 1] = c.close
+  local n = #closes
+  if n < 3 then
+    if sma:value() == nil and not sma:ready() then nil_before_ready = nil_before_ready + 1 end
+    return
+  end
+  local want = (closes[n] + closes[n - 1] + closes[n - 2]) / 3
+  if math.abs(sma:value() - want) > 1e-9 * want then mismatches = mismatches + 1 end
+  -- The previous value is the one computed a candle ago.
+  if n >= 4 then
+    local before = (closes[n - 1] + closes[n - 2] + closes[n - 3]) / 3
+    if math.abs(sma:value(1) - before) <= 1e-9 * before then prev_ok = prev_ok + 1 end
+  end
+  if n >= 4 and not (bb:output("upper") >= bb:output("middle")) then mismatches = mismatches + 1 end
+  checked = checked + 1
+  outputs = table.concat(model:outputs(), ",")
+end
+local function err(f) local ok, e = pcall(f); return ok and "no error" or e end
+bad_tf = err(function() keel.indicator.rsi("BTCUSDT", "5m", 14) end)
+bad_inst = err(function() keel.indicator.rsi("ETHUSDT", "1s", 14) end)
+bad_param = err(function() keel.indicator.rsi("BTCUSDT", "1s", 0) end)
+bad_name = err(function() keel.indicator.bollinger("BTCUSDT", "1s", { width = 2 }) end)
+bad_output = err(function() bb:output("top") end)
+bad_ago = err(function() bb:value(5) end)
+)");
+    auto cfg = load(dir, deployment("  - { name: ind, file: ind.lua, instruments: [BTCUSDT], "
+                                    "timeframes: [1s] }\n"));
+    Engine e(cfg, simulated());
+    e.run(40 * kSecond);
+    auto *s = e.strategy("ind");
+    auto num = [&](const char *name) { return std::stoi(*s->global_as_string(name)); };
+    CHECK(s->error_count() == 0);
+    CHECK(num("checked") >= 30);
+    CHECK(num("mismatches") == 0);
+    CHECK(num("prev_ok") == num("checked") - 1);
+    CHECK(num("nil_before_ready") == 2);
+    CHECK_THAT(*s->global_as_string("outputs"), Contains("prediction,signal,confidence"));
+    CHECK_THAT(*s->global_as_string("bad_tf"),
+               Contains("timeframe \"5m\" is not in this strategy's timeframes [1s]"));
+    CHECK_THAT(*s->global_as_string("bad_inst"), Contains("not in this strategy's instruments"));
+    CHECK_THAT(*s->global_as_string("bad_param"), Contains("period must be a whole number"));
+    CHECK_THAT(*s->global_as_string("bad_name"), Contains("unknown parameter 'width'"));
+    CHECK_THAT(*s->global_as_string("bad_output"),
+               Contains("no output \"top\" (this one has: upper, middle, lower)"));
+    CHECK_THAT(*s->global_as_string("bad_ago"), Contains("`ago` must be 0..4"));
+}

@@ -233,6 +233,132 @@ int book_instrument(lua_State *L, LuaStrategy &s) {
     return 1;
 }
 
+// ---- indicators ----------------------------------------------------------------------------
+
+constexpr const char *kIndicatorMeta = "keel.indicator";
+constexpr size_t kDefaultIndicatorHistory = 100;
+constexpr size_t kMaxIndicators = 256;
+
+struct IndicatorHandle {
+    size_t slot;
+};
+
+const LuaStrategy::IndicatorSlot &check_indicator(lua_State *L, LuaStrategy &s) {
+    return s.indicator(static_cast<IndicatorHandle *>(luaL_checkudata(L, 1, kIndicatorMeta))->slot);
+}
+
+// How many candles ago (argument `arg`, default 0).
+size_t check_ago(lua_State *L, int arg, const LuaStrategy::IndicatorSlot &slot) {
+    lua_Integer ago = luaL_optinteger(L, arg, 0);
+    if (ago < 0 || static_cast<size_t>(ago) >= slot.series.depth())
+        luaL_error(L, "indicator: `ago` must be 0..%d (the history kept), got %d",
+                   static_cast<int>(slot.series.depth()) - 1, static_cast<int>(ago));
+    return static_cast<size_t>(ago);
+}
+
+int push_value(lua_State *L, double v) {
+    if (std::isnan(v))
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, v);
+    return 1;
+}
+
+// h:value([ago]) -> the main output, nil until ready.
+int indicator_value(lua_State *L, LuaStrategy &s) {
+    const auto &slot = check_indicator(L, s);
+    return push_value(L, slot.series.value(0, check_ago(L, 2, slot)));
+}
+// h:output(name [, ago]) -> a named output ("upper", "signal", ...), nil until ready.
+int indicator_output(lua_State *L, LuaStrategy &s) {
+    const auto &slot = check_indicator(L, s);
+    const char *name = luaL_checkstring(L, 2);
+    auto names = slot.series.indicator().output_names();
+    for (size_t k = 0; k < names.size(); ++k)
+        if (std::strcmp(names[k], name) == 0)
+            return push_value(L, slot.series.value(k, check_ago(L, 3, slot)));
+    std::string known;
+    for (auto n : names) known += (known.empty() ? "" : ", ") + std::string(n);
+    return luaL_error(L, "indicator: no output \"%s\" (this one has: %s)", name, known.c_str());
+}
+int indicator_ready(lua_State *L, LuaStrategy &s) {
+    lua_pushboolean(L, check_indicator(L, s).series.indicator().ready());
+    return 1;
+}
+int indicator_outputs(lua_State *L, LuaStrategy &s) {
+    auto names = check_indicator(L, s).series.indicator().output_names();
+    lua_createtable(L, static_cast<int>(names.size()), 0);
+    for (size_t k = 0; k < names.size(); ++k) {
+        lua_pushstring(L, names[k]);
+        lua_rawseti(L, -2, static_cast<int>(k + 1));
+    }
+    return 1;
+}
+
+// keel.indicator.<kind>(instrument, timeframe, [p1, p2, ... | {name = value, ..., history = n}])
+int api_indicator(lua_State *L, LuaStrategy &s) {
+    const char *kind = lua_tostring(L, lua_upvalueindex(2));
+    auto i = check_instrument(L, 1, s);
+    if (!s.wants(i))
+        return luaL_error(L,
+                          "keel.indicator.%s: instrument \"%s\" is not in this strategy's "
+                          "instruments",
+                          kind, lua_tostring(L, 1));
+    const char *tf = luaL_checkstring(L, 2);
+    const auto &tfs = s.config().timeframes;
+    if (std::find(tfs.begin(), tfs.end(), tf) == tfs.end()) {
+        std::string have;
+        for (auto &t : tfs) have += (have.empty() ? "" : ", ") + t;
+        return luaL_error(L,
+                          "keel.indicator.%s: timeframe \"%s\" is not in this strategy's "
+                          "timeframes [%s]: add it under `timeframes:` in the config",
+                          kind, tf, have.c_str());
+    }
+    indicators::IndicatorParams params;
+    size_t depth = kDefaultIndicatorHistory;
+    const indicators::IndicatorKind *spec = nullptr;
+    for (auto &k : indicators::indicator_kinds())
+        if (std::strcmp(k.name, kind) == 0) spec = &k;
+    if (lua_istable(L, 3)) {
+        lua_pushnil(L);
+        while (lua_next(L, 3)) {
+            if (lua_type(L, -2) != LUA_TSTRING)
+                return luaL_error(L, "keel.indicator.%s: parameter names must be strings", kind);
+            std::string name = lua_tostring(L, -2);
+            double v;
+            if (lua_isboolean(L, -1))
+                v = lua_toboolean(L, -1) ? 1 : 0;
+            else if (lua_type(L, -1) == LUA_TNUMBER)
+                v = lua_tonumber(L, -1);
+            else
+                return luaL_error(L, "keel.indicator.%s: parameter %s must be a number or boolean",
+                                  kind, name.c_str());
+            if (name == "history") {
+                if (!(v >= 1 && v <= 100000) || v != std::floor(v))
+                    return luaL_error(L, "keel.indicator.%s: history must be 1..100000", kind);
+                depth = static_cast<size_t>(v);
+            } else {
+                params[name] = v;
+            }
+            lua_pop(L, 1);
+        }
+    } else {
+        int top = lua_gettop(L);
+        if (top - 2 > static_cast<int>(spec->params.size()))
+            return luaL_error(L, "keel.indicator.%s takes at most %d parameters, got %d", kind,
+                              static_cast<int>(spec->params.size()), top - 2);
+        for (int a = 3; a <= top; ++a)
+            params[spec->params[static_cast<size_t>(a - 3)].first] = luaL_checknumber(L, a);
+    }
+    auto ind = indicators::make_indicator(kind, params);  // throws with a clear message
+    size_t slot = s.add_indicator(i, tf, std::move(ind), depth);
+    auto *h = static_cast<IndicatorHandle *>(lua_newuserdata(L, sizeof(IndicatorHandle)));
+    h->slot = slot;
+    luaL_getmetatable(L, kIndicatorMeta);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
 // ---- keel.* ------------------------------------------------------------------------------------
 
 int api_book(lua_State *L, LuaStrategy &s) {
@@ -496,6 +622,18 @@ void LuaStrategy::install_api() {
     lua_setfield(L, -2, "__metatable");  // getmetatable(book) gives false, setmetatable fails
     lua_pop(L, 1);
 
+    // Indicator handles: methods in a protected metatable, like books.
+    luaL_newmetatable(L, kIndicatorMeta);
+    lua_newtable(L);
+    set_fn(L, "value", guarded<indicator_value>, this);
+    set_fn(L, "output", guarded<indicator_output>, this);
+    set_fn(L, "ready", guarded<indicator_ready>, this);
+    set_fn(L, "outputs", guarded<indicator_outputs>, this);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+
     lua_newtable(L);  // books by instrument id
     int books = lua_gettop(L);
     size_t count = services_.instrument_count();
@@ -529,6 +667,14 @@ void LuaStrategy::install_api() {
     set_fn(L, "balance", guarded<api_balance>, this);
     set_fn(L, "equity", guarded<api_equity>, this);
     set_fn(L, "notify", guarded<api_notify>, this);
+    lua_newtable(L);  // keel.indicator.<kind>
+    for (auto &k : indicators::indicator_kinds()) {
+        lua_pushlightuserdata(L, this);
+        lua_pushstring(L, k.name);
+        lua_pushcclosure(L, guarded<api_indicator>, 2);
+        lua_setfield(L, -2, k.name);
+    }
+    lua_setfield(L, -2, "indicator");
     lua_newtable(L);
     set_fn(L, "debug", guarded<api_log<spdlog::level::debug>>, this);
     set_fn(L, "info", guarded<api_log<spdlog::level::info>>, this);
@@ -681,10 +827,30 @@ void LuaStrategy::on_trade(InstrumentIndex i, const TradeView &t) {
     call("on_trade", 2);
 }
 
+size_t LuaStrategy::add_indicator(InstrumentIndex i, std::string timeframe,
+                                  std::unique_ptr<indicators::AnyIndicator> ind, size_t depth) {
+    // Indicator state lives outside the Lua heap and its memory cap, so their number is capped:
+    // creating one per candle by mistake fails fast instead of growing for ever.
+    if (indicators_.size() >= kMaxIndicators)
+        throw std::runtime_error("a strategy may create at most " + std::to_string(kMaxIndicators) +
+                                 " indicators (create them once, in the main chunk or on_start)");
+    indicators_.push_back(
+        {i, std::move(timeframe), indicators::IndicatorSeries(std::move(ind), depth)});
+    return indicators_.size() - 1;
+}
+
 void LuaStrategy::on_candle(InstrumentIndex i, const std::string &timeframe,
                             const market::Candle &c) {
-    if (!push_callback("on_candle")) return;
     const auto &spec = services_.spec(i);
+    // Indicators first, so on_candle reads values that include this candle.
+    if (!indicators_.empty()) {
+        indicators::Bar bar{spec.price(c.open), spec.price(c.high), spec.price(c.low),
+                            spec.price(c.close), spec.qty(c.volume)};
+        for (auto &slot : indicators_)
+            if (slot.instrument == i && slot.timeframe == timeframe)
+                slot.series.update(bar, c.start);
+    }
+    if (!push_callback("on_candle")) return;
     lua_pushlstring(L_, timeframe.data(), timeframe.size());
     lua_createtable(L_, 0, 10);
     push_instrument(i);

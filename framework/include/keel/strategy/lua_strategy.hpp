@@ -12,6 +12,7 @@
 
 #include "keel/config/config.hpp"
 #include "keel/exec/order.hpp"
+#include "keel/indicators/registry.hpp"
 #include "keel/market/candles.hpp"
 #include "keel/strategy/services.hpp"
 
@@ -70,6 +71,16 @@ class LuaStrategy {
 
     // The binding's view of this object (used by the C functions of the API).
     Services &services() { return services_; }
+    // Indicators the strategy created (keel.indicator.*), updated on each closed candle of their
+    // instrument and timeframe before on_candle runs. Returns the new handle's index.
+    struct IndicatorSlot {
+        InstrumentIndex instrument;
+        std::string timeframe;
+        indicators::IndicatorSeries series;
+    };
+    size_t add_indicator(InstrumentIndex i, std::string timeframe,
+                         std::unique_ptr<indicators::AnyIndicator> ind, size_t depth);
+    const IndicatorSlot &indicator(size_t handle) const { return indicators_.at(handle); }
     void report_error(const char *where, const std::string &message);
 
   private:
@@ -90,6 +101,7 @@ class LuaStrategy {
     int traceback_ref_ = 0;
     std::vector<int> instrument_refs_;  // registry refs of instrument id strings, by index
     std::vector<int> book_refs_;        // registry refs of book handles, by index
+    std::vector<IndicatorSlot> indicators_;
 };
 
 }  // namespace keel::strategy
