@@ -1,0 +1,108 @@
+-- Lorentzian classification on two timeframes (seed 002).
+--
+-- Enters when the 1m model starts a trade (its published entry signal) and the 5m model's signal
+-- points the same way, and both are confident enough (|prediction| / neighbours >= `confidence`).
+-- The stop starts at ATR(14) x `atr_mult` from the entry and trails with the Chandelier Exit
+-- (it only ever tightens). Size: the smaller of the timeframe's `size` x `leverage` of equity and
+-- `risk_per_trade` of equity divided by the stop distance (seed 001's formula). The risk gate
+-- has the last word on every order.
+--
+-- The models train on the latest `max_bars_back` candles (`recent_bars`), not on the first ones
+-- the process saw as the TradingView script does: a session that runs for weeks keeps learning.
+-- They need about 30 closed candles of each timeframe before they predict (see docs/lorentzian.md).
+
+local p = keel.params
+local CONFIDENCE   = p.confidence or 0.7
+local ATR_PERIOD   = p.atr_period or 14
+local ATR_MULT     = p.atr_mult or 2.0
+local RISK         = p.risk_per_trade or 0.01      -- of equity, seed 002
+local CE_PERIOD    = p.chandelier_period or 22
+local CE_MULT      = p.chandelier_mult or 3.0
+local SIZE_1M      = p.size_1m or 0.02             -- of equity, seed 002
+local LEVERAGE_1M  = p.leverage_1m or 5
+local NEIGHBORS    = p.neighbors or 8
+local BARS_BACK    = p.max_bars_back or 2000
+
+local model_settings = { neighbors = NEIGHBORS, max_bars_back = BARS_BACK, recent_bars = true }
+local state = {}
+
+for _, inst in ipairs(keel.instruments) do
+  state[inst] = {
+    m1 = keel.indicator.lorentzian(inst, "1m", model_settings),
+    m5 = keel.indicator.lorentzian(inst, "5m", model_settings),
+    atr = keel.indicator.atr(inst, "1m", ATR_PERIOD),
+    ce = keel.indicator.chandelier(inst, "1m", { period = CE_PERIOD, multiplier = CE_MULT }),
+    stop = nil, pending = nil,
+  }
+end
+
+local function lots(inst, qty)
+  local lot = keel.instrument(inst).lot_size
+  return math.floor(qty / lot) * lot
+end
+
+local function enter(inst, s, side, price)
+  local atr = s.atr:value()
+  if not atr or atr <= 0 then return end
+  local distance = atr * ATR_MULT
+  local equity = keel.equity()
+  local by_size = equity * SIZE_1M * LEVERAGE_1M / price
+  local by_risk = equity * RISK / distance
+  local qty = lots(inst, math.min(by_size, by_risk))
+  if qty <= 0 then return end
+  s.stop = side == "buy" and price - distance or price + distance
+  s.pending = keel.order{ instrument = inst, side = side, qty = qty, tag = "entry" }
+  keel.log.info(string.format("%s %s %.6g @ ~%.2f, stop %.2f (ATR %.2f x %.1f)", inst, side, qty,
+    price, s.stop, atr, ATR_MULT))
+end
+
+local function exit(inst, s, qty, why)
+  s.pending = keel.order{ instrument = inst, side = qty > 0 and "sell" or "buy", qty = math.abs(qty),
+                          reduce_only = true, tag = why }
+end
+
+function on_candle(tf, c)
+  if tf ~= "1m" then return end
+  local inst = c.instrument
+  local s = state[inst]
+  if s.pending then return end
+  local pos = keel.position(inst).qty
+
+  if pos ~= 0 then
+    -- Trail with the Chandelier Exit, never loosening the stop.
+    local long_stop, short_stop = s.ce:output("long_stop"), s.ce:output("short_stop")
+    if pos > 0 and long_stop then s.stop = math.max(s.stop, long_stop) end
+    if pos < 0 and short_stop then s.stop = math.min(s.stop, short_stop) end
+    return
+  end
+
+  local sig1, sig5 = s.m1:output("signal"), s.m5:output("signal")
+  local conf1, conf5 = s.m1:output("confidence"), s.m5:output("confidence")
+  if not (sig1 and sig5 and conf1 and conf5) or math.min(conf1, conf5) < CONFIDENCE then return end
+  if s.m1:output("start_long") == 1 and sig5 == 1 then
+    enter(inst, s, "buy", c.close)
+  elseif s.m1:output("start_short") == 1 and sig5 == -1 then
+    enter(inst, s, "sell", c.close)
+  end
+end
+
+function on_book(inst, book)
+  local s = state[inst]
+  if s.pending or not s.stop then return end
+  local pos = keel.position(inst).qty
+  local mid = book:mid()
+  if pos == 0 or not mid then return end
+  if (pos > 0 and mid <= s.stop) or (pos < 0 and mid >= s.stop) then exit(inst, s, pos, "stop") end
+end
+
+function on_order(o)
+  local s = state[o.instrument]
+  if o.status == "rejected" then
+    keel.log.warn(string.format("%s %s rejected: %s", o.tag or "", o.instrument, o.reason))
+    s.pending = nil
+    if o.tag == "entry" then s.stop = nil end
+  elseif o.status == "filled" or o.status == "cancelled" then
+    s.pending = nil
+    if o.tag ~= "entry" then s.stop = nil end
+  end
+end
