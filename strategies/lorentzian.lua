@@ -1,11 +1,12 @@
 -- Lorentzian classification on two timeframes (seed 002).
 --
--- Enters when the 1m model starts a trade (its published entry signal) and the 5m model's signal
--- points the same way, and both are confident enough (|prediction| / neighbours >= `confidence`).
--- The stop starts at ATR(14) x `atr_mult` from the entry and trails with the Chandelier Exit
--- (it only ever tightens). Size: the smaller of the timeframe's `size` x `leverage` of equity and
--- `risk_per_trade` of equity divided by the stop distance (seed 001's formula). The risk gate
--- has the last word on every order.
+-- Enters when the model on the entry timeframe (`entry_tf`, 1m by default) starts a trade (its
+-- published entry signal) and the model on the other timeframe (5m) points the same way, and both
+-- are confident enough (|prediction| / neighbours >= `confidence`). The stop starts at ATR(14) x
+-- `atr_mult` from the entry and trails with the Chandelier Exit of the entry timeframe (it only
+-- ever tightens). Size: the smaller of the entry timeframe's `size_<tf>` x `leverage_<tf>` of
+-- equity (seed 002: 1m 2 % at 5x, 5m 3 % at 10x) and `risk_per_trade` of equity divided by the
+-- stop distance (seed 001's formula). The risk gate has the last word on every order.
 --
 -- The models train on the latest `max_bars_back` candles (`recent_bars`), not on the first ones
 -- the process saw as the TradingView script does: a session that runs for weeks keeps learning.
@@ -18,8 +19,11 @@ local ATR_MULT     = p.atr_mult or 2.0
 local RISK         = p.risk_per_trade or 0.01      -- of equity, seed 002
 local CE_PERIOD    = p.chandelier_period or 22
 local CE_MULT      = p.chandelier_mult or 3.0
-local SIZE_1M      = p.size_1m or 0.02             -- of equity, seed 002
-local LEVERAGE_1M  = p.leverage_1m or 5
+local ENTRY_TF     = p.entry_tf or "1m"
+local CONFIRM_TF   = ENTRY_TF == "1m" and "5m" or "1m"
+local SIZE         = p["size_" .. ENTRY_TF] or ({ ["1m"] = 0.02, ["5m"] = 0.03 })[ENTRY_TF]
+local LEVERAGE     = p["leverage_" .. ENTRY_TF] or ({ ["1m"] = 5, ["5m"] = 10 })[ENTRY_TF]
+assert(SIZE and LEVERAGE, "entry_tf must be 1m or 5m (or set size_<tf> and leverage_<tf>)")
 local NEIGHBORS    = p.neighbors or 8
 local BARS_BACK    = p.max_bars_back or 2000
 
@@ -28,10 +32,10 @@ local state = {}
 
 for _, inst in ipairs(keel.instruments) do
   state[inst] = {
-    m1 = keel.indicator.lorentzian(inst, "1m", model_settings),
-    m5 = keel.indicator.lorentzian(inst, "5m", model_settings),
-    atr = keel.indicator.atr(inst, "1m", ATR_PERIOD),
-    ce = keel.indicator.chandelier(inst, "1m", { period = CE_PERIOD, multiplier = CE_MULT }),
+    entry = keel.indicator.lorentzian(inst, ENTRY_TF, model_settings),
+    confirm = keel.indicator.lorentzian(inst, CONFIRM_TF, model_settings),
+    atr = keel.indicator.atr(inst, ENTRY_TF, ATR_PERIOD),
+    ce = keel.indicator.chandelier(inst, ENTRY_TF, { period = CE_PERIOD, multiplier = CE_MULT }),
     stop = nil, pending = nil,
   }
 end
@@ -46,7 +50,7 @@ local function enter(inst, s, side, price)
   if not atr or atr <= 0 then return end
   local distance = atr * ATR_MULT
   local equity = keel.equity()
-  local by_size = equity * SIZE_1M * LEVERAGE_1M / price
+  local by_size = equity * SIZE * LEVERAGE / price
   local by_risk = equity * RISK / distance
   local qty = lots(inst, math.min(by_size, by_risk))
   if qty <= 0 then return end
@@ -62,7 +66,7 @@ local function exit(inst, s, qty, why)
 end
 
 function on_candle(tf, c)
-  if tf ~= "1m" then return end
+  if tf ~= ENTRY_TF then return end
   local inst = c.instrument
   local s = state[inst]
   if s.pending then return end
@@ -76,12 +80,12 @@ function on_candle(tf, c)
     return
   end
 
-  local sig1, sig5 = s.m1:output("signal"), s.m5:output("signal")
-  local conf1, conf5 = s.m1:output("confidence"), s.m5:output("confidence")
-  if not (sig1 and sig5 and conf1 and conf5) or math.min(conf1, conf5) < CONFIDENCE then return end
-  if s.m1:output("start_long") == 1 and sig5 == 1 then
+  local other = s.confirm:output("signal")
+  local conf1, conf2 = s.entry:output("confidence"), s.confirm:output("confidence")
+  if not (other and conf1 and conf2) or math.min(conf1, conf2) < CONFIDENCE then return end
+  if s.entry:output("start_long") == 1 and other == 1 then
     enter(inst, s, "buy", c.close)
-  elseif s.m1:output("start_short") == 1 and sig5 == -1 then
+  elseif s.entry:output("start_short") == 1 and other == -1 then
     enter(inst, s, "sell", c.close)
   end
 end

@@ -453,9 +453,11 @@ TEST_CASE("the Lorentzian strategy runs its models on 1m and 5m and trades throu
     // random walk, so both models rarely agree at confidence 0.7 (none did in this day); a lower
     // bar makes the day trade and exercises the whole path.
     test::TempDir dir;
+    std::string entry_tf = GENERATE("1m", "5m");
     auto yaml = deployment("  - { name: lorentzian, file: " KEEL_SOURCE_DIR
                            "/strategies/lorentzian.lua, instruments: [BTCUSDT, ETHUSDT], "
-                           "timeframes: [1m, 5m], params: { confidence: 0.25 } }\n");
+                           "timeframes: [1m, 5m], params: { confidence: 0.25, entry_tf: " +
+                           entry_tf + " } }\n");
     yaml.replace(yaml.find("tick_ms: 100"), 12, "tick_ms: 250");
     yaml.replace(yaml.find("max_order_notional: 1000"), 24, "max_order_notional: 2000");
     Engine e(load(dir, yaml), simulated());
@@ -466,6 +468,9 @@ TEST_CASE("the Lorentzian strategy runs its models on 1m and 5m and trades throu
     CHECK(s->error_count() == 0);
     CHECK(summary.candles >= 2 * (1440 + 288) - 4);
     // The 5m regime filter needs 200 candles (17 h) before the 5m model can signal.
-    CHECK(summary.orders > 0);
-    CHECK(summary.fills > 0);
+    INFO("entry on " << entry_tf);
+    if (entry_tf == "1m") {
+        CHECK(summary.orders > 0);
+        CHECK(summary.fills > 0);
+    }
 }
