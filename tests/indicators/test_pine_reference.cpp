@@ -190,3 +190,21 @@ TEST_CASE("the Lorentzian model equals the Pine reference on real candles", "[in
         compare_lorentzian(data, ref, 0, file + " (all bars)");
     }
 }
+
+TEST_CASE("recent_bars scans the latest rows: the same as first_bars until the window is full",
+          "[indicators][pine]") {
+    auto data = test::load_bars(test::candle_dir() / pine_files()[0]);
+    LorentzianSettings first, recent;
+    first.max_bars_back = recent.max_bars_back = 100;
+    recent.training = TrainingWindow::recent_bars;
+    LorentzianClassifier a(first), b(recent);
+    size_t differ_before = 0, differ_after = 0;
+    for (size_t t = 0; t < 3000; ++t) {
+        double pa = a.update(data.bars[t]).prediction, pb = b.update(data.bars[t]).prediction;
+        bool same = pa == pb || (std::isnan(pa) && std::isnan(pb));
+        (t < 100 ? differ_before : differ_after) += !same;
+    }
+    CHECK(differ_before == 0);
+    // Later the recent window learns from other candles than the first 100, and predicts otherwise.
+    CHECK(differ_after > 100);
+}
