@@ -1,12 +1,12 @@
 // Market-data hot path on the real Binance USD-M BTCUSDT capture: raw frame text to updated book
 // (parse + sanitize + sync + apply), the simdjson-only ceiling on the same frames, book queries
-// and candle updates. Every allocation is counted by a replaced global operator new: the full
-// path must not allocate per message in steady state, and the benchmark fails if it does.
+// and candle updates. Every allocation is counted by the replaced global operator new of
+// tests/data/allocation_counter.cpp: the full path must not allocate per message in steady state,
+// and the benchmark fails if it does.
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,28 +17,14 @@
 #include <simdjson.h>
 
 #include "codec.hpp"
+#include "data/allocation_counter.hpp"
 #include "keel/market/book_feed.hpp"
 #include "keel/market/candles.hpp"
 #include "keel/market/capture.hpp"
 
 namespace {
-std::atomic<uint64_t> g_allocations{0};
 bool g_failed = false;  // a broken premise: exit non-zero so the smoke test in CTest notices
 }  // namespace
-
-void *operator new(size_t n) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void *p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-// GCC cannot see that this new and this delete are a pair.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void *p) noexcept {
-    std::free(p);
-}
-void operator delete(void *p, size_t) noexcept {
-    std::free(p);
-}
 
 using namespace keel;
 
@@ -160,9 +146,9 @@ void BM_FullPath(benchmark::State &state) {
     for (int i = 0; i < 3; ++i) p.pass(c);  // warm-up: vectors and pools grow to their size
     uint64_t allocations = 0;
     for (auto _ : state) {
-        auto before = g_allocations.load();
+        test::start_counting_allocations();
         p.pass(c);
-        allocations += g_allocations.load() - before;
+        allocations += test::stop_counting_allocations();
     }
     check_pass(state, p);
     auto messages = double(state.iterations()) * double(c.early.size() + 1 + c.diffs.size());

@@ -1,14 +1,11 @@
 // Indicator updates on real candles (Binance BTCUSDT 1m, 42,915 bars), one closed candle per
 // update, cycling through the file. Each case reports the time per update and counts heap
-// allocations per update with a replaced operator new: an update must not allocate, and the
-// benchmark fails if one does. The Lorentzian case runs the model with a full 2,000-bar training
-// window and predicts on every bar.
+// allocations per update (tests/data/allocation_counter.cpp): an update must not allocate, and
+// the benchmark fails (exits non-zero) if one does. The Lorentzian case runs the model with a full
+// 2,000-bar training window and predicts on every bar.
 #include <benchmark/benchmark.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
+#include "data/allocation_counter.hpp"
 #include "keel/indicators/averages.hpp"
 #include "keel/indicators/lorentzian.hpp"
 #include "keel/indicators/momentum.hpp"
@@ -17,22 +14,8 @@
 #include "keel/market/candle_file.hpp"
 
 namespace {
-std::atomic<uint64_t> g_allocations{0};
-}
-
-void *operator new(size_t n) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void *p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-// GCC cannot see that this new and this delete are a pair.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void *p) noexcept {
-    std::free(p);
-}
-void operator delete(void *p, size_t) noexcept {
-    std::free(p);
-}
+bool g_failed = false;  // an update allocated: exit non-zero so the smoke test in CTest notices
+}  // namespace
 
 using namespace keel::indicators;
 
@@ -55,17 +38,20 @@ void run(benchmark::State &state, I ind, Update update) {
     const auto &b = bars();
     for (const auto &bar : b) update(ind, bar);
     size_t t = 0;
-    uint64_t before = g_allocations.load();
+    keel::test::start_counting_allocations();
     for (auto _ : state) {
         update(ind, b[t]);
         benchmark::DoNotOptimize(ind);
         if (++t == b.size()) t = 0;
     }
-    uint64_t allocations = g_allocations.load() - before;
+    uint64_t allocations = keel::test::stop_counting_allocations();
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
     state.counters["allocs_per_update"] =
         static_cast<double>(allocations) / static_cast<double>(state.iterations());
-    if (allocations) state.SkipWithError("an indicator update allocated");
+    if (allocations) {
+        state.SkipWithError("an indicator update allocated");
+        g_failed = true;
+    }
 }
 
 auto by_close = [](auto &i, const Bar &b) {
@@ -141,4 +127,10 @@ BENCHMARK(BM_WaveTrend);
 BENCHMARK(BM_Chandelier22);
 BENCHMARK(BM_Highest)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_Lorentzian)->Arg(0)->Arg(1);
-BENCHMARK_MAIN();
+int main(int argc, char **argv) {
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return g_failed ? 1 : 0;
+}

@@ -45,13 +45,12 @@ class Sma {
     double sum_ = 0, value_ = 0;
 };
 
-// Exponential moving average, alpha = 2 / (period + 1), seeded with the simple average of the
-// first `period` values (both TA-Lib and Pine seed this way; they differ in the recursion's
-// arithmetic: TA-Lib (x - prev) * k + prev, Pine alpha * x + (1 - alpha) * prev).
-class Ema {
+// An exponentially smoothed average seeded with the simple average of its first `period` inputs,
+// the shape of both the EMA and Wilder's RMA. TA-Lib writes the recursion (x - prev) * k + prev,
+// Pine alpha * x + (1 - alpha) * prev; `Convention` picks one, so results match either bit for bit.
+class SmoothedAverage {
   public:
-    explicit Ema(long period, Convention c = Convention::talib)
-        : n_(checked_period(period, "EMA")), k_(2.0 / (static_cast<double>(n_) + 1)), c_(c) {}
+    SmoothedAverage(size_t period, double alpha, Convention c) : n_(period), k_(alpha), c_(c) {}
     void update(double x) {
         if (count_ < n_) {
             seed_ += x;
@@ -82,34 +81,22 @@ class Ema {
     double seed_ = 0, value_ = 0;
 };
 
-// Wilder's moving average (RMA, SMMA): alpha = 1 / period, seeded with the simple average of the
-// first `period` values. Pine's ta.rma arithmetic; TA-Lib has no RMA of its own (its RSI, ATR and
-// ADX each inline theirs, and keel's versions of those mirror them).
-class Rma {
+// Exponential moving average, alpha = 2 / (period + 1). TA-Lib and Pine both seed it with the
+// simple average of the first `period` values.
+class Ema : public SmoothedAverage {
+  public:
+    explicit Ema(long period, Convention c = Convention::talib)
+        : SmoothedAverage(checked_period(period, "EMA"), 2.0 / (static_cast<double>(period) + 1),
+                          c) {}
+};
+
+// Wilder's moving average (RMA, SMMA): alpha = 1 / period, Pine's ta.rma. TA-Lib has no RMA of
+// its own (its RSI, ATR and ADX each inline theirs, and keel's versions of those mirror them).
+class Rma : public SmoothedAverage {
   public:
     explicit Rma(long period)
-        : n_(checked_period(period, "RMA")), alpha_(1.0 / static_cast<double>(n_)) {}
-    void update(double x) {
-        if (count_ < n_) {
-            seed_ += x;
-            if (++count_ == n_) value_ = seed_ / static_cast<double>(n_);
-            return;
-        }
-        value_ = alpha_ * x + (1 - alpha_) * value_;
-    }
-    bool ready() const { return count_ >= n_; }
-    double value() const { return ready() ? value_ : kNotReady; }
-    size_t warmup() const { return n_; }
-    void reset() {
-        count_ = 0;
-        seed_ = 0;
-    }
-
-  private:
-    size_t n_;
-    double alpha_;
-    size_t count_ = 0;
-    double seed_ = 0, value_ = 0;
+        : SmoothedAverage(checked_period(period, "RMA"), 1.0 / static_cast<double>(period),
+                          Convention::tradingview) {}
 };
 
 // Linearly weighted moving average (weights 1..period, newest heaviest), TA-Lib's O(1) form: a
