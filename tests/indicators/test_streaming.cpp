@@ -103,4 +103,6 @@ TEST_CASE("make_indicator refuses what it cannot build, saying why", "[indicator
                Catch::Contains("unknown setting 'neighbours'"));
     CHECK_THAT(message("lorentzian", {{"feature_count", 6}}),
                Catch::Contains("feature_count must be 2..5"));
+    CHECK_THAT(message("lorentzian", {{"regime_threshold", NAN}}),
+               Catch::Contains("regime_threshold and adx_threshold must be numbers"));
 }

@@ -31,7 +31,10 @@ void LorentzianSettings::validate() const {
     require(ema_period >= 1 && sma_period >= 1, "filter periods must be at least 1");
     require(kernel_lookback > kernel_lag && kernel_lag >= 0,
             "kernel_lookback must exceed kernel_lag (the Gaussian uses lookback - lag)");
-    require(kernel_relative_weight > 0, "kernel_relative_weight must be positive");
+    require(kernel_relative_weight > 0 && std::isfinite(kernel_relative_weight),
+            "kernel_relative_weight must be a positive number");
+    require(std::isfinite(regime_threshold) && std::isfinite(adx_threshold),
+            "regime_threshold and adx_threshold must be numbers");
     require(kernel_regression_level >= 0, "kernel_regression_level must not be negative");
 }
 
