@@ -103,6 +103,10 @@ TEST_CASE("make_indicator refuses what it cannot build, saying why", "[indicator
                Catch::Contains("unknown setting 'neighbours'"));
     CHECK_THAT(message("lorentzian", {{"feature_count", 6}}),
                Catch::Contains("feature_count must be 2..5"));
+    CHECK_THAT(message("lorentzian", {{"max_bars_back", 1e9}}),
+               Catch::Contains("max_bars_back must be 1..100000"));
+    CHECK_THAT(message("sma", {{"period", 1e7}}),
+               Catch::Contains("period must be a whole number from 1 to 100000"));
     CHECK_THAT(message("lorentzian", {{"regime_threshold", NAN}}),
                Catch::Contains("regime_threshold and adx_threshold must be numbers"));
 }

@@ -21,21 +21,25 @@ void require(bool ok, const std::string &what) {
 
 void LorentzianSettings::validate() const {
     require(neighbors >= 1 && neighbors <= 100, "neighbors must be 1..100");
-    require(max_bars_back >= 1, "max_bars_back must be at least 1");
+    // Bounds keep the storage sizes sane: a typo must be an error, not gigabytes of rows.
+    require(max_bars_back >= 1 && max_bars_back <= 100000, "max_bars_back must be 1..100000");
     require(feature_count >= 2 && feature_count <= 5, "feature_count must be 2..5");
     for (int i = 0; i < feature_count; ++i) {
         const auto &f = features[static_cast<size_t>(i)];
-        require(f.a >= 1 && (f.kind == LorentzianFeatureKind::adx || f.b >= 1),
-                "feature " + std::to_string(i + 1) + " periods must be at least 1");
+        require(f.a >= 1 && f.a <= 100000 &&
+                    (f.kind == LorentzianFeatureKind::adx || (f.b >= 1 && f.b <= 100000)),
+                "feature " + std::to_string(i + 1) + " periods must be 1..100000");
     }
-    require(ema_period >= 1 && sma_period >= 1, "filter periods must be at least 1");
+    require(ema_period >= 1 && ema_period <= 100000 && sma_period >= 1 && sma_period <= 100000,
+            "ema_period and sma_period must be 1..100000");
     require(kernel_lookback > kernel_lag && kernel_lag >= 0,
             "kernel_lookback must exceed kernel_lag (the Gaussian uses lookback - lag)");
     require(kernel_relative_weight > 0 && std::isfinite(kernel_relative_weight),
             "kernel_relative_weight must be a positive number");
     require(std::isfinite(regime_threshold) && std::isfinite(adx_threshold),
             "regime_threshold and adx_threshold must be numbers");
-    require(kernel_regression_level >= 0, "kernel_regression_level must not be negative");
+    require(kernel_regression_level >= 0 && kernel_regression_level <= 10000,
+            "kernel_regression_level must be 0..10000");
 }
 
 LorentzianClassifier::Feature::Feature(LorentzianFeature f)

@@ -334,8 +334,9 @@ int api_indicator(lua_State *L, LuaStrategy &s) {
                 return luaL_error(L, "keel.indicator.%s: parameter %s must be a number or boolean",
                                   kind, name.c_str());
             if (name == "history") {
-                if (!(v >= 1 && v <= 100000) || v != std::floor(v))
-                    return luaL_error(L, "keel.indicator.%s: history must be 1..100000", kind);
+                // History lives outside the Lua memory cap: bounded like the indicator count.
+                if (!(v >= 1 && v <= 10000) || v != std::floor(v))
+                    return luaL_error(L, "keel.indicator.%s: history must be 1..10000", kind);
                 depth = static_cast<size_t>(v);
             } else {
                 params[name] = v;

@@ -85,7 +85,6 @@ class LorentzianClassifier {
     const LorentzianOutput &update(const Bar &b);
     const LorentzianOutput &output() const { return out_; }
     const LorentzianSettings &settings() const { return s_; }
-    int64_t bars() const { return bar_; }
     // True once every feature has a value (the model predicts from then on).
     bool ready() const { return features_ready_; }
     // |prediction| / neighbors: 1 when every neighbour agrees.

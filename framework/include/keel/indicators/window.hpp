@@ -73,8 +73,6 @@ class RollingExtreme {
     }
     // The extreme of the last min(length, count) values; count() > 0 required.
     double value() const { return val_[front_]; }
-    // How many updates ago the extreme was set (0 = the latest value).
-    uint64_t age() const { return count_ - 1 - pos_[front_]; }
     void clear() {
         n_ = front_ = 0;
         count_ = 0;
