@@ -593,8 +593,8 @@ class Loader {
 
         std::vector<Instrument> out;
         for (const auto &item : items) {
-            MapView m = map(item, "a mapping with keys symbol, venue, id",
-                            {"symbol", "venue", "id"}, false);
+            MapView m = map(item, "a mapping with keys symbol, venue, id, kind, leverage",
+                            {"symbol", "venue", "id", "kind", "leverage"}, false);
             const Entry &symbol = require(m, "symbol");
             const Entry &venue = require(m, "venue");
             const Entry *id = m.find("id");
@@ -620,6 +620,12 @@ class Loader {
             Text id_text = id ? scalar(id->val, "a string") : substitute(symbol.val);
             if (id_text.value.empty()) fail(id_val, "expected a non-empty string, found \"\"");
             inst.id = id_text.value;
+            if (const Entry *k = m.find("kind")) inst.spot = one_of(k->val, {"linear", "spot"}) == "spot";
+            if (const Entry *l = m.find("leverage")) {
+                if (inst.spot) fail(l->val, "spot instruments have no leverage setting");
+                inst.leverage = number(l->val, 1.0, true, 200.0, "a leverage from 1 to 200");
+            }
+            if (inst.spot) inst.leverage = 1;
 
             if (const Defined *first = find(instruments_, inst.id)) {
                 std::string message = "duplicate instrument id " + shown(id_text) + " (first at " +
@@ -661,6 +667,7 @@ class Loader {
             }
             names.push_back(Defined{name_text.value, name_text.from_env, location(name.val.mark),
                                     name.val.path});
+            strategy_names_.push_back(names.back());
             s.name = name_text.value;
 
             s.file = strategy_file(file.val);
@@ -726,26 +733,191 @@ class Loader {
         return p;
     }
 
+    // A limit: a number >= 0, or "off" to disable it.
+    double limit(const Val &v) {
+        Text t = scalar(v, "a number >= 0 or off");
+        if (t.value == "off") return OrderLimits::kOff;
+        return number(v, 0.0, true, std::nullopt, "a number >= 0 or off");
+    }
+
+    double percent(const Val &v) {
+        Text t = scalar(v, "a percentage from 0 to 100 or off");
+        if (t.value == "off") return OrderLimits::kOff;
+        return number(v, 0.0, true, 100.0, "a percentage from 0 to 100 or off");
+    }
+
+    int count_limit(const Val &v) {
+        Text t = scalar(v, "an integer >= 1 or off");
+        if (t.value == "off") return 0;
+        return integer(v, 1);
+    }
+
+    RiskAction action(const Val &v) {
+        std::string a = one_of(v, {"alert", "reduce", "halt", "flatten"});
+        return a == "alert" ? RiskAction::alert
+               : a == "reduce" ? RiskAction::reduce
+               : a == "halt"   ? RiskAction::halt
+                               : RiskAction::flatten;
+    }
+
+    static const std::vector<std::string> &order_limit_keys() {
+        static const std::vector<std::string> keys = {
+            "max_order_notional", "max_order_qty",      "max_position_notional",
+            "max_position_pct",   "max_instrument_exposure_pct",
+            "risk_per_trade_pct", "max_leverage",       "max_leverage_by_timeframe",
+            "price_band_pct",     "require_stop",       "no_duplicate_entry"};
+        return keys;
+    }
+
+    [[noreturn]] void unknown_key(const Entry &e, const std::string &where,
+                                  const std::vector<std::string> &names) {
+        std::string message = "unknown key \"" + e.key + "\" in " + where;
+        if (auto best = closest(e.key, names)) message += " (did you mean \"" + *best + "\"?)";
+        fail(e.val, message + "; docs/risk.md lists every limit");
+    }
+
+    // Sets `o` from an order-limit key; false if `e` is not one.
+    bool order_limit(const Entry &e, OrderLimits &o) {
+        if (e.key == "max_order_notional") {
+            o.max_order_notional = limit(e.val);
+        } else if (e.key == "max_order_qty") {
+            o.max_order_qty = limit(e.val);
+        } else if (e.key == "max_position_notional") {
+            o.max_position_notional = limit(e.val);
+        } else if (e.key == "max_position_pct") {
+            o.max_position_pct = limit(e.val);
+        } else if (e.key == "max_instrument_exposure_pct") {
+            o.max_instrument_exposure_pct = limit(e.val);
+        } else if (e.key == "risk_per_trade_pct") {
+            o.risk_per_trade_pct = percent(e.val);
+        } else if (e.key == "max_leverage") {
+            o.max_leverage = limit(e.val);
+        } else if (e.key == "max_leverage_by_timeframe") {
+            MapView m = map(e.val, "a mapping of timeframe -> leverage cap", nullptr, false);
+            for (const auto &tf : m.entries) {
+                auto length = market::parse_timeframe(tf.key);
+                if (!length)
+                    fail(tf.val, "expected a timeframe key like 1m, 5m, 15m, found \"" + tf.key +
+                                     "\"");
+                o.max_leverage_by_timeframe[*length] = limit(tf.val);
+            }
+        } else if (e.key == "price_band_pct") {
+            o.price_band_pct = limit(e.val);
+        } else if (e.key == "require_stop") {
+            o.require_stop = boolean(e.val);
+        } else if (e.key == "no_duplicate_entry") {
+            o.no_duplicate_entry = boolean(e.val);
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+    // risk.instruments.<id> / risk.strategies.<name>: extra limits, off unless set.
+    std::map<std::string, OrderLimits> limit_overrides(const Val &v, const char *what,
+                                                       const std::vector<Defined> &known) {
+        MapView m = map(v, "a mapping of name -> limits", nullptr, true);
+        std::map<std::string, OrderLimits> out;
+        for (const auto &e : m.entries) {
+            if (!find(known, e.key)) fail(e.val, unknown(what, Text{e.key, e.key}, known));
+            MapView limits = map(e.val, "a mapping of order limits", nullptr, false);
+            OrderLimits o;
+            for (const auto &le : limits.entries)
+                if (!order_limit(le, o)) unknown_key(le, e.val.path, order_limit_keys());
+            out.emplace(e.key, std::move(o));
+        }
+        return out;
+    }
+
+    std::vector<DrawdownLevel> drawdown_levels(const Val &v) {
+        std::vector<Val> items = sequence(v, "a sequence of drawdown levels", false);
+        std::vector<DrawdownLevel> out;
+        for (const auto &item : items) {
+            MapView m = map(item, "a mapping with keys name, at_pct, size, action",
+                            {"name", "at_pct", "size", "action"}, false);
+            DrawdownLevel level;
+            level.name = string(require(m, "name").val);
+            level.at_pct = number(require(m, "at_pct").val, 0.0, false, 100.0,
+                                  "a percentage above 0 and at most 100");
+            if (!out.empty() && level.at_pct <= out.back().at_pct)
+                fail(require(m, "at_pct").val,
+                     "drawdown levels must be listed from the smallest drawdown up");
+            if (const Entry *e = m.find("size"))
+                level.size = number(e->val, 0.0, true, 1.0, "a size multiplier from 0 to 1");
+            if (const Entry *e = m.find("action")) level.action = action(e->val);
+            out.push_back(std::move(level));
+        }
+        return out;
+    }
+
     RiskLimits risk(const Val &v) {
-        MapView m = map(v, "a mapping",
-                        {"max_order_notional", "max_position_notional", "max_open_orders",
-                         "whitelist", "halted"},
-                        true);
+        MapView m = map(v, "a mapping", nullptr, true);
         RiskLimits r;
         for (const auto &e : m.entries) {
-            if (e.key == "max_order_notional") {
-                r.max_order_notional = positive(e.val);
-            } else if (e.key == "max_position_notional") {
-                r.max_position_notional = positive(e.val);
+            if (order_limit(e, r.order)) continue;
+            if (e.key == "instruments") {
+                r.instruments = limit_overrides(e.val, "instrument", instruments_);
+            } else if (e.key == "strategies") {
+                r.strategies = limit_overrides(e.val, "strategy", strategy_names_);
+            } else if (e.key == "max_open_positions") {
+                r.max_open_positions = count_limit(e.val);
             } else if (e.key == "max_open_orders") {
-                r.max_open_orders = integer(e.val, 1);
+                r.max_open_orders = count_limit(e.val);
+            } else if (e.key == "max_orders_per_day") {
+                r.max_orders_per_day = count_limit(e.val);
+            } else if (e.key == "max_orders_per_second") {
+                r.max_orders_per_second = count_limit(e.val);
+            } else if (e.key == "daily_loss_pct") {
+                r.daily_loss_pct = percent(e.val);
+            } else if (e.key == "daily_loss") {
+                r.daily_loss = limit(e.val);
+            } else if (e.key == "max_drawdown_pct") {
+                r.max_drawdown_pct = percent(e.val);
+            } else if (e.key == "max_drawdown") {
+                r.max_drawdown = limit(e.val);
+            } else if (e.key == "on_daily_loss") {
+                r.on_daily_loss = action(e.val);
+            } else if (e.key == "on_max_drawdown") {
+                r.on_max_drawdown = action(e.val);
+            } else if (e.key == "day_start") {
+                r.day_start_ns = time_of_day(e.val);
+            } else if (e.key == "capital_stage") {
+                std::string stage = one_of(e.val, {"micro", "small", "full"});
+                r.capital_stage = stage == "micro"   ? CapitalStage::micro
+                                  : stage == "small" ? CapitalStage::small
+                                                     : CapitalStage::full;
+            } else if (e.key == "drawdown_levels") {
+                r.drawdown_levels = drawdown_levels(e.val);
+            } else if (e.key == "drawdown_hysteresis_pct") {
+                r.drawdown_hysteresis_pct = number(e.val, 0.0, true, 100.0, "a percentage");
             } else if (e.key == "whitelist") {
                 r.whitelist = instrument_refs(e.val, false);
             } else if (e.key == "halted") {
                 r.halted = boolean(e.val);
+            } else {
+                std::vector<std::string> names = {
+                    "instruments",      "strategies",         "max_open_positions",
+                    "max_open_orders",  "max_orders_per_day", "max_orders_per_second",
+                    "daily_loss_pct",   "daily_loss",         "max_drawdown_pct",
+                    "max_drawdown",     "on_daily_loss",      "on_max_drawdown",
+                    "day_start",        "capital_stage",      "drawdown_levels",
+                    "drawdown_hysteresis_pct", "whitelist",   "halted"};
+                names.insert(names.end(), order_limit_keys().begin(), order_limit_keys().end());
+                unknown_key(e, "risk", names);
             }
         }
         return r;
+    }
+
+    // "HH:MM" in UTC -> offset into the day.
+    int64_t time_of_day(const Val &v) {
+        Text t = scalar(v, "a UTC time of day HH:MM");
+        int h = -1, mi = -1;
+        char extra = 0;
+        if (std::sscanf(t.value.c_str(), "%2d:%2d%c", &h, &mi, &extra) != 2 || h < 0 || h > 23 ||
+            mi < 0 || mi > 59 || t.value.size() != 5)
+            fail(v, "expected a UTC time of day HH:MM such as \"00:00\", found " + shown(t));
+        return (static_cast<int64_t>(h) * 60 + mi) * 60 * 1'000'000'000LL;
     }
 
     Account account(const Val &v) {
@@ -784,6 +956,7 @@ class Loader {
     std::string display_;
     EnvLookup env_;
     std::vector<Defined> instruments_;
+    std::vector<Defined> strategy_names_;
     // symbol of instruments_[i], unless it came from the environment
     std::vector<std::optional<std::string>> symbols_;
 };

@@ -25,6 +25,9 @@ struct Engine::Venue {
 
 namespace {
 
+// The kill switch must confirm within this much engine time (seed 003), or it alerts.
+constexpr TimeNs kKillDeadline = 5'000'000'000;
+
 // Host function table for exchange plugins. No exception may cross back into C.
 template <typename F>
 void shield(Engine::Venue *v, const char *what, F &&f) {
@@ -92,7 +95,7 @@ bool v1_sized(const T &event, size_t v1_size) {
 }  // namespace
 
 Engine::Engine(config::Config config, EngineOptions options)
-    : config_(std::move(config)), options_(std::move(options)), gate_(config_.risk) {
+    : config_(std::move(config)), options_(std::move(options)) {
     sim_now_ = options_.simulated_start;
 }
 
@@ -128,9 +131,18 @@ void Engine::prepare() {
     books_.assign(instruments_.size(), market::Book{});
     load_venues();
     load_notifiers();
-    portfolio_ =
-        std::make_unique<exec::Portfolio>(config_.account.starting_balance, instruments_.size());
+    exec::AccountSettings account;
+    account.starting_balance = Money::from_double(config_.account.starting_balance);
+    for (auto &inst : config_.instruments) {
+        account.kinds.push_back(inst.spot ? exec::InstrumentKind::spot
+                                          : exec::InstrumentKind::linear);
+        account.leverage.push_back(inst.leverage);
+    }
+    portfolio_ = std::make_unique<exec::Portfolio>(instruments_, std::move(account));
     paper_ = std::make_unique<exec::PaperVenue>(config_.account, instruments_);
+    std::vector<std::string> strategy_names;
+    for (auto &s : config_.strategies) strategy_names.push_back(s.name);
+    gate_ = std::make_unique<risk::RiskGate>(config_.risk, instruments_, strategy_names);
     load_strategies();
     prepared_ = true;
 }
@@ -352,10 +364,24 @@ Summary Engine::run(TimeNs duration) {
         deliver_order_events();
     }
 
+    watch_account();  // starts the first trading day
     while (!stop_requested_.load()) {
+        {
+            std::vector<std::pair<Command, std::string>> commands;
+            {
+                std::lock_guard lock(mutex_);
+                commands.swap(commands_);
+            }
+            while (!scheduled_.empty() && scheduled_.begin()->first <= now()) {
+                commands.push_back(std::move(scheduled_.begin()->second));
+                scheduled_.erase(scheduled_.begin());
+            }
+            for (auto &[command, why] : commands) run_command(command, why);
+        }
         process_queue();
         fire_due_timers();
         process_queue();
+        if (kill_.active) advance_kill_switch();
         // Candles close when their interval ends, trades or not.
         for (InstrumentIndex i = 0; i < candles_.size(); ++i)
             candles_[i].close_until(now(), [&](const market::Candle &c) { emit_candle(i, c); });
@@ -364,14 +390,18 @@ Summary Engine::run(TimeNs duration) {
         std::unique_lock lock(mutex_);
         TimeNs next = end;
         if (!timers_.empty()) next = std::min(next, timers_.top().deadline);
+        if (!scheduled_.empty()) next = std::min(next, scheduled_.begin()->first);
+        if (kill_.active && !kill_.late_alerted) next = std::min(next, kill_.started + kKillDeadline);
+        bool idle = incoming_.events.empty() && commands_.empty();
         if (options_.clock == ClockKind::simulated) {
-            if (incoming_.events.empty()) sim_now_ = std::max(sim_now_, next);
-        } else if (incoming_.events.empty()) {
+            if (idle) sim_now_ = std::max(sim_now_, next);
+        } else if (idle) {
             auto deadline = std::chrono::system_clock::time_point(
                 std::chrono::duration_cast<std::chrono::system_clock::duration>(
                     std::chrono::nanoseconds(next)));
-            wake_.wait_until(lock, deadline,
-                             [&] { return stop_requested_.load() || !incoming_.events.empty(); });
+            wake_.wait_until(lock, deadline, [&] {
+                return stop_requested_.load() || !incoming_.events.empty() || !commands_.empty();
+            });
         }
     }
 
@@ -443,8 +473,11 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
                                           instruments_[e.instrument].id);
         return;
     }
+    portfolio_->mark(e.instrument, book.best_bid()->price, book.best_ask()->price);
     paper_->on_book(e.instrument, book, now(), venue_events_);
     handle_venue_events();
+    watch_account();
+    if (kill_.active) advance_kill_switch();
     deliver_order_events();
     for (auto &s : strategies_) {
         if (!s->wants(e.instrument)) continue;
@@ -483,23 +516,30 @@ void Engine::emit_candle(InstrumentIndex i, const market::Candle &c) {
 // ---- orders --------------------------------------------------------------------------------
 
 exec::OrderId Engine::submit(exec::OrderIntent intent) {
+    // A strategy's order: the binding set its index, so it can never pass as a host order.
+    return place(std::move(intent));
+}
+
+exec::OrderId Engine::place(exec::OrderIntent intent) {
     exec::OrderId id = next_order_id_++;
     auto i = intent.instrument;
-    risk::RiskContext ctx{instruments_.at(i),
-                          books_.at(i),
-                          portfolio_->position(i).qty,
-                          paper_->open_qty(i, Side::buy),
-                          paper_->open_qty(i, Side::sell),
-                          paper_->open_orders()};
-    auto decision = gate_.check(intent, ctx);
+    risk::RiskContext ctx{instruments_.at(i), books_.at(i), *portfolio_,
+                          paper_->open_orders(i, intent.strategy), now()};
+    auto decision = gate_->check(intent, ctx);  // a copy: a veto reports the intent as asked
     if (auto *veto = std::get_if<risk::Veto>(&decision)) {
         reject(intent, id, *veto);
         return id;
     }
+    auto &approved = std::get<risk::ApprovedOrder>(decision);
     ++stats_.orders;
-    paper_->submit(std::move(std::get<risk::ApprovedOrder>(decision)), id, books_.at(i), now(),
-                   venue_events_);
+    if (approved.intent().qty != approved.requested_qty())
+        keel::log::get("risk").info(
+            "order {} sized {} of the {} asked (drawdown {}, size factor {:.2f})", id,
+            instruments_[i].qty(approved.intent().qty), instruments_[i].qty(approved.requested_qty()),
+            gate_->drawdown().name(), gate_->size_factor());
+    paper_->submit(std::move(approved), id, books_.at(i), now(), venue_events_);
     handle_venue_events();
+    watch_account();
     return id;
 }
 
@@ -539,8 +579,7 @@ void Engine::handle_venue_events() {
     for (auto &e : venue_events_) {
         if (e.last_qty > 0) {
             ++stats_.fills;
-            portfolio_->on_fill(instruments_[e.instrument], e.instrument, e.side, e.last_qty,
-                                e.last_price, e.last_fee);
+            portfolio_->on_fill(e.instrument, e.side, e.last_qty, e.last_price, e.last_fee);
         }
         if (e.status == exec::OrderStatus::cancelled) ++stats_.cancels;
         log_order_event(e);
@@ -555,7 +594,7 @@ void Engine::log_order_event(const exec::OrderEvent &e) {
     if (e.last_qty > 0)
         log.info("order {} {} {} {}: fill {} @ {} ({}), fee {:.4f}, position {}", e.id,
                  to_string(e.side), spec.id, exec::to_string(e.status), spec.qty(e.last_qty),
-                 spec.price(e.last_price), e.maker ? "maker" : "taker", e.last_fee,
+                 spec.price(e.last_price), e.maker ? "maker" : "taker", e.last_fee.to_double(),
                  spec.qty(portfolio_->position(e.instrument).qty));
     else
         log.debug("order {} {} {} {} {}{}", e.id, to_string(e.side), spec.qty(e.qty), spec.id,
@@ -604,8 +643,7 @@ std::vector<exec::OrderId> Engine::open_orders(exec::StrategyIndex strategy) con
 
 void Engine::shutdown_orders() {
     // Paper orders do not outlive the session.
-    for (auto &s : strategies_)
-        for (auto id : paper_->resting_ids(s->index())) paper_->cancel(id, now(), venue_events_);
+    for (auto id : paper_->all_resting_ids()) paper_->cancel(id, now(), venue_events_);
     handle_venue_events();
     deliver_order_events();
 }
@@ -620,15 +658,125 @@ std::optional<double> Engine::mark(InstrumentIndex i) const {
            2;
 }
 
-double Engine::unrealized_pnl(InstrumentIndex i) const {
-    auto m = mark(i);
-    return m ? portfolio_->unrealized_pnl(instruments_[i], i, *m) : 0.0;
+strategy::RiskView Engine::risk() const {
+    strategy::RiskView v;
+    v.state = risk::to_string(gate_->state());
+    v.drawdown_level = gate_->drawdown().name();
+    v.size_factor = gate_->size_factor();
+    v.equity = portfolio_->equity().to_double();
+    v.peak_equity = portfolio_->peak_equity().to_double();
+    v.day_start_equity = portfolio_->day_start_equity().to_double();
+    v.orders_today = gate_->orders_today();
+    return v;
 }
 
-double Engine::equity() const {
-    double total = portfolio_->balance();
-    for (InstrumentIndex i = 0; i < instruments_.size(); ++i) total += unrealized_pnl(i);
-    return total;
+// ---- risk: account watch, operator commands, kill switch -----------------------------------
+
+void Engine::watch_account() {
+    gate_->on_account(*portfolio_, now(), risk_events_);
+    if (risk_events_.empty()) return;
+    std::vector<risk::RiskEvent> events;
+    events.swap(risk_events_);
+    for (auto &e : events) {
+        auto level = e.critical ? strategy::NotifyLevel::error : strategy::NotifyLevel::warning;
+        keel::log::get("risk").warn("{}: {} (state {})", e.title, e.message,
+                                    risk::to_string(gate_->state()));
+        notify(level, "risk", e.title, e.message);
+        if (e.action == config::RiskAction::flatten) start_kill_switch(e.title);
+    }
+}
+
+void Engine::request(Command command, std::string why) {
+    std::lock_guard lock(mutex_);
+    commands_.emplace_back(command, std::move(why));
+    wake_.notify_all();
+}
+
+void Engine::schedule(Command command, TimeNs at, std::string why) {
+    scheduled_.emplace(at, std::make_pair(command, std::move(why)));
+}
+
+void Engine::run_command(Command command, const std::string &why) {
+    auto &log = keel::log::get("risk");
+    switch (command) {
+        case Command::halt:
+            gate_->halt("manual halt: " + why);
+            log.warn("trading HALTED by the operator: {}", why);
+            notify(strategy::NotifyLevel::warning, "risk", "trading halted", why);
+            break;
+        case Command::reduce:
+            gate_->reduce("manual: " + why);
+            log.warn("trading REDUCING by the operator: {}", why);
+            notify(strategy::NotifyLevel::warning, "risk", "trading reduced to exits only", why);
+            break;
+        case Command::resume:
+            if (kill_.active) {
+                log.warn("resume refused: the kill switch is still flattening");
+                return;
+            }
+            gate_->resume(*portfolio_);
+            log.info("trading resumed (ACTIVE) by the operator: {}", why);
+            notify(strategy::NotifyLevel::info, "risk", "trading resumed", why);
+            break;
+        case Command::kill_switch:
+            start_kill_switch("manual: " + why);
+            break;
+    }
+}
+
+void Engine::start_kill_switch(const std::string &why) {
+    if (kill_.active) return;
+    ++stats_.kill_switches;
+    kill_ = KillSwitch{true, now(), why, 0, 0, 0, false};
+    gate_->reduce("kill switch: " + why);  // new risk refused while flattening; a halt stays
+    keel::log::get("risk").error("KILL SWITCH engaged: {}", why);
+    notify(strategy::NotifyLevel::error, "risk", "kill switch engaged",
+           why + ": cancelling every order and flattening every position");
+    advance_kill_switch();
+}
+
+void Engine::advance_kill_switch() {
+    // Each pass cancels what rests and sends one reducing market order per open position through
+    // the gate; what cannot fill now (no valid book) is retried on the next event.
+    ++kill_.attempts;
+    for (auto id : paper_->all_resting_ids())
+        if (paper_->cancel(id, now(), venue_events_)) ++kill_.cancelled;
+    handle_venue_events();
+    for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
+        Lots qty = portfolio_->position(i).qty;
+        if (qty == 0) continue;
+        exec::OrderIntent intent;
+        intent.strategy = exec::kNoStrategy;
+        intent.instrument = i;
+        intent.side = qty > 0 ? Side::sell : Side::buy;
+        intent.type = exec::OrderType::market;
+        intent.qty = std::llabs(qty);
+        intent.reduce_only = true;
+        intent.tag = "kill switch";
+        ++kill_.orders;
+        place(std::move(intent));
+    }
+    bool flat = paper_->open_orders() == 0;
+    for (InstrumentIndex i = 0; i < instruments_.size() && flat; ++i)
+        flat = portfolio_->position(i).qty == 0;
+    TimeNs elapsed = now() - kill_.started;
+    if (flat) {
+        kill_.active = false;
+        ++stats_.kill_switches_done;
+        gate_->halt("kill switch done: " + kill_.why);
+        std::string report = fmt::format(
+            "flat in {:.3f} s: {} orders cancelled, {} reducing orders sent in {} passes; "
+            "trading HALTED until resumed",
+            static_cast<double>(elapsed) / 1e9, kill_.cancelled, kill_.orders, kill_.attempts);
+        keel::log::get("risk").warn("kill switch done: {}", report);
+        notify(strategy::NotifyLevel::success, "risk", "kill switch done", report);
+    } else if (elapsed >= kKillDeadline && !kill_.late_alerted) {
+        kill_.late_alerted = true;
+        keel::log::get("risk").error("kill switch NOT confirmed within {} s; still retrying",
+                                     kKillDeadline / 1'000'000'000);
+        notify(strategy::NotifyLevel::error, "risk", "kill switch not confirmed within 5 s",
+               "positions are still open; the kill switch keeps retrying on every market event");
+    }
 }
 
 void Engine::notify(strategy::NotifyLevel level, const std::string &source,
@@ -648,16 +796,22 @@ Summary Engine::summary() const {
     s.strategy_errors = 0;
     for (auto &st : strategies_) s.strategy_errors += st->error_count();
     if (!portfolio_) return s;
-    s.starting_balance = portfolio_->starting_balance();
-    s.realized_pnl = portfolio_->realized_pnl();
-    s.fees = portfolio_->fees();
-    s.equity = equity();
-    s.unrealized_pnl = s.equity - portfolio_->balance();
+    const auto &pf = *portfolio_;
+    s.starting_balance = pf.starting_balance().to_double();
+    s.realized_pnl = pf.realized_pnl().to_double();
+    s.fees = pf.fees().to_double();
+    s.funding = pf.funding().to_double();
+    s.unrealized_pnl = pf.unrealized_pnl().to_double();
+    s.equity = pf.equity().to_double();
+    s.peak_equity = pf.peak_equity().to_double();
+    s.trading_state = risk::to_string(gate_->state());
+    s.drawdown_level = gate_->drawdown().name();
     for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
-        const auto &p = portfolio_->position(i);
-        if (p.qty == 0 && p.realized_pnl == 0 && p.fees == 0) continue;
-        s.positions.push_back({instruments_[i].id, instruments_[i].qty(p.qty), p.avg_entry,
-                               mark(i).value_or(0), unrealized_pnl(i), p.realized_pnl});
+        const auto &p = pf.position(i);
+        if (p.qty == 0 && p.realized.units == 0 && p.fees.units == 0) continue;
+        s.positions.push_back({instruments_[i].id, instruments_[i].qty(p.qty),
+                               p.avg_entry(instruments_[i]), mark(i).value_or(0),
+                               p.unrealized.to_double(), p.realized.to_double()});
     }
     return s;
 }
@@ -677,9 +831,13 @@ std::string format_summary(const Summary &s) {
             "  {:<10} position {:+.6g} @ {:.6g}  mark {:.6g}  realized {:+.2f}  "
             "unrealized {:+.2f}",
             p.instrument, p.qty, p.avg_entry, p.mark, p.realized_pnl, p.unrealized_pnl));
-    line(fmt::format("  P&L       realized {:+.2f}  unrealized {:+.2f}  fees {:.2f}  net {:+.2f}",
-                     s.realized_pnl, s.unrealized_pnl, s.fees, s.equity - s.starting_balance));
-    line(fmt::format("  equity    {:.2f} (started {:.2f})", s.equity, s.starting_balance));
+    line(fmt::format(
+        "  P&L       realized {:+.2f}  unrealized {:+.2f}  fees {:.2f}  funding {:+.2f}  net {:+.2f}",
+        s.realized_pnl, s.unrealized_pnl, s.fees, s.funding, s.equity - s.starting_balance));
+    line(fmt::format("  equity    {:.2f} (started {:.2f}, peak {:.2f})", s.equity,
+                     s.starting_balance, s.peak_equity));
+    line(fmt::format("  risk      state {}  drawdown {}  kill switch {} engaged, {} done",
+                     s.trading_state, s.drawdown_level, s.kill_switches, s.kill_switches_done));
     return out;
 }
 

@@ -24,6 +24,14 @@ const char *to_string(OrderStatus s) {
     return "unknown";
 }
 
+PaperVenue::PaperVenue(const config::Account &account,
+                       const std::vector<InstrumentSpec> &instruments)
+    : instruments_(instruments),
+      maker_fee_(Rate::from_double(account.maker_fee)),
+      taker_fee_(Rate::from_double(account.taker_fee)) {
+    for (const auto &spec : instruments) scales_.emplace_back(spec.tick_size, spec.lot_size);
+}
+
 OrderEvent PaperVenue::event(const Order &o, TimeNs now) const {
     OrderEvent e;
     e.id = o.id;
@@ -34,7 +42,8 @@ OrderEvent PaperVenue::event(const Order &o, TimeNs now) const {
     e.status = o.status;
     e.qty = o.intent.qty;
     e.filled = o.filled;
-    e.avg_price = o.filled ? o.fill_value / instruments_[o.intent.instrument].qty(o.filled) : 0;
+    e.avg_price =
+        o.filled ? o.fill_value.to_double() / instruments_[o.intent.instrument].qty(o.filled) : 0;
     e.tag = o.intent.tag;
     e.ts = now;
     return e;
@@ -42,9 +51,8 @@ OrderEvent PaperVenue::event(const Order &o, TimeNs now) const {
 
 void PaperVenue::fill(Order &o, Lots qty, Ticks price, bool maker, TimeNs now,
                       std::vector<OrderEvent> &out) {
-    const auto &spec = instruments_[o.intent.instrument];
-    double notional = spec.notional(price, qty);
-    double fee = notional * (maker ? account_.maker_fee : account_.taker_fee);
+    Money notional = scales_[o.intent.instrument].notional(price, qty);
+    Money fee = (maker ? maker_fee_ : taker_fee_).of(notional);
     o.filled += qty;
     o.fill_value += notional;
     o.fees += fee;
@@ -132,11 +140,29 @@ void PaperVenue::on_book(InstrumentIndex instrument, const market::Book &book, T
     }
 }
 
-Lots PaperVenue::open_qty(InstrumentIndex instrument, Side side) const {
-    Lots total = 0;
-    for (auto &[id, o] : resting_)
-        if (o.intent.instrument == instrument && o.intent.side == side) total += o.remaining();
-    return total;
+risk::OpenOrders PaperVenue::open_orders(InstrumentIndex instrument,
+                                        StrategyIndex strategy) const {
+    risk::OpenOrders r;
+    r.total = static_cast<int>(resting_.size());
+    for (auto &[id, o] : resting_) {
+        if (o.intent.instrument != instrument) continue;
+        bool entry = o.intent.strategy == strategy && !o.intent.reduce_only;
+        if (o.intent.side == Side::buy) {
+            r.buy_qty += o.remaining();
+            r.buy_notional += scales_[instrument].notional(o.intent.price, o.remaining());
+            r.entry_buy = r.entry_buy || entry;
+        } else {
+            r.sell_qty += o.remaining();
+            r.entry_sell = r.entry_sell || entry;
+        }
+    }
+    return r;
+}
+
+std::vector<OrderId> PaperVenue::all_resting_ids() const {
+    std::vector<OrderId> ids;
+    for (auto &[id, o] : resting_) ids.push_back(id);
+    return ids;
 }
 
 const Order *PaperVenue::find_resting(OrderId id) const {

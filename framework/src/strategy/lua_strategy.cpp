@@ -418,6 +418,20 @@ int api_order(lua_State *L, LuaStrategy &s) {
     }
     lua_getfield(L, 1, "reduce_only");
     intent.reduce_only = lua_toboolean(L, -1);
+    lua_getfield(L, 1, "stop");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isnumber(L, -1)) return luaL_error(L, "keel.order: stop must be a price");
+        double stop = lua_tonumber(L, -1);
+        // Off the grid or not positive: the gate vetoes it as INVALID_PRICE.
+        intent.stop_price = stop > 0 && spec.on_tick_grid(stop) ? spec.to_ticks(stop) : -1;
+    }
+    lua_getfield(L, 1, "timeframe");
+    if (!lua_isnil(L, -1)) {
+        const char *tf = lua_tostring(L, -1);
+        auto length = tf ? market::parse_timeframe(tf) : std::nullopt;
+        if (!length) return luaL_error(L, "keel.order: timeframe must be like \"5m\"");
+        intent.timeframe = *length;
+    }
     lua_getfield(L, 1, "tag");
     if (const char *tag = lua_tostring(L, -1)) intent.tag = tag;
 
@@ -457,11 +471,13 @@ int api_position(lua_State *L, LuaStrategy &s) {
     auto i = check_instrument(L, 1, s);
     const auto &p = s.services().position(i);
     const auto &spec = s.services().spec(i);
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 6);
     set_field(L, "qty", spec.qty(p.qty));
-    set_field(L, "avg_price", p.avg_entry);
-    set_field(L, "realized_pnl", p.realized_pnl);
-    set_field(L, "unrealized_pnl", s.services().unrealized_pnl(i));
+    set_field(L, "avg_price", p.avg_entry(spec));
+    set_field(L, "realized_pnl", p.realized.to_double());
+    set_field(L, "unrealized_pnl", p.unrealized.to_double());
+    set_field(L, "fees", p.fees.to_double());
+    set_field(L, "funding", p.funding.to_double());
     return 1;
 }
 
@@ -890,7 +906,7 @@ void LuaStrategy::on_order(const exec::OrderEvent &e) {
     if (e.last_qty) {
         set_field(L_, "fill_qty", spec.qty(e.last_qty));
         set_field(L_, "fill_price", spec.price(e.last_price));
-        set_field(L_, "fee", e.last_fee);
+        set_field(L_, "fee", e.last_fee.to_double());
     }
     if (!e.reason.empty()) {
         set_field(L_, "reason", e.reason.c_str());

@@ -50,9 +50,16 @@ struct Summary {
     uint64_t orders = 0, vetoes = 0, fills = 0, cancels = 0;
     std::map<std::string, uint64_t> vetoes_by_reason;
     uint64_t strategy_errors = 0;
-    double starting_balance = 0, realized_pnl = 0, fees = 0, unrealized_pnl = 0, equity = 0;
+    double starting_balance = 0, realized_pnl = 0, fees = 0, funding = 0, unrealized_pnl = 0,
+           equity = 0, peak_equity = 0;
+    std::string trading_state = "ACTIVE", drawdown_level = "NORMAL";
+    uint64_t kill_switches = 0, kill_switches_done = 0;
     std::vector<PositionSummary> positions;
 };
+
+// Operator commands: from a signal handler or the control API (any thread, request()), or at an
+// engine time (schedule(), for tests and backtests).
+enum class Command { halt, reduce, resume, kill_switch };
 std::string format_summary(const Summary &s);
 
 class Engine final : public strategy::Services {
@@ -71,9 +78,14 @@ class Engine final : public strategy::Services {
     Summary run(TimeNs duration);
     // Thread-safe and async-signal-tolerant enough to call from a signal-handling thread.
     void request_stop();
+    // Thread-safe: carried out on the engine thread before its next event.
+    void request(Command command, std::string why);
+    // Carried out when engine time reaches `at` (prepare() must have run).
+    void schedule(Command command, TimeNs at, std::string why);
 
     const strategy::LuaStrategy *strategy(const std::string &name) const;
-    risk::RiskGate &risk_gate() { return gate_; }
+    const risk::RiskGate &risk_gate() const { return *gate_; }
+    const exec::Portfolio &portfolio() const { return *portfolio_; }
     Summary summary() const;
 
     // strategy::Services
@@ -84,9 +96,12 @@ class Engine final : public strategy::Services {
     const exec::Position &position(InstrumentIndex i) const override {
         return portfolio_->position(i);
     }
-    double unrealized_pnl(InstrumentIndex i) const override;
-    double balance() const override { return portfolio_->balance(); }
-    double equity() const override;
+    double unrealized_pnl(InstrumentIndex i) const override {
+        return portfolio_->position(i).unrealized.to_double();
+    }
+    double balance() const override { return portfolio_->balance().to_double(); }
+    double equity() const override { return portfolio_->equity().to_double(); }
+    strategy::RiskView risk() const override;
     TimeNs now() const override;
     exec::OrderId submit(exec::OrderIntent intent) override;
     bool cancel(exec::StrategyIndex strategy, exec::OrderId id, std::string &why) override;
@@ -148,6 +163,13 @@ class Engine final : public strategy::Services {
     void handle_venue_events();
     void deliver_order_events();
     void reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto);
+    // The one door to the venue: every order, the strategies' and the host's, passes the gate.
+    exec::OrderId place(exec::OrderIntent intent);
+    // After fills and marks: lets the gate watch the account and acts on what it reports.
+    void watch_account();
+    void run_command(Command command, const std::string &why);
+    void start_kill_switch(const std::string &why);
+    void advance_kill_switch();
     void log_order_event(const exec::OrderEvent &e);
     void shutdown_orders();
     std::optional<double> mark(InstrumentIndex i) const;
@@ -163,7 +185,16 @@ class Engine final : public strategy::Services {
     std::vector<std::unique_ptr<strategy::LuaStrategy>> strategies_;
     std::unique_ptr<exec::Portfolio> portfolio_;
     std::unique_ptr<exec::PaperVenue> paper_;
-    risk::RiskGate gate_;
+    std::unique_ptr<risk::RiskGate> gate_;
+    std::vector<risk::RiskEvent> risk_events_;
+    struct KillSwitch {
+        bool active = false;
+        TimeNs started = 0;
+        std::string why;
+        int attempts = 0;
+        uint64_t cancelled = 0, orders = 0;
+        bool late_alerted = false;
+    } kill_;
     notify::NotifierHub notifiers_;
 
     // Shared with plugin threads.
@@ -173,6 +204,8 @@ class Engine final : public strategy::Services {
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     uint64_t timer_seq_ = 0;
     std::atomic<bool> stop_requested_{false};
+    std::vector<std::pair<Command, std::string>> commands_;  // requested, not yet run
+    std::multimap<TimeNs, std::pair<Command, std::string>> scheduled_;  // by engine time
     std::atomic<uint64_t> rejected_events_{0};  // malformed events, counted on any thread
 
     // Engine thread only.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "keel/core/money.hpp"
 #include "keel/core/types.hpp"
 
 namespace keel::exec {
@@ -36,7 +37,9 @@ struct OrderIntent {
     Lots qty = 0;
     Ticks price = 0;  // limit price; 0 for market orders
     bool reduce_only = false;
-    std::string tag;  // free text from the strategy, echoed in its events
+    Ticks stop_price = 0;  // the trade's protective stop, for risk per trade; 0 if none given
+    TimeNs timeframe = 0;  // the signal's timeframe, for per-timeframe leverage caps; 0 if none
+    std::string tag;       // free text from the strategy, echoed in its events
 };
 
 struct Order {
@@ -44,8 +47,8 @@ struct Order {
     OrderIntent intent;
     OrderStatus status = OrderStatus::accepted;
     Lots filled = 0;
-    double fill_value = 0;  // sum of price * qty in quote currency, for the average price
-    double fees = 0;
+    Money fill_value;  // sum of price * qty, for the average price
+    Money fees;
     TimeNs created = 0;
     Lots remaining() const { return intent.qty - filled; }
 };
@@ -63,7 +66,7 @@ struct OrderEvent {
     double avg_price = 0;  // average fill price so far
     Lots last_qty = 0;     // this fill, if the event is a fill
     Ticks last_price = 0;
-    double last_fee = 0;
+    Money last_fee;
     bool maker = false;
     std::string reason;   // stable code for rejections/cancels, e.g. "MAX_ORDER_NOTIONAL"
     std::string message;  // human explanation with the numbers

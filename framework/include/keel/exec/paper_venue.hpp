@@ -18,8 +18,7 @@ namespace keel::exec {
 
 class PaperVenue {
   public:
-    PaperVenue(const config::Account &account, const std::vector<InstrumentSpec> &instruments)
-        : account_(account), instruments_(instruments) {}
+    PaperVenue(const config::Account &account, const std::vector<InstrumentSpec> &instruments);
 
     // The only way in: an order the risk gate approved. Appends what happened to `out`.
     void submit(risk::ApprovedOrder order, OrderId id, const market::Book &book, TimeNs now,
@@ -31,7 +30,9 @@ class PaperVenue {
                  std::vector<OrderEvent> &out);
 
     int open_orders() const { return static_cast<int>(resting_.size()); }
-    Lots open_qty(InstrumentIndex instrument, Side side) const;
+    // Resting orders as the risk gate needs them for an order of `strategy` on `instrument`.
+    risk::OpenOrders open_orders(InstrumentIndex instrument, StrategyIndex strategy) const;
+    std::vector<OrderId> all_resting_ids() const;
     const Order *find_resting(OrderId id) const;
     std::vector<OrderId> resting_ids(StrategyIndex strategy) const;
 
@@ -43,8 +44,9 @@ class PaperVenue {
               std::vector<OrderEvent> &out);
     OrderEvent event(const Order &order, TimeNs now) const;
 
-    config::Account account_;
     const std::vector<InstrumentSpec> &instruments_;
+    std::vector<NotionalScale> scales_;
+    Rate maker_fee_, taker_fee_;
     std::map<OrderId, Order> resting_;  // ordered by id: fills go in time priority
 };
 

@@ -17,6 +17,15 @@ namespace keel::strategy {
 
 enum class NotifyLevel { info = 0, success = 1, warning = 2, error = 3 };
 
+// What a strategy may read of the risk state (keel.risk.state()).
+struct RiskView {
+    const char *state = "ACTIVE";           // ACTIVE, REDUCING, HALTED
+    const char *drawdown_level = "NORMAL";  // NORMAL, YELLOW, ORANGE, RED, CRITICAL
+    double size_factor = 1;                 // drawdown multiplier x capital stage
+    double equity = 0, peak_equity = 0, day_start_equity = 0;
+    int orders_today = 0;
+};
+
 class Services {
   public:
     virtual ~Services() = default;
@@ -28,6 +37,7 @@ class Services {
     virtual double unrealized_pnl(InstrumentIndex i) const = 0;
     virtual double balance() const = 0;
     virtual double equity() const = 0;
+    virtual RiskView risk() const = 0;
     virtual TimeNs now() const = 0;
 
     // Runs the risk gate. Returns the order id; the outcome (accepted, fills, or a rejection with
