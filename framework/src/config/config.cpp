@@ -747,9 +747,13 @@ class Loader {
     }
 
     int count_limit(const Val &v) {
-        Text t = scalar(v, "an integer >= 1 or off");
+        const char *expected = "an integer >= 1 or off";
+        Text t = scalar(v, expected);
         if (t.value == "off") return 0;
-        return integer(v, 1);
+        std::optional<long long> n = parse_integer(t.value);
+        if (!n || *n < 1 || *n > std::numeric_limits<int>::max())
+            fail(v, std::string("expected ") + expected + ", found " + shown(t));
+        return static_cast<int>(*n);
     }
 
     RiskAction action(const Val &v) {
@@ -771,9 +775,10 @@ class Loader {
 
     [[noreturn]] void unknown_key(const Entry &e, const std::string &where,
                                   const std::vector<std::string> &names) {
-        std::string message = "unknown key \"" + e.key + "\" in " + where;
-        if (auto best = closest(e.key, names)) message += " (did you mean \"" + *best + "\"?)";
-        fail(e.val, message + "; docs/risk.md lists every limit");
+        (void)where;
+        if (auto best = closest(e.key, names))
+            fail(e.key_node.Mark(), e.val.path, "unknown key (did you mean " + quote(*best) + "?)");
+        fail(e.key_node.Mark(), e.val.path, "unknown key (docs/risk.md lists every risk setting)");
     }
 
     // Sets `o` from an order-limit key; false if `e` is not one.

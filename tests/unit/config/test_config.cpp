@@ -154,21 +154,23 @@ TEST_CASE("an unknown nested key names its full path", "[config]") {
 
 TEST_CASE("a string where a number is expected", "[config]") {
     CHECK(error_of(base + "risk:\n  max_open_orders: 3\n  max_order_notional: abc\n") ==
-          "test.yaml:11:23: risk.max_order_notional: expected a number > 0, found \"abc\"");
+          "test.yaml:11:23: risk.max_order_notional: expected a number >= 0 or off, found "
+          "\"abc\"");
 }
 
 TEST_CASE("limits must be positive", "[config]") {
-    CHECK(error_of(base + "risk:\n  max_position_notional: 0\n") ==
-          "test.yaml:10:26: risk.max_position_notional: expected a number > 0, found \"0\"");
+    CHECK(error_of(base + "risk:\n  max_position_notional: -1\n") ==
+          "test.yaml:10:26: risk.max_position_notional: expected a number >= 0 or off, found "
+          "\"-1\"");
     CHECK(error_of(base + "account:\n  starting_balance: -100\n") ==
           "test.yaml:10:21: account.starting_balance: expected a number > 0, found \"-100\"");
     CHECK(error_of(base + "risk:\n  max_open_orders: 0\n") ==
-          "test.yaml:10:20: risk.max_open_orders: expected an integer >= 1, found \"0\"");
+          "test.yaml:10:20: risk.max_open_orders: expected an integer >= 1 or off, found \"0\"");
 }
 
 TEST_CASE("an integer setting refuses a fraction", "[config]") {
     CHECK(error_of(base + "risk: { max_open_orders: 2.5 }\n") ==
-          "test.yaml:9:26: risk.max_open_orders: expected an integer >= 1, found \"2.5\"");
+          "test.yaml:9:26: risk.max_open_orders: expected an integer >= 1 or off, found \"2.5\"");
 }
 
 TEST_CASE("fees are fractions within +-1%", "[config]") {
@@ -243,7 +245,7 @@ TEST_CASE("a bad value from the environment is not shown in the message", "[conf
     const std::string msg = error_of(base + "risk:\n  max_order_notional: ${KEEL_LIMIT}\n",
                                      env_of({{"KEEL_LIMIT", "hunter2-secret"}}));
     CHECK(msg ==
-          "test.yaml:10:23: risk.max_order_notional: expected a number > 0, found "
+          "test.yaml:10:23: risk.max_order_notional: expected a number >= 0 or off, found "
           "\"${KEEL_LIMIT}\" (value from the environment, not shown)");
     CHECK_THAT(msg, !Contains("hunter2"));
 }
@@ -428,7 +430,7 @@ TEST_CASE("load_file errors carry the path as given", "[config]") {
     } catch (const ConfigError &e) {
         CHECK(std::string(e.what()) == file.string() +
                                            ":9:26: risk.max_open_orders: expected an integer >= "
-                                           "1, found \"many\"");
+                                           "1 or off, found \"many\"");
     }
 }
 
@@ -521,8 +523,8 @@ logging:
     CHECK(s.params.at("tag").key_path == "strategies[0].params.tag");
     CHECK(s.where == file.string() + ":15:5");
 
-    CHECK(cfg.risk.max_order_notional == 500.0);
-    CHECK(cfg.risk.max_position_notional == 2500.5);
+    CHECK(cfg.risk.order.max_order_notional == 500.0);
+    CHECK(cfg.risk.order.max_position_notional == 2500.5);
     CHECK(cfg.risk.max_open_orders == 3);
     CHECK(cfg.risk.whitelist == std::vector<std::string>{"BTCUSDT"});
     CHECK(cfg.risk.halted);
@@ -554,8 +556,8 @@ TEST_CASE("defaults apply to everything left out", "[config]") {
     CHECK(cfg.instruments[0].id == "BTCUSDT");
     CHECK(cfg.strategies.empty());
     CHECK(cfg.notifiers.empty());
-    CHECK(cfg.risk.max_order_notional == risk.max_order_notional);
-    CHECK(cfg.risk.max_position_notional == risk.max_position_notional);
+    CHECK(cfg.risk.order.max_order_notional == risk.order.max_order_notional);
+    CHECK(cfg.risk.order.max_position_notional == risk.order.max_position_notional);
     CHECK(cfg.risk.max_open_orders == risk.max_open_orders);
     CHECK(cfg.risk.whitelist.empty());
     CHECK_FALSE(cfg.risk.halted);
@@ -616,7 +618,7 @@ TEST_CASE("${VAR} is substituted in every scalar and marks the setting", "[confi
     CHECK_FALSE(seed.uses_env);
     CHECK(seed.where == "test.yaml:8:13");
 
-    CHECK(cfg.risk.max_order_notional == 250.5);
+    CHECK(cfg.risk.order.max_order_notional == 250.5);
     CHECK(cfg.risk.halted);
 
     // A lone '$' is literal; only "${" starts a reference.

@@ -25,13 +25,16 @@ market::Book book() {
     return b;
 }
 
+// The venue only takes approved orders: approve through a gate with every limit off.
 risk::ApprovedOrder approve(exec::OrderIntent intent, const InstrumentSpec &spec,
                             const market::Book &b) {
     config::RiskLimits l;
-    l.max_order_notional = 1e9;
-    l.max_position_notional = 1e9;
-    risk::RiskGate gate(l);
-    auto r = gate.check(std::move(intent), risk::RiskContext{spec, b});
+    l.order = config::OrderLimits{};
+    l.daily_loss_pct = l.max_drawdown_pct = config::OrderLimits::kOff;
+    std::vector<InstrumentSpec> specs{spec};
+    exec::Portfolio pf(specs, {});
+    risk::RiskGate gate(l, specs, {});
+    auto r = gate.check(std::move(intent), risk::RiskContext{spec, b, pf, {}, 0});
     REQUIRE(std::holds_alternative<risk::ApprovedOrder>(r));
     return std::move(std::get<risk::ApprovedOrder>(r));
 }
@@ -57,14 +60,15 @@ TEST_CASE("a market order walks the book level by level, paying taker fees", "[p
     CHECK(out[2].last_qty == 1500);
     CHECK(out[2].status == OrderStatus::filled);
     CHECK(out[2].avg_price == Approx((100.1 * 1 + 100.2 * 1.5) / 2.5));
-    CHECK(out[2].last_fee == Approx(100.2 * 1.5 * 0.001));
+    CHECK(out[2].last_fee == Money::from_units(15'030'000));  // 150.30 x 0.001 = 0.1503
     CHECK_FALSE(out[2].maker);
 
-    exec::Portfolio pf(10000, 1);
+    exec::Portfolio pf(specs, {});
     for (auto &e : out)
-        if (e.last_qty) pf.on_fill(specs[0], 0, e.side, e.last_qty, e.last_price, e.last_fee);
+        if (e.last_qty) pf.on_fill(0, e.side, e.last_qty, e.last_price, e.last_fee);
     CHECK(pf.position(0).qty == 2500);
-    CHECK(pf.position(0).avg_entry == Approx((100.1 + 150.3) / 2.5));
+    CHECK(pf.position(0).avg_entry(specs[0]) == Approx((100.1 + 150.3) / 2.5));
+    CHECK(pf.fees() == Money::from_units(10'010'000 + 15'030'000));
 }
 
 TEST_CASE("a market order larger than the book fills what there is", "[paper]") {
@@ -88,6 +92,7 @@ TEST_CASE("a resting limit fills at its price when the market reaches it", "[pap
     exec::PaperVenue venue(account, specs);
     auto b = book();
     exec::OrderIntent i;
+    i.strategy = 0;
     i.side = Side::buy;
     i.type = exec::OrderType::limit;
     i.price = 999;
@@ -96,7 +101,10 @@ TEST_CASE("a resting limit fills at its price when the market reaches it", "[pap
     venue.submit(approve(i, specs[0], b), 3, b, 0, out);
     REQUIRE(out.size() == 1);
     CHECK(venue.open_orders() == 1);
-    CHECK(venue.open_qty(0, Side::buy) == 500);
+    CHECK(venue.open_orders(0, 0).buy_qty == 500);
+    CHECK(venue.open_orders(0, 0).buy_notional == Money::from_double(49.95));
+    CHECK(venue.open_orders(0, 0).entry_buy);
+    CHECK_FALSE(venue.open_orders(0, 1).entry_buy);  // another strategy's entry
 
     venue.on_book(0, b, 1, out);  // nothing reaches 99.9 yet
     CHECK(out.size() == 1);
@@ -111,25 +119,10 @@ TEST_CASE("a resting limit fills at its price when the market reaches it", "[pap
     CHECK(out[1].last_price == 999);
     CHECK(out[1].maker);
     CHECK(out[1].status == OrderStatus::partially_filled);
-    CHECK(out[1].last_fee == Approx(99.9 * 0.3 * 0.0002));
+    CHECK(out[1].last_fee == Money::from_units(599'400));  // 29.97 x 0.0002
 
     CHECK(venue.cancel(3, 3, out));
     CHECK(out.back().status == OrderStatus::cancelled);
     CHECK(venue.open_orders() == 0);
     CHECK_FALSE(venue.cancel(3, 4, out));
-}
-
-TEST_CASE("portfolio realizes P&L on reductions and flips", "[paper]") {
-    auto specs = instruments();
-    exec::Portfolio pf(1000, 1);
-    pf.on_fill(specs[0], 0, Side::buy, 2000, 1000, 0.1);   // long 2 @ 100.0
-    pf.on_fill(specs[0], 0, Side::sell, 1000, 1010, 0.1);  // close 1 @ 101.0: +1.0
-    CHECK(pf.position(0).qty == 1000);
-    CHECK(pf.position(0).realized_pnl == Approx(1.0));
-    pf.on_fill(specs[0], 0, Side::sell, 3000, 990, 0.1);  // close 1 @ 99.0 (-1.0), short 2 @ 99
-    CHECK(pf.position(0).qty == -2000);
-    CHECK(pf.position(0).avg_entry == Approx(99.0));
-    CHECK(pf.realized_pnl() == Approx(0.0));
-    CHECK(pf.unrealized_pnl(specs[0], 0, 98.0) == Approx(2.0));
-    CHECK(pf.balance() == Approx(1000 - 0.3));
 }
