@@ -11,6 +11,7 @@
 #include <lua.hpp>
 
 #include "keel/log/log.hpp"
+#include "keel/risk/sizing.hpp"
 
 namespace keel::strategy {
 namespace {
@@ -513,6 +514,77 @@ int api_equity(lua_State *L, LuaStrategy &s) {
     return 1;
 }
 
+// keel.risk.state(): the gate's trading state and the drawdown manager's level.
+int api_risk_state(lua_State *L, LuaStrategy &s) {
+    auto v = s.services().risk();
+    lua_createtable(L, 0, 7);
+    set_field(L, "state", v.state);
+    set_field(L, "drawdown_level", v.drawdown_level);
+    set_field(L, "size_factor", v.size_factor);
+    set_field(L, "equity", v.equity);
+    set_field(L, "peak_equity", v.peak_equity);
+    set_field(L, "day_start_equity", v.day_start_equity);
+    set_field(L, "orders_today", static_cast<double>(v.orders_today));
+    return 1;
+}
+
+// Pushes a sizing result: the number, or nil and why.
+int push_sized(lua_State *L, std::optional<double> v, const char *why) {
+    if (v) {
+        lua_pushnumber(L, *v);
+        return 1;
+    }
+    lua_pushnil(L);
+    lua_pushstring(L, why);
+    return 2;
+}
+
+double number_field(lua_State *L, int table, const char *key, const char *fn) {
+    lua_getfield(L, table, key);
+    if (!lua_isnumber(L, -1)) luaL_error(L, "%s: %s must be a number", fn, key);
+    double v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+// keel.risk.size(instrument, {risk_pct=, entry=, stop=, equity=}) -> qty | nil, why
+int api_risk_size(lua_State *L, LuaStrategy &s) {
+    auto i = check_instrument(L, 1, s);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    const char *fn = "keel.risk.size";
+    double risk_pct = number_field(L, 2, "risk_pct", fn);
+    double entry = number_field(L, 2, "entry", fn);
+    double stop = number_field(L, 2, "stop", fn);
+    lua_getfield(L, 2, "equity");
+    double equity = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : s.services().equity();
+    return push_sized(L,
+                      risk::fixed_fractional_size(s.services().spec(i), equity, risk_pct / 100,
+                                                  entry, stop),
+                      "cannot size: needs positive equity, risk_pct, prices and a stop distance");
+}
+
+// keel.risk.kelly(win_rate, avg_win, avg_loss, [fraction=0.5]) -> share of equity | nil, why
+int api_risk_kelly(lua_State *L, LuaStrategy &) {
+    double w = luaL_checknumber(L, 1), win = luaL_checknumber(L, 2), loss = luaL_checknumber(L, 3);
+    double fraction = luaL_optnumber(L, 4, 0.5);
+    return push_sized(L, risk::kelly_fraction(w, win, loss, fraction),
+                      "kelly needs win_rate in [0, 1], positive averages, fraction in (0, 1]");
+}
+
+// keel.risk.atr_stop(instrument, side, entry, atr, [multiple=2]) -> stop price | nil, why
+int api_risk_atr_stop(lua_State *L, LuaStrategy &s) {
+    auto i = check_instrument(L, 1, s);
+    const char *side = luaL_checkstring(L, 2);
+    if (std::strcmp(side, "buy") != 0 && std::strcmp(side, "sell") != 0)
+        return luaL_error(L, "keel.risk.atr_stop: side must be \"buy\" or \"sell\"");
+    double entry = luaL_checknumber(L, 3), atr = luaL_checknumber(L, 4);
+    double multiple = luaL_optnumber(L, 5, 2.0);
+    return push_sized(L,
+                      risk::atr_stop(s.services().spec(i), side[0] == 'b' ? Side::buy : Side::sell,
+                                     entry, atr, multiple),
+                      "atr_stop needs a positive entry, ATR (ready) and multiple");
+}
+
 std::string join_args(lua_State *L, int first) {
     std::string out;
     int n = lua_gettop(L);
@@ -692,6 +764,12 @@ void LuaStrategy::install_api() {
         lua_setfield(L, -2, k.name);
     }
     lua_setfield(L, -2, "indicator");
+    lua_newtable(L);  // keel.risk
+    set_fn(L, "state", guarded<api_risk_state>, this);
+    set_fn(L, "size", guarded<api_risk_size>, this);
+    set_fn(L, "kelly", guarded<api_risk_kelly>, this);
+    set_fn(L, "atr_stop", guarded<api_risk_atr_stop>, this);
+    lua_setfield(L, -2, "risk");
     lua_newtable(L);
     set_fn(L, "debug", guarded<api_log<spdlog::level::debug>>, this);
     set_fn(L, "info", guarded<api_log<spdlog::level::info>>, this);
