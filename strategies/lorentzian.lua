@@ -48,16 +48,19 @@ end
 local function enter(inst, s, side, price)
   local atr = s.atr:value()
   if not atr or atr <= 0 then return end
-  local distance = atr * ATR_MULT
-  local equity = keel.equity()
-  local by_size = equity * SIZE * LEVERAGE / price
-  local by_risk = equity * RISK / distance
-  local qty = lots(inst, math.min(by_size, by_risk))
+  local stop = keel.risk.atr_stop(inst, side, price, atr, ATR_MULT)  -- seed 002: 2 x ATR(14)
+  if not stop then return end
+  -- Size for 90 % of the risk budget: the gate measures risk at the price the order would really
+  -- pay, a tick or two worse than the close, against the same 1 % cap.
+  local by_risk = keel.risk.size(inst, { risk_pct = RISK * 100 * 0.9, entry = price, stop = stop })
+  local by_size = lots(inst, keel.equity() * SIZE * LEVERAGE / price)
+  local qty = math.min(by_size, by_risk or 0)
   if qty <= 0 then return end
-  s.stop = side == "buy" and price - distance or price + distance
-  s.pending = keel.order{ instrument = inst, side = side, qty = qty, tag = "entry" }
+  s.stop = stop
+  s.pending = keel.order{ instrument = inst, side = side, qty = qty, stop = stop,
+                          timeframe = ENTRY_TF, tag = "entry" }
   keel.log.info(string.format("%s %s %.6g @ ~%.2f, stop %.2f (ATR %.2f x %.1f)", inst, side, qty,
-    price, s.stop, atr, ATR_MULT))
+    price, stop, atr, ATR_MULT))
 end
 
 local function exit(inst, s, qty, why)

@@ -133,6 +133,19 @@ TEST_CASE("keel run stops cleanly on SIGTERM and SIGINT", "[cli][slow]") {
     }
 }
 
+TEST_CASE("SIGUSR2 pulls the kill switch of a running session", "[cli][slow]") {
+    Child c({keel_binary(), "run", paper_yaml()});
+    REQUIRE(c.wait_for_output("paper session started", 30s));
+    c.signal(SIGUSR2);
+    REQUIRE(c.wait_for_output("kill switch done", 30s));
+    c.signal(SIGTERM);
+    int code = c.wait(30s);
+    INFO(c.err());
+    CHECK(code == 0);
+    CHECK_THAT(c.err(), Contains("KILL SWITCH engaged: manual: SIGUSR2 from the operator"));
+    CHECK_THAT(c.out(), Contains("state HALTED") && Contains("kill switch 1 engaged, 1 done"));
+}
+
 TEST_CASE("keel run writes JSON log lines on request", "[cli][slow]") {
     auto r =
         run({keel_binary(), "run", paper_yaml(), "--duration", "1s", "--log-format", "json"}, 60s);

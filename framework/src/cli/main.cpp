@@ -51,6 +51,8 @@ constexpr const char *kRunHelp = R"(Usage: keel run <config.yaml> [options]
 
 Starts a session as configured (mode: paper runs on the venue's market with simulated fills).
 Stops cleanly after --duration or on SIGINT/SIGTERM, then prints a summary to stdout.
+SIGUSR2 pulls the kill switch: every order is cancelled, every position flattened through the
+risk gate, and trading stays HALTED for the rest of the session (docs/risk.md).
 
 Options:
   --duration D        how long to run: 500ms, 30s, 5m, 2h (default: until a signal)
@@ -163,6 +165,11 @@ class SignalWatcher {
                     if (done_.load()) return;  // our own wake-up at shutdown
                     continue;                  // someone else's SIGUSR1: not ours to act on
                 }
+                if (sig == SIGUSR2) {  // the operator's kill switch: kill -USR2 <pid>
+                    keel::log::get("risk").warn("SIGUSR2 received: kill switch");
+                    engine.request(keel::engine::Command::kill_switch, "SIGUSR2 from the operator");
+                    continue;
+                }
                 keel::log::get("engine").info("{} received, stopping", strsignal(sig));
                 engine.request_stop();
             }
@@ -186,6 +193,7 @@ class SignalWatcher {
         sigaddset(&set, SIGINT);
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGUSR1);
+        sigaddset(&set, SIGUSR2);
         return set;
     }
     std::atomic<bool> done_{false};

@@ -18,7 +18,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <initializer_list>
+#include <iterator>
 #include <limits>
 #include <set>
 #include <string_view>
@@ -802,8 +804,8 @@ class Loader {
             for (const auto &tf : m.entries) {
                 auto length = market::parse_timeframe(tf.key);
                 if (!length)
-                    fail(tf.val, "expected a timeframe key like 1m, 5m, 15m, found \"" + tf.key +
-                                     "\"");
+                    fail(tf.key_node.Mark(), tf.val.path,
+                         "expected a timeframe key like 1m, 5m, 15m, found \"" + tf.key + "\"");
                 o.max_leverage_by_timeframe[*length] = limit(tf.val);
             }
         } else if (e.key == "price_band_pct") {
@@ -855,10 +857,15 @@ class Loader {
         return out;
     }
 
-    RiskLimits risk(const Val &v) {
+    RiskLimits risk(const Val &v, bool in_preset = false) {
         MapView m = map(v, "a mapping", nullptr, true);
         RiskLimits r;
+        if (const Entry *p = m.find("preset")) {
+            if (in_preset) fail(p->val, "a preset cannot name another preset");
+            r = preset(p->val);
+        }
         for (const auto &e : m.entries) {
+            if (e.key == "preset") continue;
             if (order_limit(e, r.order)) continue;
             if (e.key == "instruments") {
                 r.instruments = limit_overrides(e.val, "instrument", instruments_);
@@ -901,7 +908,8 @@ class Loader {
                 r.halted = boolean(e.val);
             } else {
                 std::vector<std::string> names = {
-                    "instruments",      "strategies",         "max_open_positions",
+                    "preset",           "instruments",        "strategies",
+                    "max_open_positions",
                     "max_open_orders",  "max_orders_per_day", "max_orders_per_second",
                     "daily_loss_pct",   "daily_loss",         "max_drawdown_pct",
                     "max_drawdown",     "on_daily_loss",      "on_max_drawdown",
@@ -912,6 +920,33 @@ class Loader {
             }
         }
         return r;
+    }
+
+    // risk.preset: a file of risk settings (configs/risk/*.yaml); keys next to it override it.
+    // Its errors name its own file and lines.
+    RiskLimits preset(const Val &v) {
+        Text t = scalar(v, "a preset file path");
+        fs::path path(t.value);
+        if (path.is_relative()) path = file_.parent_path() / path;
+        path = path.lexically_normal();
+        std::ifstream in(path, std::ios::binary);
+        if (!in)
+            fail(v, "cannot read risk preset " + quote(path.string()) +
+                        " (relative paths are resolved against the config file's directory)");
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        Loader sub(path, env_);
+        sub.instruments_ = instruments_;
+        sub.symbols_ = symbols_;
+        sub.strategy_names_ = strategy_names_;
+        std::vector<YAML::Node> docs;
+        try {
+            docs = YAML::LoadAll(text);
+        } catch (const YAML::Exception &e) {
+            throw ConfigError(sub.location(e.mark) + ": YAML syntax error: " + e.msg);
+        }
+        if (docs.size() != 1 || !docs[0].IsMap())
+            throw ConfigError(sub.display_ + ": expected one mapping of risk settings");
+        return sub.risk(Val{docs[0], docs[0].Mark(), "risk"}, true);
     }
 
     // "HH:MM" in UTC -> offset into the day.

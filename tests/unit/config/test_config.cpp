@@ -4,6 +4,7 @@
 // the words of the message that tell the operator what to fix.
 
 #include "keel/config/config.hpp"
+#include "support/support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -24,6 +25,7 @@ using keel::config::ConfigError;
 using keel::config::EnvLookup;
 using keel::config::load_file;
 using keel::config::load_string;
+using keel::test::TempDir;
 
 namespace {
 
@@ -35,37 +37,6 @@ EnvLookup env_of(std::map<std::string, std::string> vars = {}) {
         return it->second;
     };
 }
-
-// A fresh directory under the system temp directory, removed with everything in it.
-class TempDir {
-  public:
-    TempDir() {
-        std::random_device rd;
-        const fs::path base = fs::temp_directory_path();
-        do {
-            path_ = base / ("keel-config-test-" + std::to_string(rd()) + std::to_string(rd()));
-        } while (!fs::create_directory(path_));
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir &) = delete;
-    TempDir &operator=(const TempDir &) = delete;
-
-    const fs::path &path() const { return path_; }
-
-    fs::path write(const fs::path &relative, const std::string &text) const {
-        const fs::path p = path_ / relative;
-        fs::create_directories(p.parent_path());
-        std::ofstream out(p, std::ios::binary);
-        out << text;
-        return p;
-    }
-
-  private:
-    fs::path path_;
-};
 
 // The message of the ConfigError that loading `yaml` throws.
 std::string error_of(const std::string &yaml, EnvLookup env = env_of(),
@@ -713,4 +684,137 @@ TEST_CASE("empty_candles is flat by default, or skip", "[config]") {
     CHECK(error_of(strategy("    empty_candles: none\n"), env_of(), file) ==
           file.string() +
               ":13:20: strategies[0].empty_candles: expected one of flat, skip, found \"none\"");
+}
+
+TEST_CASE("every risk setting parses, and off disables a limit", "[config][risk]") {
+    TempDir dir;
+    dir.write("s.lua", "");
+    dir.write("deploy.yaml", base + R"(strategies:
+  - { name: s, file: s.lua, instruments: [BTCUSDT] }
+risk:
+  max_order_notional: 2000
+  max_order_qty: off
+  max_position_notional: 0
+  max_position_pct: 25
+  max_instrument_exposure_pct: 30
+  risk_per_trade_pct: 1.5
+  max_leverage: 3
+  max_leverage_by_timeframe: { 1m: 5, 15m: 25 }
+  price_band_pct: 2
+  require_stop: true
+  no_duplicate_entry: false
+  max_open_positions: off
+  max_open_orders: 7
+  max_orders_per_day: 100
+  max_orders_per_second: off
+  daily_loss_pct: 3
+  daily_loss: 500
+  max_drawdown_pct: off
+  max_drawdown: 1000
+  on_daily_loss: reduce
+  on_max_drawdown: flatten
+  day_start: "08:30"
+  capital_stage: small
+  drawdown_hysteresis_pct: 0.5
+  drawdown_levels:
+    - { name: ORANGE, at_pct: 8, size: 0.5 }
+    - { name: STOP, at_pct: 12, size: 0, action: halt }
+  instruments:
+    eth: { max_order_notional: 300 }
+  strategies:
+    s: { risk_per_trade_pct: 0.5, require_stop: true }
+)");
+    const Config cfg = load_file(dir.path() / "deploy.yaml", env_of());
+    const auto &r = cfg.risk;
+    CHECK(r.order.max_order_notional == 2000);
+    CHECK(std::isinf(r.order.max_order_qty));
+    CHECK(r.order.max_position_notional == 0);
+    CHECK(r.order.max_position_pct == 25);
+    CHECK(r.order.max_instrument_exposure_pct == 30);
+    CHECK(r.order.risk_per_trade_pct == 1.5);
+    CHECK(r.order.max_leverage == 3);
+    CHECK(r.order.max_leverage_by_timeframe.at(60'000'000'000LL) == 5);
+    CHECK(r.order.max_leverage_by_timeframe.at(900'000'000'000LL) == 25);
+    CHECK(r.order.price_band_pct == 2);
+    CHECK(r.order.require_stop);
+    CHECK_FALSE(r.order.no_duplicate_entry);
+    CHECK(r.max_open_positions == 0);
+    CHECK(r.max_open_orders == 7);
+    CHECK(r.max_orders_per_day == 100);
+    CHECK(r.max_orders_per_second == 0);
+    CHECK(r.daily_loss_pct == 3);
+    CHECK(r.daily_loss == 500);
+    CHECK(std::isinf(r.max_drawdown_pct));
+    CHECK(r.max_drawdown == 1000);
+    CHECK(r.on_daily_loss == keel::config::RiskAction::reduce);
+    CHECK(r.on_max_drawdown == keel::config::RiskAction::flatten);
+    CHECK(r.day_start_ns == (8 * 60 + 30) * 60'000'000'000LL);
+    CHECK(r.capital_stage == keel::config::CapitalStage::small);
+    CHECK(r.drawdown_hysteresis_pct == 0.5);
+    REQUIRE(r.drawdown_levels.size() == 2);
+    CHECK(r.drawdown_levels[1].name == "STOP");
+    CHECK(r.drawdown_levels[1].action == keel::config::RiskAction::halt);
+    CHECK(r.instruments.at("eth").max_order_notional == 300);
+    CHECK(std::isinf(r.instruments.at("eth").max_position_notional));  // overrides: off unless set
+    CHECK(r.strategies.at("s").risk_per_trade_pct == 0.5);
+}
+
+TEST_CASE("bad risk settings name the key and what was expected", "[config][risk]") {
+    CHECK(error_of(base + "risk:\n  max_leverage_by_timeframe: { 7x: 5 }\n") ==
+          "test.yaml:10:32: risk.max_leverage_by_timeframe.7x: expected a timeframe key like 1m, "
+          "5m, 15m, found \"7x\"");
+    CHECK(error_of(base + "risk:\n  instruments:\n    SOLUSDT: { max_order_notional: 5 }\n") ==
+          "test.yaml:11:14: risk.instruments.SOLUSDT: unknown instrument \"SOLUSDT\" (configured: "
+          "BTCUSDT, eth)");
+    CHECK(error_of(base + "risk:\n  instruments:\n    eth: { max_ordr_qty: 5 }\n") ==
+          "test.yaml:11:12: risk.instruments.eth.max_ordr_qty: unknown key (did you mean "
+          "\"max_order_qty\"?)");
+    CHECK(error_of(base + "risk:\n  day_start: \"25:00\"\n") ==
+          "test.yaml:10:14: risk.day_start: expected a UTC time of day HH:MM such as \"00:00\", "
+          "found \"25:00\"");
+    CHECK(error_of(base + "risk:\n  on_daily_loss: panic\n") ==
+          "test.yaml:10:18: risk.on_daily_loss: expected one of alert, reduce, halt, flatten, "
+          "found \"panic\"");
+    CHECK(error_of(base + "risk:\n  drawdown_levels:\n    - { name: A, at_pct: 10 }\n"
+                          "    - { name: B, at_pct: 5 }\n") ==
+          "test.yaml:12:26: risk.drawdown_levels[1].at_pct: drawdown levels must be listed from "
+          "the smallest drawdown up");
+    CHECK(error_of(base + "risk:\n  risk_per_trade_pct: 150\n") ==
+          "test.yaml:10:23: risk.risk_per_trade_pct: expected a percentage from 0 to 100 or off, "
+          "found \"150\"");
+}
+
+TEST_CASE("a risk preset is read from its file and keys beside it override it", "[config][risk]") {
+    TempDir dir;
+    dir.write("risk/p.yaml", "max_open_positions: 2\ndaily_loss_pct: 3\n");
+    dir.write("deploy.yaml",
+              base + "risk:\n  preset: risk/p.yaml\n  daily_loss_pct: 2\n");
+    const Config cfg = load_file(dir.path() / "deploy.yaml", env_of());
+    CHECK(cfg.risk.max_open_positions == 2);
+    CHECK(cfg.risk.daily_loss_pct == 2);
+
+    dir.write("risk/bad.yaml", "max_open_positions: 2\nmax_open_ordrs: 3\n");
+    dir.write("bad.yaml", base + "risk:\n  preset: risk/bad.yaml\n");
+    try {
+        load_file(dir.path() / "bad.yaml", env_of());
+        FAIL("expected a ConfigError");
+    } catch (const ConfigError &e) {
+        CHECK(std::string(e.what()) == (dir.path() / "risk" / "bad.yaml").string() +
+                                           ":2:1: risk.max_open_ordrs: unknown key (did you mean "
+                                           "\"max_open_orders\"?)");
+    }
+    CHECK_THAT(error_of(base + "risk:\n  preset: nowhere.yaml\n"),
+               Contains("test.yaml:10:11: risk.preset: cannot read risk preset"));
+}
+
+TEST_CASE("the shipped risk presets load", "[config][risk]") {
+    for (const char *preset : {"seed-000-drb-guard.yaml", "seed-001-fixed-risk.yaml",
+                               "seed-002-leverage.yaml"}) {
+        INFO(preset);
+        TempDir dir;
+        auto path = keel::test::source_dir() / "configs" / "risk" / preset;
+        dir.write("deploy.yaml", base + "risk: { preset: " + path.string() + " }\n");
+        const Config cfg = load_file(dir.path() / "deploy.yaml", env_of());
+        CHECK(cfg.risk.daily_loss_pct <= 5);
+    }
 }
