@@ -490,6 +490,7 @@ SCENARIO("the daily loss limit halts until the next trading day", "[risk]") {
     auto l = no_limits();
     l.daily_loss_pct = 3;
     l.daily_loss = 500;
+    l.on_daily_loss = RiskAction::halt;
     Desk d(l);
     d.fill(0, Side::buy, 1000, 600001);  // 1 BTC
     WHEN("the loss reaches 3 % of the day's starting equity") {
@@ -510,9 +511,9 @@ SCENARIO("the daily loss limit halts until the next trading day", "[risk]") {
             CHECK_FALSE(d.decide(order(Side::buy, 1)));
         }
     }
-    WHEN("the configured action is reduce") {
+    WHEN("the action is the default, reduce") {
         auto l2 = l;
-        l2.on_daily_loss = RiskAction::reduce;
+        l2.on_daily_loss = config::RiskLimits{}.on_daily_loss;
         Desk r(l2);
         r.fill(0, Side::buy, 1000, 600001);
         r.mark(0, 590000);
@@ -542,6 +543,7 @@ SCENARIO("the daily loss limit halts until the next trading day", "[risk]") {
 SCENARIO("the maximum drawdown halts until a manual resume", "[risk]") {
     auto l = no_limits();
     l.max_drawdown = 1000;
+    l.on_max_drawdown = RiskAction::halt;
     Desk d(l);
     d.fill(0, Side::buy, 1000, 600001);
     d.mark(0, 610000);  // peak 10,999.90
@@ -640,4 +642,18 @@ SCENARIO("per-instrument and per-strategy limits only tighten", "[risk]") {
     THEN("the host row has the global and instrument limits but not the strategy's") {
         CHECK(d.decide(host(order(Side::buy, 8, 0))) == std::nullopt);
     }
+}
+
+SCENARIO("by default the maximum drawdown flattens rather than leave positions halted", "[risk]") {
+    auto l = no_limits();
+    l.max_drawdown_pct = 5;  // on_max_drawdown left at its default
+    Desk d(l);
+    d.fill(0, Side::buy, 1000, 600001);
+    d.events.clear();
+    d.mark(0, 569999);  // -3,000.15 on 10,000
+    REQUIRE_FALSE(d.events.empty());
+    CHECK(d.events.back().title == "maximum drawdown reached");
+    CHECK(d.events.back().action == RiskAction::flatten);  // the engine pulls the kill switch
+    CHECK(d.gate.state() == TradingState::reducing);        // exits pass while it flattens
+    CHECK_FALSE(d.decide(order(Side::sell, 1000)));
 }

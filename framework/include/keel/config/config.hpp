@@ -124,8 +124,10 @@ struct RiskLimits {
     double daily_loss = OrderLimits::kOff;       // absolute, quote currency (seed 003: 500)
     double max_drawdown_pct = 20;                // seed 004
     double max_drawdown = OrderLimits::kOff;     // absolute (seed 003: 1000)
-    RiskAction on_daily_loss = RiskAction::halt;    // lifted at the next trading day
-    RiskAction on_max_drawdown = RiskAction::halt;  // lifted by a manual resume
+    // Defaults keep strategies able to exit: their stops are their own exit orders, which a
+    // HALTED state would refuse (docs/risk.md, "Trading states").
+    RiskAction on_daily_loss = RiskAction::reduce;      // lifted at the next trading day
+    RiskAction on_max_drawdown = RiskAction::flatten;  // lifted by a manual resume
     int64_t day_start_ns = 0;                    // trading day starts at this UTC offset
     CapitalStage capital_stage = CapitalStage::full;
     std::vector<DrawdownLevel> drawdown_levels = {
