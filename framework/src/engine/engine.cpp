@@ -804,6 +804,8 @@ Summary Engine::summary() const {
     s.unrealized_pnl = pf.unrealized_pnl().to_double();
     s.equity = pf.equity().to_double();
     s.peak_equity = pf.peak_equity().to_double();
+    s.gross_exposure = pf.gross_exposure().to_double();
+    s.margin_used = pf.margin_used().to_double();
     s.trading_state = risk::to_string(gate_->state());
     s.drawdown_level = gate_->drawdown().name();
     for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
@@ -836,6 +838,8 @@ std::string format_summary(const Summary &s) {
         s.realized_pnl, s.unrealized_pnl, s.fees, s.funding, s.equity - s.starting_balance));
     line(fmt::format("  equity    {:.2f} (started {:.2f}, peak {:.2f})", s.equity,
                      s.starting_balance, s.peak_equity));
+    line(fmt::format("  exposure  {:.2f} ({:.2f}x equity)  margin {:.2f}", s.gross_exposure,
+                     s.equity > 0 ? s.gross_exposure / s.equity : 0.0, s.margin_used));
     line(fmt::format("  risk      state {}  drawdown {}  kill switch {} engaged, {} done",
                      s.trading_state, s.drawdown_level, s.kill_switches, s.kill_switches_done));
     return out;

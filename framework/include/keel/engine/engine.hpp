@@ -51,7 +51,7 @@ struct Summary {
     std::map<std::string, uint64_t> vetoes_by_reason;
     uint64_t strategy_errors = 0;
     double starting_balance = 0, realized_pnl = 0, fees = 0, funding = 0, unrealized_pnl = 0,
-           equity = 0, peak_equity = 0;
+           equity = 0, peak_equity = 0, gross_exposure = 0, margin_used = 0;
     std::string trading_state = "ACTIVE", drawdown_level = "NORMAL";
     uint64_t kill_switches = 0, kill_switches_done = 0;
     std::vector<PositionSummary> positions;
