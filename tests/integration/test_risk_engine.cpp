@@ -27,7 +27,8 @@ engine::EngineOptions simulated() {
 config::Config deployment(const test::TempDir &dir, const std::string &name,
                           const std::string &source, const std::string &risk) {
     dir.write(name + ".lua", source);
-    return config::load_file(dir.write("deploy.yaml", R"(mode: paper
+    return config::load_file(
+        dir.write("deploy.yaml", R"(mode: paper
 venues:
   sim:
     plugin: sim
@@ -38,7 +39,7 @@ instruments:
   - { symbol: SOLUSDT, venue: sim, kind: spot }
 strategies:
   - { name: )" + name + ", file: " + name +
-                                                       R"(.lua, instruments: [BTCUSDT, ETHUSDT, SOLUSDT] }
+                                     R"(.lua, instruments: [BTCUSDT, ETHUSDT, SOLUSDT] }
 risk:
 )" + risk));
 }
@@ -121,9 +122,9 @@ end
     // 3,000 at ~60,000 is 0.05 BTC; no order can have taken the position past it.
     CHECK(number("max_btc") <= 0.051);
     CHECK(number("max_btc") >= 0.04);  // the scale-in did reach the limit
-    for (const char *code : {"MAX_ORDER_NOTIONAL", "MAX_POSITION_NOTIONAL", "REDUCE_ONLY_INCREASES",
-                             "MAX_ORDERS_PER_SECOND", "PRICE_BAND", "INSUFFICIENT_BALANCE",
-                             "HALTED"}) {
+    for (const char *code :
+         {"MAX_ORDER_NOTIONAL", "MAX_POSITION_NOTIONAL", "REDUCE_ONLY_INCREASES",
+          "MAX_ORDERS_PER_SECOND", "PRICE_BAND", "INSUFFICIENT_BALANCE", "HALTED"}) {
         INFO(code);
         CHECK(summary.vetoes_by_reason.count(code) == 1);
     }

@@ -622,7 +622,8 @@ class Loader {
             Text id_text = id ? scalar(id->val, "a string") : substitute(symbol.val);
             if (id_text.value.empty()) fail(id_val, "expected a non-empty string, found \"\"");
             inst.id = id_text.value;
-            if (const Entry *k = m.find("kind")) inst.spot = one_of(k->val, {"linear", "spot"}) == "spot";
+            if (const Entry *k = m.find("kind"))
+                inst.spot = one_of(k->val, {"linear", "spot"}) == "spot";
             if (const Entry *l = m.find("leverage")) {
                 if (inst.spot) fail(l->val, "spot instruments have no leverage setting");
                 inst.leverage = number(l->val, 1.0, true, 200.0, "a leverage from 1 to 200");
@@ -760,18 +761,24 @@ class Loader {
 
     RiskAction action(const Val &v) {
         std::string a = one_of(v, {"alert", "reduce", "halt", "flatten"});
-        return a == "alert" ? RiskAction::alert
+        return a == "alert"    ? RiskAction::alert
                : a == "reduce" ? RiskAction::reduce
                : a == "halt"   ? RiskAction::halt
                                : RiskAction::flatten;
     }
 
     static const std::vector<std::string> &order_limit_keys() {
-        static const std::vector<std::string> keys = {
-            "max_order_notional", "max_order_qty",      "max_position_notional",
-            "max_position_pct",   "max_instrument_exposure_pct",
-            "risk_per_trade_pct", "max_leverage",       "max_leverage_by_timeframe",
-            "price_band_pct",     "require_stop",       "no_duplicate_entry"};
+        static const std::vector<std::string> keys = {"max_order_notional",
+                                                      "max_order_qty",
+                                                      "max_position_notional",
+                                                      "max_position_pct",
+                                                      "max_instrument_exposure_pct",
+                                                      "risk_per_trade_pct",
+                                                      "max_leverage",
+                                                      "max_leverage_by_timeframe",
+                                                      "price_band_pct",
+                                                      "require_stop",
+                                                      "no_duplicate_entry"};
         return keys;
     }
 
@@ -907,14 +914,25 @@ class Loader {
             } else if (e.key == "halted") {
                 r.halted = boolean(e.val);
             } else {
-                std::vector<std::string> names = {
-                    "preset",           "instruments",        "strategies",
-                    "max_open_positions",
-                    "max_open_orders",  "max_orders_per_day", "max_orders_per_second",
-                    "daily_loss_pct",   "daily_loss",         "max_drawdown_pct",
-                    "max_drawdown",     "on_daily_loss",      "on_max_drawdown",
-                    "day_start",        "capital_stage",      "drawdown_levels",
-                    "drawdown_hysteresis_pct", "whitelist",   "halted"};
+                std::vector<std::string> names = {"preset",
+                                                  "instruments",
+                                                  "strategies",
+                                                  "max_open_positions",
+                                                  "max_open_orders",
+                                                  "max_orders_per_day",
+                                                  "max_orders_per_second",
+                                                  "daily_loss_pct",
+                                                  "daily_loss",
+                                                  "max_drawdown_pct",
+                                                  "max_drawdown",
+                                                  "on_daily_loss",
+                                                  "on_max_drawdown",
+                                                  "day_start",
+                                                  "capital_stage",
+                                                  "drawdown_levels",
+                                                  "drawdown_hysteresis_pct",
+                                                  "whitelist",
+                                                  "halted"};
                 names.insert(names.end(), order_limit_keys().begin(), order_limit_keys().end());
                 unknown_key(e, "risk", names);
             }

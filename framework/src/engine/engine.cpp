@@ -391,7 +391,8 @@ Summary Engine::run(TimeNs duration) {
         TimeNs next = end;
         if (!timers_.empty()) next = std::min(next, timers_.top().deadline);
         if (!scheduled_.empty()) next = std::min(next, scheduled_.begin()->first);
-        if (kill_.active && !kill_.late_alerted) next = std::min(next, kill_.started + kKillDeadline);
+        if (kill_.active && !kill_.late_alerted)
+            next = std::min(next, kill_.started + kKillDeadline);
         bool idle = incoming_.events.empty() && commands_.empty();
         if (options_.clock == ClockKind::simulated) {
             if (idle) sim_now_ = std::max(sim_now_, next);
@@ -535,8 +536,9 @@ exec::OrderId Engine::place(exec::OrderIntent intent) {
     if (approved.intent().qty != approved.requested_qty())
         keel::log::get("risk").info(
             "order {} sized {} of the {} asked (drawdown {}, size factor {:.2f})", id,
-            instruments_[i].qty(approved.intent().qty), instruments_[i].qty(approved.requested_qty()),
-            gate_->drawdown().name(), gate_->size_factor());
+            instruments_[i].qty(approved.intent().qty),
+            instruments_[i].qty(approved.requested_qty()), gate_->drawdown().name(),
+            gate_->size_factor());
     paper_->submit(std::move(approved), id, books_.at(i), now(), venue_events_);
     handle_venue_events();
     watch_account();
@@ -834,7 +836,8 @@ std::string format_summary(const Summary &s) {
             "unrealized {:+.2f}",
             p.instrument, p.qty, p.avg_entry, p.mark, p.realized_pnl, p.unrealized_pnl));
     line(fmt::format(
-        "  P&L       realized {:+.2f}  unrealized {:+.2f}  fees {:.2f}  funding {:+.2f}  net {:+.2f}",
+        "  P&L       realized {:+.2f}  unrealized {:+.2f}  fees {:.2f}  funding {:+.2f}  net "
+        "{:+.2f}",
         s.realized_pnl, s.unrealized_pnl, s.fees, s.funding, s.equity - s.starting_balance));
     line(fmt::format("  equity    {:.2f} (started {:.2f}, peak {:.2f})", s.equity,
                      s.starting_balance, s.peak_equity));

@@ -140,8 +140,7 @@ void PaperVenue::on_book(InstrumentIndex instrument, const market::Book &book, T
     }
 }
 
-risk::OpenOrders PaperVenue::open_orders(InstrumentIndex instrument,
-                                        StrategyIndex strategy) const {
+risk::OpenOrders PaperVenue::open_orders(InstrumentIndex instrument, StrategyIndex strategy) const {
     risk::OpenOrders r;
     r.total = static_cast<int>(resting_.size());
     for (auto &[id, o] : resting_) {

@@ -36,13 +36,13 @@ void Portfolio::on_fill(InstrumentIndex i, Side side, Lots qty, Ticks price, Mon
         // Reducing, closing or flipping: realize the closed share of the cost.
         Lots open = std::llabs(p.qty);
         Lots closing = std::min(open, qty);
-        Money closed_cost = closing == open ? p.cost
-                                            : Money::from_units(div_round(
-                                                  static_cast<__int128>(p.cost.units) * closing,
-                                                  open));
+        Money closed_cost =
+            closing == open
+                ? p.cost
+                : Money::from_units(div_round(static_cast<__int128>(p.cost.units) * closing, open));
         int direction = p.qty > 0 ? 1 : -1;
-        Money pnl = Money::from_units(direction * scale.notional(price, closing).units) -
-                    closed_cost;
+        Money pnl =
+            Money::from_units(direction * scale.notional(price, closing).units) - closed_cost;
         p.realized += pnl;
         realized_ += pnl;
         p.cost -= closed_cost;
@@ -87,10 +87,10 @@ void Portfolio::revalue(InstrumentIndex i) {
     Money value = Money::from_units(div_round(at_both.units, 2));
     Money unrealized = Money::from_units((p.qty > 0 ? 1 : -1) * value.units) - p.cost;
     if (p.qty == 0) unrealized = Money{};
-    Money margin = kinds_[i] == InstrumentKind::spot
-                       ? p.cost
-                       : Money::from_units(std::llround(static_cast<double>(value.units) /
-                                                        leverage_[i]));
+    Money margin =
+        kinds_[i] == InstrumentKind::spot
+            ? p.cost
+            : Money::from_units(std::llround(static_cast<double>(value.units) / leverage_[i]));
     unrealized_ += unrealized - p.unrealized;
     exposure_ += value - p.exposure;
     margin_ += margin - p.margin;

@@ -157,8 +157,8 @@ RiskGate::RiskGate(config::RiskLimits limits, const std::vector<InstrumentSpec> 
         whitelisted_.push_back(wl.empty() || std::find(wl.begin(), wl.end(), spec.id) != wl.end());
     }
     recent_.assign(static_cast<size_t>(std::max(config_.max_orders_per_second, 0)), INT64_MIN);
-    if (config_.halted) set_state(TradingState::halted, "configured to start halted (risk.halted)",
-                                  Cause::manual);
+    if (config_.halted)
+        set_state(TradingState::halted, "configured to start halted (risk.halted)", Cause::manual);
 }
 
 const RiskGate::Resolved &RiskGate::resolved(exec::StrategyIndex strategy,
@@ -300,7 +300,8 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
     Ticks ref = intent.price;
     Ticks worst = intent.price;
     if (intent.type == OrderType::market) {
-        auto sweep = book.vwap_to_size(intent.side == Side::buy ? Side::sell : Side::buy, intent.qty);
+        auto sweep =
+            book.vwap_to_size(intent.side == Side::buy ? Side::sell : Side::buy, intent.qty);
         worst = sweep.worst;
         ref = intent.side == Side::buy ? sweep.worst : bid;
     }
@@ -337,12 +338,12 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
         // Worst-case position once this and every resting order on the same side fill.
         const Money position_value = pf.notional(i, ref, std::llabs(after));
         if (position_value > lim.max_position_notional)
-            return veto(VetoReason::max_position_notional,
-                        fmt::format("position notional would reach {:.2f} (position {}, resting "
-                                    "{}, order {}), above max_position_notional {:.2f}",
-                                    position_value.to_double(), spec.qty(position),
-                                    spec.qty(pending), spec.qty(intent.qty),
-                                    lim.max_position_notional.to_double()));
+            return veto(
+                VetoReason::max_position_notional,
+                fmt::format("position notional would reach {:.2f} (position {}, resting "
+                            "{}, order {}), above max_position_notional {:.2f}",
+                            position_value.to_double(), spec.qty(position), spec.qty(pending),
+                            spec.qty(intent.qty), lim.max_position_notional.to_double()));
         if (exceeds(position_value, lim.max_position, equity))
             return veto(VetoReason::max_position_pct,
                         fmt::format("position notional would reach {:.2f}, {:.2f} % of equity "
@@ -370,11 +371,11 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                                     equity.to_double(), cap));
         if (pf.kind(i) == exec::InstrumentKind::spot) {
             if (after < 0)
-                return veto(VetoReason::insufficient_balance,
-                            fmt::format("spot sell of {} with {} held and {} resting would go "
-                                        "short",
-                                        spec.qty(intent.qty), spec.qty(position),
-                                        spec.qty(open.sell_qty)));
+                return veto(
+                    VetoReason::insufficient_balance,
+                    fmt::format("spot sell of {} with {} held and {} resting would go "
+                                "short",
+                                spec.qty(intent.qty), spec.qty(position), spec.qty(open.sell_qty)));
             if (intent.side == Side::buy && notional + open.buy_notional > pf.free_cash())
                 return veto(VetoReason::insufficient_balance,
                             fmt::format("spot buy of {:.2f} with {:.2f} resting needs more than "
@@ -382,10 +383,10 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                                         notional.to_double(), open.buy_notional.to_double(),
                                         pf.free_cash().to_double()));
         } else {
-            Money margin_after = pf.margin_used() - pf.position(i).margin +
-                                 Money::from_units(std::llround(
-                                     static_cast<double>(position_value.units) /
-                                     pf.leverage_setting(i)));
+            Money margin_after =
+                pf.margin_used() - pf.position(i).margin +
+                Money::from_units(std::llround(static_cast<double>(position_value.units) /
+                                               pf.leverage_setting(i)));
             if (margin_after > equity)
                 return veto(VetoReason::insufficient_margin,
                             fmt::format("margin would reach {:.2f} at {}x, above equity {:.2f}",
@@ -393,8 +394,8 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                                         equity.to_double()));
         }
         if (intent.stop_price > 0) {
-            bool wrong_side = intent.side == Side::buy ? intent.stop_price >= ref
-                                                       : intent.stop_price <= ref;
+            bool wrong_side =
+                intent.side == Side::buy ? intent.stop_price >= ref : intent.stop_price <= ref;
             if (wrong_side)
                 return veto(VetoReason::invalid_price,
                             fmt::format("stop {} is on the wrong side of the entry {} for a {}",
@@ -405,7 +406,8 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                 return veto(VetoReason::risk_per_trade,
                             fmt::format("{} x stop distance {} risks {:.2f}, {:.2f} % of equity, "
                                         "above risk_per_trade_pct {:.2f}",
-                                        spec.qty(intent.qty), spec.price(std::llabs(ref - intent.stop_price)),
+                                        spec.qty(intent.qty),
+                                        spec.price(std::llabs(ref - intent.stop_price)),
                                         at_risk.to_double(), pct_of(at_risk, equity),
                                         100 * lim.risk_per_trade));
         } else if (lim.require_stop) {
@@ -448,8 +450,8 @@ void RiskGate::resume(exec::Portfolio &portfolio) {
     set_state(TradingState::active, "", Cause::none);
 }
 
-void RiskGate::trip(config::RiskAction action, Cause cause, std::string title,
-                    std::string message, std::vector<RiskEvent> &out) {
+void RiskGate::trip(config::RiskAction action, Cause cause, std::string title, std::string message,
+                    std::vector<RiskEvent> &out) {
     using config::RiskAction;
     // Only ever towards more caution: a trip never lifts a stricter state.
     if (action == RiskAction::halt)
@@ -492,8 +494,8 @@ void RiskGate::on_account(exec::Portfolio &pf, TimeNs now, std::vector<RiskEvent
     }
 
     const Money day_loss = pf.day_start_equity() - equity;
-    if (!daily_tripped_ && loss_reached(day_loss, config_.daily_loss,
-                                        config_.daily_loss_pct / 100, pf.day_start_equity())) {
+    if (!daily_tripped_ && loss_reached(day_loss, config_.daily_loss, config_.daily_loss_pct / 100,
+                                        pf.day_start_equity())) {
         daily_tripped_ = true;
         trip(config_.on_daily_loss, Cause::daily_loss, "daily loss limit reached",
              fmt::format("today's loss {:.2f} is {:.2f} % of the day's starting equity {:.2f}",

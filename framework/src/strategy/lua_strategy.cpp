@@ -557,10 +557,9 @@ int api_risk_size(lua_State *L, LuaStrategy &s) {
     double stop = number_field(L, 2, "stop", fn);
     lua_getfield(L, 2, "equity");
     double equity = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : s.services().equity();
-    return push_sized(L,
-                      risk::fixed_fractional_size(s.services().spec(i), equity, risk_pct / 100,
-                                                  entry, stop),
-                      "cannot size: needs positive equity, risk_pct, prices and a stop distance");
+    return push_sized(
+        L, risk::fixed_fractional_size(s.services().spec(i), equity, risk_pct / 100, entry, stop),
+        "cannot size: needs positive equity, risk_pct, prices and a stop distance");
 }
 
 // keel.risk.kelly(win_rate, avg_win, avg_loss, [fraction=0.5]) -> share of equity | nil, why

@@ -787,8 +787,7 @@ TEST_CASE("bad risk settings name the key and what was expected", "[config][risk
 TEST_CASE("a risk preset is read from its file and keys beside it override it", "[config][risk]") {
     TempDir dir;
     dir.write("risk/p.yaml", "max_open_positions: 2\ndaily_loss_pct: 3\n");
-    dir.write("deploy.yaml",
-              base + "risk:\n  preset: risk/p.yaml\n  daily_loss_pct: 2\n");
+    dir.write("deploy.yaml", base + "risk:\n  preset: risk/p.yaml\n  daily_loss_pct: 2\n");
     const Config cfg = load_file(dir.path() / "deploy.yaml", env_of());
     CHECK(cfg.risk.max_open_positions == 2);
     CHECK(cfg.risk.daily_loss_pct == 2);
@@ -808,8 +807,8 @@ TEST_CASE("a risk preset is read from its file and keys beside it override it", 
 }
 
 TEST_CASE("the shipped risk presets load", "[config][risk]") {
-    for (const char *preset : {"seed-000-drb-guard.yaml", "seed-001-fixed-risk.yaml",
-                               "seed-002-leverage.yaml"}) {
+    for (const char *preset :
+         {"seed-000-drb-guard.yaml", "seed-001-fixed-risk.yaml", "seed-002-leverage.yaml"}) {
         INFO(preset);
         TempDir dir;
         auto path = keel::test::source_dir() / "configs" / "risk" / preset;

@@ -36,8 +36,8 @@ TEST_CASE("money: notional is exact on decimal grids", "[portfolio]") {
     CHECK(btc.notional(600000, 500) == usd("30000"));
     CHECK(btc.notional(600001, 1) == usd("60.0001"));
     NotionalScale fine(0.00000001, 0.1);  // one tick-lot = 1e-9: rounds half away from zero
-    CHECK(fine.notional(15, 1) == Money::from_units(2));   // 1.5e-8
-    CHECK(fine.notional(14, 1) == Money::from_units(1));   // 1.4e-8
+    CHECK(fine.notional(15, 1) == Money::from_units(2));  // 1.5e-8
+    CHECK(fine.notional(14, 1) == Money::from_units(1));  // 1.4e-8
     CHECK(fine.notional(-15, 1) == Money::from_units(-2));
     CHECK(btc.lots_within(usd("60.0001"), 600001) == 1);
     CHECK(btc.lots_within(usd("60.0000"), 600001) == 0);
@@ -117,8 +117,7 @@ TEST_CASE("spot holdings tie up cash and cannot be margin", "[portfolio]") {
     CHECK(pf.free_cash() == usd("10000") + usd("50") - usd("6.05") - usd("3000"));
 }
 
-TEST_CASE("a day start and a peak reset rebase the daily and drawdown references",
-          "[portfolio]") {
+TEST_CASE("a day start and a peak reset rebase the daily and drawdown references", "[portfolio]") {
     std::vector<InstrumentSpec> specs{spec("BTCUSDT", 0.1, 0.001)};
     Portfolio pf(specs, {});
     pf.on_fill(0, Side::buy, 1000, 600000, Money{});

@@ -167,7 +167,9 @@ SCENARIO("malformed orders are refused before anything else", "[risk]") {
         }
         WHEN("the book is crossed or empty") {
             d.books[0] = market::Book{};
-            THEN("NO_MARKET") { CHECK(d.decide(order(Side::buy, 5)) == VetoReason::no_market); }
+            THEN("NO_MARKET") {
+                CHECK(d.decide(order(Side::buy, 5)) == VetoReason::no_market);
+            }
         }
     }
 }
@@ -260,15 +262,15 @@ SCENARIO("leverage and margin", "[risk]") {
             auto o = order(Side::buy, 340);
             o.timeframe = 15 * 60 * kSec;
             CHECK(d.decide(o) == VetoReason::max_leverage);  // min(2, 5)
-            o.qty = 200;                                      // 12,000
+            o.qty = 200;                                     // 12,000
             CHECK_FALSE(d.decide(o));
             o.timeframe = 60 * kSec;
             CHECK(d.decide(o) == VetoReason::max_leverage);  // 1x
         }
         THEN("exposure on every instrument counts") {
-            d.fill(1, Side::buy, 2000, 300000);  // 6,000 of ETH
+            d.fill(1, Side::buy, 2000, 300000);                                  // 6,000 of ETH
             CHECK(d.decide(order(Side::buy, 240)) == VetoReason::max_leverage);  // + 14,400
-            CHECK_FALSE(d.decide(order(Side::buy, 230)));                         // + 13,800
+            CHECK_FALSE(d.decide(order(Side::buy, 230)));                        // + 13,800
         }
     }
     GIVEN("a linear instrument at 10x") {
@@ -298,7 +300,9 @@ SCENARIO("risk per trade from the stop distance", "[risk]") {
     WHEN("a buy of 0.4 BTC carries a stop 500 below the price it pays") {
         auto o = order(Side::buy, 400);
         o.stop_price = 595001;  // 60,000.1 - 500.0
-        THEN("it risks exactly 200: allowed (seed 001's example)") { CHECK_FALSE(d.decide(o)); }
+        THEN("it risks exactly 200: allowed (seed 001's example)") {
+            CHECK_FALSE(d.decide(o));
+        }
         o.qty = 401;
         THEN("one lot more risks more than 2 %: RISK_PER_TRADE") {
             CHECK(d.decide(o) == VetoReason::risk_per_trade);
@@ -307,7 +311,9 @@ SCENARIO("risk per trade from the stop distance", "[risk]") {
     WHEN("the stop is on the wrong side") {
         auto o = order(Side::sell, 10);
         o.stop_price = 590000;
-        THEN("INVALID_PRICE") { CHECK(d.decide(o) == VetoReason::invalid_price); }
+        THEN("INVALID_PRICE") {
+            CHECK(d.decide(o) == VetoReason::invalid_price);
+        }
     }
     WHEN("require_stop is set") {
         auto l2 = l;
@@ -430,7 +436,9 @@ SCENARIO("no duplicate entries and the whitelist", "[risk]") {
     }
     WHEN("the strategy already has a resting entry on that side") {
         d.open.entry_sell = true;
-        THEN("DUPLICATE_ENTRY") { CHECK(d.decide(order(Side::sell, 10)) == VetoReason::duplicate_entry); }
+        THEN("DUPLICATE_ENTRY") {
+            CHECK(d.decide(order(Side::sell, 10)) == VetoReason::duplicate_entry);
+        }
     }
 }
 
@@ -482,7 +490,9 @@ SCENARIO("trading states: ACTIVE, REDUCING, HALTED", "[risk]") {
         auto l = no_limits();
         l.halted = true;
         Desk h(l);
-        THEN("the gate starts HALTED") { CHECK(h.gate.state() == TradingState::halted); }
+        THEN("the gate starts HALTED") {
+            CHECK(h.gate.state() == TradingState::halted);
+        }
     }
 }
 
@@ -654,6 +664,6 @@ SCENARIO("by default the maximum drawdown flattens rather than leave positions h
     REQUIRE_FALSE(d.events.empty());
     CHECK(d.events.back().title == "maximum drawdown reached");
     CHECK(d.events.back().action == RiskAction::flatten);  // the engine pulls the kill switch
-    CHECK(d.gate.state() == TradingState::reducing);        // exits pass while it flattens
+    CHECK(d.gate.state() == TradingState::reducing);       // exits pass while it flattens
     CHECK_FALSE(d.decide(order(Side::sell, 1000)));
 }

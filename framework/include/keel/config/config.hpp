@@ -42,10 +42,10 @@ struct PluginRef {
 };
 
 struct Instrument {
-    std::string id;      // name used by strategies and risk; defaults to symbol
-    std::string symbol;  // venue symbol
-    std::string venue;   // key in venues
-    bool spot = false;   // kind: spot (long only, paid in full) or linear (default)
+    std::string id;        // name used by strategies and risk; defaults to symbol
+    std::string symbol;    // venue symbol
+    std::string venue;     // key in venues
+    bool spot = false;     // kind: spot (long only, paid in full) or linear (default)
     double leverage = 10;  // linear: the venue's margin leverage setting (margin = value / this)
 };
 
@@ -70,17 +70,17 @@ struct Strategy {
 // override can only tighten. "off" in YAML (infinity here) disables a limit. docs/risk.md.
 struct OrderLimits {
     static constexpr double kOff = std::numeric_limits<double>::infinity();
-    double max_order_notional = kOff;          // quote currency per order
-    double max_order_qty = kOff;               // base currency per order
-    double max_position_notional = kOff;       // |position| after fill, quote currency
-    double max_position_pct = kOff;            // |position| after fill, % of equity
-    double max_instrument_exposure_pct = kOff; // position + every resting order, % of equity
-    double risk_per_trade_pct = kOff;          // qty * |price - stop|, % of equity
-    double max_leverage = kOff;                // account exposure after fill / equity
+    double max_order_notional = kOff;           // quote currency per order
+    double max_order_qty = kOff;                // base currency per order
+    double max_position_notional = kOff;        // |position| after fill, quote currency
+    double max_position_pct = kOff;             // |position| after fill, % of equity
+    double max_instrument_exposure_pct = kOff;  // position + every resting order, % of equity
+    double risk_per_trade_pct = kOff;           // qty * |price - stop|, % of equity
+    double max_leverage = kOff;                 // account exposure after fill / equity
     std::map<int64_t, double> max_leverage_by_timeframe;  // timeframe (ns) -> cap (seed 002)
-    double price_band_pct = kOff;              // limit or expected fill price vs mid (fat finger)
-    bool require_stop = false;                 // new risk must carry a stop price
-    bool no_duplicate_entry = false;           // no entry while a same-side position/entry exists
+    double price_band_pct = kOff;     // limit or expected fill price vs mid (fat finger)
+    bool require_stop = false;        // new risk must carry a stop price
+    bool no_duplicate_entry = false;  // no entry while a same-side position/entry exists
 };
 
 enum class RiskAction {
@@ -91,9 +91,9 @@ enum class RiskAction {
 };
 
 struct DrawdownLevel {
-    std::string name;         // YELLOW, ORANGE, RED, CRITICAL
-    double at_pct = 0;        // drawdown from peak equity that enters the level
-    double size = 1;          // multiplier on new-risk order size; 0 = no new risk
+    std::string name;   // YELLOW, ORANGE, RED, CRITICAL
+    double at_pct = 0;  // drawdown from peak equity that enters the level
+    double size = 1;    // multiplier on new-risk order size; 0 = no new risk
     RiskAction action = RiskAction::alert;
 };
 
@@ -104,31 +104,31 @@ struct RiskLimits {
     OrderLimits order = [] {
         OrderLimits o;
         o.max_order_notional = 1000;
-        o.max_position_notional = 10000;         // seed 003
-        o.max_position_pct = 10;                 // seed 000
-        o.max_instrument_exposure_pct = 25;      // seed 003
-        o.risk_per_trade_pct = 2;                // seeds 001, 004
-        o.max_leverage = 5;                      // seed 002, 1m
+        o.max_position_notional = 10000;     // seed 003
+        o.max_position_pct = 10;             // seed 000
+        o.max_instrument_exposure_pct = 25;  // seed 003
+        o.risk_per_trade_pct = 2;            // seeds 001, 004
+        o.max_leverage = 5;                  // seed 002, 1m
         o.price_band_pct = 5;
-        o.no_duplicate_entry = true;             // seed 004
+        o.no_duplicate_entry = true;  // seed 004
         return o;
     }();
     std::map<std::string, OrderLimits> instruments;  // instrument id -> extra limits
     std::map<std::string, OrderLimits> strategies;   // strategy name -> extra limits
 
-    int max_open_positions = 3;                  // seed 000
-    int max_open_orders = 4;                     // resting orders across the deployment
-    int max_orders_per_day = 10;                 // new-risk orders (seed 000); 0 = off
-    int max_orders_per_second = 5;               // all strategy orders; 0 = off
-    double daily_loss_pct = 5;                   // seeds 000, 004
-    double daily_loss = OrderLimits::kOff;       // absolute, quote currency (seed 003: 500)
-    double max_drawdown_pct = 20;                // seed 004
-    double max_drawdown = OrderLimits::kOff;     // absolute (seed 003: 1000)
+    int max_open_positions = 3;               // seed 000
+    int max_open_orders = 4;                  // resting orders across the deployment
+    int max_orders_per_day = 10;              // new-risk orders (seed 000); 0 = off
+    int max_orders_per_second = 5;            // all strategy orders; 0 = off
+    double daily_loss_pct = 5;                // seeds 000, 004
+    double daily_loss = OrderLimits::kOff;    // absolute, quote currency (seed 003: 500)
+    double max_drawdown_pct = 20;             // seed 004
+    double max_drawdown = OrderLimits::kOff;  // absolute (seed 003: 1000)
     // Defaults keep strategies able to exit: their stops are their own exit orders, which a
     // HALTED state would refuse (docs/risk.md, "Trading states").
-    RiskAction on_daily_loss = RiskAction::reduce;      // lifted at the next trading day
+    RiskAction on_daily_loss = RiskAction::reduce;     // lifted at the next trading day
     RiskAction on_max_drawdown = RiskAction::flatten;  // lifted by a manual resume
-    int64_t day_start_ns = 0;                    // trading day starts at this UTC offset
+    int64_t day_start_ns = 0;                          // trading day starts at this UTC offset
     CapitalStage capital_stage = CapitalStage::full;
     std::vector<DrawdownLevel> drawdown_levels = {
         {"YELLOW", 5, 1.0, RiskAction::alert},

@@ -63,8 +63,8 @@ struct Rate {
     double to_double() const { return static_cast<double>(units) / Money::kScale; }
     // amount * rate, rounded half away from zero to 1e-8.
     Money of(Money amount) const {
-        return Money::from_units(div_round(static_cast<__int128>(amount.units) * units,
-                                           Money::kScale));
+        return Money::from_units(
+            div_round(static_cast<__int128>(amount.units) * units, Money::kScale));
     }
 };
 

@@ -204,7 +204,7 @@ class Engine final : public strategy::Services {
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     uint64_t timer_seq_ = 0;
     std::atomic<bool> stop_requested_{false};
-    std::vector<std::pair<Command, std::string>> commands_;  // requested, not yet run
+    std::vector<std::pair<Command, std::string>> commands_;             // requested, not yet run
     std::multimap<TimeNs, std::pair<Command, std::string>> scheduled_;  // by engine time
     std::atomic<uint64_t> rejected_events_{0};  // malformed events, counted on any thread
 

@@ -21,14 +21,14 @@ enum class InstrumentKind : uint8_t {
 };
 
 struct Position {
-    Lots qty = 0;       // signed: > 0 long, < 0 short
-    Money cost;         // signed value of the open quantity at entry (negative when short)
-    Money realized;     // closed P&L, before fees and funding
-    Money fees;         // paid (positive)
-    Money funding;      // received (positive) or paid (negative)
-    Money unrealized;   // at the last mark
-    Money exposure;     // |qty| at the last mark
-    Money margin;       // linear: exposure / leverage; spot: cost of the holding
+    Lots qty = 0;      // signed: > 0 long, < 0 short
+    Money cost;        // signed value of the open quantity at entry (negative when short)
+    Money realized;    // closed P&L, before fees and funding
+    Money fees;        // paid (positive)
+    Money funding;     // received (positive) or paid (negative)
+    Money unrealized;  // at the last mark
+    Money exposure;    // |qty| at the last mark
+    Money margin;      // linear: exposure / leverage; spot: cost of the holding
     bool marked = false;
 
     double avg_entry(const InstrumentSpec &spec) const {

@@ -142,7 +142,7 @@ class RiskGate {
         Money max_order_notional = Money::max();
         double max_order_qty = config::OrderLimits::kOff;  // base units
         Money max_position_notional = Money::max();
-        double max_position = config::OrderLimits::kOff;   // fractions of equity
+        double max_position = config::OrderLimits::kOff;  // fractions of equity
         double max_exposure = config::OrderLimits::kOff;
         double risk_per_trade = config::OrderLimits::kOff;
         double max_leverage = config::OrderLimits::kOff;

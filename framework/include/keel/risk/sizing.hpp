@@ -46,8 +46,8 @@ inline std::optional<double> atr_stop(const InstrumentSpec &spec, Side side, dou
         return std::nullopt;
     double raw = side == Side::buy ? entry - multiple * atr : entry + multiple * atr;
     double ticks = raw / spec.tick_size;
-    double rounded = side == Side::buy ? std::floor(ticks * (1 + 1e-12))
-                                       : std::ceil(ticks * (1 - 1e-12));
+    double rounded =
+        side == Side::buy ? std::floor(ticks * (1 + 1e-12)) : std::ceil(ticks * (1 - 1e-12));
     if (rounded <= 0) return std::nullopt;
     return rounded * spec.tick_size;
 }
