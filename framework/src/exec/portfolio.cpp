@@ -36,10 +36,10 @@ void Portfolio::on_fill(InstrumentIndex i, Side side, Lots qty, Ticks price, Mon
         // Reducing, closing or flipping: realize the closed share of the cost.
         Lots open = std::llabs(p.qty);
         Lots closing = std::min(open, qty);
-        Money closed_cost =
-            closing == open
-                ? p.cost
-                : Money::from_units(div_round(static_cast<__int128>(p.cost.units) * closing, open));
+        Money closed_cost = closing == open
+                                ? p.cost
+                                : Money::from_units(static_cast<int64_t>(div_round(
+                                      static_cast<__int128>(p.cost.units) * closing, open)));
         int direction = p.qty > 0 ? 1 : -1;
         Money pnl =
             Money::from_units(direction * scale.notional(price, closing).units) - closed_cost;
@@ -84,7 +84,7 @@ void Portfolio::revalue(InstrumentIndex i) {
     // Value at the mid, exactly: notional is linear in price, so value(bid + ask) / 2.
     Lots open = std::llabs(p.qty);
     Money at_both = scales_[i].notional(mark_bid_[i] + mark_ask_[i], open);
-    Money value = Money::from_units(div_round(at_both.units, 2));
+    Money value = Money::from_units(static_cast<int64_t>(div_round(at_both.units, 2)));
     Money unrealized = Money::from_units((p.qty > 0 ? 1 : -1) * value.units) - p.cost;
     if (p.qty == 0) unrealized = Money{};
     Money margin =

@@ -150,6 +150,11 @@ RiskGate::RiskGate(config::RiskLimits limits, const std::vector<InstrumentSpec> 
                 if (auto it = config_.strategies.find(strategy_names[s]);
                     it != config_.strategies.end())
                     r.tighten(it->second);
+            // Compared in lots, so an order of exactly max_order_qty passes (0.479 / 0.001 is
+            // 479 lots, where 479 * 0.001 is 0.47900000000000004 in doubles).
+            double lots = r.max_order_qty / instruments[i].lot_size;
+            if (std::isfinite(lots) && lots < 9e18)
+                r.max_order_lots = static_cast<Lots>(std::floor(lots * (1 + 1e-12)));
         }
     }
     for (const auto &spec : instruments) {
@@ -198,6 +203,11 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
     if (intent.qty <= 0)
         return veto(VetoReason::invalid_quantity,
                     fmt::format("quantity {} lots is not positive", intent.qty));
+    if (intent.qty > kMaxOrderLots || intent.price > kMaxOrderLots ||
+        intent.stop_price > kMaxOrderLots)
+        return veto(VetoReason::invalid_quantity,
+                    fmt::format("quantity {} lots or price {} ticks is beyond what keel accounts",
+                                intent.qty, intent.price));
     if (intent.type == OrderType::limit && intent.price <= 0)
         return veto(VetoReason::invalid_price,
                     fmt::format("limit price {} is not positive", spec.price(intent.price)));
@@ -311,6 +321,12 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                     fmt::format("quantity {} is below the venue minimum {}", spec.qty(intent.qty),
                                 spec.qty(spec.min_qty_lots)));
     const Money notional = pf.notional(i, ref, intent.qty);
+    // Every sum below stays far inside int64 only if no single order is absurd.
+    if (notional > kMaxOrderValue)
+        return veto(
+            VetoReason::invalid_quantity,
+            fmt::format("order value {:.2f} is beyond the {:.0f} keel accepts for one order",
+                        notional.to_double(), kMaxOrderValue.to_double()));
     if (spec.min_notional > 0 && notional < Money::from_double(spec.min_notional))
         return veto(VetoReason::below_min_notional,
                     fmt::format("order notional {:.2f} is below the venue minimum {:.2f}",
@@ -327,7 +343,7 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                                     100 * lim.price_band));
     }
     if (new_risk) {
-        if (spec.qty(intent.qty) > lim.max_order_qty)
+        if (intent.qty > lim.max_order_lots)
             return veto(VetoReason::max_order_qty,
                         fmt::format("order quantity {} exceeds max_order_qty {}",
                                     spec.qty(intent.qty), lim.max_order_qty));

@@ -667,3 +667,21 @@ SCENARIO("by default the maximum drawdown flattens rather than leave positions h
     CHECK(d.gate.state() == TradingState::reducing);       // exits pass while it flattens
     CHECK_FALSE(d.decide(order(Side::sell, 1000)));
 }
+
+SCENARIO("absurd orders are refused, never wrapped into small ones", "[risk]") {
+    // Found by the property test: 3.07M BTC at 60,000 is worth 1.8e11, beyond int64 in 1e-8
+    // units; wrapped, it looked like -853,293 and passed every limit.
+    Desk d(config::RiskLimits{});
+    CHECK(d.decide(limit(Side::buy, 3'074'438'000, 600001)) == VetoReason::invalid_quantity);
+    CHECK(d.decide(order(Side::buy, INT64_MAX)) == VetoReason::invalid_quantity);
+    CHECK(d.decide(limit(Side::buy, 1, INT64_MAX)) == VetoReason::invalid_quantity);
+    CHECK(NotionalScale(0.1, 0.001).notional(600001, 3'074'438'000'000) == Money::max());
+}
+
+SCENARIO("an order of exactly max_order_qty passes", "[risk]") {
+    auto l = no_limits();
+    l.order.max_order_qty = 0.479;  // 479 * 0.001 is 0.47900000000000004 in doubles
+    Desk d(l);
+    CHECK_FALSE(d.decide(order(Side::buy, 479)));
+    CHECK(d.decide(order(Side::buy, 480)) == VetoReason::max_order_qty);
+}

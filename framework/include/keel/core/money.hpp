@@ -46,11 +46,11 @@ inline Money abs(Money m) {
 }
 
 // Divides rounding half away from zero, the rule venues use for fees and funding.
-inline int64_t div_round(__int128 num, __int128 den) {
+inline __int128 div_round(__int128 num, __int128 den) {
     __int128 q = num / den, r = num % den;
     if (r < 0) r = -r;
     if (2 * r >= (den < 0 ? -den : den)) q += ((num < 0) != (den < 0)) ? -1 : 1;
-    return static_cast<int64_t>(q);
+    return q;
 }
 
 // A rate (fee, funding) as an exact count of 1e-8: 0.0004 -> 40000. Rates are published with at
@@ -86,9 +86,14 @@ class NotionalScale {
     }
     bool valid() const { return multiplier_ > 0; }
 
+    // Saturates at the ends of Money's range instead of wrapping: an absurd order must look
+    // absurd to the risk gate, not small or negative.
     Money notional(Ticks price, Lots qty) const {
         __int128 v = static_cast<__int128>(price) * qty * multiplier_;
-        return Money::from_units(divisor_ == 1 ? static_cast<int64_t>(v) : div_round(v, divisor_));
+        if (divisor_ != 1) v = div_round(v, divisor_);
+        constexpr __int128 hi = std::numeric_limits<int64_t>::max();
+        constexpr __int128 lo = std::numeric_limits<int64_t>::min();
+        return Money::from_units(static_cast<int64_t>(v > hi ? hi : v < lo ? lo : v));
     }
     // The largest quantity whose notional at `price` stays within `budget` (0 if none).
     Lots lots_within(Money budget, Ticks price) const {

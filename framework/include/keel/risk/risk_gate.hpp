@@ -110,6 +110,11 @@ struct RiskEvent {
     std::string message;
 };
 
+// No order may be worth more than this, whatever the limits say: beyond it Money sums could
+// overflow (a strategy can ask for 9e15 lots). One billion in the quote currency.
+inline constexpr Money kMaxOrderValue = Money::from_units(1'000'000'000 * Money::kScale);
+inline constexpr Lots kMaxOrderLots = 1'000'000'000'000'000;  // 1e15
+
 class RiskGate {
   public:
     RiskGate(config::RiskLimits limits, const std::vector<InstrumentSpec> &instruments,
@@ -140,7 +145,8 @@ class RiskGate {
     // (strategy, instrument) as the tightest of global, instrument and strategy limits.
     struct Resolved {
         Money max_order_notional = Money::max();
-        double max_order_qty = config::OrderLimits::kOff;  // base units
+        double max_order_qty = config::OrderLimits::kOff;  // base units, as configured
+        Lots max_order_lots = INT64_MAX;                   // the same on the lot grid
         Money max_position_notional = Money::max();
         double max_position = config::OrderLimits::kOff;  // fractions of equity
         double max_exposure = config::OrderLimits::kOff;
