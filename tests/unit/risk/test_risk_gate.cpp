@@ -685,3 +685,35 @@ SCENARIO("an order of exactly max_order_qty passes", "[risk]") {
     CHECK_FALSE(d.decide(order(Side::buy, 479)));
     CHECK(d.decide(order(Side::buy, 480)) == VetoReason::max_order_qty);
 }
+
+SCENARIO("while a loss limit stands, new risk is vetoed with its own code", "[risk]") {
+    GIVEN("limits whose action is only an alert") {
+        auto l = no_limits();
+        l.max_drawdown_pct = 5;
+        l.on_max_drawdown = RiskAction::alert;
+        Desk d(l);
+        d.fill(0, Side::buy, 1000, 600001);
+        d.mark(0, 569999);  // 5 % below the 10,000 peak
+        THEN("the state stays ACTIVE, new risk is MAX_DRAWDOWN, exits pass") {
+            CHECK(d.gate.state() == TradingState::active);
+            CHECK(d.decide(order(Side::buy, 1)) == VetoReason::max_drawdown);
+            CHECK_FALSE(d.decide(order(Side::sell, 1000)));
+        }
+        auto l2 = no_limits();
+        l2.daily_loss_pct = 2;
+        l2.on_daily_loss = RiskAction::alert;
+        Desk d2(l2);
+        d2.fill(0, Side::buy, 1000, 600001);
+        d2.mark(0, 579999);
+        THEN("new risk is DAILY_LOSS_LIMIT") {
+            CHECK(d2.decide(order(Side::buy, 1)) == VetoReason::daily_loss_limit);
+        }
+    }
+    GIVEN("a venue minimum order value") {
+        Desk d(no_limits());
+        d.specs[0].min_notional = 100;
+        THEN("BELOW_MIN_NOTIONAL") {
+            CHECK(d.decide(order(Side::buy, 1)) == VetoReason::below_min_notional);
+        }
+    }
+}
