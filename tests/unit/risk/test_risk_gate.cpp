@@ -693,7 +693,7 @@ SCENARIO("while a loss limit stands, new risk is vetoed with its own code", "[ri
         l.on_max_drawdown = RiskAction::alert;
         Desk d(l);
         d.fill(0, Side::buy, 1000, 600001);
-        d.mark(0, 569999);  // 5 % below the 10,000 peak
+        d.mark(0, 569999);  // 30 % below the 10,000 peak: past the 5 % limit
         THEN("the state stays ACTIVE, new risk is MAX_DRAWDOWN, exits pass") {
             CHECK(d.gate.state() == TradingState::active);
             CHECK(d.decide(order(Side::buy, 1)) == VetoReason::max_drawdown);
