@@ -39,7 +39,7 @@ void Portfolio::on_fill(InstrumentIndex i, Side side, Lots qty, Ticks price, Mon
         Money closed_cost = closing == open
                                 ? p.cost
                                 : Money::from_units(static_cast<int64_t>(div_round(
-                                      static_cast<__int128>(p.cost.units) * closing, open)));
+                                      static_cast<Int128>(p.cost.units) * closing, open)));
         int direction = p.qty > 0 ? 1 : -1;
         Money pnl =
             Money::from_units(direction * scale.notional(price, closing).units) - closed_cost;

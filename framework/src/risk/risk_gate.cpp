@@ -31,7 +31,9 @@ int64_t floor_div(int64_t a, int64_t b) {
 }
 
 double pct_of(Money part, Money whole) {
-    return whole.units > 0 ? 100.0 * static_cast<double>(part.units) / whole.units : 0.0;
+    return whole.units > 0
+               ? 100.0 * static_cast<double>(part.units) / static_cast<double>(whole.units)
+               : 0.0;
 }
 
 // part > fraction * whole, for a positive whole; with no equity left any exposure is too much.

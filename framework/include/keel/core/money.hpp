@@ -14,6 +14,9 @@
 
 namespace keel {
 
+// 128-bit intermediates for products of prices, quantities and grids (a GCC/Clang extension).
+__extension__ using Int128 = __int128;
+
 struct Money {
     static constexpr int64_t kScale = 100'000'000;  // units per 1 quote currency
     int64_t units = 0;
@@ -46,8 +49,8 @@ inline Money abs(Money m) {
 }
 
 // Divides rounding half away from zero, the rule venues use for fees and funding.
-inline __int128 div_round(__int128 num, __int128 den) {
-    __int128 q = num / den, r = num % den;
+inline Int128 div_round(Int128 num, Int128 den) {
+    Int128 q = num / den, r = num % den;
     if (r < 0) r = -r;
     if (2 * r >= (den < 0 ? -den : den)) q += ((num < 0) != (den < 0)) ? -1 : 1;
     return q;
@@ -60,11 +63,13 @@ struct Rate {
     static Rate from_double(double r) {
         return Rate{std::llround(r * static_cast<double>(Money::kScale))};
     }
-    double to_double() const { return static_cast<double>(units) / Money::kScale; }
+    double to_double() const {
+        return static_cast<double>(units) / static_cast<double>(Money::kScale);
+    }
     // amount * rate, rounded half away from zero to 1e-8.
     Money of(Money amount) const {
-        return Money::from_units(
-            div_round(static_cast<__int128>(amount.units) * units, Money::kScale));
+        return Money::from_units(static_cast<int64_t>(
+            div_round(static_cast<Int128>(amount.units) * units, Money::kScale)));
     }
 };
 
@@ -89,17 +94,17 @@ class NotionalScale {
     // Saturates at the ends of Money's range instead of wrapping: an absurd order must look
     // absurd to the risk gate, not small or negative.
     Money notional(Ticks price, Lots qty) const {
-        __int128 v = static_cast<__int128>(price) * qty * multiplier_;
+        Int128 v = static_cast<Int128>(price) * qty * multiplier_;
         if (divisor_ != 1) v = div_round(v, divisor_);
-        constexpr __int128 hi = std::numeric_limits<int64_t>::max();
-        constexpr __int128 lo = std::numeric_limits<int64_t>::min();
+        constexpr Int128 hi = std::numeric_limits<int64_t>::max();
+        constexpr Int128 lo = std::numeric_limits<int64_t>::min();
         return Money::from_units(static_cast<int64_t>(v > hi ? hi : v < lo ? lo : v));
     }
     // The largest quantity whose notional at `price` stays within `budget` (0 if none).
     Lots lots_within(Money budget, Ticks price) const {
         if (budget.units <= 0 || price <= 0) return 0;
-        __int128 per_lot = static_cast<__int128>(price) * multiplier_;
-        return static_cast<Lots>(static_cast<__int128>(budget.units) * divisor_ / per_lot);
+        Int128 per_lot = static_cast<Int128>(price) * multiplier_;
+        return static_cast<Lots>(static_cast<Int128>(budget.units) * divisor_ / per_lot);
     }
 
   private:
