@@ -651,11 +651,12 @@ class Loader {
         std::vector<Defined> names;
         std::vector<Strategy> out;
         for (const auto &item : items) {
-            MapView m = map(
-                item,
-                "a mapping with keys name, file, instruments, timeframes, "
-                "empty_candles, params",
-                {"name", "file", "instruments", "timeframes", "empty_candles", "params"}, false);
+            MapView m = map(item,
+                            "a mapping with keys name, file, instruments, timeframes, "
+                            "empty_candles, params, max_callback_ms, memory_mb",
+                            {"name", "file", "instruments", "timeframes", "empty_candles", "params",
+                             "max_callback_ms", "memory_mb"},
+                            false);
             const Entry &name = require(m, "name");
             const Entry &file = require(m, "file");
             const Entry &insts = require(m, "instruments");
@@ -710,6 +711,11 @@ class Loader {
                                                                              : EmptyCandles::skip;
             }
             if (const Entry *p = m.find("params")) s.params = settings(p->val);
+            if (const Entry *e = m.find("max_callback_ms"))
+                s.max_callback_ms =
+                    number(e->val, 0.0, false, 60'000.0, "a time in milliseconds, up to 60000");
+            if (const Entry *e = m.find("memory_mb"))
+                s.memory_mb = number(e->val, 1.0, true, 4096.0, "a size in MiB from 1 to 4096");
             out.push_back(std::move(s));
         }
         return out;

@@ -781,6 +781,18 @@ void Engine::advance_kill_switch() {
     }
 }
 
+void Engine::strategy_faulted(exec::StrategyIndex strategy, const std::string &why) {
+    // The strategy is stopped for good; nothing it left working may fill on its behalf.
+    size_t cancelled = 0;
+    for (auto id : paper_->resting_ids(strategy))
+        if (paper_->cancel(id, now(), venue_events_)) ++cancelled;
+    handle_venue_events();
+    const std::string &name = strategies_.at(strategy)->name();
+    notify(strategy::NotifyLevel::error, "strategy:" + name, "strategy " + name + " FAULTED",
+           fmt::format("{}; it is stopped, {} open orders cancelled; other strategies go on", why,
+                       cancelled));
+}
+
 void Engine::notify(strategy::NotifyLevel level, const std::string &source,
                     const std::string &title, const std::string &body) {
     notifiers_.post({to_notify_level(level), now(), source, title, body});
@@ -796,7 +808,10 @@ Summary Engine::summary() const {
     Summary s = stats_;
     s.rejected_events = rejected_events_.load();
     s.strategy_errors = 0;
-    for (auto &st : strategies_) s.strategy_errors += st->error_count();
+    for (auto &st : strategies_) {
+        s.strategy_errors += st->error_count();
+        if (st->faulted()) s.faulted_strategies.push_back(st->name() + ": " + st->fault());
+    }
     if (!portfolio_) return s;
     const auto &pf = *portfolio_;
     s.starting_balance = pf.starting_balance().to_double();
@@ -830,6 +845,7 @@ std::string format_summary(const Summary &s) {
                      s.cancels, s.vetoes));
     for (auto &[reason, n] : s.vetoes_by_reason) line(fmt::format("    veto {:<22} {}", reason, n));
     line(fmt::format("  strategy errors {}", s.strategy_errors));
+    for (auto &f : s.faulted_strategies) line("  FAULTED   " + f);
     for (auto &p : s.positions)
         line(fmt::format(
             "  {:<10} position {:+.6g} @ {:.6g}  mark {:.6g}  realized {:+.2f}  "

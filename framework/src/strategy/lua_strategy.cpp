@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <lua.hpp>
 
 #include "keel/log/log.hpp"
@@ -644,36 +646,97 @@ void push_param(lua_State *L, const std::string &v) {
 
 }  // namespace
 
-// ---- memory cap ------------------------------------------------------------------------------
+// ---- runaway protection ----------------------------------------------------------------------
+//
+// Strategies run in the LuaJIT interpreter: the JIT compiler is never started in a strategy's
+// state (luaopen_jit is not called), because a count hook never fires inside compiled code and
+// `while true do end` could not be stopped (ARCHITECTURE.md). The hook checks the callback's
+// deadline every kHookInstructions VM instructions; the allocator enforces the memory cap. Both
+// mark the budget exhausted, and the sandbox's pcall, xpcall and coroutine.resume re-raise once
+// it is, so a strategy cannot catch its own timeout and go on.
 
-struct LuaStrategy::Allocator {
+constexpr int kHookInstructions = 1000;
+
+struct LuaStrategy::Budget {
     size_t used = 0;
     size_t limit = 0;
+    int64_t deadline_ns = 0;  // steady clock; 0: no call in progress
+    enum class Exhausted { no, time, memory } exhausted = Exhausted::no;
 
     static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-        auto *a = static_cast<Allocator *>(ud);
+        auto *b = static_cast<Budget *>(ud);
         if (nsize == 0) {
-            a->used -= osize;
+            b->used -= osize;
             std::free(ptr);
             return nullptr;
         }
         size_t old = ptr ? osize : 0;
-        if (nsize > old && a->used + (nsize - old) > a->limit)
+        if (nsize > old && b->used + (nsize - old) > b->limit) {
+            if (b->deadline_ns != 0) b->exhausted = Exhausted::memory;
             return nullptr;  // "not enough memory"
+        }
         void *p = std::realloc(ptr, nsize);
-        if (p) a->used = a->used - old + nsize;
+        if (p) b->used = b->used - old + nsize;
         return p;
+    }
+
+    static Budget *of(lua_State *L) {
+        void *ud = nullptr;
+        lua_getallocf(L, &ud);
+        return static_cast<Budget *>(ud);
+    }
+
+    static int64_t now_ns() {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+
+    static void hook(lua_State *L, lua_Debug *) {
+        Budget *b = of(L);
+        if (b->deadline_ns == 0) return;
+        if (b->exhausted == Exhausted::no && now_ns() > b->deadline_ns)
+            b->exhausted = Exhausted::time;
+        if (b->exhausted == Exhausted::time)
+            luaL_error(L, "keel: the callback ran past its time budget (max_callback_ms)");
     }
 };
 
+namespace {
+
+// Loaded before the strategy's own chunk, with the budget's state as its argument: wraps the
+// functions that catch errors so that they re-raise once the budget is exhausted.
+constexpr const char *kPrelude = R"lua(
+local exhausted = ...
+local raw_pcall, raw_xpcall, raw_resume, error = pcall, xpcall, coroutine.resume, error
+local function pass(ok, ...)
+  if not ok and exhausted() then error((...), 0) end
+  return ok, ...
+end
+pcall = function(...) return pass(raw_pcall(...)) end
+xpcall = function(f, handler, ...) return pass(raw_xpcall(f, handler, ...)) end
+coroutine.resume = function(co, ...) return pass(raw_resume(co, ...)) end
+)lua";
+
+int lua_budget_exhausted(lua_State *L) {
+    lua_pushboolean(L, LuaStrategy::budget_exhausted(L));
+    return 1;
+}
+
+}  // namespace
+
+bool LuaStrategy::budget_exhausted(lua_State *L) {
+    return Budget::of(L)->exhausted != Budget::Exhausted::no;
+}
+
 LuaStrategy::LuaStrategy(exec::StrategyIndex index, config::Strategy config, Services &services,
-                         std::vector<InstrumentIndex> instruments, size_t memory_limit)
+                         std::vector<InstrumentIndex> instruments)
     : index_(index),
       config_(std::move(config)),
       services_(services),
       instruments_(std::move(instruments)),
-      allocator_(std::make_unique<Allocator>()) {
-    allocator_->limit = memory_limit;
+      budget_(std::make_unique<Budget>()) {
+    budget_->limit = static_cast<size_t>(config_.memory_mb * 1024 * 1024);
 }
 
 LuaStrategy::~LuaStrategy() {
@@ -685,7 +748,7 @@ bool LuaStrategy::wants(InstrumentIndex i) const {
 }
 
 size_t LuaStrategy::memory_used() const {
-    return allocator_->used;
+    return budget_->used;
 }
 
 void LuaStrategy::install_api() {
@@ -809,7 +872,7 @@ void LuaStrategy::load() {
     ss << in.rdbuf();
     std::string source = ss.str();
 
-    L_ = lua_newstate(&Allocator::alloc, allocator_.get());
+    L_ = lua_newstate(&Budget::alloc, budget_.get());
     if (!L_) throw StrategyError(config_.file.string() + ": cannot create a Lua state");
 
     // Only the pure libraries: no io, os, package, debug, ffi or jit.
@@ -835,6 +898,8 @@ void LuaStrategy::load() {
     lua_pushcfunction(L_, traceback);
     traceback_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
     install_api();
+    load_prelude();
+    lua_sethook(L_, &Budget::hook, LUA_MASKCOUNT, kHookInstructions);
 
     if (!source.empty() && source[0] == '\x1b')  // LUA_SIGNATURE[0]: precompiled bytecode
         throw StrategyError(config_.file.string() +
@@ -847,12 +912,43 @@ void LuaStrategy::load() {
     }
     lua_rawgeti(L_, LUA_REGISTRYINDEX, traceback_ref_);
     lua_insert(L_, -2);
-    if (lua_pcall(L_, 0, 0, -2) != 0) {
+    // The main chunk may build tables and indicators: ten callbacks' worth of time.
+    start_budget(10);
+    int status = lua_pcall(L_, 0, 0, -2);
+    auto exhausted = end_budget();
+    if (status != 0) {
         std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "unknown error";
         lua_pop(L_, 2);
+        if (exhausted) msg = config_.file.string() + ": the main chunk " + *exhausted;
         throw StrategyError(msg);
     }
     lua_pop(L_, 1);
+}
+
+void LuaStrategy::load_prelude() {
+    if (luaL_loadbufferx(L_, kPrelude, std::strlen(kPrelude), "=keel prelude", "t") != 0)
+        throw StrategyError(std::string("keel prelude: ") + lua_tostring(L_, -1));
+    lua_pushcfunction(L_, lua_budget_exhausted);
+    if (lua_pcall(L_, 1, 0, 0) != 0)
+        throw StrategyError(std::string("keel prelude: ") + lua_tostring(L_, -1));
+}
+
+void LuaStrategy::start_budget(double callbacks) {
+    budget_ms_ = config_.max_callback_ms * callbacks;
+    budget_->exhausted = Budget::Exhausted::no;
+    budget_->deadline_ns = Budget::now_ns() + static_cast<int64_t>(budget_ms_ * 1e6);
+}
+
+std::optional<std::string> LuaStrategy::end_budget() {
+    auto exhausted = budget_->exhausted;
+    budget_->deadline_ns = 0;
+    budget_->exhausted = Budget::Exhausted::no;
+    if (exhausted == Budget::Exhausted::time)
+        return fmt::format("ran past its time budget of {:g} ms (max_callback_ms)", budget_ms_);
+    if (exhausted == Budget::Exhausted::memory)
+        return "went over its memory cap of " + fmt::format("{:g}", config_.memory_mb) +
+               " MiB (memory_mb)";
+    return std::nullopt;
 }
 
 void LuaStrategy::report_error(const char *where, const std::string &message) {
@@ -872,6 +968,7 @@ void LuaStrategy::report_error(const char *where, const std::string &message) {
 }
 
 bool LuaStrategy::push_callback(const char *name) {
+    if (faulted_) return false;  // stopped for good
     lua_rawgeti(L_, LUA_REGISTRYINDEX, traceback_ref_);
     lua_getglobal(L_, name);
     if (lua_isfunction(L_, -1)) return true;
@@ -882,12 +979,32 @@ bool LuaStrategy::push_callback(const char *name) {
 void LuaStrategy::call(const char *name, int nargs) {
     // Stack: traceback, function, args...
     int base = lua_gettop(L_) - nargs - 1;
-    if (lua_pcall(L_, nargs, 0, base) != 0) {
+    start_budget(1);
+    int status = lua_pcall(L_, nargs, 0, base);
+    auto exhausted = end_budget();
+    if (status != 0) {
         const char *msg = lua_tostring(L_, -1);
-        report_error(name, msg ? msg : "(error object is not a string)");
+        std::string text = msg ? msg : "(error object is not a string)";
         lua_pop(L_, 1);
+        if (exhausted) {
+            lua_pop(L_, 1);  // traceback
+            fault_strategy(name, *exhausted);
+            return;
+        }
+        report_error(name, text);
     }
     lua_pop(L_, 1);  // traceback
+}
+
+void LuaStrategy::fault_strategy(const char *where, const std::string &why) {
+    faulted_ = true;
+    fault_ = std::string(where) + " " + why;
+    ++errors_;
+    last_error_ = fault_;
+    keel::log::get("strategy").error("[{}] FAULTED: {}; no more callbacks", config_.name, fault_);
+    // Free what the runaway built: the state stays (its orders and indicators are read after).
+    lua_gc(L_, LUA_GCCOLLECT, 0);
+    services_.strategy_faulted(index_, fault_);
 }
 
 void LuaStrategy::push_instrument(InstrumentIndex i) {

@@ -62,6 +62,10 @@ struct Strategy {
     std::vector<std::string> timeframes;   // "1s" .. "1d", each dividing a day; distinct lengths
     EmptyCandles empty_candles = EmptyCandles::flat;
     std::map<std::string, RawSetting> params;  // passed to Lua as numbers/bools/strings
+    // Runaway protection (docs/lua-api.md, "Faults"): wall time one callback may take, and the
+    // memory its Lua state may hold. Over either, the strategy is faulted.
+    double max_callback_ms = 100;
+    double memory_mb = 64;
     std::string where;
 };
 

@@ -50,6 +50,7 @@ struct Summary {
     uint64_t orders = 0, vetoes = 0, fills = 0, cancels = 0;
     std::map<std::string, uint64_t> vetoes_by_reason;
     uint64_t strategy_errors = 0;
+    std::vector<std::string> faulted_strategies;  // "name: why"
     double starting_balance = 0, realized_pnl = 0, fees = 0, funding = 0, unrealized_pnl = 0,
            equity = 0, peak_equity = 0, gross_exposure = 0, margin_used = 0;
     std::string trading_state = "ACTIVE", drawdown_level = "NORMAL";
@@ -108,6 +109,7 @@ class Engine final : public strategy::Services {
     std::vector<exec::OrderId> open_orders(exec::StrategyIndex strategy) const override;
     void notify(strategy::NotifyLevel level, const std::string &source, const std::string &title,
                 const std::string &body) override;
+    void strategy_faulted(exec::StrategyIndex strategy, const std::string &why) override;
 
     // Called by the host function table (any thread).
     struct Venue;

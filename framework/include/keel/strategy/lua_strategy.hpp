@@ -36,11 +36,8 @@ struct TradeView {
 
 class LuaStrategy {
   public:
-    static constexpr size_t kDefaultMemoryLimit = 64u << 20;
-
     LuaStrategy(exec::StrategyIndex index, config::Strategy config, Services &services,
-                std::vector<InstrumentIndex> instruments,
-                size_t memory_limit = kDefaultMemoryLimit);
+                std::vector<InstrumentIndex> instruments);
     ~LuaStrategy();
     LuaStrategy(const LuaStrategy &) = delete;
     LuaStrategy &operator=(const LuaStrategy &) = delete;
@@ -49,7 +46,9 @@ class LuaStrategy {
     void load();
 
     // Callbacks. A Lua error inside one is logged with file:line, counted, and swallowed: the
-    // engine goes on, and so does the strategy with its next event.
+    // engine goes on, and so does the strategy with its next event. A callback over its time
+    // budget or a state over its memory cap faults the strategy instead: it is stopped for good
+    // (no more callbacks), and Services::strategy_faulted tells the engine.
     void on_start();
     void on_book(InstrumentIndex i);
     void on_trade(InstrumentIndex i, const TradeView &t);
@@ -63,6 +62,10 @@ class LuaStrategy {
     const std::vector<InstrumentIndex> &instruments() const { return instruments_; }
     bool wants(InstrumentIndex i) const;
     uint64_t error_count() const { return errors_; }
+    bool faulted() const { return faulted_; }
+    // For the sandbox's pcall: has the call in progress run out of time or memory?
+    static bool budget_exhausted(lua_State *L);
+    const std::string &fault() const { return fault_; }
     // "callback: file:line: message" of the latest error, empty if none.
     const std::string &last_error() const { return last_error_; }
     size_t memory_used() const;
@@ -84,7 +87,7 @@ class LuaStrategy {
     void report_error(const char *where, const std::string &message);
 
   private:
-    struct Allocator;
+    struct Budget;
     bool push_callback(const char *name);
     void call(const char *name, int nargs);
     void push_instrument(InstrumentIndex i);
@@ -94,7 +97,18 @@ class LuaStrategy {
     config::Strategy config_;
     Services &services_;
     std::vector<InstrumentIndex> instruments_;
-    std::unique_ptr<Allocator> allocator_;
+    // Fails the call in progress if it ran out of time or memory: marks the strategy faulted.
+    void load_prelude();
+    // A deadline of `callbacks` x max_callback_ms from now for the call about to run.
+    void start_budget(double callbacks);
+    // Clears the deadline; what was exhausted, as "ran past its time budget ...", if anything.
+    std::optional<std::string> end_budget();
+    void fault_strategy(const char *where, const std::string &why);
+
+    std::unique_ptr<Budget> budget_;
+    double budget_ms_ = 0;  // of the call in progress
+    bool faulted_ = false;
+    std::string fault_;
     lua_State *L_ = nullptr;
     uint64_t errors_ = 0;
     std::string last_error_;

@@ -49,6 +49,9 @@ class Services {
 
     virtual void notify(NotifyLevel level, const std::string &source, const std::string &title,
                         const std::string &body) = 0;
+    // The strategy ran away (time budget) or out of memory and is stopped for good: the engine
+    // cancels its orders and alerts.
+    virtual void strategy_faulted(exec::StrategyIndex strategy, const std::string &why) = 0;
 };
 
 }  // namespace keel::strategy
