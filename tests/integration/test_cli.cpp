@@ -146,6 +146,49 @@ TEST_CASE("SIGUSR2 pulls the kill switch of a running session", "[cli][slow]") {
     CHECK_THAT(c.out(), Contains("state HALTED") && Contains("kill switch 1 engaged, 1 done"));
 }
 
+TEST_CASE("a strategy saved under a running session trades its new version within a second",
+          "[cli][slow][reload]") {
+    TempDir dir;
+    auto version = [](int v) {
+        return "local placed = false\n"
+               "function on_book(inst, book)\n"
+               "  if placed then return end\n"
+               "  placed = true\n"
+               "  local id = keel.order{ instrument = inst, side = 'buy', qty = 0.001 }\n"
+               "  keel.log.info('version " +
+               std::to_string(v) +
+               " ordered ' .. id)\n"
+               "end\n"
+               "function on_reload(state) keel.log.info('version " +
+               std::to_string(v) + " took over') end\n";
+    };
+    dir.write("live.lua", version(1));
+    auto config = dir.write("deploy.yaml", R"(venues:
+  sim: { plugin: sim, settings: { seed: 9, tick_ms: 50 } }
+instruments:
+  - { symbol: BTCUSDT, venue: sim }
+strategies:
+  - { name: live, file: live.lua, instruments: [BTCUSDT] }
+)");
+    Child c({keel_binary(), "run", config.string()});
+    REQUIRE(c.wait_for_output("version 1 ordered", 30s));
+    auto saved = std::chrono::steady_clock::now();
+    dir.write("live.lua", version(2));  // as an editor saves it: truncate and write in place
+    REQUIRE(c.wait_for_output("version 2 ordered", 5s));
+    auto live_after = std::chrono::steady_clock::now() - saved;
+    INFO(c.err());
+    CHECK(live_after < 1s);
+    CHECK_THAT(c.err(), Contains("[live] reloaded in") && Contains("version 2 took over"));
+
+    // A save with a syntax error is reported with file:line, and version 2 goes on.
+    dir.write("live.lua", "function on_book(inst, book)\n  x = = 1\nend\n");
+    REQUIRE(c.wait_for_output("reload failed", 5s));
+    CHECK_THAT(c.err(), Contains("live.lua:2:"));
+    c.signal(SIGTERM);
+    CHECK(c.wait(30s) == 0);
+    CHECK_THAT(c.out(), Contains("reloads 1 (1 failed)"));
+}
+
 TEST_CASE("keel run writes JSON log lines on request", "[cli][slow]") {
     auto r =
         run({keel_binary(), "run", paper_yaml(), "--duration", "1s", "--log-format", "json"}, 60s);

@@ -53,6 +53,8 @@ Starts a session as configured (mode: paper runs on the venue's market with simu
 Stops cleanly after --duration or on SIGINT/SIGTERM, then prints a summary to stdout.
 SIGUSR2 pulls the kill switch: every order is cancelled, every position flattened through the
 risk gate, and trading stays HALTED for the rest of the session (docs/risk.md).
+A strategy file saved while the session runs is reloaded at once, keeping the strategy's state
+and orders (docs/lua-api.md, "Reload"); SIGHUP reloads every strategy.
 
 Options:
   --duration D        how long to run: 500ms, 30s, 5m, 2h (default: until a signal)
@@ -165,6 +167,11 @@ class SignalWatcher {
                     if (done_.load()) return;  // our own wake-up at shutdown
                     continue;                  // someone else's SIGUSR1: not ours to act on
                 }
+                if (sig == SIGHUP) {  // reload every strategy from its file: kill -HUP <pid>
+                    keel::log::get("strategy").info("SIGHUP received: reloading strategies");
+                    engine.request(keel::engine::Command::reload, "SIGHUP");
+                    continue;
+                }
                 if (sig == SIGUSR2) {  // the operator's kill switch: kill -USR2 <pid>
                     keel::log::get("risk").warn("SIGUSR2 received: kill switch");
                     engine.request(keel::engine::Command::kill_switch, "SIGUSR2 from the operator");
@@ -194,6 +201,7 @@ class SignalWatcher {
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGUSR1);
         sigaddset(&set, SIGUSR2);
+        sigaddset(&set, SIGHUP);
         return set;
     }
     std::atomic<bool> done_{false};

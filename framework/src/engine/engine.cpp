@@ -1,4 +1,5 @@
 #include "keel/engine/engine.hpp"
+#include "keel/strategy/file_watcher.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -27,6 +28,10 @@ namespace {
 
 // The kill switch must confirm within this much engine time (seed 003), or it alerts.
 constexpr TimeNs kKillDeadline = 5'000'000'000;
+
+// Closed candles kept per instrument and timeframe for warming reloaded indicators: the
+// Lorentzian model's default window (2,000 bars) with room to spare.
+constexpr size_t kCandleHistory = 5000;
 
 // Host function table for exchange plugins. No exception may cross back into C.
 template <typename F>
@@ -240,6 +245,7 @@ void Engine::load_strategies() {
     for (InstrumentIndex i = 0; i < instruments_.size(); ++i)
         candles_.emplace_back(
             lengths[i], flat[i] ? market::EmptyIntervals::flat : market::EmptyIntervals::skip);
+    candle_history_.assign(instruments_.size(), {});
 }
 
 // ---- host functions ------------------------------------------------------------------------
@@ -365,9 +371,24 @@ Summary Engine::run(TimeNs duration) {
     }
 
     watch_account();  // starts the first trading day
+    std::unique_ptr<strategy::FileWatcher> watcher;
+    if (options_.clock == ClockKind::wall && options_.watch_strategy_files) {
+        std::vector<std::filesystem::path> files;
+        for (auto &s : strategies_) files.push_back(s->config().file);
+        try {
+            watcher = std::make_unique<strategy::FileWatcher>(files, [this](const auto &file) {
+                auto changed = std::filesystem::absolute(file).lexically_normal();
+                for (auto &cfg : config_.strategies)
+                    if (std::filesystem::absolute(cfg.file).lexically_normal() == changed)
+                        request(Command::reload, "file saved", cfg.name);
+            });
+        } catch (const std::exception &e) {
+            keel::log::get("strategy").warn("strategy files are not watched: {}", e.what());
+        }
+    }
     while (!stop_requested_.load()) {
         {
-            std::vector<std::pair<Command, std::string>> commands;
+            std::vector<Request> commands;
             {
                 std::lock_guard lock(mutex_);
                 commands.swap(commands_);
@@ -376,7 +397,7 @@ Summary Engine::run(TimeNs duration) {
                 commands.push_back(std::move(scheduled_.begin()->second));
                 scheduled_.erase(scheduled_.begin());
             }
-            for (auto &[command, why] : commands) run_command(command, why);
+            for (auto &r : commands) run_command(r);
         }
         process_queue();
         fire_due_timers();
@@ -406,6 +427,7 @@ Summary Engine::run(TimeNs duration) {
         }
     }
 
+    watcher.reset();  // no reloads during shutdown
     stats_.seconds = static_cast<double>(now() - start) / 1e9;
     for (auto &s : strategies_) {
         s->on_stop();
@@ -502,6 +524,9 @@ void Engine::process_trade(const QueuedEvent &e) {
 
 void Engine::emit_candle(InstrumentIndex i, const market::Candle &c) {
     ++stats_.candles;
+    auto &history = candle_history_[i][c.length];
+    if (history.size() == kCandleHistory) history.pop_front();
+    history.push_back(c);
     for (size_t k = 0; k < strategies_.size(); ++k) {
         auto &s = strategies_[k];
         const auto &wants = candle_wants_[k];
@@ -688,19 +713,20 @@ void Engine::watch_account() {
     }
 }
 
-void Engine::request(Command command, std::string why) {
+void Engine::request(Command command, std::string why, std::string target) {
     std::lock_guard lock(mutex_);
-    commands_.emplace_back(command, std::move(why));
+    commands_.push_back({command, std::move(why), std::move(target)});
     wake_.notify_all();
 }
 
-void Engine::schedule(Command command, TimeNs at, std::string why) {
-    scheduled_.emplace(at, std::make_pair(command, std::move(why)));
+void Engine::schedule(Command command, TimeNs at, std::string why, std::string target) {
+    scheduled_.emplace(at, Request{command, std::move(why), std::move(target)});
 }
 
-void Engine::run_command(Command command, const std::string &why) {
+void Engine::run_command(const Request &r) {
     auto &log = keel::log::get("risk");
-    switch (command) {
+    const std::string &why = r.why;
+    switch (r.command) {
         case Command::halt:
             gate_->halt("manual halt: " + why);
             log.warn("trading HALTED by the operator: {}", why);
@@ -723,7 +749,56 @@ void Engine::run_command(Command command, const std::string &why) {
         case Command::kill_switch:
             start_kill_switch("manual: " + why);
             break;
+        case Command::reload:
+            if (!r.target.empty()) {
+                reload_strategy(r.target, why);
+            } else {
+                for (auto &cfg : config_.strategies) reload_strategy(cfg.name, why);
+            }
+            break;
     }
+}
+
+void Engine::reload_strategy(const std::string &name, const std::string &why) {
+    auto &log = keel::log::get("strategy");
+    auto it = std::find_if(strategies_.begin(), strategies_.end(),
+                           [&](auto &s) { return s->name() == name; });
+    if (it == strategies_.end()) {
+        log.warn("reload of unknown strategy \"{}\" ignored", name);
+        return;
+    }
+    auto &old = *it;
+    auto k = old->index();
+    auto started = std::chrono::steady_clock::now();
+    // A fresh sandbox: compile, run the main chunk, warm its indicators on the candles the old
+    // version saw, then hand over the state. Only if every step succeeds does it replace the
+    // old version, between two events, so no event is lost or seen twice.
+    auto fresh =
+        std::make_unique<strategy::LuaStrategy>(k, old->config(), *this, old->instruments());
+    try {
+        fresh->load();
+        const auto &wants = candle_wants_[k];
+        for (auto i : fresh->instruments())
+            for (const auto &[length, label] : wants.timeframes)
+                if (auto h = candle_history_[i].find(length); h != candle_history_[i].end())
+                    for (const auto &c : h->second)
+                        if (!c.flat || wants.flat) fresh->warm_indicators(i, label, c);
+        fresh->take_over(*old);
+    } catch (const strategy::StrategyError &e) {
+        ++stats_.failed_reloads;
+        stats_.last_reload_error = name + ": " + e.what();
+        log.error("[{}] reload failed, the running version goes on: {}", name, e.what());
+        notify(strategy::NotifyLevel::error, "strategy:" + name, "reload of " + name + " failed",
+               std::string(e.what()) + " (the running version goes on)");
+        return;
+    }
+    old = std::move(fresh);
+    ++stats_.reloads;
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                  .count();
+    log.info("[{}] reloaded in {:.1f} ms ({})", name, ms, why);
+    notify(strategy::NotifyLevel::info, "strategy:" + name, "strategy " + name + " reloaded",
+           fmt::format("{} in {:.1f} ms", why, ms));
 }
 
 void Engine::start_kill_switch(const std::string &why) {
@@ -844,7 +919,8 @@ std::string format_summary(const Summary &s) {
     line(fmt::format("  orders    {}  fills {}  cancels {}  vetoes {}", s.orders, s.fills,
                      s.cancels, s.vetoes));
     for (auto &[reason, n] : s.vetoes_by_reason) line(fmt::format("    veto {:<22} {}", reason, n));
-    line(fmt::format("  strategy errors {}", s.strategy_errors));
+    line(fmt::format("  strategy errors {}  reloads {} ({} failed)", s.strategy_errors, s.reloads,
+                     s.failed_reloads));
     for (auto &f : s.faulted_strategies) line("  FAULTED   " + f);
     for (auto &p : s.positions)
         line(fmt::format(

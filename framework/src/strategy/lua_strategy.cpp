@@ -1050,17 +1050,26 @@ size_t LuaStrategy::add_indicator(InstrumentIndex i, std::string timeframe,
     return indicators_.size() - 1;
 }
 
+void LuaStrategy::update_indicators(InstrumentIndex i, const std::string &timeframe,
+                                    const market::Candle &c) {
+    if (indicators_.empty()) return;
+    const auto &spec = services_.spec(i);
+    indicators::Bar bar{spec.price(c.open), spec.price(c.high), spec.price(c.low),
+                        spec.price(c.close), spec.qty(c.volume)};
+    for (auto &slot : indicators_)
+        if (slot.instrument == i && slot.timeframe == timeframe) slot.series.update(bar, c.start);
+}
+
+void LuaStrategy::warm_indicators(InstrumentIndex i, const std::string &timeframe,
+                                  const market::Candle &c) {
+    update_indicators(i, timeframe, c);
+}
+
 void LuaStrategy::on_candle(InstrumentIndex i, const std::string &timeframe,
                             const market::Candle &c) {
     const auto &spec = services_.spec(i);
     // Indicators first, so on_candle reads values that include this candle.
-    if (!indicators_.empty()) {
-        indicators::Bar bar{spec.price(c.open), spec.price(c.high), spec.price(c.low),
-                            spec.price(c.close), spec.qty(c.volume)};
-        for (auto &slot : indicators_)
-            if (slot.instrument == i && slot.timeframe == timeframe)
-                slot.series.update(bar, c.start);
-    }
+    update_indicators(i, timeframe, c);
     if (!push_callback("on_candle")) return;
     lua_pushlstring(L_, timeframe.data(), timeframe.size());
     lua_createtable(L_, 0, 10);
@@ -1113,6 +1122,109 @@ void LuaStrategy::on_order(const exec::OrderEvent &e) {
     }
     set_field(L_, "time", static_cast<double>(e.ts) / 1e9);
     call("on_order", 1);
+}
+
+// ---- hot reload ------------------------------------------------------------------------------
+
+namespace {
+
+// Copies the value at `from_index` of `from` onto `to`'s stack: plain data only, so nothing of
+// the old version (functions, handles, metatables) leaks into the new one.
+void copy_plain(lua_State *from, int from_index, lua_State *to, const std::string &path,
+                int depth) {
+    from_index = from_index < 0 ? lua_gettop(from) + from_index + 1 : from_index;
+    switch (lua_type(from, from_index)) {
+        case LUA_TNIL:
+            lua_pushnil(to);
+            return;
+        case LUA_TBOOLEAN:
+            lua_pushboolean(to, lua_toboolean(from, from_index));
+            return;
+        case LUA_TNUMBER:
+            lua_pushnumber(to, lua_tonumber(from, from_index));
+            return;
+        case LUA_TSTRING: {
+            size_t len = 0;
+            const char *text = lua_tolstring(from, from_index, &len);
+            lua_pushlstring(to, text, len);
+            return;
+        }
+        case LUA_TTABLE:
+            break;
+        default:
+            throw StrategyError("on_save returned a " +
+                                std::string(lua_typename(from, lua_type(from, from_index))) +
+                                " at " + path +
+                                ": only nil, booleans, numbers, strings and tables of them "
+                                "cross a reload");
+    }
+    if (depth > 32) throw StrategyError("on_save returned tables nested deeper than 32 at " + path);
+    lua_newtable(to);
+    lua_pushnil(from);
+    while (lua_next(from, from_index) != 0) {
+        int key_type = lua_type(from, -2);
+        if (key_type != LUA_TSTRING && key_type != LUA_TNUMBER && key_type != LUA_TBOOLEAN)
+            throw StrategyError("on_save returned a table keyed by a " +
+                                std::string(lua_typename(from, key_type)) + " at " + path);
+        std::string child =
+            path + "[" +
+            (key_type == LUA_TSTRING ? std::string(lua_tostring(from, -2)) : std::string("#")) +
+            "]";
+        copy_plain(from, -2, to, child, depth + 1);  // key
+        copy_plain(from, -1, to, child, depth + 1);  // value
+        lua_rawset(to, -3);
+        lua_pop(from, 1);
+    }
+}
+
+}  // namespace
+
+void LuaStrategy::call_or_throw(const char *name, int nargs, int nresults) {
+    int base = lua_gettop(L_) - nargs - 1;
+    start_budget(1);
+    int status = lua_pcall(L_, nargs, nresults, base);
+    auto exhausted = end_budget();
+    if (status != 0) {
+        std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "unknown error";
+        lua_pop(L_, 2);  // message, traceback
+        if (exhausted) msg = std::string(name) + " " + *exhausted;
+        throw StrategyError(msg.substr(0, msg.find('\n')));
+    }
+    lua_remove(L_, base);  // the traceback, below the results
+}
+
+void LuaStrategy::take_over(LuaStrategy &old) {
+    int top = lua_gettop(L_);
+    bool has_state = false;
+    if (!old.faulted_ && old.push_callback("on_save")) {
+        try {
+            old.call_or_throw("on_save", 0, 1);
+        } catch (const StrategyError &e) {
+            throw StrategyError(std::string("on_save of the running version failed: ") + e.what());
+        }
+        try {
+            copy_plain(old.L_, -1, L_, "state", 0);
+        } catch (...) {
+            lua_pop(old.L_, 1);
+            lua_settop(L_, top);
+            throw;
+        }
+        lua_pop(old.L_, 1);
+        has_state = true;
+    }
+    if (push_callback("on_reload")) {
+        if (has_state)
+            lua_pushvalue(L_, top + 1);
+        else
+            lua_pushnil(L_);
+        try {
+            call_or_throw("on_reload", 1, 0);
+        } catch (...) {
+            lua_settop(L_, top);
+            throw;
+        }
+    }
+    lua_settop(L_, top);
 }
 
 std::optional<std::string> LuaStrategy::global_as_string(const std::string &name) const {

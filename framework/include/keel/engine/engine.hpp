@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,8 @@ struct EngineOptions {
     ClockKind clock = ClockKind::wall;
     TimeNs simulated_start = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
     std::vector<std::filesystem::path> plugin_search = plugin::default_search_path();
+    // Reload a strategy when its file is saved (wall clock only; tests use schedule()).
+    bool watch_strategy_files = true;
 };
 
 struct PositionSummary {
@@ -55,12 +58,20 @@ struct Summary {
            equity = 0, peak_equity = 0, gross_exposure = 0, margin_used = 0;
     std::string trading_state = "ACTIVE", drawdown_level = "NORMAL";
     uint64_t kill_switches = 0, kill_switches_done = 0;
+    uint64_t reloads = 0, failed_reloads = 0;
+    std::string last_reload_error;  // "name: file:line: message"
     std::vector<PositionSummary> positions;
 };
 
 // Operator commands: from a signal handler or the control API (any thread, request()), or at an
 // engine time (schedule(), for tests and backtests).
-enum class Command { halt, reduce, resume, kill_switch };
+enum class Command {
+    halt,
+    reduce,
+    resume,
+    kill_switch,
+    reload  // a strategy (target: its name; empty: all) from its file, keeping state and orders
+};
 std::string format_summary(const Summary &s);
 
 class Engine final : public strategy::Services {
@@ -79,10 +90,11 @@ class Engine final : public strategy::Services {
     Summary run(TimeNs duration);
     // Thread-safe and async-signal-tolerant enough to call from a signal-handling thread.
     void request_stop();
-    // Thread-safe: carried out on the engine thread before its next event.
-    void request(Command command, std::string why);
+    // Thread-safe: carried out on the engine thread before its next event. `target` names the
+    // strategy for Command::reload.
+    void request(Command command, std::string why, std::string target = {});
     // Carried out when engine time reaches `at` (prepare() must have run).
-    void schedule(Command command, TimeNs at, std::string why);
+    void schedule(Command command, TimeNs at, std::string why, std::string target = {});
 
     const strategy::LuaStrategy *strategy(const std::string &name) const;
     const risk::RiskGate &risk_gate() const { return *gate_; }
@@ -169,7 +181,12 @@ class Engine final : public strategy::Services {
     exec::OrderId place(exec::OrderIntent intent);
     // After fills and marks: lets the gate watch the account and acts on what it reports.
     void watch_account();
-    void run_command(Command command, const std::string &why);
+    struct Request {
+        Command command;
+        std::string why, target;
+    };
+    void run_command(const Request &r);
+    void reload_strategy(const std::string &name, const std::string &why);
     void start_kill_switch(const std::string &why);
     void advance_kill_switch();
     void log_order_event(const exec::OrderEvent &e);
@@ -184,6 +201,9 @@ class Engine final : public strategy::Services {
     std::vector<market::Book> books_;
     std::vector<market::CandleSet> candles_;  // per instrument; empty when nobody wants candles
     std::vector<CandleWants> candle_wants_;   // per strategy
+    // Recent closed candles per instrument and timeframe length, to warm a reloaded strategy's
+    // indicators (at most kCandleHistory each).
+    std::vector<std::map<TimeNs, std::deque<market::Candle>>> candle_history_;
     std::vector<std::unique_ptr<strategy::LuaStrategy>> strategies_;
     std::unique_ptr<exec::Portfolio> portfolio_;
     std::unique_ptr<exec::PaperVenue> paper_;
@@ -206,8 +226,8 @@ class Engine final : public strategy::Services {
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     uint64_t timer_seq_ = 0;
     std::atomic<bool> stop_requested_{false};
-    std::vector<std::pair<Command, std::string>> commands_;             // requested, not yet run
-    std::multimap<TimeNs, std::pair<Command, std::string>> scheduled_;  // by engine time
+    std::vector<Request> commands_;             // requested, not yet run
+    std::multimap<TimeNs, Request> scheduled_;  // by engine time
     std::atomic<uint64_t> rejected_events_{0};  // malformed events, counted on any thread
 
     // Engine thread only.

@@ -56,6 +56,16 @@ class LuaStrategy {
     void on_order(const exec::OrderEvent &e);
     void on_stop();
 
+    // Hot reload (docs/lua-api.md, "Reload"): this freshly loaded version takes over from `old`.
+    // Calls old's on_save() (if it has one and is not faulted), copies the table it returns into
+    // this state (plain data only: nil, booleans, numbers, strings, tables of them) and calls
+    // this version's on_reload(state). Throws StrategyError with file:line if any step fails;
+    // the caller then keeps `old`.
+    void take_over(LuaStrategy &old);
+    // Feeds a closed candle to this version's indicators without calling on_candle: after a
+    // reload the engine replays recent history so indicators are as warm as before.
+    void warm_indicators(InstrumentIndex i, const std::string &timeframe, const market::Candle &c);
+
     const std::string &name() const { return config_.name; }
     const config::Strategy &config() const { return config_; }
     exec::StrategyIndex index() const { return index_; }
@@ -104,6 +114,11 @@ class LuaStrategy {
     // Clears the deadline; what was exhausted, as "ran past its time budget ...", if anything.
     std::optional<std::string> end_budget();
     void fault_strategy(const char *where, const std::string &why);
+    // Runs the function and args on the stack (above the traceback) under the time budget,
+    // leaving `nresults` results; throws StrategyError on an error or an exhausted budget.
+    void call_or_throw(const char *name, int nargs, int nresults);
+    void update_indicators(InstrumentIndex i, const std::string &timeframe,
+                           const market::Candle &c);
 
     std::unique_ptr<Budget> budget_;
     double budget_ms_ = 0;  // of the call in progress
