@@ -1228,12 +1228,23 @@ void LuaStrategy::take_over(LuaStrategy &old) {
 }
 
 std::optional<std::string> LuaStrategy::global_as_string(const std::string &name) const {
-    lua_getglobal(L_, name.c_str());
+    // "a.b.c" reads field c of table a.b.
+    std::string path = name;
+    size_t dot = path.find('.');
+    lua_getglobal(L_, path.substr(0, dot).c_str());
+    while (dot != std::string::npos && lua_istable(L_, -1)) {
+        size_t next = path.find('.', dot + 1);
+        lua_getfield(L_, -1, path.substr(dot + 1, next - dot - 1).c_str());
+        lua_remove(L_, -2);
+        dot = next;
+    }
     std::optional<std::string> out;
-    if (lua_isstring(L_, -1) || lua_isnumber(L_, -1))
-        out = lua_tostring(L_, -1);
-    else if (lua_isboolean(L_, -1))
-        out = lua_toboolean(L_, -1) ? "true" : "false";
+    if (dot == std::string::npos) {
+        if (lua_isstring(L_, -1) || lua_isnumber(L_, -1))
+            out = lua_tostring(L_, -1);
+        else if (lua_isboolean(L_, -1))
+            out = lua_toboolean(L_, -1) ? "true" : "false";
+    }
     lua_pop(L_, 1);
     return out;
 }
