@@ -213,6 +213,42 @@ function keel.equity() end
 ---@param title string
 ---@param body? string
 function keel.notify(level, title, body) end
+---@param seconds number 0.01 or more
+---@return integer id on_timer(id) every `seconds` of engine time
+function keel.every(seconds) end
+---@param seconds number
+---@return integer id on_timer(id) once, after `seconds`
+function keel.after(seconds) end
+---@param id integer
+---@return boolean
+function keel.cancel_timer(id) end
+---@param inst string
+---@param timeframe string one of the strategy's timeframes
+---@param n? integer default 100, at most 5000
+---@return keel.Candle[] oldest first
+function keel.candles(inst, timeframe, n) end
+---@param name string
+---@param spec keel.ParamSpec
+---@return any value the YAML value, checked, or the default
+function keel.param(name, spec) end
+---@param s keel.Signal
+function keel.signal(s) end
+
+---@class keel.ParamSpec
+---@field type? "number"|"integer"|"boolean"|"string" default "number"
+---@field default? any without one the param is required
+---@field min? number
+---@field max? number
+---@field choices? string[] for strings
+
+---@class keel.Signal
+---@field instrument string
+---@field direction "long"|"short"
+---@field name? string default: the strategy's name
+---@field entry? number
+---@field stop? number
+---@field target? number
+---@field confidence? number
 
 -- Callbacks a strategy may define (all optional).
 
@@ -226,6 +262,8 @@ on_trade = nil
 on_candle = nil
 ---@type fun(event: keel.OrderEvent)
 on_order = nil
+---@type fun(id: integer)
+on_timer = nil
 ---@type fun()
 on_stop = nil
 ---@type fun(): table?

@@ -57,6 +57,12 @@ class BenchServices final : public strategy::Services {
     void notify(strategy::NotifyLevel, const std::string &, const std::string &,
                 const std::string &) override {}
     void strategy_faulted(exec::StrategyIndex, const std::string &) override {}
+    uint64_t add_timer(exec::StrategyIndex, TimeNs, bool) override { return 0; }
+    bool cancel_timer(exec::StrategyIndex, uint64_t) override { return false; }
+    const std::deque<market::Candle> *candles(InstrumentIndex, TimeNs) const override {
+        return nullptr;
+    }
+    void signal(exec::StrategyIndex, const strategy::Signal &) override {}
 
   private:
     InstrumentSpec spec_;

@@ -653,9 +653,9 @@ class Loader {
         for (const auto &item : items) {
             MapView m = map(item,
                             "a mapping with keys name, file, instruments, timeframes, "
-                            "empty_candles, params, max_callback_ms, memory_mb",
+                            "empty_candles, params, max_callback_ms, memory_mb, active",
                             {"name", "file", "instruments", "timeframes", "empty_candles", "params",
-                             "max_callback_ms", "memory_mb"},
+                             "max_callback_ms", "memory_mb", "active"},
                             false);
             const Entry &name = require(m, "name");
             const Entry &file = require(m, "file");
@@ -714,6 +714,7 @@ class Loader {
             if (const Entry *e = m.find("max_callback_ms"))
                 s.max_callback_ms =
                     number(e->val, 0.0, false, 60'000.0, "a time in milliseconds, up to 60000");
+            if (const Entry *e = m.find("active")) s.active = boolean(e->val);
             if (const Entry *e = m.find("memory_mb"))
                 s.memory_mb = number(e->val, 1.0, true, 4096.0, "a size in MiB from 1 to 4096");
             out.push_back(std::move(s));

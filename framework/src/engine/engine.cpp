@@ -223,6 +223,7 @@ void Engine::load_strategies() {
         auto index = static_cast<exec::StrategyIndex>(strategies_.size());
         auto s = std::make_unique<strategy::LuaStrategy>(index, cfg, *this, mine);
         s->load();
+        s->set_active(cfg.active);
         CandleWants wants;
         wants.flat = cfg.empty_candles == config::EmptyCandles::flat;
         for (auto &tf : cfg.timeframes) {
@@ -402,6 +403,7 @@ Summary Engine::run(TimeNs duration) {
         process_queue();
         fire_due_timers();
         process_queue();
+        fire_strategy_timers();
         if (kill_.active) advance_kill_switch();
         // Candles close when their interval ends, trades or not.
         for (InstrumentIndex i = 0; i < candles_.size(); ++i)
@@ -412,6 +414,7 @@ Summary Engine::run(TimeNs duration) {
         TimeNs next = end;
         if (!timers_.empty()) next = std::min(next, timers_.top().deadline);
         if (!scheduled_.empty()) next = std::min(next, scheduled_.begin()->first);
+        if (!strategy_timers_.empty()) next = std::min(next, strategy_timers_.top().deadline);
         if (kill_.active && !kill_.late_alerted)
             next = std::min(next, kill_.started + kKillDeadline);
         bool idle = incoming_.events.empty() && commands_.empty();
@@ -462,6 +465,59 @@ void Engine::fire_due_timers() {
         t.fn(t.user, options_.clock == ClockKind::wall ? now() : t.deadline);
         process_queue();
     }
+}
+
+void Engine::fire_strategy_timers() {
+    while (!strategy_timers_.empty() && strategy_timers_.top().deadline <= now() &&
+           !stop_requested_.load()) {
+        StrategyTimer t = strategy_timers_.top();
+        strategy_timers_.pop();
+        auto live = live_timers_.find(t.id);
+        if (live == live_timers_.end()) continue;  // cancelled
+        if (t.period > 0)
+            strategy_timers_.push({t.deadline + t.period, t.id, t.strategy, t.period});
+        else
+            live_timers_.erase(live);
+        strategies_[t.strategy]->on_timer(t.id);
+        deliver_order_events();
+    }
+}
+
+uint64_t Engine::add_timer(exec::StrategyIndex strategy, TimeNs period, bool repeat) {
+    uint64_t id = next_timer_id_++;
+    live_timers_[id] = strategy;
+    strategy_timers_.push({now() + period, id, strategy, repeat ? period : 0});
+    return id;
+}
+
+bool Engine::cancel_timer(exec::StrategyIndex strategy, uint64_t id) {
+    auto it = live_timers_.find(id);
+    if (it == live_timers_.end() || it->second != strategy) return false;
+    live_timers_.erase(it);  // its queue entry is skipped when due
+    return true;
+}
+
+const std::deque<market::Candle> *Engine::candles(InstrumentIndex i, TimeNs length) const {
+    if (i >= candle_history_.size()) return nullptr;
+    auto it = candle_history_[i].find(length);
+    return it == candle_history_[i].end() ? nullptr : &it->second;
+}
+
+void Engine::signal(exec::StrategyIndex strategy, const strategy::Signal &s) {
+    ++stats_.signals;
+    const auto &inst = instruments_.at(s.instrument).id;
+    const char *direction = s.side == Side::buy ? "long" : "short";
+    double risk = std::fabs(s.entry - s.stop), reward = std::fabs(s.target - s.entry);
+    std::string rr = risk > 0 && reward > 0 ? fmt::format("{:.1f}:1", reward / risk) : "n/a";
+    // One JSON object per signal (seed 001's signal record), for whoever consumes the log.
+    keel::log::get("signal").info(
+        R"({{"strategy":"{}","signal":"{}","instrument":"{}","direction":"{}","entry":{},"stop":{},"target":{},"confidence":{},"risk_reward":"{}","time_ns":{}}})",
+        strategies_.at(strategy)->name(), s.name, inst, direction, s.entry, s.stop, s.target,
+        s.confidence, rr, now());
+    notify(
+        strategy::NotifyLevel::info, "signal:" + strategies_.at(strategy)->name(),
+        fmt::format("{} {} {}", s.name, direction, inst),
+        fmt::format("entry {:g}, stop {:g}, target {:g}, R:R {}", s.entry, s.stop, s.target, rr));
 }
 
 void Engine::process_queue() {
@@ -749,6 +805,19 @@ void Engine::run_command(const Request &r) {
         case Command::kill_switch:
             start_kill_switch("manual: " + why);
             break;
+        case Command::activate:
+        case Command::deactivate: {
+            auto it = std::find_if(strategies_.begin(), strategies_.end(),
+                                   [&](auto &st) { return st->name() == r.target; });
+            if (it == strategies_.end()) {
+                keel::log::get("strategy").warn("unknown strategy \"{}\"", r.target);
+                break;
+            }
+            (*it)->set_active(r.command == Command::activate);
+            keel::log::get("strategy")
+                .info("[{}] {} ({})", r.target, (*it)->active() ? "activated" : "deactivated", why);
+            break;
+        }
         case Command::reload:
             if (!r.target.empty()) {
                 reload_strategy(r.target, why);
@@ -783,6 +852,8 @@ void Engine::reload_strategy(const std::string &name, const std::string &why) {
                 if (auto h = candle_history_[i].find(length); h != candle_history_[i].end())
                     for (const auto &c : h->second)
                         if (!c.flat || wants.flat) fresh->warm_indicators(i, label, c);
+        fresh->adopt_timers(*old);
+        fresh->set_active(old->active());
         fresh->take_over(*old);
     } catch (const strategy::StrategyError &e) {
         ++stats_.failed_reloads;

@@ -618,6 +618,181 @@ int api_notify(lua_State *L, LuaStrategy &s) {
     return 0;
 }
 
+// ---- timers, candle history, declared params, signals ------------------------------------------
+
+constexpr size_t kMaxTimers = 64;
+constexpr TimeNs kMinTimerPeriod = 10'000'000;  // 10 ms
+constexpr int kMaxCandles = 5000;
+
+TimeNs check_period(lua_State *L, const char *fn) {
+    lua_Number seconds = luaL_checknumber(L, 1);
+    if (!(seconds >= 0.01 && seconds <= 86400.0 * 365))
+        luaL_error(L, "%s: the interval must be from 0.01 to 31536000 seconds", fn);
+    return std::max(static_cast<TimeNs>(seconds * 1e9), kMinTimerPeriod);
+}
+
+// keel.every(seconds) / keel.after(seconds) -> id; on_timer(id) fires on the engine clock.
+template <bool Repeat>
+int api_timer(lua_State *L, LuaStrategy &s) {
+    const char *fn = Repeat ? "keel.every" : "keel.after";
+    TimeNs period = check_period(L, fn);
+    if (s.timer_count() >= kMaxTimers)
+        return luaL_error(L, "%s: a strategy may have at most %d timers", fn,
+                          static_cast<int>(kMaxTimers));
+    uint64_t id = s.services().add_timer(s.index(), period, Repeat);
+    s.track_timer(id, Repeat);
+    lua_pushnumber(L, static_cast<lua_Number>(id));
+    return 1;
+}
+
+int api_cancel_timer(lua_State *L, LuaStrategy &s) {
+    lua_Number n = luaL_checknumber(L, 1);
+    auto id = static_cast<uint64_t>(n >= 0 ? n : 0);
+    bool ok = s.services().cancel_timer(s.index(), id);
+    if (ok) s.forget_timer(id);
+    lua_pushboolean(L, ok);
+    return 1;
+}
+
+// keel.candles(inst, timeframe, n) -> the last n closed candles, oldest first.
+int api_candles(lua_State *L, LuaStrategy &s) {
+    auto i = check_instrument(L, 1, s);
+    const char *tf = luaL_checkstring(L, 2);
+    auto length = market::parse_timeframe(tf);
+    if (!length) return luaL_error(L, "keel.candles: \"%s\" is not a timeframe", tf);
+    lua_Integer n = luaL_optinteger(L, 3, 100);
+    if (n < 1 || n > kMaxCandles)
+        return luaL_error(L, "keel.candles: n must be 1 to %d", kMaxCandles);
+    const auto *history = s.services().candles(i, *length);
+    size_t have = history ? history->size() : 0;
+    size_t take = std::min(have, static_cast<size_t>(n));
+    const auto &spec = s.services().spec(i);
+    lua_createtable(L, static_cast<int>(take), 0);
+    for (size_t k = 0; k < take; ++k) {
+        const auto &c = (*history)[have - take + k];
+        lua_createtable(L, 0, 8);
+        set_field(L, "time", static_cast<double>(c.start) / 1e9);
+        set_field(L, "open", spec.price(c.open));
+        set_field(L, "high", spec.price(c.high));
+        set_field(L, "low", spec.price(c.low));
+        set_field(L, "close", spec.price(c.close));
+        set_field(L, "volume", spec.qty(c.volume));
+        set_field(L, "trades", static_cast<double>(c.trades));
+        lua_pushboolean(L, c.flat);
+        lua_setfield(L, -2, "flat");
+        lua_rawseti(L, -2, static_cast<int>(k + 1));
+    }
+    return 1;
+}
+
+// Raises a Lua error whose text is exactly `message` (no "file:line:" of the caller: the message
+// already names the YAML line it is about).
+[[noreturn]] void raise_message(lua_State *L, const std::string &message) {
+    lua_pushlstring(L, message.data(), message.size());
+    lua_error(L);
+    std::abort();  // not reached
+}
+
+// keel.param(name, {type=, default=, min=, max=, choices=}) -> the YAML value, checked, or the
+// default. Every YAML param a strategy does not declare is an error once it declares any.
+int api_param(lua_State *L, LuaStrategy &s) {
+    std::string name = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "type");
+    std::string type = luaL_optstring(L, -1, "number");
+    if (type != "number" && type != "integer" && type != "boolean" && type != "string")
+        return luaL_error(L, "keel.param: type must be number, integer, boolean or string");
+    lua_getfield(L, 2, "min");
+    double min = luaL_optnumber(L, -1, -HUGE_VAL);
+    lua_getfield(L, 2, "max");
+    double max = luaL_optnumber(L, -1, HUGE_VAL);
+    s.declare_param(name);
+
+    const auto &params = s.config().params;
+    auto it = params.find(name);
+    if (it == params.end()) {
+        lua_getfield(L, 2, "default");
+        if (lua_isnil(L, -1))
+            raise_message(L, s.config().where + ": strategies." + s.name() + ".params." + name +
+                                 ": required by the strategy (keel.param without a default)");
+        return 1;
+    }
+    const config::RawSetting &raw = it->second;
+    std::string shown =
+        raw.from_env ? "a value from the environment (not shown)" : "\"" + raw.value + "\"";
+    auto fail = [&](const std::string &expected) {
+        raise_message(
+            L, raw.where + ": " + raw.key_path + ": expected " + expected + ", found " + shown);
+    };
+    if (type == "boolean") {
+        if (raw.value != "true" && raw.value != "false") fail("true or false");
+        lua_pushboolean(L, raw.value == "true");
+        return 1;
+    }
+    if (type == "string") {
+        lua_getfield(L, 2, "choices");
+        if (lua_istable(L, -1)) {
+            std::string options;
+            bool found = false;
+            for (int k = 1;; ++k) {
+                lua_rawgeti(L, -1, k);
+                if (lua_isnil(L, -1)) break;
+                std::string choice = lua_tostring(L, -1) ? lua_tostring(L, -1) : "";
+                found = found || choice == raw.value;
+                options += (options.empty() ? "" : ", ") + choice;
+                lua_pop(L, 1);
+            }
+            if (!found) fail("one of " + options);
+        }
+        lua_pushlstring(L, raw.value.data(), raw.value.size());
+        return 1;
+    }
+    double v = 0;
+    auto r = std::from_chars(raw.value.data(), raw.value.data() + raw.value.size(), v);
+    bool number =
+        r.ec == std::errc() && r.ptr == raw.value.data() + raw.value.size() && std::isfinite(v);
+    bool ok = number && (type != "integer" || v == std::floor(v)) && v >= min && v <= max;
+    if (!ok) {
+        std::string what = type == "integer" ? "an integer" : "a number";
+        if (min > -HUGE_VAL && max < HUGE_VAL)
+            what += fmt::format(" from {:g} to {:g}", min, max);
+        else if (min > -HUGE_VAL)
+            what += fmt::format(" >= {:g}", min);
+        else if (max < HUGE_VAL)
+            what += fmt::format(" <= {:g}", max);
+        fail(what);
+    }
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+// keel.signal{name=, instrument=, direction="long"|"short", entry=, stop=, target=, confidence=}
+int api_signal(lua_State *L, LuaStrategy &s) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    Signal sig;
+    lua_getfield(L, 1, "instrument");
+    sig.instrument = check_instrument(L, -1, s);
+    lua_getfield(L, 1, "direction");
+    const char *direction = lua_tostring(L, -1);
+    if (!direction || (std::strcmp(direction, "long") != 0 && std::strcmp(direction, "short") != 0))
+        return luaL_error(L, "keel.signal: direction must be \"long\" or \"short\"");
+    sig.side = direction[0] == 'l' ? Side::buy : Side::sell;
+    lua_getfield(L, 1, "name");
+    sig.name = luaL_optstring(L, -1, s.name().c_str());
+    const std::pair<const char *, double *> numbers[] = {{"entry", &sig.entry},
+                                                         {"stop", &sig.stop},
+                                                         {"target", &sig.target},
+                                                         {"confidence", &sig.confidence}};
+    for (auto [key, out] : numbers) {
+        lua_getfield(L, 1, key);
+        if (lua_isnil(L, -1)) continue;
+        if (!lua_isnumber(L, -1)) return luaL_error(L, "keel.signal: %s must be a number", key);
+        *out = lua_tonumber(L, -1);
+    }
+    s.services().signal(s.index(), sig);
+    return 0;
+}
+
 int traceback(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
     luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
@@ -818,6 +993,12 @@ void LuaStrategy::install_api() {
     set_fn(L, "balance", guarded<api_balance>, this);
     set_fn(L, "equity", guarded<api_equity>, this);
     set_fn(L, "notify", guarded<api_notify>, this);
+    set_fn(L, "every", guarded<api_timer<true>>, this);
+    set_fn(L, "after", guarded<api_timer<false>>, this);
+    set_fn(L, "cancel_timer", guarded<api_cancel_timer>, this);
+    set_fn(L, "candles", guarded<api_candles>, this);
+    set_fn(L, "param", guarded<api_param>, this);
+    set_fn(L, "signal", guarded<api_signal>, this);
     lua_newtable(L);  // keel.indicator.<kind>
     for (auto &k : indicators::indicator_kinds()) {
         lua_pushlightuserdata(L, this);
@@ -923,6 +1104,19 @@ void LuaStrategy::load() {
         throw StrategyError(msg);
     }
     lua_pop(L_, 1);
+    // A strategy that declares its params (keel.param) owns the list: a YAML param it does not
+    // declare is a typo or a leftover, and refused.
+    if (!declared_params_.empty()) {
+        for (const auto &[key, raw] : config_.params) {
+            if (param_declared(key)) continue;
+            std::string message = raw.where + ": " + raw.key_path + ": unknown param";
+            if (auto best = config::closest(key, declared_params_))
+                message += " (did you mean \"" + *best + "\"?)";
+            std::string names;
+            for (auto &d : declared_params_) names += (names.empty() ? "" : ", ") + d;
+            throw StrategyError(message + "; " + config_.name + " declares: " + names);
+        }
+    }
 }
 
 void LuaStrategy::load_prelude() {
@@ -1015,19 +1209,33 @@ void LuaStrategy::on_start() {
     if (push_callback("on_start")) call("on_start", 0);
 }
 
+void LuaStrategy::on_timer(uint64_t id) {
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return;
+    if (!it->second) timers_.erase(it);  // a one-shot timer is gone once it fired
+    if (!active_ || !push_callback("on_timer")) return;
+    lua_pushnumber(L_, static_cast<lua_Number>(id));
+    call("on_timer", 1);
+}
+
+bool LuaStrategy::param_declared(const std::string &name) const {
+    return std::find(declared_params_.begin(), declared_params_.end(), name) !=
+           declared_params_.end();
+}
+
 void LuaStrategy::on_stop() {
     if (push_callback("on_stop")) call("on_stop", 0);
 }
 
 void LuaStrategy::on_book(InstrumentIndex i) {
-    if (!push_callback("on_book")) return;
+    if (!active_ || !push_callback("on_book")) return;
     push_instrument(i);
     lua_rawgeti(L_, LUA_REGISTRYINDEX, book_refs_.at(i));
     call("on_book", 2);
 }
 
 void LuaStrategy::on_trade(InstrumentIndex i, const TradeView &t) {
-    if (!push_callback("on_trade")) return;
+    if (!active_ || !push_callback("on_trade")) return;
     const auto &spec = services_.spec(i);
     push_instrument(i);
     lua_createtable(L_, 0, 4);
@@ -1070,7 +1278,7 @@ void LuaStrategy::on_candle(InstrumentIndex i, const std::string &timeframe,
     const auto &spec = services_.spec(i);
     // Indicators first, so on_candle reads values that include this candle.
     update_indicators(i, timeframe, c);
-    if (!push_callback("on_candle")) return;
+    if (!active_ || !push_callback("on_candle")) return;
     lua_pushlstring(L_, timeframe.data(), timeframe.size());
     lua_createtable(L_, 0, 10);
     push_instrument(i);
@@ -1234,7 +1442,11 @@ std::optional<std::string> LuaStrategy::global_as_string(const std::string &name
     lua_getglobal(L_, path.substr(0, dot).c_str());
     while (dot != std::string::npos && lua_istable(L_, -1)) {
         size_t next = path.find('.', dot + 1);
-        lua_getfield(L_, -1, path.substr(dot + 1, next - dot - 1).c_str());
+        std::string key = path.substr(dot + 1, next - dot - 1);
+        if (!key.empty() && key.find_first_not_of("0123456789") == std::string::npos)
+            lua_rawgeti(L_, -1, std::stoi(key));  // "times.1": the array's first element
+        else
+            lua_getfield(L_, -1, key.c_str());
         lua_remove(L_, -2);
         dot = next;
     }

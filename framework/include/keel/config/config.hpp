@@ -66,6 +66,7 @@ struct Strategy {
     // memory its Lua state may hold. Over either, the strategy is faulted.
     double max_callback_ms = 100;
     double memory_mb = 64;
+    bool active = true;  // false: loaded, but no market callbacks until activated
     std::string where;
 };
 

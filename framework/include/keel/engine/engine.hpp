@@ -58,7 +58,7 @@ struct Summary {
            equity = 0, peak_equity = 0, gross_exposure = 0, margin_used = 0;
     std::string trading_state = "ACTIVE", drawdown_level = "NORMAL";
     uint64_t kill_switches = 0, kill_switches_done = 0;
-    uint64_t reloads = 0, failed_reloads = 0;
+    uint64_t reloads = 0, failed_reloads = 0, signals = 0;
     std::string last_reload_error;  // "name: file:line: message"
     std::vector<PositionSummary> positions;
 };
@@ -70,7 +70,9 @@ enum class Command {
     reduce,
     resume,
     kill_switch,
-    reload  // a strategy (target: its name; empty: all) from its file, keeping state and orders
+    reload,     // a strategy (target: its name; empty: all) from its file, keeping state and orders
+    activate,   // a strategy (target) gets market and timer callbacks again
+    deactivate  // a strategy (target) keeps state and orders but gets no market callbacks
 };
 std::string format_summary(const Summary &s);
 
@@ -122,6 +124,10 @@ class Engine final : public strategy::Services {
     void notify(strategy::NotifyLevel level, const std::string &source, const std::string &title,
                 const std::string &body) override;
     void strategy_faulted(exec::StrategyIndex strategy, const std::string &why) override;
+    uint64_t add_timer(exec::StrategyIndex strategy, TimeNs period, bool repeat) override;
+    bool cancel_timer(exec::StrategyIndex strategy, uint64_t id) override;
+    const std::deque<market::Candle> *candles(InstrumentIndex i, TimeNs length) const override;
+    void signal(exec::StrategyIndex strategy, const strategy::Signal &s) override;
 
     // Called by the host function table (any thread).
     struct Venue;
@@ -170,6 +176,7 @@ class Engine final : public strategy::Services {
     void load_notifiers();
     void load_strategies();
     void fire_due_timers();
+    void fire_strategy_timers();
     void process_queue();
     void process_book(const QueuedEvent &e, const EventBuffer &buf);
     void process_trade(const QueuedEvent &e);
@@ -226,7 +233,20 @@ class Engine final : public strategy::Services {
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     uint64_t timer_seq_ = 0;
     std::atomic<bool> stop_requested_{false};
-    std::vector<Request> commands_;             // requested, not yet run
+    std::vector<Request> commands_;  // requested, not yet run
+    // Strategy timers (engine thread only): due time, then creation order.
+    struct StrategyTimer {
+        TimeNs deadline;
+        uint64_t id;
+        exec::StrategyIndex strategy;
+        TimeNs period;  // 0: fires once
+        bool operator>(const StrategyTimer &o) const {
+            return deadline != o.deadline ? deadline > o.deadline : id > o.id;
+        }
+    };
+    std::priority_queue<StrategyTimer, std::vector<StrategyTimer>, std::greater<>> strategy_timers_;
+    std::map<uint64_t, exec::StrategyIndex> live_timers_;  // id -> owner
+    uint64_t next_timer_id_ = 1;
     std::multimap<TimeNs, Request> scheduled_;  // by engine time
     std::atomic<uint64_t> rejected_events_{0};  // malformed events, counted on any thread
 

@@ -4,6 +4,7 @@
 // is documented in docs/lua-api.md.
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -54,7 +55,13 @@ class LuaStrategy {
     void on_trade(InstrumentIndex i, const TradeView &t);
     void on_candle(InstrumentIndex i, const std::string &timeframe, const market::Candle &c);
     void on_order(const exec::OrderEvent &e);
+    void on_timer(uint64_t id);
     void on_stop();
+
+    // An inactive strategy keeps its state, orders and warm indicators but gets no market or
+    // timer callbacks (on_order still arrives) until it is activated again.
+    void set_active(bool active) { active_ = active; }
+    bool active() const { return active_; }
 
     // Hot reload (docs/lua-api.md, "Reload"): this freshly loaded version takes over from `old`.
     // Calls old's on_save() (if it has one and is not faulted), copies the table it returns into
@@ -124,6 +131,20 @@ class LuaStrategy {
     double budget_ms_ = 0;  // of the call in progress
     bool faulted_ = false;
     std::string fault_;
+    bool active_ = true;
+    std::map<uint64_t, bool> timers_;           // id -> repeats
+    std::vector<std::string> declared_params_;  // keel.param names, checked against the YAML
+  public:
+    // The binding's bookkeeping (called by the C functions of the API).
+    void declare_param(const std::string &name) { declared_params_.push_back(name); }
+    bool param_declared(const std::string &name) const;
+    size_t timer_count() const { return timers_.size(); }
+    void track_timer(uint64_t id, bool repeat) { timers_[id] = repeat; }
+    void forget_timer(uint64_t id) { timers_.erase(id); }
+    // Timers carried over from the version this one replaced (their ids stay valid).
+    void adopt_timers(const LuaStrategy &old) { timers_ = old.timers_; }
+
+  private:
     lua_State *L_ = nullptr;
     uint64_t errors_ = 0;
     std::string last_error_;

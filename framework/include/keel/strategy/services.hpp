@@ -3,6 +3,7 @@
 // caller. Order submission goes through Services::submit, which runs the risk gate: there is no
 // other door from a strategy to a venue.
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,10 +13,20 @@
 #include "keel/exec/order.hpp"
 #include "keel/exec/portfolio.hpp"
 #include "keel/market/book.hpp"
+#include "keel/market/candles.hpp"
 
 namespace keel::strategy {
 
 enum class NotifyLevel { info = 0, success = 1, warning = 2, error = 3 };
+
+// A trade idea a strategy publishes without (or before) trading it (keel.signal): seed 001's
+// signal record, exported to the log (component "signal", one line each) and the notifiers.
+struct Signal {
+    std::string name;  // e.g. "RSI_Oversold_5m_Reversal"
+    InstrumentIndex instrument = 0;
+    Side side = Side::buy;                                   // long = buy, short = sell
+    double entry = 0, stop = 0, target = 0, confidence = 0;  // 0: not given
+};
 
 // What a strategy may read of the risk state (keel.risk.state()).
 struct RiskView {
@@ -49,6 +60,15 @@ class Services {
 
     virtual void notify(NotifyLevel level, const std::string &source, const std::string &title,
                         const std::string &body) = 0;
+    // Strategy timers (keel.every / keel.after): fire on_timer(id) on the engine clock. period is
+    // at least 10 ms; a one-shot timer is removed once it fired. Returns the timer's id.
+    virtual uint64_t add_timer(exec::StrategyIndex strategy, TimeNs period, bool repeat) = 0;
+    virtual bool cancel_timer(exec::StrategyIndex strategy, uint64_t id) = 0;
+    // Recent closed candles of an instrument and timeframe length, oldest first (at most the
+    // engine's history depth); nullptr if none were kept.
+    virtual const std::deque<market::Candle> *candles(InstrumentIndex i, TimeNs length) const = 0;
+    virtual void signal(exec::StrategyIndex strategy, const Signal &s) = 0;
+
     // The strategy ran away (time budget) or out of memory and is stopped for good: the engine
     // cancels its orders and alerts.
     virtual void strategy_faulted(exec::StrategyIndex strategy, const std::string &why) = 0;
