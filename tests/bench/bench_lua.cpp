@@ -1,7 +1,8 @@
 // The Lua runtime's hot path: dispatching on_book to a strategy and the book queries it makes,
-// in the mode that gives the runaway guarantee (the interpreter, with the count hook that
-// enforces max_callback_ms; docs/lua-api.md, "Faults"), on a book of 1,000 levels a side. Also
-// the memory a strategy's state holds once loaded, and the time to load one (most of a reload).
+// on a book of 1,000 levels a side, in both modes: the interpreter with the count hook that gives
+// the runaway guarantee (the default; docs/lua-api.md, "Faults") and `jit: true` (the compiler,
+// book queries through the FFI). Also the memory a strategy's state holds once loaded, and the
+// time to load one (most of a reload).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -77,8 +78,9 @@ std::string write_strategy(const std::string &name, const std::string &source) {
 }
 
 std::unique_ptr<strategy::LuaStrategy> load(BenchServices &services, const std::string &name,
-                                            const std::string &source) {
+                                            const std::string &source, bool jit = false) {
     config::Strategy cfg;
+    cfg.jit = jit;
     cfg.name = name;
     cfg.file = write_strategy(name, source);
     cfg.instruments = {"BTCUSDT"};
@@ -88,13 +90,16 @@ std::unique_ptr<strategy::LuaStrategy> load(BenchServices &services, const std::
     return s;
 }
 
+// Argument: 0 = the interpreter with the runaway guarantee (the default), 1 = `jit: true` (the
+// compiler and the FFI fast path for book queries).
 void BM_OnBookEmpty(benchmark::State &state) {
     BenchServices services;
-    auto s = load(services, "empty", "n = 0\nfunction on_book(inst, book) n = n + 1 end\n");
+    auto s = load(services, "empty", "n = 0\nfunction on_book(inst, book) n = n + 1 end\n",
+                  state.range(0) == 1);
     for (auto _ : state) s->on_book(0);
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
-BENCHMARK(BM_OnBookEmpty);
+BENCHMARK(BM_OnBookEmpty)->Arg(0)->Arg(1);
 
 void BM_OnBookThreeQueries(benchmark::State &state) {
     BenchServices services;
@@ -106,11 +111,32 @@ function on_book(inst, book)
   local imb = book:imbalance(5)
   if imb and imb > 3 then edge = edge + (ask - bid) end
 end
-)");
+)",
+                  state.range(0) == 1);
     for (auto _ : state) s->on_book(0);
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
-BENCHMARK(BM_OnBookThreeQueries);
+BENCHMARK(BM_OnBookThreeQueries)->Arg(0)->Arg(1);
+
+// The same three queries 100 times inside one callback: the per-query cost once compiled.
+void BM_HundredQueryRounds(benchmark::State &state) {
+    BenchServices services;
+    auto s = load(services, "rounds", R"(
+edge = 0
+function on_book(inst, book)
+  for k = 1, 100 do
+    local bid = book:best_bid()
+    local ask = book:best_ask()
+    local imb = book:imbalance(5)
+    if imb and imb > 3 then edge = edge + (ask - bid) end
+  end
+end
+)",
+                  state.range(0) == 1);
+    for (auto _ : state) s->on_book(0);
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 100);
+}
+BENCHMARK(BM_HundredQueryRounds)->Arg(0)->Arg(1);
 
 void BM_LoadStrategy(benchmark::State &state) {
     // The shipped scalper: compile, run its main chunk. A reload is this plus the hand-over.

@@ -166,3 +166,42 @@ function on_timer(id) ticks = ticks + 1 end
     CHECK(std::stod(global(e, "books")) == Approx(30).margin(2));  // 5 s .. 8 s at 10 a second
     CHECK(global(e, "ticks") == "3");  // 5, 6, 7 s: a command runs before timers due with it
 }
+
+TEST_CASE("with jit: true the FFI fast path answers exactly like the C API", "[engine][lua]") {
+    test::TempDir dir;
+    const char *source = R"(
+trace, events = {}, 0
+function on_book(inst, book)
+  events = events + 1
+  if events > 200 then return end
+  local b, bq = book:best_bid()
+  local a, aq = book:best_ask()
+  trace[#trace + 1] = string.format("%.10g %.10g %.10g %.10g %.10g %.10g %.10g %s", b, bq, a, aq,
+    book:mid(), book:spread(), book:microprice(), tostring(book:imbalance(5)))
+  joined = table.concat(trace, "|")
+end
+local ok, e = pcall(function() return keel.book("BTCUSDT").mid({}) end)
+misuse = e
+sandbox = tostring(ffi) .. " " .. tostring(jit)
+)";
+    dir.write("classic.lua", source);
+    dir.write("fast.lua", source);
+    auto cfg = config::load_file(dir.write("deploy.yaml", R"(venues:
+  sim: { plugin: sim, settings: { seed: 4, tick_ms: 100 } }
+instruments:
+  - { symbol: BTCUSDT, venue: sim }
+strategies:
+  - { name: classic, file: classic.lua, instruments: [BTCUSDT] }
+  - { name: fast, file: fast.lua, instruments: [BTCUSDT], jit: true }
+)"));
+    cfg.notifiers.clear();
+    Engine e(cfg, simulated());
+    e.run(30 * kSecond);
+    auto classic = e.strategy("classic")->global_as_string("joined");
+    auto fast = e.strategy("fast")->global_as_string("joined");
+    REQUIRE(classic);
+    CHECK(std::count(classic->begin(), classic->end(), '|') == 199);
+    CHECK(fast == classic);
+    CHECK_THAT(*e.strategy("fast")->global_as_string("misuse"), Contains("not a book"));
+    CHECK(e.strategy("fast")->global_as_string("sandbox") == "nil nil");
+}

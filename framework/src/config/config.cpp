@@ -653,9 +653,9 @@ class Loader {
         for (const auto &item : items) {
             MapView m = map(item,
                             "a mapping with keys name, file, instruments, timeframes, "
-                            "empty_candles, params, max_callback_ms, memory_mb, active",
+                            "empty_candles, params, max_callback_ms, memory_mb, active, jit",
                             {"name", "file", "instruments", "timeframes", "empty_candles", "params",
-                             "max_callback_ms", "memory_mb", "active"},
+                             "max_callback_ms", "memory_mb", "active", "jit"},
                             false);
             const Entry &name = require(m, "name");
             const Entry &file = require(m, "file");
@@ -715,6 +715,7 @@ class Loader {
                 s.max_callback_ms =
                     number(e->val, 0.0, false, 60'000.0, "a time in milliseconds, up to 60000");
             if (const Entry *e = m.find("active")) s.active = boolean(e->val);
+            if (const Entry *e = m.find("jit")) s.jit = boolean(e->val);
             if (const Entry *e = m.find("memory_mb"))
                 s.memory_mb = number(e->val, 1.0, true, 4096.0, "a size in MiB from 1 to 4096");
             out.push_back(std::move(s));

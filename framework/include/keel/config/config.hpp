@@ -67,6 +67,9 @@ struct Strategy {
     double max_callback_ms = 100;
     double memory_mb = 64;
     bool active = true;  // false: loaded, but no market callbacks until activated
+    // Run the strategy with LuaJIT's compiler and the FFI fast path for book queries. Faster,
+    // but a loop inside compiled code cannot be interrupted (docs/lua-api.md, "Faults").
+    bool jit = false;
     std::string where;
 };
 

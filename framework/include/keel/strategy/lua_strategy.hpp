@@ -116,6 +116,7 @@ class LuaStrategy {
     std::vector<InstrumentIndex> instruments_;
     // Fails the call in progress if it ran out of time or memory: marks the strategy faulted.
     void load_prelude();
+    void load_fast_prelude(int ffi_ref);
     // A deadline of `callbacks` x max_callback_ms from now for the call about to run.
     void start_budget(double callbacks);
     // Clears the deadline; what was exhausted, as "ran past its time budget ...", if anything.
