@@ -189,6 +189,27 @@ strategies:
     CHECK_THAT(c.out(), Contains("reloads 1 (1 failed)"));
 }
 
+TEST_CASE("the watchdog alerts when a jit: true strategy cannot be stopped", "[cli][slow]") {
+    // The documented limit of jit: true: compiled code has no time budget. keel cannot stop it,
+    // but it must say so loudly rather than freeze in silence.
+    TempDir dir;
+    dir.write("spin.lua", "function on_book(inst, book) while true do end end\n");
+    auto config = dir.write("deploy.yaml", R"(venues:
+  sim: { plugin: sim }
+instruments:
+  - { symbol: BTCUSDT, venue: sim }
+strategies:
+  - { name: spin, file: spin.lua, instruments: [BTCUSDT], jit: true }
+)");
+    Child c({keel_binary(), "run", config.string()});
+    bool alerted = c.wait_for_output("watchdog: spin has been inside one callback", 15s);
+    INFO(c.err());
+    CHECK(alerted);
+    CHECK_THAT(c.err(), Contains("restart keel"));
+    c.signal(SIGKILL);
+    c.wait(10s);
+}
+
 TEST_CASE("keel run writes JSON log lines on request", "[cli][slow]") {
     auto r =
         run({keel_binary(), "run", paper_yaml(), "--duration", "1s", "--log-format", "json"}, 60s);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -247,6 +248,8 @@ void Engine::load_strategies() {
         candles_.emplace_back(
             lengths[i], flat[i] ? market::EmptyIntervals::flat : market::EmptyIntervals::skip);
     candle_history_.assign(instruments_.size(), {});
+    busy_ = std::make_unique<std::atomic<uint64_t>[]>(strategies_.size());
+    for (auto &s : strategies_) s->set_busy_counter(&busy_[s->index()]);
 }
 
 // ---- host functions ------------------------------------------------------------------------
@@ -372,6 +375,11 @@ Summary Engine::run(TimeNs duration) {
     }
 
     watch_account();  // starts the first trading day
+    // A strategy callback that never returns (a `jit: true` strategy in a loop the hook cannot
+    // stop, or a long C call) freezes this thread: the watchdog thread notices and alerts.
+    std::atomic<bool> guard_stop{false};
+    std::thread guard;
+    if (options_.clock == ClockKind::wall) guard = std::thread([&] { watchdog(guard_stop); });
     std::unique_ptr<strategy::FileWatcher> watcher;
     if (options_.clock == ClockKind::wall && options_.watch_strategy_files) {
         std::vector<std::filesystem::path> files;
@@ -431,6 +439,10 @@ Summary Engine::run(TimeNs duration) {
     }
 
     watcher.reset();  // no reloads during shutdown
+    if (guard.joinable()) {
+        guard_stop = true;
+        guard.join();
+    }
     stats_.seconds = static_cast<double>(now() - start) / 1e9;
     for (auto &s : strategies_) {
         s->on_stop();
@@ -464,6 +476,38 @@ void Engine::fire_due_timers() {
         }
         t.fn(t.user, options_.clock == ClockKind::wall ? now() : t.deadline);
         process_queue();
+    }
+}
+
+void Engine::watchdog(std::atomic<bool> &stop) {
+    constexpr auto kTick = std::chrono::milliseconds(250);
+    size_t n = config_.strategies.size();
+    std::vector<uint64_t> last(n, 0);
+    std::vector<std::chrono::milliseconds> stuck(n, std::chrono::milliseconds(0));
+    std::vector<bool> alerted(n, false);
+    while (!stop.load()) {
+        std::this_thread::sleep_for(kTick);
+        for (size_t k = 0; k < n; ++k) {
+            uint64_t now_count = busy_[k].load(std::memory_order_relaxed);
+            bool busy = (now_count & 1) == 1;
+            stuck[k] =
+                busy && now_count == last[k] ? stuck[k] + kTick : std::chrono::milliseconds(0);
+            last[k] = now_count;
+            if (stuck[k].count() == 0) alerted[k] = false;
+            const auto &cfg = config_.strategies[k];
+            auto limit = std::chrono::milliseconds(
+                std::max<int64_t>(2000, static_cast<int64_t>(5 * cfg.max_callback_ms)));
+            if (stuck[k] < limit || alerted[k]) continue;
+            alerted[k] = true;
+            std::string body = fmt::format(
+                "{} has been inside one callback for {:.1f} s; the engine processes nothing "
+                "until it returns.{}",
+                cfg.name, static_cast<double>(stuck[k].count()) / 1000,
+                cfg.jit ? " It runs with jit: true, which has no time budget: restart keel." : "");
+            keel::log::get("engine").critical("watchdog: {}", body);
+            notifiers_.post({to_notify_level(strategy::NotifyLevel::error), wall_now(), "watchdog",
+                             "engine stuck in strategy " + cfg.name, body});
+        }
     }
 }
 
@@ -853,6 +897,7 @@ void Engine::reload_strategy(const std::string &name, const std::string &why) {
                     for (const auto &c : h->second)
                         if (!c.flat || wants.flat) fresh->warm_indicators(i, label, c);
         fresh->adopt_timers(*old);
+        fresh->set_busy_counter(&busy_[k]);
         fresh->set_active(old->active());
         fresh->take_over(*old);
     } catch (const strategy::StrategyError &e) {

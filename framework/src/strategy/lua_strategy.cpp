@@ -1330,7 +1330,9 @@ void LuaStrategy::call(const char *name, int nargs) {
     // Stack: traceback, function, args...
     int base = lua_gettop(L_) - nargs - 1;
     start_budget(1);
+    if (busy_) busy_->fetch_add(1, std::memory_order_relaxed);
     int status = lua_pcall(L_, nargs, 0, base);
+    if (busy_) busy_->fetch_add(1, std::memory_order_relaxed);
     auto exhausted = end_budget();
     if (status != 0) {
         const char *msg = lua_tostring(L_, -1);

@@ -208,6 +208,9 @@ class Engine final : public strategy::Services {
     std::vector<market::Book> books_;
     std::vector<market::CandleSet> candles_;  // per instrument; empty when nobody wants candles
     std::vector<CandleWants> candle_wants_;   // per strategy
+    // Per strategy, odd while one of its callbacks runs; read by the watchdog thread.
+    std::unique_ptr<std::atomic<uint64_t>[]> busy_;
+    void watchdog(std::atomic<bool> &stop);
     // Recent closed candles per instrument and timeframe length, to warm a reloaded strategy's
     // indicators (at most kCandleHistory each).
     std::vector<std::map<TimeNs, std::deque<market::Candle>>> candle_history_;

@@ -3,6 +3,7 @@
 // of whitelisted globals, a memory cap enforced by the allocator, and the keel API table. The API
 // is documented in docs/lua-api.md.
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -62,6 +63,8 @@ class LuaStrategy {
     // timer callbacks (on_order still arrives) until it is activated again.
     void set_active(bool active) { active_ = active; }
     bool active() const { return active_; }
+    // A counter the engine's watchdog reads from its own thread: odd while a callback runs.
+    void set_busy_counter(std::atomic<uint64_t> *counter) { busy_ = counter; }
 
     // Hot reload (docs/lua-api.md, "Reload"): this freshly loaded version takes over from `old`.
     // Calls old's on_save() (if it has one and is not faulted), copies the table it returns into
@@ -133,6 +136,7 @@ class LuaStrategy {
     bool faulted_ = false;
     std::string fault_;
     bool active_ = true;
+    std::atomic<uint64_t> *busy_ = nullptr;
     std::map<uint64_t, bool> timers_;           // id -> repeats
     std::vector<std::string> declared_params_;  // keel.param names, checked against the YAML
   public:
