@@ -599,6 +599,7 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
     portfolio_->mark(e.instrument, book.best_bid()->price, book.best_ask()->price);
     paper_->on_book(e.instrument, book, now(), venue_events_);
     handle_venue_events();
+    trigger_conditionals(e.instrument, book);
     watch_account();
     if (kill_.active) advance_kill_switch();
     deliver_order_events();
@@ -646,8 +647,8 @@ exec::OrderId Engine::submit(exec::OrderIntent intent) {
     return place(std::move(intent));
 }
 
-exec::OrderId Engine::place(exec::OrderIntent intent) {
-    exec::OrderId id = next_order_id_++;
+exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::OrderId oco) {
+    if (id == 0) id = next_order_id_++;
     auto i = intent.instrument;
     risk::RiskContext ctx{instruments_.at(i), books_.at(i), *portfolio_,
                           paper_->open_orders(i, intent.strategy), now()};
@@ -664,10 +665,86 @@ exec::OrderId Engine::place(exec::OrderIntent intent) {
             instruments_[i].qty(approved.intent().qty),
             instruments_[i].qty(approved.requested_qty()), gate_->drawdown().name(),
             gate_->size_factor());
+    if (exec::is_conditional(approved.intent().type)) {
+        // Waits here; when it triggers, its market order passes the gate again.
+        exec::ConditionalOrder o{id, approved.intent(), 0, oco};
+        conditional_.add(o);
+        conditional_event(o, exec::OrderStatus::accepted, "");
+        return id;
+    }
+    const auto &entry = approved.intent();
+    if (entry.bracket_stop > 0 || entry.bracket_target > 0) brackets_[id] = Bracket{entry, 0, 0, 0};
     paper_->submit(std::move(approved), id, books_.at(i), now(), venue_events_);
     handle_venue_events();
     watch_account();
     return id;
+}
+
+void Engine::conditional_event(const exec::ConditionalOrder &o, exec::OrderStatus status,
+                               const char *reason, std::string message) {
+    exec::OrderEvent e;
+    e.id = o.id;
+    e.strategy = o.intent.strategy;
+    e.instrument = o.intent.instrument;
+    e.side = o.intent.side;
+    e.type = o.intent.type;
+    e.status = status;
+    e.qty = o.intent.qty;
+    e.reason = reason;
+    e.message = std::move(message);
+    e.tag = o.intent.tag;
+    e.ts = now();
+    if (status == exec::OrderStatus::cancelled) ++stats_.cancels;
+    log_order_event(e);
+    pending_events_.push_back(std::move(e));
+}
+
+bool Engine::cancel_conditional(exec::OrderId id, const char *reason) {
+    exec::ConditionalOrder o;
+    if (!conditional_.remove(id, &o)) return false;
+    conditional_event(o, exec::OrderStatus::cancelled, reason);
+    return true;
+}
+
+void Engine::trigger_conditionals(InstrumentIndex i, const market::Book &book) {
+    if (conditional_.size() == 0) return;
+    triggered_.clear();
+    conditional_.on_touch(i, book.best_bid()->price, book.best_ask()->price, triggered_);
+    auto fired = std::move(triggered_);
+    for (auto &o : fired) {
+        conditional_event(o, exec::OrderStatus::triggered, "");
+        for (auto sibling : conditional_.ids_in_group(o.oco)) cancel_conditional(sibling, "OCO");
+        exec::OrderIntent child = o.intent;
+        child.type = exec::OrderType::market;
+        child.price = child.trail = 0;
+        place(std::move(child), o.id);
+    }
+}
+
+void Engine::update_bracket(exec::OrderId id, Lots fill) {
+    auto it = brackets_.find(id);
+    if (it == brackets_.end()) return;
+    Bracket &b = it->second;
+    b.filled += fill;
+    // One stop and one take-profit for everything filled so far: replace the legs, each through
+    // the gate, in one OCO group named after the entry.
+    auto leg = [&](exec::OrderId &current, exec::OrderType type, Ticks trigger) {
+        if (trigger <= 0) return;
+        if (current) cancel_conditional(current, "BRACKET_RESIZED");
+        exec::OrderIntent l;
+        l.strategy = b.entry.strategy;
+        l.instrument = b.entry.instrument;
+        l.side = opposite(b.entry.side);
+        l.type = type;
+        l.qty = b.filled;
+        l.price = trigger;
+        l.reduce_only = true;
+        l.tag = (type == exec::OrderType::stop ? "stop_loss" : "take_profit");
+        current = next_order_id_++;
+        place(std::move(l), current, id);
+    };
+    leg(b.stop_leg, exec::OrderType::stop, b.entry.bracket_stop);
+    leg(b.target_leg, exec::OrderType::take_profit, b.entry.bracket_target);
 }
 
 void Engine::reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto) {
@@ -703,16 +780,24 @@ void Engine::reject(const exec::OrderIntent &intent, exec::OrderId id, const ris
 
 void Engine::handle_venue_events() {
     // Book every venue event at once: positions must be current before any strategy runs again.
-    for (auto &e : venue_events_) {
+    // Taken out first: placing a bracket's legs below may produce venue events of its own.
+    std::vector<exec::OrderEvent> events;
+    events.swap(venue_events_);
+    std::vector<std::pair<exec::OrderId, Lots>> bracket_fills;
+    std::vector<exec::OrderId> bracket_done;
+    for (auto &e : events) {
         if (e.last_qty > 0) {
             ++stats_.fills;
             portfolio_->on_fill(e.instrument, e.side, e.last_qty, e.last_price, e.last_fee);
+            if (brackets_.count(e.id)) bracket_fills.emplace_back(e.id, e.last_qty);
         }
         if (e.status == exec::OrderStatus::cancelled) ++stats_.cancels;
+        if (exec::is_final(e.status) && brackets_.count(e.id)) bracket_done.push_back(e.id);
         log_order_event(e);
         pending_events_.push_back(std::move(e));
     }
-    venue_events_.clear();
+    for (auto [id, qty] : bracket_fills) update_bracket(id, qty);
+    for (auto id : bracket_done) brackets_.erase(id);  // its legs live on
 }
 
 void Engine::log_order_event(const exec::OrderEvent &e) {
@@ -750,6 +835,13 @@ void Engine::deliver_order_events() {
 }
 
 bool Engine::cancel(exec::StrategyIndex strategy, exec::OrderId id, std::string &why) {
+    if (const auto *c = conditional_.find(id)) {
+        if (c->intent.strategy != strategy) {
+            why = fmt::format("order {} belongs to another strategy", id);
+            return false;
+        }
+        return cancel_conditional(id, "CANCELLED");
+    }
     const exec::Order *o = paper_->find_resting(id);
     if (!o) {
         why = fmt::format("order {} is not open", id);
@@ -765,11 +857,14 @@ bool Engine::cancel(exec::StrategyIndex strategy, exec::OrderId id, std::string 
 }
 
 std::vector<exec::OrderId> Engine::open_orders(exec::StrategyIndex strategy) const {
-    return paper_->resting_ids(strategy);
+    auto ids = paper_->resting_ids(strategy);
+    for (auto id : conditional_.ids(strategy)) ids.push_back(id);
+    return ids;
 }
 
 void Engine::shutdown_orders() {
     // Paper orders do not outlive the session.
+    for (auto id : conditional_.all_ids()) cancel_conditional(id, "SESSION_END");
     for (auto id : paper_->all_resting_ids()) paper_->cancel(id, now(), venue_events_);
     handle_venue_events();
     deliver_order_events();
@@ -932,6 +1027,8 @@ void Engine::advance_kill_switch() {
     // Each pass cancels what rests and sends one reducing market order per open position through
     // the gate; what cannot fill now (no valid book) is retried on the next event.
     ++kill_.attempts;
+    for (auto id : conditional_.all_ids())
+        if (cancel_conditional(id, "KILL_SWITCH")) ++kill_.cancelled;
     for (auto id : paper_->all_resting_ids())
         if (paper_->cancel(id, now(), venue_events_)) ++kill_.cancelled;
     handle_venue_events();
@@ -949,7 +1046,7 @@ void Engine::advance_kill_switch() {
         ++kill_.orders;
         place(std::move(intent));
     }
-    bool flat = paper_->open_orders() == 0;
+    bool flat = paper_->open_orders() == 0 && conditional_.size() == 0;
     for (InstrumentIndex i = 0; i < instruments_.size() && flat; ++i)
         flat = portfolio_->position(i).qty == 0;
     TimeNs elapsed = now() - kill_.started;
@@ -975,6 +1072,8 @@ void Engine::advance_kill_switch() {
 void Engine::strategy_faulted(exec::StrategyIndex strategy, const std::string &why) {
     // The strategy is stopped for good; nothing it left working may fill on its behalf.
     size_t cancelled = 0;
+    for (auto id : conditional_.ids(strategy))
+        if (cancel_conditional(id, "STRATEGY_FAULTED")) ++cancelled;
     for (auto id : paper_->resting_ids(strategy))
         if (paper_->cancel(id, now(), venue_events_)) ++cancelled;
     handle_venue_events();

@@ -5,7 +5,19 @@
 namespace keel::exec {
 
 const char *to_string(OrderType t) {
-    return t == OrderType::market ? "market" : "limit";
+    switch (t) {
+        case OrderType::market:
+            return "market";
+        case OrderType::limit:
+            return "limit";
+        case OrderType::stop:
+            return "stop";
+        case OrderType::take_profit:
+            return "take_profit";
+        case OrderType::trailing_stop:
+            return "trailing_stop";
+    }
+    return "unknown";
 }
 
 const char *to_string(OrderStatus s) {
@@ -20,6 +32,10 @@ const char *to_string(OrderStatus s) {
             return "cancelled";
         case OrderStatus::rejected:
             return "rejected";
+        case OrderStatus::triggered:
+            return "triggered";
+        case OrderStatus::expired:
+            return "expired";
     }
     return "unknown";
 }
@@ -84,20 +100,38 @@ void PaperVenue::submit(risk::ApprovedOrder approved, OrderId id, const market::
     o.id = id;
     o.intent = approved.intent();
     o.created = now;
+    auto finish = [&](OrderStatus status, const char *reason, const char *message) {
+        o.status = status;
+        OrderEvent e = event(o, now);
+        e.reason = reason;
+        e.message = message;
+        out.push_back(std::move(e));
+    };
+    const Side opp = opposite(o.intent.side);
+    if (o.intent.type == OrderType::limit) {
+        // Refused before they are accepted, as a venue does.
+        if (o.intent.post_only && book.volume_to_price(opp, o.intent.price) > 0)
+            return finish(OrderStatus::rejected, "POST_ONLY_WOULD_TAKE",
+                          "a post-only limit at this price would take liquidity");
+        if (o.intent.tif == TimeInForce::fok &&
+            book.volume_to_price(opp, o.intent.price) < o.intent.qty)
+            return finish(OrderStatus::expired, "FOK",
+                          "fill-or-kill: the book cannot fill the whole order at this price");
+    }
     out.push_back(event(o, now));  // accepted
     if (o.intent.type == OrderType::market) {
         take(o, book, 0, now, out);
-        if (o.remaining() > 0) {
-            o.status = OrderStatus::cancelled;
-            OrderEvent e = event(o, now);
-            e.reason = "INSUFFICIENT_LIQUIDITY";
-            e.message = "the book ran out before the market order filled; the rest is cancelled";
-            out.push_back(std::move(e));
-        }
+        if (o.remaining() > 0)
+            finish(OrderStatus::cancelled, "INSUFFICIENT_LIQUIDITY",
+                   "the book ran out before the market order filled; the rest is cancelled");
         return;
     }
     take(o, book, o.intent.price, now, out);
-    if (o.remaining() > 0) resting_.emplace(o.id, std::move(o));
+    if (o.remaining() == 0) return;
+    if (o.intent.tif == TimeInForce::ioc)
+        return finish(OrderStatus::expired, "IOC",
+                      "immediate-or-cancel: the rest of the order expired unfilled");
+    resting_.emplace(o.id, std::move(o));
 }
 
 bool PaperVenue::cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out) {

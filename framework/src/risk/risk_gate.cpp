@@ -210,12 +210,19 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
         return veto(VetoReason::invalid_quantity,
                     fmt::format("quantity {} lots or price {} ticks is beyond what keel accounts",
                                 intent.qty, intent.price));
-    if (intent.type == OrderType::limit && intent.price <= 0)
+    const bool conditional = exec::is_conditional(intent.type);
+    if ((intent.type == OrderType::limit || intent.type == OrderType::stop ||
+         intent.type == OrderType::take_profit) &&
+        intent.price <= 0)
         return veto(VetoReason::invalid_price,
-                    fmt::format("limit price {} is not positive", spec.price(intent.price)));
-    if (intent.stop_price < 0)
+                    fmt::format("{} price {} is not positive", exec::to_string(intent.type),
+                                spec.price(intent.price)));
+    if (intent.type == OrderType::trailing_stop && intent.trail <= 0)
         return veto(VetoReason::invalid_price,
-                    fmt::format("stop price {} is negative", spec.price(intent.stop_price)));
+                    fmt::format("trailing distance {} is not positive", spec.price(intent.trail)));
+    if (intent.stop_price < 0 || intent.bracket_stop < 0 || intent.bracket_target < 0)
+        return veto(VetoReason::invalid_price,
+                    "a stop, stop_loss or take_profit price is off the tick grid or not positive");
 
     // Resting orders on the same side will fill too: judge this order against the position they
     // leave, so several "reducing" orders cannot add up to a flip.
@@ -309,6 +316,8 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
     const Ticks bid = book.best_bid()->price, ask = book.best_ask()->price;
     // The highest price the order can trade at (a buy) or the highest value it can sell (a
     // sell): its notional is never underestimated.
+    // A stop or take-profit is judged at its trigger, a trailing stop at the touch: each is
+    // judged again, as a market order, when it triggers.
     Ticks ref = intent.price;
     Ticks worst = intent.price;
     if (intent.type == OrderType::market) {
@@ -316,7 +325,20 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
             book.vwap_to_size(intent.side == Side::buy ? Side::sell : Side::buy, intent.qty);
         worst = sweep.worst;
         ref = intent.side == Side::buy ? sweep.worst : bid;
+    } else if (intent.type == OrderType::trailing_stop) {
+        ref = worst = intent.side == Side::buy ? ask : bid;
     }
+    // A bracket's legs sit on either side of the entry: a stop below a buy, a target above it.
+    const bool buy = intent.side == Side::buy;
+    if ((intent.bracket_stop > 0 &&
+         (buy ? intent.bracket_stop >= ref : intent.bracket_stop <= ref)) ||
+        (intent.bracket_target > 0 &&
+         (buy ? intent.bracket_target <= ref : intent.bracket_target >= ref)))
+        return veto(VetoReason::invalid_price,
+                    fmt::format("bracket stop {} and target {} must be on either side of the "
+                                "entry {} (stop below a buy, target above)",
+                                spec.price(intent.bracket_stop), spec.price(intent.bracket_target),
+                                spec.price(ref)));
 
     if (spec.min_qty_lots > 0 && intent.qty < spec.min_qty_lots)
         return veto(VetoReason::invalid_quantity,
@@ -333,7 +355,8 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
         return veto(VetoReason::below_min_notional,
                     fmt::format("order notional {:.2f} is below the venue minimum {:.2f}",
                                 notional.to_double(), spec.min_notional));
-    if (!host && !std::isinf(lim.price_band)) {
+    // Fat finger: the price an order may trade at. A stop far from the market is its point.
+    if (!host && !conditional && !std::isinf(lim.price_band)) {
         // |price - mid| / mid, with the mid kept exact as bid + ask (two mids).
         double two_mid = static_cast<double>(bid + ask);
         double deviation = std::fabs(2.0 * static_cast<double>(worst) - two_mid) / two_mid;

@@ -406,28 +406,62 @@ int api_order(lua_State *L, LuaStrategy &s) {
     // Off-grid or non-positive quantities go to the gate as invalid (a veto, not an error).
     intent.qty = spec.on_lot_grid(qty) ? spec.to_lots(qty) : 0;
 
+    // Prices off the tick grid become 0 (or -1 for stops): the gate vetoes them, never rounds.
+    auto price_field = [&](const char *key) -> Ticks {
+        lua_getfield(L, 1, key);
+        if (lua_isnil(L, -1)) return 0;
+        if (!lua_isnumber(L, -1)) luaL_error(L, "keel.order: %s must be a price", key);
+        double v = lua_tonumber(L, -1);
+        return v > 0 && spec.on_tick_grid(v) ? spec.to_ticks(v) : -1;
+    };
     lua_getfield(L, 1, "type");
     const char *type = luaL_optstring(L, -1, "market");
-    if (std::strcmp(type, "market") == 0) {
-        intent.type = exec::OrderType::market;
-    } else if (std::strcmp(type, "limit") == 0) {
-        intent.type = exec::OrderType::limit;
+    static const std::pair<const char *, exec::OrderType> kTypes[] = {
+        {"market", exec::OrderType::market},
+        {"limit", exec::OrderType::limit},
+        {"stop", exec::OrderType::stop},
+        {"take_profit", exec::OrderType::take_profit},
+        {"trailing_stop", exec::OrderType::trailing_stop}};
+    auto known = std::find_if(std::begin(kTypes), std::end(kTypes),
+                              [&](auto &t) { return std::strcmp(t.first, type) == 0; });
+    if (known == std::end(kTypes))
+        return luaL_error(L,
+                          "keel.order: type must be market, limit, stop, take_profit or "
+                          "trailing_stop, got \"%s\"",
+                          type);
+    intent.type = known->second;
+    if (intent.type == exec::OrderType::limit || intent.type == exec::OrderType::stop ||
+        intent.type == exec::OrderType::take_profit) {
         lua_getfield(L, 1, "price");
-        if (!lua_isnumber(L, -1)) return luaL_error(L, "keel.order: a limit order needs a price");
-        double price = lua_tonumber(L, -1);
-        intent.price = spec.on_tick_grid(price) ? spec.to_ticks(price) : 0;
-    } else {
-        return luaL_error(L, "keel.order: type must be \"market\" or \"limit\", got \"%s\"", type);
+        if (!lua_isnumber(L, -1))
+            return luaL_error(L, "keel.order: a %s order needs a price", type);
+        intent.price = std::max<Ticks>(price_field("price"), 0);
     }
+    if (intent.type == exec::OrderType::trailing_stop) {
+        lua_getfield(L, 1, "trail");
+        if (!lua_isnumber(L, -1))
+            return luaL_error(L, "keel.order: a trailing_stop needs trail (a price distance)");
+        intent.trail = std::max<Ticks>(price_field("trail"), 0);
+    }
+    lua_getfield(L, 1, "post_only");
+    intent.post_only = lua_toboolean(L, -1);
+    lua_getfield(L, 1, "tif");
+    const char *tif = luaL_optstring(L, -1, "GTC");
+    if (std::strcmp(tif, "GTC") == 0)
+        intent.tif = exec::TimeInForce::gtc;
+    else if (std::strcmp(tif, "IOC") == 0)
+        intent.tif = exec::TimeInForce::ioc;
+    else if (std::strcmp(tif, "FOK") == 0)
+        intent.tif = exec::TimeInForce::fok;
+    else
+        return luaL_error(L, "keel.order: tif must be GTC, IOC or FOK, got \"%s\"", tif);
+    intent.bracket_stop = price_field("stop_loss");  // -1 off the grid: INVALID_PRICE
+    intent.bracket_target = price_field("take_profit");
     lua_getfield(L, 1, "reduce_only");
     intent.reduce_only = lua_toboolean(L, -1);
-    lua_getfield(L, 1, "stop");
-    if (!lua_isnil(L, -1)) {
-        if (!lua_isnumber(L, -1)) return luaL_error(L, "keel.order: stop must be a price");
-        double stop = lua_tonumber(L, -1);
-        // Off the grid or not positive: the gate vetoes it as INVALID_PRICE.
-        intent.stop_price = stop > 0 && spec.on_tick_grid(stop) ? spec.to_ticks(stop) : -1;
-    }
+    // The trade's stop for risk per trade: given, or the bracket's stop loss.
+    intent.stop_price = price_field("stop");
+    if (intent.stop_price == 0 && intent.bracket_stop > 0) intent.stop_price = intent.bracket_stop;
     lua_getfield(L, 1, "timeframe");
     if (!lua_isnil(L, -1)) {
         const char *tf = lua_tostring(L, -1);

@@ -17,6 +17,7 @@
 #include <keel/plugin.h>
 
 #include "keel/config/config.hpp"
+#include "keel/exec/conditional.hpp"
 #include "keel/exec/paper_venue.hpp"
 #include "keel/exec/portfolio.hpp"
 #include "keel/market/book.hpp"
@@ -185,7 +186,15 @@ class Engine final : public strategy::Services {
     void deliver_order_events();
     void reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto);
     // The one door to the venue: every order, the strategies' and the host's, passes the gate.
-    exec::OrderId place(exec::OrderIntent intent);
+    // `id`: reuse (a triggered conditional order keeps its id); `oco`: the order's OCO group.
+    exec::OrderId place(exec::OrderIntent intent, exec::OrderId id = 0, exec::OrderId oco = 0);
+    // A host-made event for an order that is not at the venue (conditional orders).
+    void conditional_event(const exec::ConditionalOrder &o, exec::OrderStatus status,
+                           const char *reason, std::string message = {});
+    void trigger_conditionals(InstrumentIndex i, const market::Book &book);
+    // Brackets: after a fill of entry `id`, (re)places its stop and take-profit for all filled.
+    void update_bracket(exec::OrderId id, Lots fill);
+    bool cancel_conditional(exec::OrderId id, const char *reason);
     // After fills and marks: lets the gate watch the account and acts on what it reports.
     void watch_account();
     struct Request {
@@ -218,6 +227,14 @@ class Engine final : public strategy::Services {
     std::unique_ptr<exec::Portfolio> portfolio_;
     std::unique_ptr<exec::PaperVenue> paper_;
     std::unique_ptr<risk::RiskGate> gate_;
+    exec::ConditionalBook conditional_;
+    std::vector<exec::ConditionalOrder> triggered_;  // scratch
+    struct Bracket {
+        exec::OrderIntent entry;
+        Lots filled = 0;
+        exec::OrderId stop_leg = 0, target_leg = 0;
+    };
+    std::map<exec::OrderId, Bracket> brackets_;  // by entry id, while the entry works
     std::vector<risk::RiskEvent> risk_events_;
     struct KillSwitch {
         bool active = false;

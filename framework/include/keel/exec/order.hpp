@@ -14,19 +14,39 @@ using OrderId = uint64_t;  // unique per engine run; the client order id is deri
 using StrategyIndex = uint32_t;
 inline constexpr StrategyIndex kNoStrategy = UINT32_MAX;  // host-initiated (kill switch, API)
 
-enum class OrderType : uint8_t { market, limit };
+enum class OrderType : uint8_t {
+    market,
+    limit,
+    stop,          // market once the mid reaches `price` against the position (sell: at or below)
+    take_profit,   // market once the mid reaches `price` in its favour (sell: at or above)
+    trailing_stop  // a stop `trail` ticks behind the best mid seen since it was placed
+};
+// Conditional orders wait in the engine (exec/conditional.hpp) and become market orders, through
+// the risk gate again, when they trigger.
+inline bool is_conditional(OrderType t) {
+    return t == OrderType::stop || t == OrderType::take_profit || t == OrderType::trailing_stop;
+}
+
+enum class TimeInForce : uint8_t {
+    gtc,  // rests until filled or cancelled
+    ioc,  // takes what it can at once; the rest expires
+    fok   // fills completely at once or not at all
+};
 
 enum class OrderStatus : uint8_t {
     accepted,          // passed the gate and acknowledged by the venue, resting or about to fill
     partially_filled,  // some quantity filled, the rest still working
     filled,
     cancelled,  // by the strategy, or the unfilled rest of a market order
-    rejected    // by the risk gate (reason code set) or by the venue
+    rejected,   // by the risk gate (reason code set) or by the venue
+    triggered,  // a conditional order's trigger was reached; its market order follows
+    expired     // time in force ran out (IOC/FOK remainder)
 };
 const char *to_string(OrderType t);
 const char *to_string(OrderStatus s);
 inline bool is_final(OrderStatus s) {
-    return s == OrderStatus::filled || s == OrderStatus::cancelled || s == OrderStatus::rejected;
+    return s == OrderStatus::filled || s == OrderStatus::cancelled || s == OrderStatus::rejected ||
+           s == OrderStatus::expired;
 }
 
 struct OrderIntent {
@@ -35,8 +55,14 @@ struct OrderIntent {
     Side side = Side::buy;
     OrderType type = OrderType::market;
     Lots qty = 0;
-    Ticks price = 0;  // limit price; 0 for market orders
+    Ticks price = 0;  // limit price, or the trigger of a stop / take-profit; 0 for market orders
+    Ticks trail = 0;  // trailing stop distance
+    TimeInForce tif = TimeInForce::gtc;
+    bool post_only = false;  // a limit that would take liquidity is rejected instead
     bool reduce_only = false;
+    // A bracket: once this entry fills, a stop and a take-profit (one cancels the other) protect
+    // what filled, resized as it fills. 0: none.
+    Ticks bracket_stop = 0, bracket_target = 0;
     Ticks stop_price = 0;  // the trade's protective stop, for risk per trade; 0 if none given
     TimeNs timeframe = 0;  // the signal's timeframe, for per-timeframe leverage caps; 0 if none
     std::string tag;       // free text from the strategy, echoed in its events

@@ -1,0 +1,177 @@
+// Order types beyond market and limit, end to end on the sim market: stops, take-profits and
+// trailing stops emulated in the host (each passing the gate again when it triggers), brackets
+// whose legs cancel each other, and the limit order's post-only, IOC and FOK.
+
+#include <catch2/catch.hpp>
+
+#include "keel/engine/engine.hpp"
+#include "support/support.hpp"
+
+using namespace keel;
+using Catch::Matchers::Contains;
+using engine::Engine;
+
+namespace {
+
+constexpr TimeNs kSecond = 1'000'000'000;
+
+// Runs `body` as a strategy on BTCUSDT and returns its `log` global: every order event as
+// "tag:status[:reason]" joined by spaces. px() rounds to the tick.
+struct Run {
+    engine::Summary summary;
+    std::string log;
+    double position = 0;
+};
+
+Run run(const std::string &body, TimeNs duration = 60 * kSecond) {
+    test::TempDir dir;
+    dir.write("s.lua", R"(
+local tick = keel.instrument("BTCUSDT").tick_size
+function px(x) return math.floor(x / tick + 0.5) * tick end
+local lines = {}
+function on_order(o)
+  lines[#lines + 1] = (o.tag or "?") .. ":" .. o.status .. (o.reason and (":" .. o.reason) or "")
+  log = table.concat(lines, " ")
+end
+)" + body);
+    auto cfg = config::load_file(dir.write("deploy.yaml", R"(venues:
+  sim: { plugin: sim, settings: { seed: 12, tick_ms: 100 } }
+instruments:
+  - { symbol: BTCUSDT, venue: sim }
+strategies:
+  - { name: s, file: s.lua, instruments: [BTCUSDT] }
+risk:
+  max_orders_per_day: off
+  no_duplicate_entry: false
+)"));
+    cfg.notifiers.clear();
+    Engine e(cfg, [] {
+        engine::EngineOptions o;
+        o.clock = engine::ClockKind::simulated;
+        o.plugin_search = {KEEL_PLUGIN_DIR};
+        return o;
+    }());
+    Run r;
+    r.summary = e.run(duration);
+    r.log = e.strategy("s")->global_as_string("log").value_or("");
+    r.position = static_cast<double>(e.portfolio().position(0).qty);
+    return r;
+}
+
+size_t count(const std::string &text, const std::string &needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+        ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a stop and a take-profit trigger into market orders that pass the gate again",
+          "[engine][orders]") {
+    auto r = run(R"(
+local step = 0
+function on_book(inst, book)
+  step = step + 1
+  if step == 1 then keel.order{ instrument = inst, side = "buy", qty = 0.01, tag = "entry" } end
+  if step == 2 then
+    local mid = book:mid()
+    keel.order{ instrument = inst, side = "sell", qty = 0.01, type = "stop", price = px(mid - 3),
+                reduce_only = true, tag = "sl" }
+    keel.order{ instrument = inst, side = "sell", qty = 0.01, type = "take_profit",
+                price = px(mid + 3), reduce_only = true, tag = "tp" }
+  end
+end
+)");
+    INFO(r.log);
+    // Both wait, accepted; the first to trigger sells the long, the other then finds nothing to
+    // reduce and its market order is vetoed: a stale exit can never open a short.
+    CHECK(count(r.log, "sl:accepted") >= 1);
+    CHECK(count(r.log, "tp:accepted") >= 1);
+    CHECK(count(r.log, ":triggered") == 2);
+    CHECK(count(r.log, ":filled") == 2);  // the entry and one exit
+    CHECK(count(r.log, ":rejected:REDUCE_ONLY_INCREASES") == 1);
+    CHECK(r.position == 0);
+}
+
+TEST_CASE("a bracket protects what fills, and its legs cancel each other", "[engine][orders]") {
+    auto r = run(R"(
+local sent = false
+function on_book(inst, book)
+  if sent then return end
+  sent = true
+  local mid = book:mid()
+  keel.order{ instrument = inst, side = "buy", qty = 0.01, tag = "entry",
+              stop_loss = px(mid - 4), take_profit = px(mid + 4) }
+end
+)");
+    INFO(r.log);
+    CHECK_THAT(r.log, Contains("entry:filled"));
+    // Both legs accepted, then the triggered one's market order accepted under the same id.
+    CHECK(count(r.log, "stop_loss:accepted") + count(r.log, "take_profit:accepted") == 3);
+    CHECK(count(r.log, ":triggered") == 1);
+    CHECK(count(r.log, ":cancelled:OCO") == 1);
+    CHECK(count(r.log, "REDUCE_ONLY") == 0);
+    CHECK(r.position == 0);
+}
+
+TEST_CASE("a bracket on the wrong side of the entry is refused", "[engine][orders]") {
+    auto r = run(R"(
+local sent = false
+function on_book(inst, book)
+  if sent then return end
+  sent = true
+  local mid = book:mid()
+  keel.order{ instrument = inst, side = "buy", qty = 0.01, tag = "entry",
+              stop_loss = px(mid + 50), take_profit = px(mid + 100) }
+end
+)",
+                 5 * kSecond);
+    CHECK_THAT(r.log, Contains("entry:rejected:INVALID_PRICE"));
+    CHECK(r.summary.fills == 0);
+}
+
+TEST_CASE("a trailing stop follows the market and exits", "[engine][orders]") {
+    auto r = run(R"(
+local step = 0
+function on_book(inst, book)
+  step = step + 1
+  if step == 1 then keel.order{ instrument = inst, side = "buy", qty = 0.01, tag = "entry" } end
+  if step == 2 then
+    keel.order{ instrument = inst, side = "sell", qty = 0.01, type = "trailing_stop", trail = 2,
+                reduce_only = true, tag = "trail" }
+  end
+end
+)");
+    INFO(r.log);
+    CHECK_THAT(r.log, Contains("trail:accepted") && Contains("trail:triggered") &&
+                          Contains("trail:filled"));
+    CHECK(r.position == 0);
+}
+
+TEST_CASE("post-only, IOC and FOK limits", "[engine][orders]") {
+    auto r = run(R"(
+local sent = false
+function on_book(inst, book)
+  if sent then return end
+  sent = true
+  local bid = book:best_bid()
+  local ask = book:best_ask()
+  keel.order{ instrument = inst, side = "buy", qty = 0.001, type = "limit", price = ask,
+              post_only = true, tag = "post_taking" }
+  keel.order{ instrument = inst, side = "buy", qty = 0.001, type = "limit", price = px(bid - 5),
+              post_only = true, tag = "post_resting" }
+  keel.order{ instrument = inst, side = "buy", qty = 0.001, type = "limit", price = px(bid - 5),
+              tif = "IOC", tag = "ioc" }
+  keel.order{ instrument = inst, side = "buy", qty = 0.001, type = "limit", price = bid,
+              tif = "FOK", tag = "fok" }  -- nothing to take at the bid: nothing fills
+end
+)",
+                 2 * kSecond);
+    INFO(r.log);
+    CHECK_THAT(r.log, Contains("post_taking:rejected:POST_ONLY_WOULD_TAKE"));
+    CHECK_THAT(r.log, Contains("post_resting:accepted"));
+    CHECK_THAT(r.log, Contains("ioc:accepted") && Contains("ioc:expired:IOC"));
+    CHECK_THAT(r.log, Contains("fok:expired:FOK"));
+    CHECK(r.summary.fills == 0);
+}
