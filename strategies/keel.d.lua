@@ -4,8 +4,8 @@
 
 ---@alias keel.Side "buy"|"sell"
 ---@alias keel.BookSide "bid"|"ask"
----@alias keel.OrderType "market"|"limit"
----@alias keel.OrderStatus "accepted"|"partially_filled"|"filled"|"cancelled"|"rejected"
+---@alias keel.OrderType "market"|"limit"|"stop"|"take_profit"|"trailing_stop"
+---@alias keel.OrderStatus "accepted"|"partially_filled"|"filled"|"cancelled"|"rejected"|"triggered"|"expired"
 ---@alias keel.NotifyLevel "info"|"success"|"warning"|"error"
 
 ---@class keel.Book
@@ -85,8 +85,13 @@ function Book:instrument() end
 ---@field side keel.Side
 ---@field qty number base units, on the lot grid
 ---@field type? keel.OrderType default "market"
----@field price? number limit price, on the tick grid
+---@field price? number limit price, or the trigger of a stop / take_profit, on the tick grid
+---@field trail? number trailing_stop distance (a price difference)
+---@field tif? "GTC"|"IOC"|"FOK" limits; default "GTC"
+---@field post_only? boolean limits: rejected instead of taking liquidity
 ---@field reduce_only? boolean
+---@field stop_loss? number bracket: a stop for what fills
+---@field take_profit? number bracket: a take-profit for what fills (one cancels the other)
 ---@field stop? number the trade's protective stop (risk per trade, require_stop)
 ---@field timeframe? string the signal's timeframe, e.g. "5m" (per-timeframe leverage caps)
 ---@field tag? string echoed in the order's events
