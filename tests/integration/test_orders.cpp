@@ -53,6 +53,7 @@ risk:
     }());
     Run r;
     r.summary = e.run(duration);
+    CHECK(r.summary.illegal_transitions == 0);
     r.log = e.strategy("s")->global_as_string("log").value_or("");
     r.position = static_cast<double>(e.portfolio().position(0).qty);
     return r;

@@ -35,6 +35,7 @@ engine::Summary run(const char *config, TimeNs duration) {
 void check_session(const engine::Summary &s) {
     CHECK(s.strategy_errors == 0);
     CHECK(s.faulted_strategies.empty());
+    CHECK(s.illegal_transitions == 0);
     CHECK(s.orders >= 4);  // entries and exits
     CHECK(s.fills >= s.orders);
     for (auto &p : s.positions) CHECK(p.qty == 0);  // on_stop flattens

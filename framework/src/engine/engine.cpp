@@ -695,6 +695,18 @@ void Engine::conditional_event(const exec::ConditionalOrder &o, exec::OrderStatu
     e.tag = o.intent.tag;
     e.ts = now();
     if (status == exec::OrderStatus::cancelled) ++stats_.cancels;
+    book_event(std::move(e));
+}
+
+void Engine::book_event(exec::OrderEvent e) {
+    auto before = tracker_.status(e.id);
+    if (!tracker_.apply(e.id, e.status)) {
+        ++stats_.illegal_transitions;
+        keel::log::get("exec").error(
+            "order {}: {} -> {} is not a legal transition; event dropped (fills stay booked)", e.id,
+            before ? exec::to_string(*before) : "new", exec::to_string(e.status));
+        return;
+    }
     log_order_event(e);
     pending_events_.push_back(std::move(e));
 }
@@ -775,7 +787,7 @@ void Engine::reject(const exec::OrderIntent &intent, exec::OrderId id, const ris
     e.message = veto.message;
     e.tag = intent.tag;
     e.ts = now();
-    pending_events_.push_back(std::move(e));
+    book_event(std::move(e));
 }
 
 void Engine::handle_venue_events() {
@@ -793,8 +805,7 @@ void Engine::handle_venue_events() {
         }
         if (e.status == exec::OrderStatus::cancelled) ++stats_.cancels;
         if (exec::is_final(e.status) && brackets_.count(e.id)) bracket_done.push_back(e.id);
-        log_order_event(e);
-        pending_events_.push_back(std::move(e));
+        book_event(std::move(e));
     }
     for (auto [id, qty] : bracket_fills) update_bracket(id, qty);
     for (auto id : bracket_done) brackets_.erase(id);  // its legs live on

@@ -4,42 +4,6 @@
 
 namespace keel::exec {
 
-const char *to_string(OrderType t) {
-    switch (t) {
-        case OrderType::market:
-            return "market";
-        case OrderType::limit:
-            return "limit";
-        case OrderType::stop:
-            return "stop";
-        case OrderType::take_profit:
-            return "take_profit";
-        case OrderType::trailing_stop:
-            return "trailing_stop";
-    }
-    return "unknown";
-}
-
-const char *to_string(OrderStatus s) {
-    switch (s) {
-        case OrderStatus::accepted:
-            return "accepted";
-        case OrderStatus::partially_filled:
-            return "partially_filled";
-        case OrderStatus::filled:
-            return "filled";
-        case OrderStatus::cancelled:
-            return "cancelled";
-        case OrderStatus::rejected:
-            return "rejected";
-        case OrderStatus::triggered:
-            return "triggered";
-        case OrderStatus::expired:
-            return "expired";
-    }
-    return "unknown";
-}
-
 PaperVenue::PaperVenue(const config::Account &account,
                        const std::vector<InstrumentSpec> &instruments)
     : instruments_(instruments),

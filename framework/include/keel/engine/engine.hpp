@@ -18,6 +18,7 @@
 
 #include "keel/config/config.hpp"
 #include "keel/exec/conditional.hpp"
+#include "keel/exec/order_state.hpp"
 #include "keel/exec/paper_venue.hpp"
 #include "keel/exec/portfolio.hpp"
 #include "keel/market/book.hpp"
@@ -60,7 +61,8 @@ struct Summary {
     std::string trading_state = "ACTIVE", drawdown_level = "NORMAL";
     uint64_t kill_switches = 0, kill_switches_done = 0;
     uint64_t reloads = 0, failed_reloads = 0, signals = 0;
-    std::string last_reload_error;  // "name: file:line: message"
+    uint64_t illegal_transitions = 0;  // order events refused by the lifecycle check
+    std::string last_reload_error;     // "name: file:line: message"
     std::vector<PositionSummary> positions;
 };
 
@@ -185,6 +187,9 @@ class Engine final : public strategy::Services {
     void handle_venue_events();
     void deliver_order_events();
     void reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto);
+    // Every order event passes here: checked against the lifecycle (exec/order_state.hpp),
+    // logged, and queued for the owning strategy; an impossible one is logged and dropped.
+    void book_event(exec::OrderEvent e);
     // The one door to the venue: every order, the strategies' and the host's, passes the gate.
     // `id`: reuse (a triggered conditional order keeps its id); `oco`: the order's OCO group.
     exec::OrderId place(exec::OrderIntent intent, exec::OrderId id = 0, exec::OrderId oco = 0);
@@ -228,6 +233,7 @@ class Engine final : public strategy::Services {
     std::unique_ptr<exec::PaperVenue> paper_;
     std::unique_ptr<risk::RiskGate> gate_;
     exec::ConditionalBook conditional_;
+    exec::OrderTracker tracker_;
     std::vector<exec::ConditionalOrder> triggered_;  // scratch
     struct Bracket {
         exec::OrderIntent entry;
