@@ -1145,8 +1145,11 @@ std::string format_summary(const Summary &s) {
     line(fmt::format("  orders    {}  fills {}  cancels {}  vetoes {}", s.orders, s.fills,
                      s.cancels, s.vetoes));
     for (auto &[reason, n] : s.vetoes_by_reason) line(fmt::format("    veto {:<22} {}", reason, n));
-    line(fmt::format("  strategy errors {}  reloads {} ({} failed)", s.strategy_errors, s.reloads,
-                     s.failed_reloads));
+    line(fmt::format("  strategy errors {}  reloads {} ({} failed)  signals {}", s.strategy_errors,
+                     s.reloads, s.failed_reloads, s.signals));
+    if (s.illegal_transitions)
+        line(fmt::format("  ILLEGAL order transitions {} (see the exec log)",
+                         s.illegal_transitions));
     for (auto &f : s.faulted_strategies) line("  FAULTED   " + f);
     for (auto &p : s.positions)
         line(fmt::format(
