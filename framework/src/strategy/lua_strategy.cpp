@@ -1364,9 +1364,10 @@ void LuaStrategy::call(const char *name, int nargs) {
     // Stack: traceback, function, args...
     int base = lua_gettop(L_) - nargs - 1;
     start_budget(1);
-    if (busy_) busy_->fetch_add(1, std::memory_order_relaxed);
+    // Only this thread writes the counter: a plain store, no read-modify-write.
+    if (busy_) busy_->store(busy_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     int status = lua_pcall(L_, nargs, 0, base);
-    if (busy_) busy_->fetch_add(1, std::memory_order_relaxed);
+    if (busy_) busy_->store(busy_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     auto exhausted = end_budget();
     if (status != 0) {
         const char *msg = lua_tostring(L_, -1);
