@@ -137,7 +137,7 @@ class LuaStrategy {
     std::string fault_;
     bool active_ = true;
     std::atomic<uint64_t> *busy_ = nullptr;
-    std::map<uint64_t, bool> timers_;                      // id -> repeats
+    std::map<uint64_t, bool> timers_;           // id -> repeats
     std::vector<std::string> declared_params_;  // keel.param names, checked against the YAML
   public:
     // The binding's bookkeeping (called by the C functions of the API).
