@@ -766,15 +766,15 @@ void Engine::reject(const exec::OrderIntent &intent, exec::OrderId id, const ris
     std::string who = intent.strategy < strategies_.size() ? strategies_[intent.strategy]->name()
                                                            : std::string("host");
     keel::log::get("risk").warn("veto {} order {} {} {} {}: {} ({})", who, id,
-                                to_string(intent.side), spec.qty(intent.qty), spec.id,
+                                to_string(intent.side), spec.qty_text(intent.qty), spec.id,
                                 risk::code(veto.reason), veto.message);
     // Alert on the first veto of each reason and then every 100th, so a looping strategy
     // cannot flood the channels while each veto stays in the log.
     if (seen == 1 || seen % 100 == 0)
         notify(strategy::NotifyLevel::warning, "risk",
                fmt::format("order vetoed: {} ({} so far)", risk::code(veto.reason), seen),
-               fmt::format("{} {} {} {}: {}", who, to_string(intent.side), spec.qty(intent.qty),
-                           spec.id, veto.message));
+               fmt::format("{} {} {} {}: {}", who, to_string(intent.side),
+                           spec.qty_text(intent.qty), spec.id, veto.message));
     exec::OrderEvent e;
     e.id = id;
     e.strategy = intent.strategy;
@@ -816,11 +816,11 @@ void Engine::log_order_event(const exec::OrderEvent &e) {
     auto &log = keel::log::get("exec");
     if (e.last_qty > 0)
         log.info("order {} {} {} {}: fill {} @ {} ({}), fee {:.4f}, position {}", e.id,
-                 to_string(e.side), spec.id, exec::to_string(e.status), spec.qty(e.last_qty),
-                 spec.price(e.last_price), e.maker ? "maker" : "taker", e.last_fee.to_double(),
-                 spec.qty(portfolio_->position(e.instrument).qty));
+                 to_string(e.side), spec.id, exec::to_string(e.status), spec.qty_text(e.last_qty),
+                 spec.price_text(e.last_price), e.maker ? "maker" : "taker", e.last_fee.to_double(),
+                 spec.qty_text(portfolio_->position(e.instrument).qty));
     else
-        log.debug("order {} {} {} {} {}{}", e.id, to_string(e.side), spec.qty(e.qty), spec.id,
+        log.debug("order {} {} {} {} {}{}", e.id, to_string(e.side), spec.qty_text(e.qty), spec.id,
                   exec::to_string(e.status), e.reason.empty() ? "" : " " + e.reason);
 }
 

@@ -216,10 +216,10 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
         intent.price <= 0)
         return veto(VetoReason::invalid_price,
                     fmt::format("{} price {} is not positive", exec::to_string(intent.type),
-                                spec.price(intent.price)));
+                                spec.price_text(intent.price)));
     if (intent.type == OrderType::trailing_stop && intent.trail <= 0)
-        return veto(VetoReason::invalid_price,
-                    fmt::format("trailing distance {} is not positive", spec.price(intent.trail)));
+        return veto(VetoReason::invalid_price, fmt::format("trailing distance {} is not positive",
+                                                           spec.price_text(intent.trail)));
     if (intent.stop_price < 0 || intent.bracket_stop < 0 || intent.bracket_target < 0)
         return veto(VetoReason::invalid_price,
                     "a stop, stop_loss or take_profit price is off the tick grid or not positive");
@@ -243,8 +243,8 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
         return veto(
             VetoReason::reduce_only_increases,
             fmt::format("reduce-only {} {} with position {} and resting {} would not reduce it",
-                        to_string(intent.side), spec.qty(intent.qty), spec.qty(position),
-                        spec.qty(pending)));
+                        to_string(intent.side), spec.qty_text(intent.qty), spec.qty_text(position),
+                        spec.qty_text(pending)));
 
     const Money equity = pf.equity();
     if (new_risk) {
@@ -275,11 +275,12 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
         if (factor < 1) {
             intent.qty = static_cast<Lots>(std::floor(static_cast<double>(intent.qty) * factor));
             if (intent.qty <= 0 || intent.qty < spec.min_qty_lots)
-                return veto(VetoReason::size_too_small,
-                            fmt::format("{} scaled by {:.2f} (drawdown {}, capital stage) is {}, "
-                                        "below the minimum {}",
-                                        spec.qty(requested), factor, drawdown_.name(),
-                                        spec.qty(intent.qty), spec.qty(spec.min_qty_lots)));
+                return veto(
+                    VetoReason::size_too_small,
+                    fmt::format("{} scaled by {:.2f} (drawdown {}, capital stage) is {}, "
+                                "below the minimum {}",
+                                spec.qty_text(requested), factor, drawdown_.name(),
+                                spec.qty_text(intent.qty), spec.qty_text(spec.min_qty_lots)));
             after = committed + sign(intent.side) * intent.qty;
         }
         if (!host && config_.max_orders_per_day > 0 && orders_today_ >= config_.max_orders_per_day)
@@ -302,7 +303,7 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                         fmt::format("a {} position or entry already exists on {} (position {}); "
                                     "no_duplicate_entry is set",
                                     intent.side == Side::buy ? "long" : "short", spec.id,
-                                    spec.qty(position)));
+                                    spec.qty_text(position)));
     }
     if (!host && rate_limited(ctx.now))
         return veto(VetoReason::max_orders_per_second,
@@ -337,13 +338,13 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
         return veto(VetoReason::invalid_price,
                     fmt::format("bracket stop {} and target {} must be on either side of the "
                                 "entry {} (stop below a buy, target above)",
-                                spec.price(intent.bracket_stop), spec.price(intent.bracket_target),
-                                spec.price(ref)));
+                                spec.price_text(intent.bracket_stop),
+                                spec.price_text(intent.bracket_target), spec.price_text(ref)));
 
     if (spec.min_qty_lots > 0 && intent.qty < spec.min_qty_lots)
         return veto(VetoReason::invalid_quantity,
-                    fmt::format("quantity {} is below the venue minimum {}", spec.qty(intent.qty),
-                                spec.qty(spec.min_qty_lots)));
+                    fmt::format("quantity {} is below the venue minimum {}",
+                                spec.qty_text(intent.qty), spec.qty_text(spec.min_qty_lots)));
     const Money notional = pf.notional(i, ref, intent.qty);
     // Every sum below stays far inside int64 only if no single order is absurd.
     if (notional > kMaxOrderValue)
@@ -364,14 +365,14 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
             return veto(VetoReason::price_band,
                         fmt::format("price {} is {:.2f} % from the mid {}, price_band_pct is "
                                     "{:.2f}",
-                                    spec.price(worst), 100 * deviation, spec.price(bid + ask) / 2,
-                                    100 * lim.price_band));
+                                    spec.price_text(worst), 100 * deviation,
+                                    spec.mid_text(bid, ask), 100 * lim.price_band));
     }
     if (new_risk) {
         if (intent.qty > lim.max_order_lots)
             return veto(VetoReason::max_order_qty,
                         fmt::format("order quantity {} exceeds max_order_qty {}",
-                                    spec.qty(intent.qty), lim.max_order_qty));
+                                    spec.qty_text(intent.qty), lim.max_order_qty));
         if (notional > lim.max_order_notional)
             return veto(VetoReason::max_order_notional,
                         fmt::format("order notional {:.2f} exceeds max_order_notional {:.2f}",
@@ -379,12 +380,12 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
         // Worst-case position once this and every resting order on the same side fill.
         const Money position_value = pf.notional(i, ref, std::llabs(after));
         if (position_value > lim.max_position_notional)
-            return veto(
-                VetoReason::max_position_notional,
-                fmt::format("position notional would reach {:.2f} (position {}, resting "
-                            "{}, order {}), above max_position_notional {:.2f}",
-                            position_value.to_double(), spec.qty(position), spec.qty(pending),
-                            spec.qty(intent.qty), lim.max_position_notional.to_double()));
+            return veto(VetoReason::max_position_notional,
+                        fmt::format("position notional would reach {:.2f} (position {}, resting "
+                                    "{}, order {}), above max_position_notional {:.2f}",
+                                    position_value.to_double(), spec.qty_text(position),
+                                    spec.qty_text(pending), spec.qty_text(intent.qty),
+                                    lim.max_position_notional.to_double()));
         if (exceeds(position_value, lim.max_position, equity))
             return veto(VetoReason::max_position_pct,
                         fmt::format("position notional would reach {:.2f}, {:.2f} % of equity "
@@ -412,11 +413,11 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                                     equity.to_double(), cap));
         if (pf.kind(i) == exec::InstrumentKind::spot) {
             if (after < 0)
-                return veto(
-                    VetoReason::insufficient_balance,
-                    fmt::format("spot sell of {} with {} held and {} resting would go "
-                                "short",
-                                spec.qty(intent.qty), spec.qty(position), spec.qty(open.sell_qty)));
+                return veto(VetoReason::insufficient_balance,
+                            fmt::format("spot sell of {} with {} held and {} resting would go "
+                                        "short",
+                                        spec.qty_text(intent.qty), spec.qty_text(position),
+                                        spec.qty_text(open.sell_qty)));
             if (intent.side == Side::buy && notional + open.buy_notional > pf.free_cash())
                 return veto(VetoReason::insufficient_balance,
                             fmt::format("spot buy of {:.2f} with {:.2f} resting needs more than "
@@ -440,15 +441,15 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
             if (wrong_side)
                 return veto(VetoReason::invalid_price,
                             fmt::format("stop {} is on the wrong side of the entry {} for a {}",
-                                        spec.price(intent.stop_price), spec.price(ref),
+                                        spec.price_text(intent.stop_price), spec.price_text(ref),
                                         to_string(intent.side)));
             Money at_risk = pf.notional(i, std::llabs(ref - intent.stop_price), intent.qty);
             if (exceeds(at_risk, lim.risk_per_trade, equity))
                 return veto(VetoReason::risk_per_trade,
                             fmt::format("{} x stop distance {} risks {:.2f}, {:.2f} % of equity, "
                                         "above risk_per_trade_pct {:.2f}",
-                                        spec.qty(intent.qty),
-                                        spec.price(std::llabs(ref - intent.stop_price)),
+                                        spec.qty_text(intent.qty),
+                                        spec.price_text(std::llabs(ref - intent.stop_price)),
                                         at_risk.to_double(), pct_of(at_risk, equity),
                                         100 * lim.risk_per_trade));
         } else if (lim.require_stop) {

@@ -717,3 +717,14 @@ SCENARIO("while a loss limit stands, new risk is vetoed with its own code", "[ri
         }
     }
 }
+
+SCENARIO("messages print prices and quantities as exact decimals", "[risk]") {
+    auto l = no_limits();
+    l.order.max_order_qty = 0.479;
+    Desk d(l);
+    CHECK(d.message(order(Side::buy, 480)) ==
+          "MAX_ORDER_QTY: order quantity 0.480 exceeds max_order_qty 0.479");
+    CHECK(InstrumentSpec::decimal_text(599967, 0.1) == "59996.7");
+    CHECK(InstrumentSpec::decimal_text(1200001, 0.05) == "60000.05");
+    CHECK(InstrumentSpec::decimal_text(-3, 0.00000001) == "-0.00000003");
+}

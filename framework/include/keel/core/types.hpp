@@ -3,8 +3,10 @@
 // lots of their instrument) everywhere inside the engine; they become decimals only at the edges
 // (Lua, logs, reports) through InstrumentSpec.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 namespace keel {
@@ -45,6 +47,23 @@ struct InstrumentSpec {
     Lots to_lots(double qty) const { return std::llround(qty / lot_size); }
     bool on_tick_grid(double price) const { return on_grid(price / tick_size); }
     bool on_lot_grid(double qty) const { return on_grid(qty / lot_size); }
+
+    // Exact decimal text for logs and messages: "59996.7", never "59996.700000000004".
+    std::string price_text(Ticks t) const { return decimal_text(t, tick_size); }
+    std::string qty_text(Lots l) const { return decimal_text(l, lot_size); }
+    std::string mid_text(Ticks bid, Ticks ask) const {
+        return decimal_text(bid + ask, tick_size / 2);
+    }
+
+    // `units` steps of `step`, with as many decimals as the step has (at most 12).
+    static std::string decimal_text(int64_t units, double step) {
+        int decimals = 0;
+        for (double scaled = step; decimals < 12; scaled *= 10, ++decimals)
+            if (std::fabs(scaled - std::round(scaled)) <= 1e-9 * std::max(1.0, scaled)) break;
+        char text[64];
+        std::snprintf(text, sizeof text, "%.*f", decimals, static_cast<double>(units) * step);
+        return text;
+    }
 
   private:
     // A whole number of ticks/lots that an int64 holds exactly (NaN and infinities are not).
