@@ -425,26 +425,32 @@ bad_name = err(function() keel.indicator.bollinger("BTCUSDT", "1s", { width = 2 
 bad_output = err(function() bb:output("top") end)
 bad_ago = err(function() bb:value(5) end)
 )");
-    auto cfg = load(dir, deployment("  - { name: ind, file: ind.lua, instruments: [BTCUSDT], "
-                                    "timeframes: [1s] }\n"));
-    Engine e(cfg, simulated());
-    e.run(40 * kSecond);
-    auto *s = e.strategy("ind");
-    auto num = [&](const char *name) { return std::stoi(*s->global_as_string(name)); };
-    CHECK(s->error_count() == 0);
-    CHECK(num("checked") >= 30);
-    CHECK(num("mismatches") == 0);
-    CHECK(num("prev_ok") == num("checked") - 1);
-    CHECK(num("nil_before_ready") == 2);
-    CHECK_THAT(*s->global_as_string("outputs"), Contains("prediction,signal,confidence"));
-    CHECK_THAT(*s->global_as_string("bad_tf"),
-               Contains("timeframe \"5m\" is not in this strategy's timeframes [1s]"));
-    CHECK_THAT(*s->global_as_string("bad_inst"), Contains("not in this strategy's instruments"));
-    CHECK_THAT(*s->global_as_string("bad_param"), Contains("period must be a whole number"));
-    CHECK_THAT(*s->global_as_string("bad_name"), Contains("unknown parameter 'width'"));
-    CHECK_THAT(*s->global_as_string("bad_output"),
-               Contains("no output \"top\" (this one has: upper, middle, lower)"));
-    CHECK_THAT(*s->global_as_string("bad_ago"), Contains("`ago` must be 0..4"));
+    // The same checks with the C API and with `jit: true`'s FFI fast path.
+    for (const char *jit : {"false", "true"}) {
+        INFO("jit: " << jit);
+        auto cfg = load(dir, deployment("  - { name: ind, file: ind.lua, instruments: [BTCUSDT], "
+                                        "timeframes: [1s], jit: " +
+                                        std::string(jit) + " }\n"));
+        Engine e(cfg, simulated());
+        e.run(40 * kSecond);
+        auto *s = e.strategy("ind");
+        auto num = [&](const char *name) { return std::stoi(*s->global_as_string(name)); };
+        CHECK(s->error_count() == 0);
+        CHECK(num("checked") >= 30);
+        CHECK(num("mismatches") == 0);
+        CHECK(num("prev_ok") == num("checked") - 1);
+        CHECK(num("nil_before_ready") == 2);
+        CHECK_THAT(*s->global_as_string("outputs"), Contains("prediction,signal,confidence"));
+        CHECK_THAT(*s->global_as_string("bad_tf"),
+                   Contains("timeframe \"5m\" is not in this strategy's timeframes [1s]"));
+        CHECK_THAT(*s->global_as_string("bad_inst"),
+                   Contains("not in this strategy's instruments"));
+        CHECK_THAT(*s->global_as_string("bad_param"), Contains("period must be a whole number"));
+        CHECK_THAT(*s->global_as_string("bad_name"), Contains("unknown parameter 'width'"));
+        CHECK_THAT(*s->global_as_string("bad_output"),
+                   Contains("no output \"top\" (this one has: upper, middle, lower)"));
+        CHECK_THAT(*s->global_as_string("bad_ago"), Contains("`ago` must be 0..4"));
+    }
 }
 
 TEST_CASE("the Lorentzian strategy runs its models on 1m and 5m and trades through the gate",

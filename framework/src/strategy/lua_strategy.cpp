@@ -708,11 +708,31 @@ int fast_imbalance(void *ctx, uint32_t inst, int n, double *out) noexcept {
     return 1;
 }
 
+// An indicator's output `output`, `ago` candles back: 1 and the value, 0 while it is not ready
+// (NaN), -1 for an `ago` beyond the history kept, -2 for a bad handle or output.
+int fast_indicator(void *ctx, uint64_t slot, int output, int ago, double *out) noexcept {
+    auto &s = *static_cast<LuaStrategy *>(ctx);
+    if (slot >= s.indicator_count()) return -2;
+    const auto &series = s.indicator(slot).series;
+    if (output < 0 || static_cast<size_t>(output) >= series.outputs()) return -2;
+    if (ago < 0 || static_cast<size_t>(ago) >= series.depth()) return -1;
+    double v = series.value(static_cast<size_t>(output), static_cast<size_t>(ago));
+    if (std::isnan(v)) return 0;
+    out[0] = v;
+    return 1;
+}
+
+int fast_indicator_ready(void *ctx, uint64_t slot) noexcept {
+    auto &s = *static_cast<LuaStrategy *>(ctx);
+    if (slot >= s.indicator_count()) return -2;
+    return s.indicator(slot).series.indicator().ready() ? 1 : 0;
+}
+
 // Replaces the hot book methods with FFI versions. Arguments: the ffi module, the book methods
 // table, the set of genuine book handles, the context and the function addresses. The strategy
 // never sees any of them.
 constexpr const char *kFastPrelude = R"lua(
-local ffi, methods, books, ctx, fns = ...
+local ffi, methods, books, ctx, fns, ind_methods, factories = ...
 local cast, error = ffi.cast, error
 ctx = cast("void *", ctx)  -- a cdata pointer: compiled code cannot pass a light userdata
 local out = ffi.new("double[2]")
@@ -747,6 +767,46 @@ end
 methods.microprice = function(self)
   if micro(ctx, inst(self, "microprice"), out) ~= 1 then return nil end
   return out[0]
+end
+-- Indicator handles: each one the factories make is recorded, so only genuine ones are read.
+local is_indicator = setmetatable({}, { __mode = "k" })
+for kind, make in pairs(factories) do
+  factories[kind] = function(...)
+    local h = make(...)
+    is_indicator[h] = true
+    return h
+  end
+end
+local slot_t = ffi.typeof("const uint64_t *")
+local ind_value = cast("int (*)(void *, uint64_t, int, int, double *)", fns.indicator)
+local ind_ready = cast("int (*)(void *, uint64_t)", fns.indicator_ready)
+local output_index = setmetatable({}, { __mode = "k" })  -- handle -> { name = index }
+-- The C API versions stay for the error paths, so the messages are the same in both modes.
+local outputs, classic_value, classic_output =
+  ind_methods.outputs, ind_methods.value, ind_methods.output
+local function slot(self, name)
+  if not is_indicator[self] then error("indicator:" .. name .. ": not an indicator handle", 3) end
+  return cast(slot_t, self)[0]
+end
+ind_methods.value = function(self, ago)
+  local r = ind_value(ctx, slot(self, "value"), 0, ago or 0, out)
+  if r == 1 then return out[0] end
+  if r < 0 then return classic_value(self, ago) end  -- raises the C API's message
+  return nil
+end
+ind_methods.ready = function(self) return ind_ready(ctx, slot(self, "ready")) == 1 end
+ind_methods.output = function(self, name, ago)
+  local index = output_index[self]
+  if not index then
+    index = {}
+    for k, n in ipairs(outputs(self)) do index[n] = k - 1 end
+    output_index[self] = index
+  end
+  local k = index[name]
+  local r = k and ind_value(ctx, slot(self, "output"), k, ago or 0, out) or -2
+  if r == 1 then return out[0] end
+  if r < 0 then return classic_output(self, name, ago) end  -- raises the C API's message
+  return nil
 end
 methods.imbalance = function(self, n)
   n = n or 5
@@ -1306,12 +1366,20 @@ void LuaStrategy::load_fast_prelude(int ffi_ref) {
         {"mid", reinterpret_cast<void *>(&fast_mid)},
         {"spread", reinterpret_cast<void *>(&fast_spread)},
         {"microprice", reinterpret_cast<void *>(&fast_microprice)},
-        {"imbalance", reinterpret_cast<void *>(&fast_imbalance)}};
+        {"imbalance", reinterpret_cast<void *>(&fast_imbalance)},
+        {"indicator", reinterpret_cast<void *>(&fast_indicator)},
+        {"indicator_ready", reinterpret_cast<void *>(&fast_indicator_ready)}};
     for (auto [name, fn] : fns) {
         lua_pushlightuserdata(L_, fn);
         lua_setfield(L_, -2, name);
     }
-    if (lua_pcall(L_, 5, 0, 0) != 0)
+    luaL_getmetatable(L_, kIndicatorMeta);
+    lua_getfield(L_, -1, "__index");
+    lua_remove(L_, -2);
+    lua_getglobal(L_, "keel");
+    lua_getfield(L_, -1, "indicator");
+    lua_remove(L_, -2);
+    if (lua_pcall(L_, 7, 0, 0) != 0)
         throw StrategyError(std::string("keel fast prelude: ") + lua_tostring(L_, -1));
 }
 

@@ -104,6 +104,7 @@ class LuaStrategy {
     size_t add_indicator(InstrumentIndex i, std::string timeframe,
                          std::unique_ptr<indicators::AnyIndicator> ind, size_t depth);
     const IndicatorSlot &indicator(size_t handle) const { return indicators_.at(handle); }
+    size_t indicator_count() const { return indicators_.size(); }
     void report_error(const char *where, const std::string &message);
 
   private:
