@@ -615,6 +615,8 @@ void Engine::process_trade(const QueuedEvent &e) {
     // Candles use the venue's trade time; candles the trade closes go out before on_trade.
     candles_[e.instrument].on_trade(e.ts, e.price, e.qty,
                                     [&](const market::Candle &c) { emit_candle(e.instrument, c); });
+    paper_->on_trade(e.instrument, e.price, e.qty, e.aggressor, now(), venue_events_);
+    handle_venue_events();
     strategy::TradeView t{e.price, e.qty, e.aggressor, e.ts};
     for (auto &s : strategies_) {
         if (!s->wants(e.instrument)) continue;

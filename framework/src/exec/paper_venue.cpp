@@ -95,6 +95,7 @@ void PaperVenue::submit(risk::ApprovedOrder approved, OrderId id, const market::
     if (o.intent.tif == TimeInForce::ioc)
         return finish(OrderStatus::expired, "IOC",
                       "immediate-or-cancel: the rest of the order expired unfilled");
+    o.ahead = level_qty(book, o.intent.side, o.intent.price);  // we join the back of the queue
     resting_.emplace(o.id, std::move(o));
 }
 
@@ -109,6 +110,12 @@ bool PaperVenue::cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out) {
     return true;
 }
 
+Lots PaperVenue::level_qty(const market::Book &book, Side side, Ticks price) {
+    // Volume at exactly `price`: what is at or better, minus what is strictly better.
+    Ticks better = side == Side::buy ? price + 1 : price - 1;
+    return book.volume_to_price(side, price) - book.volume_to_price(side, better);
+}
+
 void PaperVenue::on_book(InstrumentIndex instrument, const market::Book &book, TimeNs now,
                          std::vector<OrderEvent> &out) {
     if (!book.valid()) return;  // never fill against a broken book
@@ -118,19 +125,43 @@ void PaperVenue::on_book(InstrumentIndex instrument, const market::Book &book, T
             ++it;
             continue;
         }
-        // Volume on the opposite side at or through our price is what could have hit us.
-        Side opp = opposite(o.intent.side);
-        Lots available = 0;
-        for (size_t i = 0;; ++i) {
-            auto lv = book.level(opp, i);
-            if (!lv) break;
-            bool through = o.intent.side == Side::buy ? lv->price <= o.intent.price
-                                                      : lv->price >= o.intent.price;
-            if (!through) break;
-            available += lv->qty;
-        }
+        // The opposite side at or through our price: it would have traded with us.
+        Lots available = book.volume_to_price(opposite(o.intent.side), o.intent.price);
         if (available > 0)
             fill(o, std::min(o.remaining(), available), o.intent.price, true, now, out);
+        // Our level shrank below the volume ahead: whatever left was ahead of us.
+        o.ahead = std::min(o.ahead, level_qty(book, o.intent.side, o.intent.price));
+        if (o.remaining() == 0)
+            it = resting_.erase(it);
+        else
+            ++it;
+    }
+}
+
+void PaperVenue::on_trade(InstrumentIndex instrument, Ticks price, Lots qty, Side aggressor,
+                          TimeNs now, std::vector<OrderEvent> &out) {
+    for (auto it = resting_.begin(); it != resting_.end() && qty > 0;) {
+        Order &o = it->second;
+        // Only an aggressor from the other side trades with a resting order.
+        if (o.intent.instrument != instrument || aggressor == o.intent.side) {
+            ++it;
+            continue;
+        }
+        bool buy = o.intent.side == Side::buy;
+        bool through = buy ? price < o.intent.price : price > o.intent.price;
+        bool at = price == o.intent.price;
+        Lots fills = 0;
+        if (through) {
+            fills = std::min(o.remaining(), qty);
+        } else if (at) {
+            Lots eaten = std::min(o.ahead, qty);
+            o.ahead -= eaten;
+            fills = std::min(o.remaining(), qty - eaten);
+        }
+        if (fills > 0) {
+            fill(o, fills, o.intent.price, true, now, out);
+            qty -= fills;  // what filled us is not left for the next order
+        }
         if (o.remaining() == 0)
             it = resting_.erase(it);
         else

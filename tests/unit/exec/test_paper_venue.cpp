@@ -126,3 +126,44 @@ TEST_CASE("a resting limit fills at its price when the market reaches it", "[pap
     CHECK(venue.open_orders() == 0);
     CHECK_FALSE(venue.cancel(3, 4, out));
 }
+
+TEST_CASE("a resting limit waits behind the volume already at its price", "[paper][queue]") {
+    auto specs = instruments();
+    config::Account account;
+    account.maker_fee = 0.0002;
+    exec::PaperVenue venue(account, specs);
+    auto b = book();  // bids 100.0 x 1 (1000 lots), 99.9 x 2
+    exec::OrderIntent i;
+    i.strategy = 0;
+    i.side = Side::buy;
+    i.type = exec::OrderType::limit;
+    i.price = 1000;  // joins the best bid behind 1000 lots
+    i.qty = 500;
+    std::vector<OrderEvent> out;
+    venue.submit(approve(i, specs[0], b), 9, b, 0, out);
+    REQUIRE(out.size() == 1);
+    CHECK(venue.find_resting(9)->ahead == 1000);
+
+    venue.on_trade(0, 1000, 600, Side::sell, 1, out);  // eats 600 of the 1000 ahead
+    CHECK(out.size() == 1);
+    CHECK(venue.find_resting(9)->ahead == 400);
+    venue.on_trade(0, 1000, 300, Side::buy, 2, out);  // a buyer lifts the ask: not our queue
+    CHECK(venue.find_resting(9)->ahead == 400);
+
+    b.apply_delta(Side::buy, {1000, 250});  // the level shrinks: cancels ahead of us
+    venue.on_book(0, b, 3, out);
+    CHECK(venue.find_resting(9)->ahead == 250);
+
+    venue.on_trade(0, 1000, 400, Side::sell, 4, out);  // 250 ahead, then 150 fills us
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].last_qty == 150);
+    CHECK(out[1].last_price == 1000);
+    CHECK(out[1].maker);
+    CHECK(out[1].last_fee == Money::from_units(300'000));  // 15.00 x 0.0002
+
+    venue.on_trade(0, 999, 1000, Side::sell, 5, out);  // a trade through our price fills the rest
+    REQUIRE(out.size() == 3);
+    CHECK(out[2].last_qty == 350);
+    CHECK(out[2].status == OrderStatus::filled);
+    CHECK(venue.open_orders() == 0);
+}

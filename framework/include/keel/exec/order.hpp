@@ -78,6 +78,9 @@ struct Order {
     Money fill_value;  // sum of price * qty, for the average price
     Money fees;
     TimeNs created = 0;
+    // Resting limit orders: the venue's volume ahead of ours at our price (the paper venue's
+    // queue estimate; exec/paper_venue.hpp).
+    Lots ahead = 0;
     Lots remaining() const { return intent.qty - filled; }
 };
 

@@ -1,10 +1,12 @@
 #pragma once
-// The host's fill simulator for paper trading, first version: market orders walk the current book
-// level by level (the unfilled rest of a market order is cancelled); limit orders take liquidity
-// up to their price and rest with the remainder; a resting limit fills at its own price once the
-// opposite touch reaches it. Fees: taker on what trades at submission, maker on resting fills.
-// Our orders do not change the venue's book. Queue position, latency and stop triggers arrive
-// with the execution issue (docs/architecture.md lists the assumptions).
+// The host's fill simulator for paper trading: market orders walk the current book level by
+// level (the unfilled rest of a market order is cancelled); limit orders take liquidity up to
+// their price and rest with the remainder. A resting order joins the back of its price level's
+// queue: the volume already there is ahead of it. Trades at its price eat the queue ahead first
+// and only the excess fills it; the level shrinking below the volume ahead moves it up (a
+// cancel ahead of us, conservatively); a trade or the opposite touch through its price fills it.
+// Fees: taker on what trades at submission, maker on resting fills. Our orders do not change
+// the venue's book. Latency is not modelled yet (docs/architecture.md lists the assumptions).
 
 #include <map>
 #include <vector>
@@ -25,9 +27,12 @@ class PaperVenue {
                 std::vector<OrderEvent> &out);
     // Cancels a resting order; false if it is unknown or already final.
     bool cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out);
-    // Fills resting orders the new book state reaches.
+    // Fills resting orders the new book state reaches, and moves their queue positions.
     void on_book(InstrumentIndex instrument, const market::Book &book, TimeNs now,
                  std::vector<OrderEvent> &out);
+    // A public trade: at a resting order's price it eats the queue ahead, then fills the order.
+    void on_trade(InstrumentIndex instrument, Ticks price, Lots qty, Side aggressor, TimeNs now,
+                  std::vector<OrderEvent> &out);
 
     int open_orders() const { return static_cast<int>(resting_.size()); }
     // Resting orders as the risk gate needs them for an order of `strategy` on `instrument`.
@@ -37,6 +42,7 @@ class PaperVenue {
     std::vector<OrderId> resting_ids(StrategyIndex strategy) const;
 
   private:
+    static Lots level_qty(const market::Book &book, Side side, Ticks price);
     // Takes liquidity from the opposite side up to `limit` (0 = no limit) and records fills.
     void take(Order &order, const market::Book &book, Ticks limit, TimeNs now,
               std::vector<OrderEvent> &out);
