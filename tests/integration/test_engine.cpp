@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "keel/engine/engine.hpp"
+#include "support/engine.hpp"
 #include "support/support.hpp"
 
 using namespace keel;
@@ -11,17 +12,11 @@ using Catch::Matchers::Contains;
 using engine::ClockKind;
 using engine::Engine;
 using engine::EngineOptions;
+using test::simulated;
 
 namespace {
 
 constexpr TimeNs kSecond = 1'000'000'000;
-
-EngineOptions simulated() {
-    EngineOptions o;
-    o.clock = ClockKind::simulated;
-    o.plugin_search = {KEEL_PLUGIN_DIR};
-    return o;
-}
 
 // A deployment on the sim venue with one or more strategies written into `dir`.
 std::string deployment(const std::string &strategies) {

@@ -5,23 +5,18 @@
 #include <catch2/catch.hpp>
 
 #include "keel/engine/engine.hpp"
+#include "support/engine.hpp"
 #include "support/support.hpp"
 
 using namespace keel;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using engine::Engine;
+using test::simulated;
 
 namespace {
 
 constexpr TimeNs kSecond = 1'000'000'000;
-
-engine::EngineOptions simulated() {
-    engine::EngineOptions o;
-    o.clock = engine::ClockKind::simulated;
-    o.plugin_search = {KEEL_PLUGIN_DIR};
-    return o;
-}
 
 // Trades a round trip of 0.001 BTC on every other book event and counts its fills.
 constexpr const char *kSteady = R"(

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "keel/engine/engine.hpp"
+#include "support/engine.hpp"
 #include "support/support.hpp"
 
 using namespace keel;
@@ -75,10 +76,7 @@ api = table.concat(names, " ")
 instruments: [ { symbol: BTCUSDT, venue: sim } ]
 strategies: [ { name: api, file: api.lua, instruments: [BTCUSDT] } ]
 )"));
-    engine::EngineOptions o;
-    o.clock = engine::ClockKind::simulated;
-    o.plugin_search = {KEEL_PLUGIN_DIR};
-    engine::Engine e(cfg, o);
+    engine::Engine e(cfg, test::simulated());
     e.prepare();
     auto live = split(*e.strategy("api")->global_as_string("api"));
     auto defs = declared();

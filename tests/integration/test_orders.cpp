@@ -5,11 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include "keel/engine/engine.hpp"
+#include "support/engine.hpp"
 #include "support/support.hpp"
 
 using namespace keel;
 using Catch::Matchers::Contains;
 using engine::Engine;
+using test::simulated;
 
 namespace {
 
@@ -45,12 +47,7 @@ risk:
   no_duplicate_entry: false
 )"));
     cfg.notifiers.clear();
-    Engine e(cfg, [] {
-        engine::EngineOptions o;
-        o.clock = engine::ClockKind::simulated;
-        o.plugin_search = {KEEL_PLUGIN_DIR};
-        return o;
-    }());
+    Engine e(cfg, simulated());
     Run r;
     r.summary = e.run(duration);
     CHECK(r.summary.illegal_transitions == 0);

@@ -5,24 +5,19 @@
 #include <catch2/catch.hpp>
 
 #include "keel/engine/engine.hpp"
+#include "support/engine.hpp"
 #include "support/support.hpp"
 
 using namespace keel;
 using Catch::Matchers::Contains;
 using engine::Command;
 using engine::Engine;
+using test::simulated;
 
 namespace {
 
 constexpr TimeNs kSecond = 1'000'000'000;
 constexpr TimeNs kStart = 1'767'225'600 * kSecond;  // EngineOptions' simulated start
-
-engine::EngineOptions simulated() {
-    engine::EngineOptions o;
-    o.clock = engine::ClockKind::simulated;
-    o.plugin_search = {KEEL_PLUGIN_DIR};
-    return o;
-}
 
 config::Config deployment(const test::TempDir &dir, const std::string &name,
                           const std::string &source, const std::string &risk) {

@@ -5,21 +5,16 @@
 #include <catch2/catch.hpp>
 
 #include "keel/engine/engine.hpp"
+#include "support/engine.hpp"
 #include "support/support.hpp"
 
 using namespace keel;
 using engine::Engine;
+using test::simulated;
 
 namespace {
 
 constexpr TimeNs kHour = 3600LL * 1'000'000'000;
-
-engine::EngineOptions simulated() {
-    engine::EngineOptions o;
-    o.clock = engine::ClockKind::simulated;
-    o.plugin_search = {KEEL_PLUGIN_DIR};
-    return o;
-}
 
 config::Config shipped(const char *config) {
     auto cfg = config::load_file(test::source_dir() / "configs" / config);
