@@ -75,6 +75,7 @@ function Book:instrument() end
 ---@field fill_qty? number
 ---@field fill_price? number
 ---@field fee? number
+---@field slippage_bps? number against the mid when the order arrived; positive = worse
 ---@field reason? string stable code, e.g. "MAX_ORDER_NOTIONAL" (docs/risk.md)
 ---@field message? string the numbers behind the reason
 ---@field tag? string

@@ -22,6 +22,7 @@ constexpr TimeNs kSecond = 1'000'000'000;
 struct Run {
     engine::Summary summary;
     std::string log;
+    std::string slippage, expected;  // the strategy's globals of those names, if set
     double position = 0;
 };
 
@@ -52,6 +53,8 @@ risk:
     r.summary = e.run(duration);
     CHECK(r.summary.illegal_transitions == 0);
     r.log = e.strategy("s")->global_as_string("log").value_or("");
+    r.slippage = e.strategy("s")->global_as_string("slippage").value_or("");
+    r.expected = e.strategy("s")->global_as_string("expected").value_or("");
     r.position = static_cast<double>(e.portfolio().position(0).qty);
     return r;
 }
@@ -172,4 +175,39 @@ end
     CHECK_THAT(r.log, Contains("ioc:accepted") && Contains("ioc:expired:IOC"));
     CHECK_THAT(r.log, Contains("fok:expired:FOK"));
     CHECK(r.summary.fills == 0);
+}
+
+TEST_CASE("execution quality: slippage against the arrival mid, time to fill, fill ratio",
+          "[engine][orders]") {
+    auto r = run(R"(
+local sent = false
+function on_book(inst, book)
+  if sent then return end
+  sent = true
+  arrival_mid = book:mid()
+  keel.order{ instrument = inst, side = "buy", qty = 0.01, tag = "taker" }
+  keel.order{ instrument = inst, side = "buy", qty = 0.001, type = "limit",
+              price = px(book:best_bid() - 50), tif = "IOC", tag = "ioc" }  -- fills nothing
+end
+local prev = on_order
+function on_order(o)
+  prev(o)
+  if o.fill_qty and o.tag == "taker" then
+    expected = (o.fill_price - arrival_mid) / arrival_mid * 1e4
+    slippage = o.slippage_bps
+  end
+end
+)",
+                 2 * kSecond);
+    INFO(r.log);
+    auto &x = r.summary.execution;
+    CHECK(x.fills >= 1);
+    CHECK(x.slippage_bps_weighted > 0);  // a market buy pays at least half the spread
+    CHECK(x.worst_slippage_bps >= x.slippage_bps_weighted);
+    CHECK(x.finished_orders == 2);
+    CHECK(x.fill_ratio == Approx(0.5));  // one filled whole, one expired empty
+    CHECK(x.mean_ms_to_fill == 0);       // paper fills at once (no latency model yet)
+    CHECK_THAT(engine::format_summary(r.summary), Contains("execution slippage +"));
+    REQUIRE_FALSE(r.slippage.empty());
+    CHECK(std::stod(r.slippage) == Approx(std::stod(r.expected)).epsilon(1e-9));
 }

@@ -676,6 +676,9 @@ exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::Or
     }
     const auto &entry = approved.intent();
     if (entry.bracket_stop > 0 || entry.bracket_target > 0) brackets_[id] = Bracket{entry, 0, 0, 0};
+    const auto &b = books_.at(i);
+    arrivals_[id] =
+        Arrival{b.valid() ? b.best_bid()->price + b.best_ask()->price : 0, now(), entry.qty, 0};
     paper_->submit(std::move(approved), id, books_.at(i), now(), venue_events_);
     handle_venue_events();
     watch_account();
@@ -698,6 +701,36 @@ void Engine::conditional_event(const exec::ConditionalOrder &o, exec::OrderStatu
     e.ts = now();
     if (status == exec::OrderStatus::cancelled) ++stats_.cancels;
     book_event(std::move(e));
+}
+
+void Engine::measure_execution(const exec::OrderEvent &e, double &slippage_bps) {
+    auto it = arrivals_.find(e.id);
+    if (it == arrivals_.end()) return;
+    Arrival &a = it->second;
+    if (e.last_qty > 0) {
+        a.filled += e.last_qty;
+        if (a.two_mid > 0) {
+            // (price - mid) / mid, in two-mid units to stay exact; a sell's sign is flipped so
+            // positive always means worse than the mid.
+            double mid2 = static_cast<double>(a.two_mid);
+            double diff = (2.0 * static_cast<double>(e.last_price) - mid2) / mid2 * 1e4;
+            slippage_bps = e.side == Side::buy ? diff : -diff;
+            double q = static_cast<double>(e.last_qty);
+            slip_qty_sum_ += q;
+            slip_weighted_sum_ += slippage_bps * q;
+            stats_.execution.worst_slippage_bps =
+                std::max(stats_.execution.worst_slippage_bps, slippage_bps);
+        }
+        ++stats_.execution.fills;
+        ms_to_fill_sum_ += static_cast<double>(e.ts - a.at) / 1e6;
+    }
+    if (exec::is_final(e.status)) {
+        if (e.status != exec::OrderStatus::rejected && a.qty > 0) {
+            ++stats_.execution.finished_orders;
+            fill_ratio_sum_ += static_cast<double>(a.filled) / static_cast<double>(a.qty);
+        }
+        arrivals_.erase(it);
+    }
 }
 
 void Engine::book_event(exec::OrderEvent e) {
@@ -807,6 +840,7 @@ void Engine::handle_venue_events() {
         }
         if (e.status == exec::OrderStatus::cancelled) ++stats_.cancels;
         if (exec::is_final(e.status) && brackets_.count(e.id)) bracket_done.push_back(e.id);
+        measure_execution(e, e.slippage_bps);
         book_event(std::move(e));
     }
     for (auto [id, qty] : bracket_fills) update_bracket(id, qty);
@@ -1125,6 +1159,11 @@ Summary Engine::summary() const {
     s.equity = pf.equity().to_double();
     s.peak_equity = pf.peak_equity().to_double();
     s.gross_exposure = pf.gross_exposure().to_double();
+    auto &x = s.execution;
+    if (slip_qty_sum_ > 0) x.slippage_bps_weighted = slip_weighted_sum_ / slip_qty_sum_;
+    if (x.fills > 0) x.mean_ms_to_fill = ms_to_fill_sum_ / static_cast<double>(x.fills);
+    if (x.finished_orders > 0)
+        x.fill_ratio = fill_ratio_sum_ / static_cast<double>(x.finished_orders);
     s.margin_used = pf.margin_used().to_double();
     s.trading_state = risk::to_string(gate_->state());
     s.drawdown_level = gate_->drawdown().name();
@@ -1164,6 +1203,11 @@ std::string format_summary(const Summary &s) {
         s.realized_pnl, s.unrealized_pnl, s.fees, s.funding, s.equity - s.starting_balance));
     line(fmt::format("  equity    {:.2f} (started {:.2f}, peak {:.2f})", s.equity,
                      s.starting_balance, s.peak_equity));
+    line(
+        fmt::format("  execution slippage {:+.2f} bps (worst {:+.2f})  to fill {:.1f} ms  fill "
+                    "ratio {:.2f}",
+                    s.execution.slippage_bps_weighted, s.execution.worst_slippage_bps,
+                    s.execution.mean_ms_to_fill, s.execution.fill_ratio));
     line(fmt::format("  exposure  {:.2f} ({:.2f}x equity)  margin {:.2f}", s.gross_exposure,
                      s.equity > 0 ? s.gross_exposure / s.equity : 0.0, s.margin_used));
     line(fmt::format("  risk      state {}  drawdown {}  kill switch {} engaged, {} done",

@@ -1579,6 +1579,7 @@ void LuaStrategy::on_order(const exec::OrderEvent &e) {
         set_field(L_, "fill_qty", spec.qty(e.last_qty));
         set_field(L_, "fill_price", spec.price(e.last_price));
         set_field(L_, "fee", e.last_fee.to_double());
+        set_field(L_, "slippage_bps", e.slippage_bps);
     }
     if (!e.reason.empty()) {
         set_field(L_, "reason", e.reason.c_str());

@@ -64,6 +64,16 @@ struct Summary {
     uint64_t illegal_transitions = 0;  // order events refused by the lifecycle check
     std::string last_reload_error;     // "name: file:line: message"
     std::vector<PositionSummary> positions;
+    // Execution quality: slippage of each fill against the mid when its order arrived (bps,
+    // positive = paid more than the mid), time from order to fill, and filled / asked of orders
+    // that ended.
+    struct Execution {
+        uint64_t fills = 0, finished_orders = 0;
+        double slippage_bps_weighted = 0;  // by filled quantity
+        double worst_slippage_bps = 0;
+        double mean_ms_to_fill = 0;
+        double fill_ratio = 0;  // mean over finished orders that were accepted
+    } execution;
 };
 
 // Operator commands: from a signal handler or the control API (any thread, request()), or at an
@@ -241,6 +251,15 @@ class Engine final : public strategy::Services {
         exec::OrderId stop_leg = 0, target_leg = 0;
     };
     std::map<exec::OrderId, Bracket> brackets_;  // by entry id, while the entry works
+    // Execution quality: what each working order arrived to, and running sums.
+    struct Arrival {
+        Ticks two_mid = 0;  // bid + ask when the order was placed (0: no book)
+        TimeNs at = 0;
+        Lots qty = 0, filled = 0;
+    };
+    std::map<exec::OrderId, Arrival> arrivals_;
+    double slip_qty_sum_ = 0, slip_weighted_sum_ = 0, ms_to_fill_sum_ = 0, fill_ratio_sum_ = 0;
+    void measure_execution(const exec::OrderEvent &e, double &slippage_bps);
     std::vector<risk::RiskEvent> risk_events_;
     struct KillSwitch {
         bool active = false;

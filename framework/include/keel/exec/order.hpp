@@ -99,8 +99,9 @@ struct OrderEvent {
     Ticks last_price = 0;
     Money last_fee;
     bool maker = false;
-    std::string reason;   // stable code for rejections/cancels, e.g. "MAX_ORDER_NOTIONAL"
-    std::string message;  // human explanation with the numbers
+    double slippage_bps = 0;  // of this fill against the mid when the order arrived
+    std::string reason;       // stable code for rejections/cancels, e.g. "MAX_ORDER_NOTIONAL"
+    std::string message;      // human explanation with the numbers
     std::string tag;
     TimeNs ts = 0;
 };
