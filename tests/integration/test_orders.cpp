@@ -211,3 +211,20 @@ end
     REQUIRE_FALSE(r.slippage.empty());
     CHECK(std::stod(r.slippage) == Approx(std::stod(r.expected)).epsilon(1e-9));
 }
+
+TEST_CASE("linear positions pay or receive funding every 8 hours in paper", "[engine][orders]") {
+    // The session starts at 00:00 UTC: funding falls at 08:00 and 16:00. A long of 0.01 BTC at
+    // about 60,000 pays 0.01 % of 600 = 0.06 each time.
+    auto r = run(R"(
+local sent = false
+function on_book(inst, book)
+  if sent then return end
+  sent = true
+  keel.order{ instrument = inst, side = "buy", qty = 0.01, tag = "entry" }
+end
+function on_stop() funding = keel.position("BTCUSDT").funding end
+)",
+                 17 * 3600 * kSecond);
+    CHECK(r.summary.funding < 0);
+    CHECK(r.summary.funding == Approx(-2 * 0.0001 * 0.01 * 60000).epsilon(0.2));
+}

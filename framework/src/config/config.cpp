@@ -987,7 +987,10 @@ class Loader {
     }
 
     Account account(const Val &v) {
-        MapView m = map(v, "a mapping", {"starting_balance", "maker_fee", "taker_fee"}, true);
+        MapView m = map(
+            v, "a mapping",
+            {"starting_balance", "maker_fee", "taker_fee", "funding_rate", "funding_interval_h"},
+            true);
         Account a;
         for (const auto &e : m.entries) {
             if (e.key == "starting_balance") {
@@ -996,6 +999,15 @@ class Loader {
                 a.maker_fee = fee(e.val);
             } else if (e.key == "taker_fee") {
                 a.taker_fee = fee(e.val);
+            } else if (e.key == "funding_rate") {
+                a.funding_rate = fee(e.val);
+            } else if (e.key == "funding_interval_h") {
+                a.funding_interval_h = integer(e.val, 0);
+                if (a.funding_interval_h != 0 && 24 % a.funding_interval_h != 0)
+                    fail(e.val,
+                         "expected 0 (no funding) or hours that divide a day (1, 2, 4, 8, "
+                         "12, 24), found " +
+                             std::to_string(a.funding_interval_h));
             }
         }
         return a;

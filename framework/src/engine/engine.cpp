@@ -375,6 +375,10 @@ Summary Engine::run(TimeNs duration) {
     }
 
     watch_account();  // starts the first trading day
+    if (config_.account.funding_interval_h > 0) {
+        TimeNs interval = config_.account.funding_interval_h * 3600LL * 1'000'000'000;
+        next_funding_ = (now() / interval + 1) * interval;
+    }
     // A strategy callback that never returns (a `jit: true` strategy in a loop the hook cannot
     // stop, or a long C call) freezes this thread: the watchdog thread notices and alerts.
     std::atomic<bool> guard_stop{false};
@@ -412,6 +416,7 @@ Summary Engine::run(TimeNs duration) {
         fire_due_timers();
         process_queue();
         fire_strategy_timers();
+        settle_funding();
         if (kill_.active) advance_kill_switch();
         // Candles close when their interval ends, trades or not.
         for (InstrumentIndex i = 0; i < candles_.size(); ++i)
@@ -423,6 +428,7 @@ Summary Engine::run(TimeNs duration) {
         if (!timers_.empty()) next = std::min(next, timers_.top().deadline);
         if (!scheduled_.empty()) next = std::min(next, scheduled_.begin()->first);
         if (!strategy_timers_.empty()) next = std::min(next, strategy_timers_.top().deadline);
+        if (next_funding_ > 0) next = std::min(next, next_funding_);
         if (kill_.active && !kill_.late_alerted)
             next = std::min(next, kill_.started + kKillDeadline);
         bool idle = incoming_.events.empty() && commands_.empty();
@@ -509,6 +515,25 @@ void Engine::watchdog(std::atomic<bool> &stop) {
                              "engine stuck in strategy " + cfg.name, body});
         }
     }
+}
+
+void Engine::settle_funding() {
+    if (next_funding_ == 0 || now() < next_funding_) return;
+    TimeNs interval = config_.account.funding_interval_h * 3600LL * 1'000'000'000;
+    Rate rate = Rate::from_double(config_.account.funding_rate);
+    while (next_funding_ <= now()) {
+        for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
+            const auto &book = books_[i];
+            if (portfolio_->position(i).qty == 0 || !book.valid()) continue;
+            Ticks mid = (book.best_bid()->price + book.best_ask()->price) / 2;
+            Money paid = portfolio_->on_funding(i, rate, mid);
+            if (paid.units != 0)
+                keel::log::get("exec").info("funding {} at {}: {:+.4f}", instruments_[i].id,
+                                            instruments_[i].price_text(mid), paid.to_double());
+        }
+        next_funding_ += interval;
+    }
+    watch_account();
 }
 
 void Engine::fire_strategy_timers() {

@@ -153,6 +153,10 @@ struct Account {
     double starting_balance = 10000.0;  // quote currency (seed 003: $10K)
     double maker_fee = 0.0002;          // fraction of notional
     double taker_fee = 0.0004;
+    // Paper funding of linear perpetuals: this rate of each position's value at the mid, every
+    // interval from 00:00 UTC (Binance's default: 0.01 % every 8 h). Longs pay a positive rate.
+    double funding_rate = 0.0001;
+    int funding_interval_h = 8;  // 0: no funding
 };
 
 struct Logging {

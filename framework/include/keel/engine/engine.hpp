@@ -190,6 +190,9 @@ class Engine final : public strategy::Services {
     void load_strategies();
     void fire_due_timers();
     void fire_strategy_timers();
+    // Paper funding: applies the account's rate to every linear position when due.
+    void settle_funding();
+    TimeNs next_funding_ = 0;  // 0: none
     void process_queue();
     void process_book(const QueuedEvent &e, const EventBuffer &buf);
     void process_trade(const QueuedEvent &e);
