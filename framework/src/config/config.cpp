@@ -1005,7 +1005,7 @@ class Loader {
                 a.funding_interval_h = integer(e.val, 0);
                 if (a.funding_interval_h != 0 && 24 % a.funding_interval_h != 0)
                     fail(e.val,
-                         "expected 0 (no funding) or hours that divide a day (1, 2, 4, 8, "
+                         "expected 0 (no funding) or hours that divide a day (1, 2, 3, 4, 6, 8, "
                          "12, 24), found " +
                              std::to_string(a.funding_interval_h));
             }

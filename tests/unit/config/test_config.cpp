@@ -120,7 +120,7 @@ TEST_CASE("an unknown nested key names its full path", "[config]") {
           "test.yaml:3:5: venues.sim.plugn: unknown key (did you mean \"plugin\"?)");
     CHECK(error_of(base + "account:\n  balance: 5\n") ==
           "test.yaml:10:3: account.balance: unknown key (allowed keys: starting_balance, "
-          "maker_fee, taker_fee)");
+          "maker_fee, taker_fee, funding_rate, funding_interval_h)");
 }
 
 TEST_CASE("a string where a number is expected", "[config]") {
@@ -816,4 +816,10 @@ TEST_CASE("the shipped risk presets load", "[config][risk]") {
         const Config cfg = load_file(dir.path() / "deploy.yaml", env_of());
         CHECK(cfg.risk.daily_loss_pct <= 5);
     }
+}
+
+TEST_CASE("a funding interval must divide a day", "[config]") {
+    CHECK(error_of(base + "account:\n  funding_interval_h: 5\n") ==
+          "test.yaml:10:23: account.funding_interval_h: expected 0 (no funding) or hours that "
+          "divide a day (1, 2, 4, 8, 12, 24), found 5");
 }
