@@ -821,5 +821,5 @@ TEST_CASE("the shipped risk presets load", "[config][risk]") {
 TEST_CASE("a funding interval must divide a day", "[config]") {
     CHECK(error_of(base + "account:\n  funding_interval_h: 5\n") ==
           "test.yaml:10:23: account.funding_interval_h: expected 0 (no funding) or hours that "
-          "divide a day (1, 2, 4, 8, 12, 24), found 5");
+          "divide a day (1, 2, 3, 4, 6, 8, 12, 24), found 5");
 }
