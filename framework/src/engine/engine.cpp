@@ -580,9 +580,10 @@ void Engine::signal(exec::StrategyIndex strategy, const strategy::Signal &s) {
     std::string rr = risk > 0 && reward > 0 ? fmt::format("{:.1f}:1", reward / risk) : "n/a";
     // One JSON object per signal (seed 001's signal record), for whoever consumes the log.
     keel::log::get("signal").info(
-        R"({{"strategy":"{}","signal":"{}","instrument":"{}","direction":"{}","entry":{},"stop":{},"target":{},"confidence":{},"risk_reward":"{}","time_ns":{}}})",
-        strategies_.at(strategy)->name(), s.name, inst, direction, s.entry, s.stop, s.target,
-        s.confidence, rr, now());
+        R"({{"strategy":{},"signal":{},"instrument":{},"direction":"{}","entry":{},"stop":{},"target":{},"confidence":{},"risk_reward":"{}","time_ns":{}}})",
+        keel::log::json_string(strategies_.at(strategy)->name()), keel::log::json_string(s.name),
+        keel::log::json_string(inst), direction, s.entry, s.stop, s.target, s.confidence, rr,
+        now());
     notify(
         strategy::NotifyLevel::info, "signal:" + strategies_.at(strategy)->name(),
         fmt::format("{} {} {}", s.name, direction, inst),

@@ -8,6 +8,42 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace keel::log {
+
+std::string json_string(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    out.push_back('"');
+    for (char c : s) {
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out.push_back(c);
+                }
+        }
+    }
+    out.push_back('"');
+    return out;
+}
+
 namespace {
 
 // One JSON object per line: {"ts":"…Z","level":"info","component":"risk","msg":"…"}.
@@ -45,35 +81,8 @@ class JsonFormatter final : public spdlog::formatter {
         dest.append(s.data(), s.data() + s.size());
     }
     static void append_escaped(spdlog::memory_buf_t &dest, std::string_view s) {
-        dest.push_back('"');
-        for (char c : s) {
-            switch (c) {
-                case '"':
-                    append(dest, "\\\"");
-                    break;
-                case '\\':
-                    append(dest, "\\\\");
-                    break;
-                case '\n':
-                    append(dest, "\\n");
-                    break;
-                case '\r':
-                    append(dest, "\\r");
-                    break;
-                case '\t':
-                    append(dest, "\\t");
-                    break;
-                default:
-                    if (static_cast<unsigned char>(c) < 0x20) {
-                        char buf[8];
-                        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                        append(dest, buf);
-                    } else {
-                        dest.push_back(c);
-                    }
-            }
-        }
-        dest.push_back('"');
+        std::string quoted = json_string(s);
+        append(dest, quoted);
     }
 };
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -23,6 +24,9 @@ void configure(const Settings &settings);
 
 // The logger of a component, created on first use with the configured level.
 spdlog::logger &get(const std::string &component);
+
+// `s` as a JSON string literal, quotes included, escaped.
+std::string json_string(std::string_view s);
 
 // Parses "trace|debug|info|warn|error|off"; throws std::invalid_argument otherwise.
 spdlog::level::level_enum parse_level(const std::string &name);
