@@ -871,6 +871,9 @@ void Engine::handle_venue_events() {
     }
     for (auto [id, qty] : bracket_fills) update_bracket(id, qty);
     for (auto id : bracket_done) brackets_.erase(id);  // its legs live on
+    // Hand the buffer back so a warm engine does not allocate one per order event.
+    events.clear();
+    if (venue_events_.empty()) venue_events_.swap(events);
 }
 
 void Engine::log_order_event(const exec::OrderEvent &e) {
