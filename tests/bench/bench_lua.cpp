@@ -47,7 +47,6 @@ class BenchServices final : public strategy::Services {
     const exec::Position &position(InstrumentIndex i) const override {
         return portfolio_.position(i);
     }
-    double unrealized_pnl(InstrumentIndex) const override { return 0; }
     double balance() const override { return 10000; }
     double equity() const override { return 10000; }
     strategy::RiskView risk() const override { return {}; }

@@ -137,12 +137,15 @@ function on_book(inst, book)
   local bid = book:best_bid()
   keel.signal{ name = "RSI_Oversold_5m_Reversal", instrument = inst, direction = "long",
                entry = bid, stop = bid - 500, target = bid + 1000, confidence = 0.7 }
+  local ok, e = pcall(keel.signal, { instrument = inst, direction = "long", entry = 0 / 0 })
+  nan_error = e
 end
 )");
     Engine e(cfg, simulated());
     auto summary = e.run(2 * kSecond);
     CHECK(summary.signals == 1);
     CHECK(summary.orders == 0);
+    CHECK_THAT(global(e, "nan_error"), Contains("entry must be a finite number"));
 }
 
 TEST_CASE("a deactivated strategy gets no market callbacks until activated", "[engine][lua]") {

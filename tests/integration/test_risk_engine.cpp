@@ -166,6 +166,8 @@ end
     CHECK(summary.kill_switches == 1);
     CHECK(summary.kill_switches_done == 1);
     CHECK(summary.trading_state == "HALTED");
+    CHECK_THAT(summary.trading_state_reason,
+               Contains("kill switch done: manual: test: flatten everything"));
     for (auto &p : summary.positions) {
         INFO(p.instrument);
         CHECK(p.qty == 0);

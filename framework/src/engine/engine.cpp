@@ -690,8 +690,8 @@ exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::Or
     if (approved.intent().qty != approved.requested_qty())
         keel::log::get("risk").info(
             "order {} sized {} of the {} asked (drawdown {}, size factor {:.2f})", id,
-            instruments_[i].qty(approved.intent().qty),
-            instruments_[i].qty(approved.requested_qty()), gate_->drawdown().name(),
+            instruments_[i].qty_text(approved.intent().qty),
+            instruments_[i].qty_text(approved.requested_qty()), gate_->drawdown().name(),
             gate_->size_factor());
     if (exec::is_conditional(approved.intent().type)) {
         // Waits here; when it triggers, its market order passes the gate again.
@@ -1066,7 +1066,7 @@ void Engine::reload_strategy(const std::string &name, const std::string &why) {
             for (const auto &[length, label] : wants.timeframes)
                 if (auto h = candle_history_[i].find(length); h != candle_history_[i].end())
                     for (const auto &c : h->second)
-                        if (!c.flat || wants.flat) fresh->warm_indicators(i, label, c);
+                        if (!c.flat || wants.flat) fresh->update_indicators(i, label, c);
         fresh->adopt_timers(*old);
         fresh->set_busy_counter(&busy_[k]);
         fresh->set_active(old->active());
@@ -1195,6 +1195,7 @@ Summary Engine::summary() const {
         x.fill_ratio = fill_ratio_sum_ / static_cast<double>(x.finished_orders);
     s.margin_used = pf.margin_used().to_double();
     s.trading_state = risk::to_string(gate_->state());
+    s.trading_state_reason = gate_->state_reason();
     s.drawdown_level = gate_->drawdown().name();
     for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
         const auto &p = pf.position(i);
@@ -1241,6 +1242,7 @@ std::string format_summary(const Summary &s) {
                      s.equity > 0 ? s.gross_exposure / s.equity : 0.0, s.margin_used));
     line(fmt::format("  risk      state {}  drawdown {}  kill switch {} engaged, {} done",
                      s.trading_state, s.drawdown_level, s.kill_switches, s.kill_switches_done));
+    if (!s.trading_state_reason.empty()) line("            (" + s.trading_state_reason + ")");
     return out;
 }
 

@@ -986,7 +986,8 @@ int api_signal(lua_State *L, LuaStrategy &s) {
     for (auto [key, out] : numbers) {
         lua_getfield(L, 1, key);
         if (lua_isnil(L, -1)) continue;
-        if (!lua_isnumber(L, -1)) return luaL_error(L, "keel.signal: %s must be a number", key);
+        if (!lua_isnumber(L, -1) || !std::isfinite(lua_tonumber(L, -1)))
+            return luaL_error(L, "keel.signal: %s must be a finite number", key);
         *out = lua_tonumber(L, -1);
     }
     s.services().signal(s.index(), sig);
@@ -1527,11 +1528,6 @@ void LuaStrategy::update_indicators(InstrumentIndex i, const std::string &timefr
                         spec.price(c.close), spec.qty(c.volume)};
     for (auto &slot : indicators_)
         if (slot.instrument == i && slot.timeframe == timeframe) slot.series.update(bar, c.start);
-}
-
-void LuaStrategy::warm_indicators(InstrumentIndex i, const std::string &timeframe,
-                                  const market::Candle &c) {
-    update_indicators(i, timeframe, c);
 }
 
 void LuaStrategy::on_candle(InstrumentIndex i, const std::string &timeframe,

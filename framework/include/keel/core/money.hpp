@@ -100,12 +100,6 @@ class NotionalScale {
         constexpr Int128 lo = std::numeric_limits<int64_t>::min();
         return Money::from_units(static_cast<int64_t>(v > hi ? hi : v < lo ? lo : v));
     }
-    // The largest quantity whose notional at `price` stays within `budget` (0 if none).
-    Lots lots_within(Money budget, Ticks price) const {
-        if (budget.units <= 0 || price <= 0) return 0;
-        Int128 per_lot = static_cast<Int128>(price) * multiplier_;
-        return static_cast<Lots>(static_cast<Int128>(budget.units) * divisor_ / per_lot);
-    }
 
   private:
     // x = mantissa * 10^-exponent with the fewest decimals up to 12 (grids are decimal numbers).

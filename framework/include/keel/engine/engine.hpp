@@ -59,6 +59,7 @@ struct Summary {
     double starting_balance = 0, realized_pnl = 0, fees = 0, funding = 0, unrealized_pnl = 0,
            equity = 0, peak_equity = 0, gross_exposure = 0, margin_used = 0;
     std::string trading_state = "ACTIVE", drawdown_level = "NORMAL";
+    std::string trading_state_reason;  // why it is not ACTIVE
     uint64_t kill_switches = 0, kill_switches_done = 0;
     uint64_t reloads = 0, failed_reloads = 0, signals = 0;
     uint64_t illegal_transitions = 0;  // order events refused by the lifecycle check
@@ -123,9 +124,6 @@ class Engine final : public strategy::Services {
     const market::Book &book(InstrumentIndex i) const override { return books_.at(i); }
     const exec::Position &position(InstrumentIndex i) const override {
         return portfolio_->position(i);
-    }
-    double unrealized_pnl(InstrumentIndex i) const override {
-        return portfolio_->position(i).unrealized.to_double();
     }
     double balance() const override { return portfolio_->balance().to_double(); }
     double equity() const override { return portfolio_->equity().to_double(); }

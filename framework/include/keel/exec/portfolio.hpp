@@ -60,7 +60,6 @@ class Portfolio {
     Money notional(InstrumentIndex i, Ticks price, Lots qty) const {
         return scales_[i].notional(price, qty);
     }
-    const NotionalScale &scale(InstrumentIndex i) const { return scales_[i]; }
     size_t size() const { return positions_.size(); }
 
     Money starting_balance() const { return starting_; }

@@ -165,7 +165,7 @@ class RiskGate {
     // Why the state is not ACTIVE, for automatic lifting: a daily-loss stop ends with the day.
     enum class Cause : uint8_t { none, manual, daily_loss, max_drawdown, drawdown_level };
     void set_state(TradingState s, std::string why, Cause cause);
-    // Carries out an automatic action; returns the state it set.
+    // Carries out an automatic action (never loosening the state) and reports it in `out`.
     void trip(config::RiskAction action, Cause cause, std::string title, std::string message,
               std::vector<RiskEvent> &out);
 

@@ -72,9 +72,11 @@ class LuaStrategy {
     // this version's on_reload(state). Throws StrategyError with file:line if any step fails;
     // the caller then keeps `old`.
     void take_over(LuaStrategy &old);
-    // Feeds a closed candle to this version's indicators without calling on_candle: after a
-    // reload the engine replays recent history so indicators are as warm as before.
-    void warm_indicators(InstrumentIndex i, const std::string &timeframe, const market::Candle &c);
+    // Feeds a closed candle to the indicators of its instrument and timeframe, without calling
+    // on_candle (on_candle does this first; after a reload the engine replays recent history
+    // through it so indicators are as warm as before).
+    void update_indicators(InstrumentIndex i, const std::string &timeframe,
+                           const market::Candle &c);
 
     const std::string &name() const { return config_.name; }
     const config::Strategy &config() const { return config_; }
@@ -129,8 +131,6 @@ class LuaStrategy {
     // Runs the function and args on the stack (above the traceback) under the time budget,
     // leaving `nresults` results; throws StrategyError on an error or an exhausted budget.
     void call_or_throw(const char *name, int nargs, int nresults);
-    void update_indicators(InstrumentIndex i, const std::string &timeframe,
-                           const market::Candle &c);
 
     std::unique_ptr<Budget> budget_;
     double budget_ms_ = 0;  // of the call in progress

@@ -45,7 +45,6 @@ class Services {
     virtual const InstrumentSpec &spec(InstrumentIndex i) const = 0;
     virtual const market::Book &book(InstrumentIndex i) const = 0;
     virtual const exec::Position &position(InstrumentIndex i) const = 0;
-    virtual double unrealized_pnl(InstrumentIndex i) const = 0;
     virtual double balance() const = 0;
     virtual double equity() const = 0;
     virtual RiskView risk() const = 0;
