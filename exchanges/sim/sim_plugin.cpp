@@ -6,7 +6,8 @@
 // Symbols: BTCUSDT, ETHUSDT, SOLUSDT.
 // Events: on start one snapshot per instrument; then on every timer tick, per instrument, the
 // trades of the step followed by one delta of the levels that changed, all stamped with the
-// timer's now_ns and a per-instrument book sequence that grows by one per book event.
+// timer's now_ns and a per-instrument book sequence that grows by one per book event (declared
+// as KEEL_SEQ_CONTIGUOUS, so the host checks it). request_snapshot answers with a snapshot.
 
 #include <keel/plugin.h>
 
@@ -196,22 +197,27 @@ void emit_trade(void *user, int64_t price_ticks, int64_t qty_lots, uint32_t aggr
         .qty_lots = qty_lots,
         .aggressor = aggressor,
         .trade_id = f->next_trade_id++,
+        .receive_ts_ns = 0,  // made and received at the same instant
     };
     f->owner->host->emit_trade(f->owner->ctx, &event);
 }
 
 void emit_levels(feed &f, uint32_t is_snapshot, int64_t now_ns, const std::vector<keel_level> &bids,
                  const std::vector<keel_level> &asks) {
+    ++f.sequence;
     const keel_book_event event = {
         .struct_size = sizeof(keel_book_event),
         .instrument = f.id,
         .is_snapshot = is_snapshot,
         .exchange_ts_ns = now_ns,
-        .sequence = ++f.sequence,
+        .sequence = f.sequence,
         .bids = bids.data(),
         .bid_count = static_cast<uint32_t>(bids.size()),
         .asks = asks.data(),
         .ask_count = static_cast<uint32_t>(asks.size()),
+        .first_id = f.sequence,
+        .prev_id = 0,
+        .receive_ts_ns = 0,
     };
     f.owner->host->emit_book(f.owner->ctx, &event);
 }
@@ -315,11 +321,18 @@ uint32_t sim_subscribe(void *self, const char *symbol, keel_instrument_id id, ch
         .lot_size = spec->lot_size,
         .min_qty_lots = spec->min_qty_lots,
         .min_notional = spec->min_notional,
+        .sequence_rule = KEEL_SEQ_CONTIGUOUS,
     };
     inst->host->define_instrument(inst->ctx, &def);
     // A late subscription joins a running market with its own snapshot.
     if (inst->started) emit_snapshot(*f, inst->host->now_ns(inst->ctx));
     return KEEL_OK;
+}
+
+void sim_request_snapshot(void *self, keel_instrument_id id) {
+    auto *inst = static_cast<instance *>(self);
+    for (auto &f : inst->feeds)
+        if (f->id == id && inst->started) emit_snapshot(*f, inst->host->now_ns(inst->ctx));
 }
 
 uint32_t sim_start(void *self, char *err, size_t err_size) {
@@ -388,6 +401,8 @@ constexpr keel_exchange_plugin k_descriptor = {
     .destroy = &sim_destroy,
     .subscribe = &sim_subscribe,
     .start = &sim_start,
+    .on_frame = nullptr,  // it makes its market instead of parsing one
+    .request_snapshot = &sim_request_snapshot,
 };
 
 constexpr keel_plugin_info k_info = {

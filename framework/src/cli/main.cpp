@@ -50,7 +50,9 @@ $KEEL_PLUGIN_PATH and <dir of keel>/plugins; a value with a '/' or ending in .so
 constexpr const char *kRunHelp = R"(Usage: keel run <config.yaml> [options]
 
 Starts a session as configured (mode: paper runs on the venue's market with simulated fills).
-Stops cleanly after --duration or on SIGINT/SIGTERM, then prints a summary to stdout.
+Stops cleanly after --duration or on SIGINT/SIGTERM, then prints a summary to stdout. A venue
+that replays a recording (venues.<name>.replay) runs the session on the recording's clock, as
+fast as the machine allows, until the recording ends.
 SIGUSR2 pulls the kill switch: every order is cancelled, every position flattened through the
 risk gate, and trading stays HALTED for the rest of the session (docs/risk.md).
 A strategy file saved while the session runs is reloaded at once, keeping the strategy's state
@@ -292,7 +294,12 @@ int run_or_check(const Options &o) {
         return 1;
     }
     try {
-        keel::engine::Engine engine(cfg);
+        // A replayed recording brings its own clock: the session runs on it, as fast as the
+        // machine allows, and ends with the recording.
+        keel::engine::EngineOptions options;
+        for (const auto &[name, venue] : cfg.venues)
+            if (!venue.replay.empty()) options.clock = keel::engine::ClockKind::simulated;
+        keel::engine::Engine engine(cfg, options);
         engine.prepare();
         if (o.command == "check") {
             std::printf("%s: ok (%zu venues, %zu instruments, %zu strategies, %zu notifiers)\n",

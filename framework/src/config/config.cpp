@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char *top_level_keys =
-    "mode, venues, instruments, strategies, risk, account, notifiers, logging";
+    "mode, venues, instruments, strategies, risk, account, market, notifiers, logging";
 
 using Keys = std::initializer_list<std::string_view>;
 
@@ -539,8 +539,8 @@ class Loader {
     // ---- sections ---------------------------------------------------------------------------
 
     Config build(const YAML::Node &root) {
-        const Keys top = {"mode", "venues",  "instruments", "strategies",
-                          "risk", "account", "notifiers",   "logging"};
+        const Keys top = {"mode",    "venues", "instruments", "strategies", "risk",
+                          "account", "market", "notifiers",   "logging"};
         Val root_val{root, root.Mark(), ""};
         if (!root.IsMap()) {
             fail(root_val, std::string("expected a mapping with keys ") + top_level_keys +
@@ -561,6 +561,7 @@ class Loader {
         if (const Entry *e = m.find("strategies")) cfg.strategies = strategies(e->val);
         if (const Entry *e = m.find("risk")) cfg.risk = risk(e->val);
         if (const Entry *e = m.find("account")) cfg.account = account(e->val);
+        if (const Entry *e = m.find("market")) cfg.market = market(e->val);
         if (const Entry *e = m.find("logging")) cfg.logging = logging(e->val);
         return cfg;
     }
@@ -573,12 +574,18 @@ class Loader {
             fail(v, "expected " + expected + " with at least one " + what + ", found " + found(v));
         }
         std::map<std::string, PluginRef> out;
+        const bool venue = std::string_view(what) == "venue";
         for (const auto &e : m.entries) {
-            MapView block =
-                map(e.val, "a mapping with keys plugin, settings", {"plugin", "settings"}, false);
+            MapView block = venue
+                                ? map(e.val, "a mapping with keys plugin, settings, replay, record",
+                                      {"plugin", "settings", "replay", "record"}, false)
+                                : map(e.val, "a mapping with keys plugin, settings",
+                                      {"plugin", "settings"}, false);
             PluginRef ref;
             ref.plugin = string(require(block, "plugin").val);
             if (const Entry *s = block.find("settings")) ref.settings = settings(s->val);
+            if (const Entry *r = block.find("replay")) ref.replay = input_file(r->val, "recording");
+            if (const Entry *r = block.find("record")) ref.record = directory(r->val);
             ref.where = location(e.val.mark);
             ref.key_path = e.val.path;
             out.emplace(e.key, std::move(ref));
@@ -595,8 +602,8 @@ class Loader {
 
         std::vector<Instrument> out;
         for (const auto &item : items) {
-            MapView m = map(item, "a mapping with keys symbol, venue, id, kind, leverage",
-                            {"symbol", "venue", "id", "kind", "leverage"}, false);
+            MapView m = map(item, "a mapping with keys symbol, venue, id, kind, leverage, history",
+                            {"symbol", "venue", "id", "kind", "leverage", "history"}, false);
             const Entry &symbol = require(m, "symbol");
             const Entry &venue = require(m, "venue");
             const Entry *id = m.find("id");
@@ -629,6 +636,19 @@ class Loader {
                 inst.leverage = number(l->val, 1.0, true, 200.0, "a leverage from 1 to 200");
             }
             if (inst.spot) inst.leverage = 1;
+            if (const Entry *h = m.find("history")) {
+                MapView files = map(h->val, "a mapping of timeframe -> candle file", nullptr, true);
+                for (const auto &f : files.entries) {
+                    auto length = market::parse_timeframe(f.key);
+                    if (!valid_timeframe(f.key) || !length)
+                        fail(f.val, "expected a timeframe like 1m, 5m, 1h as the key, found " +
+                                        quote(f.key));
+                    if (inst.history.count(*length))
+                        fail(f.val, "timeframe " + quote(f.key) + " is listed twice");
+                    inst.history[*length] = input_file(f.val, "candle history");
+                }
+            }
+            inst.where = location(item.mark);
 
             if (const Defined *first = find(instruments_, inst.id)) {
                 std::string message = "duplicate instrument id " + shown(id_text) + " (first at " +
@@ -674,7 +694,7 @@ class Loader {
             strategy_names_.push_back(names.back());
             s.name = name_text.value;
 
-            s.file = strategy_file(file.val);
+            s.file = input_file(file.val, "strategy");
             s.instruments = instrument_refs(insts.val, true);
 
             if (const Entry *tfs = m.find("timeframes")) {
@@ -723,25 +743,58 @@ class Loader {
         return out;
     }
 
-    fs::path strategy_file(const Val &v) {
-        Text t = scalar(v, "a file path");
+    // A path resolved against the config file's directory.
+    fs::path path(const Val &v, Text &t) {
+        t = scalar(v, "a file path");
         if (t.value.empty()) fail(v, "expected a file path, found \"\"");
         fs::path p(t.value);
         if (p.is_relative()) p = file_.parent_path() / p;
-        p = p.lexically_normal();
+        return p.lexically_normal();
+    }
 
+    // A file that must exist now: a strategy, a recording, a candle history.
+    fs::path input_file(const Val &v, const char *what) {
+        Text t;
+        fs::path p = path(v, t);
         std::error_code ec;
         fs::file_status st = fs::status(p, ec);
         const std::string shown_path = t.from_env ? shown(t) : quote(p.string());
         if (!fs::exists(st)) {
-            std::string message = "strategy file " + shown_path + " does not exist";
+            std::string message = std::string(what) + " file " + shown_path + " does not exist";
             if (fs::path(t.value).is_relative()) {
                 message += " (relative paths are resolved against the config file's directory)";
             }
             fail(v, message);
         }
-        if (!fs::is_regular_file(st)) fail(v, "strategy file " + shown_path + " is not a file");
+        if (!fs::is_regular_file(st))
+            fail(v, std::string(what) + " file " + shown_path + " is not a file");
         return p;
+    }
+
+    // A directory to write into; created when the session starts if it does not exist.
+    fs::path directory(const Val &v) {
+        Text t;
+        fs::path p = path(v, t);
+        std::error_code ec;
+        if (fs::exists(p, ec) && !fs::is_directory(p, ec))
+            fail(v, "expected a directory, found the file " +
+                        (t.from_env ? shown(t) : quote(p.string())));
+        return p;
+    }
+
+    MarketData market(const Val &v) {
+        MapView m =
+            map(v, "a mapping", {"stale_after_s", "max_jump_pct", "outlier_confirmations"}, true);
+        MarketData d;
+        for (const auto &e : m.entries) {
+            if (e.key == "stale_after_s")
+                d.stale_after_s = positive(e.val);
+            else if (e.key == "max_jump_pct")
+                d.max_jump_pct = positive(e.val);
+            else if (e.key == "outlier_confirmations")
+                d.outlier_confirmations = integer(e.val, 1);
+        }
+        return d;
     }
 
     // A limit: a number >= 0, or "off" to disable it.

@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "keel/log/log.hpp"
+#include "keel/market/capture.hpp"
 
 namespace keel::engine {
 
@@ -19,6 +21,30 @@ struct Engine::Venue {
     plugin::Settings settings;
     keel_host_api host{};
     void *self = nullptr;
+    // Replay: the recording and its next frame (views into the reader, valid until it moves).
+    std::unique_ptr<market::CaptureReader> replay;
+    bool replay_pending = false;
+    TimeNs replay_ts = 0;
+    std::string_view replay_frame;
+    std::string replay_url;  // NUL-terminated copy for keel_frame::url
+    // Recording: every frame handed to the plugin.
+    std::unique_ptr<market::CaptureWriter> recorder;
+    uint64_t frames = 0;
+    std::atomic<uint64_t> malformed{0};  // reject_frame may come from any thread
+
+    // Reads the recording's next frame; a line that is not a frame is counted and skipped.
+    void read_replay() {
+        while (true) {
+            try {
+                replay_pending = replay->next(replay_ts, replay_frame);
+                replay_url.assign(replay->url());
+                return;
+            } catch (const std::runtime_error &e) {
+                if (malformed++ < 10) keel::log::get("market").warn("[{}] {}", name, e.what());
+                if (replay->line_number() == 0) throw;  // not even one line: unreadable
+            }
+        }
+    }
 
     ~Venue() {
         if (self) library->exchange().destroy(self);
@@ -81,6 +107,20 @@ void host_emit_trade(void *ctx, const keel_trade_event *e) {
         if (e) v->engine->on_trade_event(*v, *e);
     });
 }
+void host_reject_frame(void *ctx, const char *why) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    shield(v, "reject_frame", [&] { v->engine->on_reject_frame(*v, why ? why : ""); });
+}
+
+// "20240808T235400Z", for file names.
+std::string compact_utc(TimeNs t) {
+    std::time_t secs = static_cast<std::time_t>(t / 1'000'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+    return buf;
+}
 
 TimeNs wall_now() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -134,7 +174,15 @@ void Engine::prepare() {
         instruments_.push_back(spec);
     }
     defined_.assign(instruments_.size(), false);
-    books_.assign(instruments_.size(), market::Book{});
+    market::SanitizerConfig sanitizer;
+    sanitizer.stale_after = static_cast<TimeNs>(config_.market.stale_after_s * 1e9);
+    sanitizer.max_jump = config_.market.max_jump_pct / 100;
+    sanitizer.outlier_confirmations = static_cast<uint32_t>(config_.market.outlier_confirmations);
+    // Rule `none` until the venue defines the instrument with its own.
+    feeds_.assign(instruments_.size(), market::BookFeed(market::SequenceRule::none, sanitizer));
+    trade_filters_.assign(instruments_.size(), market::TradeFilter(sanitizer));
+    snapshot_requested_.assign(instruments_.size(), false);
+    resyncs_.assign(instruments_.size(), 0);
     load_venues();
     load_notifiers();
     exec::AccountSettings account;
@@ -171,6 +219,7 @@ void Engine::load_venues() {
         v->host.define_instrument = host_define_instrument;
         v->host.emit_book = host_emit_book;
         v->host.emit_trade = host_emit_trade;
+        v->host.reject_frame = host_reject_frame;
 
         char err[512] = {0};
         void *self = nullptr;
@@ -182,6 +231,27 @@ void Engine::load_venues() {
         v->self = self;
         keel::log::get("plugin").info("venue {}: {} {} ({})", name, v->library->name(),
                                       v->library->version(), file.string());
+
+        const bool frames = d.capabilities & KEEL_CAP_FRAMES;
+        for (const auto &[key, path] : {std::pair{"replay", ref.replay}, {"record", ref.record}}) {
+            if (!path.empty() && !frames)
+                throw config::ConfigError(
+                    ref.where + ": venues." + name + "." + key + ": plugin " + v->library->name() +
+                    " does not parse raw frames (it makes its own market), so there is nothing "
+                    "to " +
+                    key);
+        }
+        if (!ref.replay.empty()) {
+            if (options_.clock != ClockKind::simulated)
+                throw config::ConfigError(ref.where + ": venues." + name +
+                                          ".replay: a replay runs on the recording's clock, "
+                                          "which needs the simulated clock");
+            v->replay = std::make_unique<market::CaptureReader>(ref.replay);
+            v->read_replay();
+            if (!v->replay_pending)
+                keel::log::get("market").warn("venue {}: recording {} has no frames", name,
+                                              ref.replay.string());
+        }
 
         venues_.push_back(std::move(v));
         Venue &venue = *venues_.back();
@@ -198,6 +268,20 @@ void Engine::load_venues() {
                                           instruments_[i].symbol +
                                           " when subscribed (define_instrument is required)");
         }
+    }
+    // A replayed session starts when its recording does, so venue and engine times agree.
+    std::optional<TimeNs> first;
+    for (auto &v : venues_)
+        if (v->replay_pending) first = std::min(first.value_or(v->replay_ts), v->replay_ts);
+    if (first) sim_now_ = *first;
+    for (auto &v : venues_) {
+        const auto &dir = config_.venues.at(v->name).record;
+        if (dir.empty()) continue;
+        std::filesystem::create_directories(dir);
+        auto file = dir / (v->name + "-" + compact_utc(now()) + ".gz");
+        v->recorder = std::make_unique<market::CaptureWriter>(file);
+        keel::log::get("market").info("venue {}: recording raw frames to {}", v->name,
+                                      file.string());
     }
 }
 
@@ -273,7 +357,25 @@ void Engine::on_define_instrument(Venue &venue, const keel_instrument_def &def) 
     spec.lot_size = def.lot_size;
     spec.min_qty_lots = def.min_qty_lots;
     spec.min_notional = def.min_notional;
+    uint32_t rule =
+        def.struct_size >= offsetof(keel_instrument_def, sequence_rule) + sizeof(uint32_t)
+            ? def.sequence_rule
+            : uint32_t{KEEL_SEQ_NONE};
+    if (rule > KEEL_SEQ_CONTIGUOUS)
+        throw std::invalid_argument(
+            fmt::format("{}: unknown sequence rule {}", instruments_[i].symbol, rule));
+    static constexpr market::SequenceRule kRules[] = {
+        market::SequenceRule::none, market::SequenceRule::binance_futures,
+        market::SequenceRule::binance_spot, market::SequenceRule::contiguous};
+    feeds_[i] = market::BookFeed(kRules[rule], feeds_[i].health().config());
     defined_[i] = true;
+}
+
+void Engine::on_reject_frame(Venue &venue, const char *why) {
+    auto n = venue.malformed++;
+    if (n < 10 || n % 1000 == 0)
+        keel::log::get("market").warn("[{}] frame rejected ({} so far): {}", venue.name, n + 1,
+                                      why);
 }
 
 uint32_t Engine::on_add_timer(Venue &, int64_t period_ns, keel_timer_fn fn, void *user) {
@@ -286,7 +388,8 @@ uint32_t Engine::on_add_timer(Venue &, int64_t period_ns, keel_timer_fn fn, void
 
 void Engine::on_book_event(Venue &venue, const keel_book_event &e) {
     // The first line of the sanitizer: an event that is malformed is counted and dropped whole,
-    // never half-applied. (The market-data issue adds sequence and staleness rules.)
+    // never half-applied. Sequence, price and crossing rules follow on the engine thread
+    // (market::BookFeed, in process_book).
     auto reject = [&](const char *why) {
         if (rejected_events_++ < 10)
             keel::log::get("market").warn("[{}] book event rejected: {}", venue.name, why);
@@ -297,12 +400,7 @@ void Engine::on_book_event(Venue &venue, const keel_book_event &e) {
         instruments_[e.instrument].venue != venue.name)
         return reject("unknown instrument");
     if ((e.bid_count && !e.bids) || (e.ask_count && !e.asks)) return reject("NULL levels");
-    for (uint32_t k = 0; k < e.bid_count; ++k)
-        if (e.bids[k].price_ticks <= 0 || e.bids[k].qty_lots < 0)
-            return reject("non-positive price or negative size");
-    for (uint32_t k = 0; k < e.ask_count; ++k)
-        if (e.asks[k].price_ticks <= 0 || e.asks[k].qty_lots < 0)
-            return reject("non-positive price or negative size");
+    const bool v11 = e.struct_size >= offsetof(keel_book_event, receive_ts_ns) + sizeof(int64_t);
 
     std::lock_guard lock(mutex_);
     QueuedEvent q{};
@@ -310,6 +408,12 @@ void Engine::on_book_event(Venue &venue, const keel_book_event &e) {
     q.instrument = e.instrument;
     q.snapshot = e.is_snapshot != 0;
     q.ts = e.exchange_ts_ns;
+    q.ids.last = e.sequence;
+    if (v11) {
+        q.ids.first = e.first_id;
+        q.ids.prev_last = e.prev_id;
+        q.receive_ts = e.receive_ts_ns;
+    }
     q.first_level = static_cast<uint32_t>(incoming_.levels.size());
     q.bid_count = e.bid_count;
     q.ask_count = e.ask_count;
@@ -331,7 +435,6 @@ void Engine::on_trade_event(Venue &venue, const keel_trade_event &e) {
     if (e.instrument >= instruments_.size() || !defined_[e.instrument] ||
         instruments_[e.instrument].venue != venue.name)
         return reject("unknown instrument");
-    if (e.price_ticks <= 0 || e.qty_lots <= 0) return reject("non-positive price or size");
     if (e.aggressor != KEEL_SIDE_BUY && e.aggressor != KEEL_SIDE_SELL)
         return reject("aggressor side is neither buy nor sell");
 
@@ -343,6 +446,8 @@ void Engine::on_trade_event(Venue &venue, const keel_trade_event &e) {
     q.price = e.price_ticks;
     q.qty = e.qty_lots;
     q.aggressor = e.aggressor == KEEL_SIDE_BUY ? Side::buy : Side::sell;
+    if (e.struct_size >= offsetof(keel_trade_event, receive_ts_ns) + sizeof(int64_t))
+        q.receive_ts = e.receive_ts_ns;
     incoming_.events.push_back(q);
     wake_.notify_one();
 }
@@ -413,6 +518,7 @@ Summary Engine::run(TimeNs duration) {
             for (auto &r : commands) run_command(r);
         }
         process_queue();
+        const bool replaying = replay_due_frames();
         fire_due_timers();
         process_queue();
         fire_strategy_timers();
@@ -421,13 +527,22 @@ Summary Engine::run(TimeNs duration) {
         // Candles close when their interval ends, trades or not.
         for (InstrumentIndex i = 0; i < candles_.size(); ++i)
             candles_[i].close_until(now(), [&](const market::Candle &c) { emit_candle(i, c); });
+        check_stale_books();
         if (now() >= end) break;
+        if (!replaying && std::all_of(venues_.begin(), venues_.end(),
+                                      [](const auto &v) { return v->replay != nullptr; })) {
+            keel::log::get("engine").info("every recording has been replayed");
+            break;
+        }
 
         std::unique_lock lock(mutex_);
         TimeNs next = end;
         if (!timers_.empty()) next = std::min(next, timers_.top().deadline);
         if (!scheduled_.empty()) next = std::min(next, scheduled_.begin()->first);
         if (!strategy_timers_.empty()) next = std::min(next, strategy_timers_.top().deadline);
+        for (auto &v : venues_)
+            if (v->replay_pending) next = std::min(next, v->replay_ts);
+        next = std::min(next, next_stale_check_);
         if (next_funding_ > 0) next = std::min(next, next_funding_);
         if (kill_.active && !kill_.late_alerted)
             next = std::min(next, kill_.started + kKillDeadline);
@@ -450,6 +565,16 @@ Summary Engine::run(TimeNs duration) {
         guard.join();
     }
     stats_.seconds = static_cast<double>(now() - start) / 1e9;
+    for (auto &v : venues_) {
+        if (!v->recorder) continue;
+        try {
+            v->recorder->close();
+            keel::log::get("market").info("venue {}: recorded {} frames to {}", v->name,
+                                          v->recorder->frames(), v->recorder->file().string());
+        } catch (const std::exception &e) {
+            keel::log::get("market").error("venue {}: {}", v->name, e.what());
+        }
+    }
     for (auto &s : strategies_) {
         s->on_stop();
         deliver_order_events();
@@ -523,7 +648,7 @@ void Engine::settle_funding() {
     Rate rate = Rate::from_double(config_.account.funding_rate);
     while (next_funding_ <= now()) {
         for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
-            const auto &book = books_[i];
+            const auto &book = feeds_[i].book();
             if (portfolio_->position(i).qty == 0 || !book.valid()) continue;
             Ticks mid = (book.best_bid()->price + book.best_ask()->price) / 2;
             Money paid = portfolio_->on_funding(i, rate, mid);
@@ -606,22 +731,31 @@ void Engine::process_queue() {
 
 void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
     ++stats_.book_events;
-    auto &book = books_[e.instrument];
+    const auto i = e.instrument;
+    auto &feed = feeds_[i];
     const market::Level *levels = buf.levels.data() + e.first_level;
-    if (e.snapshot) {
-        book.apply_snapshot({levels, e.bid_count}, {levels + e.bid_count, e.ask_count});
-    } else {
-        for (uint32_t k = 0; k < e.bid_count; ++k) book.apply_delta(Side::buy, levels[k]);
-        for (uint32_t k = 0; k < e.ask_count; ++k)
-            book.apply_delta(Side::sell, levels[e.bid_count + k]);
-    }
-    if (!book.valid()) {
-        // A crossed or empty book is never traded on; strategies are not called until it heals.
-        if (rejected_events_++ < 10)
-            keel::log::get("market").warn("{}: book crossed or empty; not trading on it",
-                                          instruments_[e.instrument].id);
+    std::span<const market::Level> bids(levels, e.bid_count),
+        asks(levels + e.bid_count, e.ask_count);
+    const TimeNs received = e.receive_ts ? e.receive_ts : now();
+    const bool was_usable = feed.usable();
+    auto status = e.snapshot ? feed.on_snapshot(e.ids.last, bids, asks, received, e.ts)
+                             : feed.on_delta(e.ids, bids, asks, received, e.ts);
+    if (!feed.usable()) {
+        // A gap, a crossed book, a bad level or an outlier: nobody reads this book, nothing
+        // fills against it, until a snapshot makes it whole again.
+        if (was_usable)
+            keel::log::get("market").warn(
+                "{}: book discarded ({} rejections so far); not trading on it until a snapshot "
+                "makes it whole",
+                instruments_[i].id, feed.rejects().total());
+        if (feed.needs_snapshot()) request_snapshot(i);
         return;
     }
+    if (!was_usable && snapshot_requested_[i])
+        keel::log::get("market").info("{}: book whole again", instruments_[i].id);
+    snapshot_requested_[i] = false;
+    if (status != market::SyncStatus::applied) return;  // a stale delta: nothing changed
+    const auto &book = feed.book();
     portfolio_->mark(e.instrument, book.best_bid()->price, book.best_ask()->price);
     paper_->on_book(e.instrument, book, now(), venue_events_);
     handle_venue_events();
@@ -637,6 +771,16 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
 }
 
 void Engine::process_trade(const QueuedEvent &e) {
+    const TimeNs received = e.receive_ts ? e.receive_ts : now();
+    if (auto why = trade_filters_[e.instrument].check(e.price, e.qty, received, e.ts)) {
+        auto n = trade_filters_[e.instrument].health().rejects().total();
+        if (n <= 10 || n % 1000 == 0)
+            keel::log::get("market").warn(
+                "{}: trade at {} x {} refused: {}", instruments_[e.instrument].id,
+                instruments_[e.instrument].price_text(e.price),
+                instruments_[e.instrument].qty_text(e.qty), market::to_string(*why));
+        return;
+    }
     ++stats_.trade_events;
     // Candles use the venue's trade time; candles the trade closes go out before on_trade.
     candles_[e.instrument].on_trade(e.ts, e.price, e.qty,
@@ -649,6 +793,58 @@ void Engine::process_trade(const QueuedEvent &e) {
         s->on_trade(e.instrument, t);
         deliver_order_events();
     }
+}
+
+void Engine::request_snapshot(InstrumentIndex i) {
+    if (snapshot_requested_[i]) return;
+    snapshot_requested_[i] = true;
+    ++resyncs_[i];
+    for (auto &v : venues_) {
+        if (v->name != instruments_[i].venue) continue;
+        if (auto fn = v->library->exchange().request_snapshot) fn(v->self, i);
+    }
+}
+
+void Engine::check_stale_books() {
+    if (now() < next_stale_check_) return;
+    next_stale_check_ = now() + 1'000'000'000;
+    for (InstrumentIndex i = 0; i < feeds_.size(); ++i) {
+        if (!feeds_[i].check_stale(now())) continue;
+        auto body = fmt::format(
+            "no book update for {:g} s; orders on it are refused until the "
+            "stream moves again",
+            config_.market.stale_after_s);
+        keel::log::get("market").warn("{}: {}", instruments_[i].id, body);
+        notify(strategy::NotifyLevel::warning, "market", instruments_[i].id + " book stale", body);
+    }
+}
+
+bool Engine::replay_due_frames() {
+    bool pending = false;
+    for (auto &v : venues_) {
+        while (v->replay_pending && v->replay_ts <= now() && !stop_requested_.load()) {
+            keel_frame f{};
+            f.struct_size = sizeof f;
+            f.receive_ts_ns = v->replay_ts;
+            f.data = v->replay_frame.data();
+            f.size = v->replay_frame.size();
+            f.capacity = v->replay->capacity();
+            f.url = v->replay_url.empty() ? nullptr : v->replay_url.c_str();
+            deliver_frame(*v, f);
+            process_queue();
+            v->read_replay();
+        }
+        pending = pending || v->replay_pending;
+    }
+    return pending;
+}
+
+void Engine::deliver_frame(Venue &venue, const keel_frame &frame) {
+    ++venue.frames;
+    if (venue.recorder && !venue.recorder->write(frame.receive_ts_ns, frame.url ? frame.url : "",
+                                                 {frame.data, frame.size}))
+        on_reject_frame(venue, "a frame with a line break cannot be recorded");
+    venue.library->exchange().on_frame(venue.self, &frame);
 }
 
 void Engine::emit_candle(InstrumentIndex i, const market::Candle &c) {
@@ -678,8 +874,12 @@ exec::OrderId Engine::submit(exec::OrderIntent intent) {
 exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::OrderId oco) {
     if (id == 0) id = next_order_id_++;
     auto i = intent.instrument;
-    risk::RiskContext ctx{instruments_.at(i), books_.at(i), *portfolio_,
-                          paper_->open_orders(i, intent.strategy), now()};
+    risk::RiskContext ctx{instruments_.at(i),
+                          feeds_.at(i).book(),
+                          *portfolio_,
+                          paper_->open_orders(i, intent.strategy),
+                          now(),
+                          feeds_.at(i).usable()};
     auto decision = gate_->check(intent, ctx);  // a copy: a veto reports the intent as asked
     if (auto *veto = std::get_if<risk::Veto>(&decision)) {
         reject(intent, id, *veto);
@@ -702,10 +902,10 @@ exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::Or
     }
     const auto &entry = approved.intent();
     if (entry.bracket_stop > 0 || entry.bracket_target > 0) brackets_[id] = Bracket{entry, 0, 0, 0};
-    const auto &b = books_.at(i);
+    const auto &b = feeds_.at(i).book();
     arrivals_[id] =
         Arrival{b.valid() ? b.best_bid()->price + b.best_ask()->price : 0, now(), entry.qty, 0};
-    paper_->submit(std::move(approved), id, books_.at(i), now(), venue_events_);
+    paper_->submit(std::move(approved), id, feeds_.at(i).book(), now(), venue_events_);
     handle_venue_events();
     watch_account();
     return id;
@@ -949,7 +1149,7 @@ void Engine::shutdown_orders() {
 // ---- accounting and reporting --------------------------------------------------------------
 
 std::optional<double> Engine::mark(InstrumentIndex i) const {
-    const auto &b = books_.at(i);
+    const auto &b = feeds_.at(i).book();
     if (!b.valid()) return std::nullopt;
     return (instruments_[i].price(b.best_bid()->price) +
             instruments_[i].price(b.best_ask()->price)) /
@@ -1173,6 +1373,23 @@ const strategy::LuaStrategy *Engine::strategy(const std::string &name) const {
 Summary Engine::summary() const {
     Summary s = stats_;
     s.rejected_events = rejected_events_.load();
+    for (auto &v : venues_) {
+        s.frames += v->frames;
+        s.malformed_frames += v->malformed.load();
+    }
+    for (InstrumentIndex i = 0; i < feeds_.size(); ++i) {
+        MarketSummary m;
+        m.instrument = instruments_[i].id;
+        m.sync = feeds_[i].sync_stats();
+        m.rejects = feeds_[i].rejects();
+        m.rejects += trade_filters_[i].health().rejects();
+        m.resyncs = resyncs_[i];
+        const auto &latency = feeds_[i].health().latency();
+        m.latency_samples = latency.count();
+        m.latency_p50_ms = static_cast<double>(latency.quantile(0.5)) / 1e6;
+        m.latency_p99_ms = static_cast<double>(latency.quantile(0.99)) / 1e6;
+        s.market.push_back(std::move(m));
+    }
     s.strategy_errors = 0;
     for (auto &st : strategies_) {
         s.strategy_errors += st->error_count();
@@ -1213,6 +1430,20 @@ std::string format_summary(const Summary &s) {
     line(fmt::format("keel session summary ({:.1f} s)", s.seconds));
     line(fmt::format("  events    book {}  trades {}  candles {}  rejected {}", s.book_events,
                      s.trade_events, s.candles, s.rejected_events));
+    if (s.frames || s.malformed_frames)
+        line(fmt::format("  frames    {}  malformed {}", s.frames, s.malformed_frames));
+    for (auto &m : s.market) {
+        std::string rejects;
+        for (size_t r = 0; r < market::kRejectReasons; ++r)
+            if (m.rejects.by_reason[r])
+                rejects += fmt::format(" {} {}", market::to_string(static_cast<market::Reject>(r)),
+                                       m.rejects.by_reason[r]);
+        line(
+            fmt::format("  market {:<10} applied {}  snapshots {}  resyncs {}  latency p50 {:.1f} "
+                        "ms p99 {:.1f} ms  rejected:{}",
+                        m.instrument, m.sync.applied, m.sync.snapshots, m.resyncs, m.latency_p50_ms,
+                        m.latency_p99_ms, rejects.empty() ? " none" : rejects));
+    }
     line(fmt::format("  orders    {}  fills {}  cancels {}  vetoes {}", s.orders, s.fills,
                      s.cancels, s.vetoes));
     for (auto &[reason, n] : s.vetoes_by_reason) line(fmt::format("    veto {:<22} {}", reason, n));

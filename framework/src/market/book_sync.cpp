@@ -4,6 +4,8 @@ namespace keel::market {
 
 bool BookSync::is_stale(const DeltaIds &ids, uint64_t snapshot_id) const {
     switch (rule_) {
+        case SequenceRule::none:
+            return false;  // only deltas buffered before a snapshot are stale (on_snapshot)
         case SequenceRule::binance_futures:
             return ids.last < snapshot_id;
         case SequenceRule::binance_spot:
@@ -16,6 +18,8 @@ bool BookSync::is_stale(const DeltaIds &ids, uint64_t snapshot_id) const {
 
 bool BookSync::bridges(const DeltaIds &ids, uint64_t snapshot_id) const {
     switch (rule_) {
+        case SequenceRule::none:
+            return true;
         case SequenceRule::binance_futures:
             return ids.first <= snapshot_id && ids.last >= snapshot_id;
         case SequenceRule::binance_spot:
@@ -28,6 +32,8 @@ bool BookSync::bridges(const DeltaIds &ids, uint64_t snapshot_id) const {
 
 bool BookSync::continues(const DeltaIds &ids) const {
     switch (rule_) {
+        case SequenceRule::none:
+            return true;
         case SequenceRule::binance_futures:
             return ids.prev_last == last_;
         case SequenceRule::binance_spot:
@@ -114,6 +120,14 @@ SyncStatus BookSync::on_snapshot(uint64_t snapshot_id, std::span<const Level> bi
     awaiting_bridge_ = true;
     snapshot_id_ = snapshot_id;
     last_ = snapshot_id;
+    if (rule_ == SequenceRule::none) {
+        // Without ids nothing tells which buffered deltas the snapshot already holds.
+        stats_.stale += buffer_.size();
+        buffer_.clear();
+        buffer_levels_.clear();
+        awaiting_bridge_ = false;
+        return SyncStatus::applied;
+    }
     // Replay what arrived before the snapshot, by the same rules as live deltas. The buffer is
     // moved out first: a failure inside starts a new buffer.
     std::vector<Buffered> pending;

@@ -72,8 +72,57 @@ bool CaptureReader::next(TimeNs &receive_ts, std::string_view &frame) {
     if (r.ec != std::errc() || r.ptr == end || *r.ptr != ' ')
         lines_.fail("expected \"<receive_time_ns> <frame>\"");
     frame = std::string_view(r.ptr + 1, static_cast<size_t>(end - r.ptr - 1));
+    url_ = {};
+    if (frame.starts_with("http")) {  // "<url> <body>": a frame itself starts with { or [
+        auto space = frame.find(' ');
+        if (space == std::string_view::npos)
+            lines_.fail("expected \"<receive_time_ns> <url> <body>\"");
+        url_ = frame.substr(0, space);
+        frame.remove_prefix(space + 1);
+    }
     capacity_ = lines_.capacity_from(frame.data());
     return true;
+}
+
+CaptureWriter::CaptureWriter(const std::filesystem::path &file) : file_(file) {
+    gz_ = gzopen(file.c_str(), "wb6");
+    if (!gz_)
+        throw std::runtime_error(file.string() + ": cannot create recording: " + strerror(errno));
+}
+
+CaptureWriter::~CaptureWriter() {
+    if (gz_) gzclose(static_cast<gzFile>(gz_));
+}
+
+bool CaptureWriter::write(TimeNs receive_ts, std::string_view url, std::string_view frame) {
+    if (frame.find('\n') != std::string_view::npos || url.find_first_of(" \n") != url.npos)
+        return false;
+    line_.clear();
+    char digits[24];
+    auto r = std::to_chars(digits, digits + sizeof digits, receive_ts);
+    line_.append(digits, r.ptr);
+    line_ += ' ';
+    if (!url.empty()) {
+        line_ += url;
+        line_ += ' ';
+    }
+    line_ += frame;
+    line_ += '\n';
+    if (!gz_ || gzwrite(static_cast<gzFile>(gz_), line_.data(),
+                        static_cast<unsigned>(line_.size())) != static_cast<int>(line_.size())) {
+        int code = 0;
+        throw std::runtime_error(file_.string() + ": write error: " +
+                                 (gz_ ? gzerror(static_cast<gzFile>(gz_), &code) : "closed"));
+    }
+    ++frames_;
+    return true;
+}
+
+void CaptureWriter::close() {
+    if (!gz_) return;
+    int rc = gzclose(static_cast<gzFile>(gz_));
+    gz_ = nullptr;
+    if (rc != Z_OK) throw std::runtime_error(file_.string() + ": error closing the recording");
 }
 
 bool parse_unix_seconds(std::string_view text, TimeNs &out) {

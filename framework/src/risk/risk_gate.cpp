@@ -314,6 +314,9 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
     const auto &book = ctx.book;
     if (!book.valid())
         return veto(VetoReason::no_market, fmt::format("no valid book for {}", spec.id));
+    if (!ctx.book_usable)
+        return veto(VetoReason::no_market,
+                    fmt::format("the book for {} is stale or resyncing", spec.id));
     const Ticks bid = book.best_bid()->price, ask = book.best_ask()->price;
     // The highest price the order can trade at (a buy) or the highest value it can sell (a
     // sell): its notional is never underestimated.

@@ -44,7 +44,7 @@ extern "C" {
 
 #define KEEL_PLUGIN_MAGIC 0x4B45454Cu /* "KEEL" */
 #define KEEL_ABI_MAJOR 1u
-#define KEEL_ABI_MINOR 0u
+#define KEEL_ABI_MINOR 1u
 
 #if defined(__GNUC__)
 #define KEEL_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -117,16 +117,28 @@ typedef struct keel_instrument_def {
     double lot_size;      /* quantity of one lot in base currency */
     int64_t min_qty_lots; /* smallest order, in lots (0 = no minimum) */
     double min_notional;  /* smallest order value in quote currency (0 = no minimum) */
+    /* ABI 1.1: how the host keeps this instrument's book in sequence (keel_sequence_rule). */
+    uint32_t sequence_rule;
 } keel_instrument_def;
+
+/* ABI 1.1. The sequence rule a venue's book events follow; the host's sync component buffers
+ * deltas until a snapshot, drops stale ones, checks the bridge and continuity, and on a gap
+ * discards the book (strategies are not called) and asks the plugin for a new snapshot. */
+typedef enum keel_sequence_rule {
+    KEEL_SEQ_NONE = 0,            /* no ids: events apply in order; deltas before a snapshot drop */
+    KEEL_SEQ_BINANCE_FUTURES = 1, /* first_id = U, sequence = u, prev_id = pu */
+    KEEL_SEQ_BINANCE_SPOT = 2,    /* first_id = U, sequence = u */
+    KEEL_SEQ_CONTIGUOUS = 3       /* sequence = seq, each the previous + 1 (Kraken Futures) */
+} keel_sequence_rule;
 
 typedef struct keel_level {
     int64_t price_ticks;
     int64_t qty_lots; /* absolute quantity at this price; 0 deletes the level */
 } keel_level;
 
-/* A book event's levels may come in any order. `sequence` is per instrument. The host applies the
- * whole event (bids, then asks) before it checks the book, so one delta may move a level from one
- * side to the other. */
+/* A book event's levels may come in any order. `sequence` is per instrument (a snapshot's id, or
+ * a delta's last id). The host applies the whole event (bids, then asks) before it checks the
+ * book, so one delta may move a level from one side to the other. */
 typedef struct keel_book_event {
     uint32_t struct_size;
     keel_instrument_id instrument;
@@ -137,6 +149,10 @@ typedef struct keel_book_event {
     uint32_t bid_count;
     const keel_level *asks;
     uint32_t ask_count;
+    /* ABI 1.1 */
+    uint64_t first_id;     /* a delta's first id (Binance U); 0 if none */
+    uint64_t prev_id;      /* the previous delta's last id (Binance pu); 0 if none */
+    int64_t receive_ts_ns; /* when the frame carrying it arrived (host clock); 0: now */
 } keel_book_event;
 
 typedef enum keel_side { KEEL_SIDE_BUY = 1, KEEL_SIDE_SELL = 2 } keel_side;
@@ -149,7 +165,24 @@ typedef struct keel_trade_event {
     int64_t qty_lots;
     uint32_t aggressor; /* keel_side of the taker */
     uint64_t trade_id;
+    /* ABI 1.1 */
+    int64_t receive_ts_ns; /* when the frame carrying it arrived (host clock); 0: now */
 } keel_trade_event;
+
+/* ABI 1.1. One raw message for a plugin to parse: a frame from a connection the host holds for
+ * it, or a line of a recording being replayed. The bytes are borrowed for the call; `capacity`
+ * bytes are readable from `data` (at least size + 64, zero-filled, so SIMD parsers need no copy).
+ */
+typedef struct keel_frame {
+    uint32_t struct_size;
+    int64_t receive_ts_ns; /* when it arrived (host clock; the recording's time in a replay) */
+    const char *data;
+    size_t size;
+    size_t capacity;
+    /* NULL for a stream frame; for the body of a REST answer, the URL that was requested (and
+     * NULL when a recording did not keep it: hftbacktest's bare depth snapshots). */
+    const char *url;
+} keel_frame;
 
 /* ---------------------------------------------------------------------------------------------
  * Host function table. `ctx` is the host's per-plugin-instance context passed to create(); hand it
@@ -178,6 +211,10 @@ typedef struct keel_host_api {
     void (*define_instrument)(void *ctx, const keel_instrument_def *def);
     void (*emit_book)(void *ctx, const keel_book_event *event);
     void (*emit_trade)(void *ctx, const keel_trade_event *event);
+
+    /* ABI 1.1 (optional). A frame the plugin could not use: counted per venue as malformed and
+     * logged (rate-limited) with `why`, which must not contain secrets. */
+    void (*reject_frame)(void *ctx, const char *why);
 } keel_host_api;
 
 /* ---------------------------------------------------------------------------------------------
@@ -186,6 +223,7 @@ typedef struct keel_host_api {
 #define KEEL_CAP_L2_BOOK (1ull << 0)   /* emits book snapshots and deltas */
 #define KEEL_CAP_TRADES (1ull << 1)    /* emits public trades */
 #define KEEL_CAP_SYNTHETIC (1ull << 2) /* generates its own market; needs no network */
+#define KEEL_CAP_FRAMES (1ull << 3)    /* parses raw frames (on_frame): live, record, replay */
 
 typedef struct keel_exchange_plugin {
     uint32_t struct_size;
@@ -206,6 +244,13 @@ typedef struct keel_exchange_plugin {
 
     /* Begin producing events (after all subscriptions). */
     uint32_t (*start)(void *self, char *err, size_t err_size);
+
+    /* ABI 1.1 (required with KEEL_CAP_FRAMES). Parse one frame and emit what it carries. Called
+     * on the engine thread; a frame it cannot use goes to host->reject_frame. */
+    void (*on_frame)(void *self, const keel_frame *frame);
+    /* ABI 1.1 (optional). The host found a gap in `id`'s book: fetch a new snapshot (a replay,
+     * which cannot fetch, ignores it and waits for one in the recording). */
+    void (*request_snapshot)(void *self, keel_instrument_id id);
 } keel_exchange_plugin;
 
 /* ---------------------------------------------------------------------------------------------

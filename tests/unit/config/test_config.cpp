@@ -62,7 +62,7 @@ instruments:
 )";
 
 const std::string top_keys =
-    "mode, venues, instruments, strategies, risk, account, notifiers, logging";
+    "mode, venues, instruments, strategies, risk, account, market, notifiers, logging";
 
 }  // namespace
 
@@ -195,9 +195,9 @@ TEST_CASE("a mapping where a sequence is expected", "[config]") {
 }
 
 TEST_CASE("a venue block must be a mapping", "[config]") {
-    CHECK(
-        error_of("venues:\n  sim: sim\n") ==
-        "test.yaml:2:8: venues.sim: expected a mapping with keys plugin, settings, found \"sim\"");
+    CHECK(error_of("venues:\n  sim: sim\n") ==
+          "test.yaml:2:8: venues.sim: expected a mapping with keys plugin, settings, replay, "
+          "record, found \"sim\"");
 }
 
 TEST_CASE("an unset environment variable is named, never a value", "[config]") {

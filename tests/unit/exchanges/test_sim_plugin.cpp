@@ -63,6 +63,7 @@ struct fake_host {
             .define_instrument = &define_instrument,
             .emit_book = &emit_book,
             .emit_trade = &emit_trade,
+            .reject_frame = nullptr,
         };
     }
 

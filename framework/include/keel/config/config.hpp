@@ -39,6 +39,12 @@ struct PluginRef {
     std::map<std::string, RawSetting> settings;
     std::string where;     // location of the block, for later errors
     std::string key_path;  // "venues.sim"
+    // Venues only. `replay`: a recording whose frames the plugin parses instead of a live
+    // connection ("<receive_ns> <frame>" lines, gzip or plain: keel's and hftbacktest's format);
+    // the session runs on the recording's clock. `record`: a directory where every raw frame the
+    // venue receives is written in that format (docs/market-data.md). Both resolved against the
+    // config file's directory; empty when not set.
+    std::filesystem::path replay, record;
 };
 
 struct Instrument {
@@ -47,6 +53,17 @@ struct Instrument {
     std::string venue;     // key in venues
     bool spot = false;     // kind: spot (long only, paid in full) or linear (default)
     double leverage = 10;  // linear: the venue's margin leverage setting (margin = value / this)
+    // Warm-up: closed candles of a timeframe (ns) from a file (market/candle_file.hpp formats),
+    // loaded before the session starts so indicators and keel.candles have history.
+    std::map<int64_t, std::filesystem::path> history;
+    std::string where;
+};
+
+// The L0 sanitizer's limits (market/sanitizer.hpp), for every stream.
+struct MarketData {
+    double stale_after_s = 10;  // no update for this long: the stream is stale, books unusable
+    double max_jump_pct = 10;   // a trade or mid this far from the last accepted one is an outlier
+    int outlier_confirmations = 3;  // consecutive trades that make an outlier the new price
 };
 
 // What a strategy receives for a candle interval without trades (docs/config.md).
@@ -173,6 +190,7 @@ struct Config {
     std::vector<Strategy> strategies;
     RiskLimits risk;
     Account account;
+    MarketData market;
     std::map<std::string, PluginRef> notifiers;  // notifier name -> plugin
     Logging logging;
 };

@@ -22,6 +22,7 @@
 #include "keel/exec/paper_venue.hpp"
 #include "keel/exec/portfolio.hpp"
 #include "keel/market/book.hpp"
+#include "keel/market/book_feed.hpp"
 #include "keel/market/candles.hpp"
 #include "keel/notify/notifier_hub.hpp"
 #include "keel/plugin/loader.hpp"
@@ -38,6 +39,7 @@ enum class ClockKind {
 
 struct EngineOptions {
     ClockKind clock = ClockKind::wall;
+    // Where simulated time starts; a session that replays a recording starts at its first frame.
     TimeNs simulated_start = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
     std::vector<std::filesystem::path> plugin_search = plugin::default_search_path();
     // Reload a strategy when its file is saved (wall clock only; tests use schedule()).
@@ -49,9 +51,21 @@ struct PositionSummary {
     double qty = 0, avg_entry = 0, mark = 0, unrealized_pnl = 0, realized_pnl = 0;
 };
 
+// One instrument's market data as the L0 sanitizer and the sequence sync saw it.
+struct MarketSummary {
+    std::string instrument;
+    market::SyncStats sync;
+    market::RejectCounts rejects;  // book and trades together
+    uint64_t resyncs = 0;          // snapshots asked of the venue after a gap or a fault
+    uint64_t latency_samples = 0;
+    double latency_p50_ms = 0, latency_p99_ms = 0;  // exchange time to receive time
+};
+
 struct Summary {
     double seconds = 0;  // engine time covered by the run
     uint64_t book_events = 0, trade_events = 0, rejected_events = 0, candles = 0;
+    uint64_t frames = 0, malformed_frames = 0;  // raw frames handed to venue plugins
+    std::vector<MarketSummary> market;
     uint64_t orders = 0, vetoes = 0, fills = 0, cancels = 0;
     std::map<std::string, uint64_t> vetoes_by_reason;
     uint64_t strategy_errors = 0;
@@ -121,7 +135,7 @@ class Engine final : public strategy::Services {
     size_t instrument_count() const override { return instruments_.size(); }
     std::optional<InstrumentIndex> find_instrument(std::string_view id) const override;
     const InstrumentSpec &spec(InstrumentIndex i) const override { return instruments_.at(i); }
-    const market::Book &book(InstrumentIndex i) const override { return books_.at(i); }
+    const market::Book &book(InstrumentIndex i) const override { return feeds_.at(i).book(); }
     const exec::Position &position(InstrumentIndex i) const override {
         return portfolio_->position(i);
     }
@@ -146,13 +160,15 @@ class Engine final : public strategy::Services {
     void on_book_event(Venue &venue, const keel_book_event &event);
     void on_trade_event(Venue &venue, const keel_trade_event &event);
     uint32_t on_add_timer(Venue &venue, int64_t period_ns, keel_timer_fn fn, void *user);
+    void on_reject_frame(Venue &venue, const char *why);
 
   private:
     struct QueuedEvent {
         enum class Kind : uint8_t { book, trade } kind;
         InstrumentIndex instrument;
         bool snapshot = false;
-        TimeNs ts = 0;
+        TimeNs ts = 0, receive_ts = 0;                           // exchange and receive time
+        market::DeltaIds ids;                                    // a snapshot's id is ids.last
         uint32_t first_level = 0, bid_count = 0, ask_count = 0;  // into the level pool
         Ticks price = 0;
         Lots qty = 0;
@@ -192,6 +208,16 @@ class Engine final : public strategy::Services {
     void settle_funding();
     TimeNs next_funding_ = 0;  // 0: none
     void process_queue();
+    // Replay: hands every frame due by now() to its venue's plugin, one at a time, each
+    // followed by the events it produced. False once every recording has ended.
+    bool replay_due_frames();
+    void deliver_frame(Venue &venue, const keel_frame &frame);
+    // A book that stopped being usable asks its venue for a snapshot, once per episode.
+    void request_snapshot(InstrumentIndex i);
+    void check_stale_books();
+    TimeNs next_stale_check_ = 0;
+    // Warm-up: candle files from the config, before the session starts.
+    void load_history();
     void process_book(const QueuedEvent &e, const EventBuffer &buf);
     void process_trade(const QueuedEvent &e);
     void emit_candle(InstrumentIndex i, const market::Candle &c);
@@ -230,7 +256,12 @@ class Engine final : public strategy::Services {
     std::vector<std::unique_ptr<Venue>> venues_;
     std::vector<InstrumentSpec> instruments_;
     std::vector<bool> defined_;
-    std::vector<market::Book> books_;
+    // Per instrument: the book behind its venue's sequence rule and the L0 sanitizer, the trade
+    // filter, and whether a snapshot has been asked for since the book last became unusable.
+    std::vector<market::BookFeed> feeds_;
+    std::vector<market::TradeFilter> trade_filters_;
+    std::vector<bool> snapshot_requested_;
+    std::vector<uint64_t> resyncs_;
     std::vector<market::CandleSet> candles_;  // per instrument; empty when nobody wants candles
     std::vector<CandleWants> candle_wants_;   // per strategy
     // Per strategy, odd while one of its callbacks runs; read by the watchdog thread.

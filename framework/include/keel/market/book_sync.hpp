@@ -13,6 +13,9 @@
 namespace keel::market {
 
 enum class SequenceRule {
+    // No ids (the sim venue): events apply in order once a snapshot has arrived; deltas before it
+    // cannot be placed against it and are dropped as stale.
+    none,
     // Binance USD-M futures: drop u < lastUpdateId; first applied has U <= lastUpdateId <= u;
     // then each pu equals the previous u.
     binance_futures,

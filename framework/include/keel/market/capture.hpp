@@ -48,7 +48,9 @@ class PaddedLineReader {
     uint64_t line_number_ = 0;
 };
 
-// keel's recordings and hftbacktest's captures: "<receive_time_ns> <raw frame>" per line.
+// keel's recordings and hftbacktest's captures: "<receive_time_ns> <raw frame>" per line. keel
+// also writes the body of a REST answer as "<receive_time_ns> <url> <body>", so a replay knows
+// what was asked (hftbacktest writes a depth snapshot bare, without its URL).
 class CaptureReader {
   public:
     static constexpr size_t kPadding = PaddedLineReader::kPadding;
@@ -57,6 +59,9 @@ class CaptureReader {
 
     // The next frame; false at the end. Throws on a line without "<ts> " or on a read error.
     bool next(TimeNs &receive_ts, std::string_view &frame);
+    // The URL of the last frame if it was a REST answer keel recorded; empty for a stream frame.
+    // Valid until the next call.
+    std::string_view url() const { return url_; }
     // Bytes readable from frame.data(): frame.size() + kPadding at least.
     size_t capacity() const { return capacity_; }
     uint64_t line_number() const { return lines_.line_number(); }
@@ -64,6 +69,31 @@ class CaptureReader {
   private:
     PaddedLineReader lines_;
     size_t capacity_ = 0;
+    std::string_view url_;
+};
+
+// Writes a recording in CaptureReader's format, gzip-compressed. Times must not go backwards
+// (a replay relies on it); a frame with a line break cannot be written as one line and is
+// refused. Throws std::runtime_error naming the file on any I/O error.
+class CaptureWriter {
+  public:
+    explicit CaptureWriter(const std::filesystem::path &file);
+    ~CaptureWriter();
+    CaptureWriter(const CaptureWriter &) = delete;
+    CaptureWriter &operator=(const CaptureWriter &) = delete;
+
+    // `url` empty for a stream frame. False (nothing written) for a frame with a line break.
+    bool write(TimeNs receive_ts, std::string_view url, std::string_view frame);
+    // Flushes and closes; the destructor does it too but cannot report an error.
+    void close();
+    const std::filesystem::path &file() const { return file_; }
+    uint64_t frames() const { return frames_; }
+
+  private:
+    std::filesystem::path file_;
+    void *gz_ = nullptr;
+    std::string line_;
+    uint64_t frames_ = 0;
 };
 
 // cryptofeed's raw captures (its `raw_data_collection`): NAME.ws.N.0 for a WebSocket connection,

@@ -99,6 +99,9 @@ struct RiskContext {
     const exec::Portfolio &portfolio;
     OpenOrders open;
     TimeNs now = 0;
+    // False while the book's stream is stale or resyncing (market::BookFeed::usable): the gate
+    // then decides nothing on it, whatever the last levels say.
+    bool book_usable = true;
 };
 
 // What on_account or a manual command changed; the engine logs it, notifies, and carries out
