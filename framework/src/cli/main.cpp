@@ -222,6 +222,8 @@ const char *type_name(uint32_t type) {
             return "bool";
         case KEEL_CFG_SECRET:
             return "secret";
+        case KEEL_CFG_PATH:
+            return "path";
         default:
             return "?";
     }
@@ -255,7 +257,8 @@ int describe_plugin(const Options &o) {
                     lib->description().c_str());
         static const std::pair<uint64_t, const char *> caps[] = {{KEEL_CAP_L2_BOOK, "l2_book"},
                                                                  {KEEL_CAP_TRADES, "trades"},
-                                                                 {KEEL_CAP_SYNTHETIC, "synthetic"}};
+                                                                 {KEEL_CAP_SYNTHETIC, "synthetic"},
+                                                                 {KEEL_CAP_FRAMES, "frames"}};
         if (lib->kind() == keel::plugin::Kind::exchange) {
             std::string names;
             for (auto &[bit, name] : caps)

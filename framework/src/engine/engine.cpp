@@ -210,7 +210,7 @@ void Engine::load_venues() {
         v->engine = this;
         v->name = name;
         v->library = plugin::Library::open(file, plugin::Kind::exchange, "venues." + name);
-        v->settings = plugin::Settings::resolve(*v->library, ref);
+        v->settings = plugin::Settings::resolve(*v->library, ref, config_dir);
         v->host.struct_size = sizeof(keel_host_api);
         v->host.abi_minor = KEEL_ABI_MINOR;
         v->host.log = host_log;
@@ -291,7 +291,7 @@ void Engine::load_notifiers() {
         auto file =
             plugin::resolve(ref.plugin, plugin::Kind::notifier, config_dir, options_.plugin_search);
         auto lib = plugin::Library::open(file, plugin::Kind::notifier, "notifiers." + name);
-        auto settings = plugin::Settings::resolve(*lib, ref);
+        auto settings = plugin::Settings::resolve(*lib, ref, config_dir);
         notifiers_.add(name, std::move(lib), settings);
     }
 }
@@ -751,7 +751,7 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
         if (feed.needs_snapshot()) request_snapshot(i);
         return;
     }
-    if (!was_usable && snapshot_requested_[i])
+    if (!was_usable && resyncs_[i] > 0 && snapshot_requested_[i])
         keel::log::get("market").info("{}: book whole again", instruments_[i].id);
     snapshot_requested_[i] = false;
     if (status != market::SyncStatus::applied) return;  // a stale delta: nothing changed
@@ -798,7 +798,7 @@ void Engine::process_trade(const QueuedEvent &e) {
 void Engine::request_snapshot(InstrumentIndex i) {
     if (snapshot_requested_[i]) return;
     snapshot_requested_[i] = true;
-    ++resyncs_[i];
+    if (feeds_[i].sync_stats().snapshots > 0) ++resyncs_[i];  // not the first sync
     for (auto &v : venues_) {
         if (v->name != instruments_[i].venue) continue;
         if (auto fn = v->library->exchange().request_snapshot) fn(v->self, i);

@@ -217,6 +217,8 @@ const char *type_name(uint32_t type) {
             return "true or false";
         case KEEL_CFG_SECRET:
             return "a secret from the environment";
+        case KEEL_CFG_PATH:
+            return "a file path";
         default:
             return "an unknown type";
     }
@@ -230,6 +232,8 @@ bool parse_value(uint32_t type, const std::string &text, keel_setting &out) {
         case KEEL_CFG_STRING:
         case KEEL_CFG_SECRET:
             return true;
+        case KEEL_CFG_PATH:
+            return !text.empty();
         case KEEL_CFG_INT: {
             int64_t v = 0;
             auto r = std::from_chars(b, e, v);
@@ -260,7 +264,8 @@ bool parse_value(uint32_t type, const std::string &text, keel_setting &out) {
 
 }  // namespace
 
-Settings Settings::resolve(const Library &library, const config::PluginRef &ref) {
+Settings Settings::resolve(const Library &library, const config::PluginRef &ref,
+                           const fs::path &config_dir) {
     Settings out;
     std::vector<std::string> names;
     for (uint32_t i = 0; i < library.config_key_count(); ++i)
@@ -305,6 +310,18 @@ Settings Settings::resolve(const Library &library, const config::PluginRef &ref)
                                           type_name(key.type) + ", found " + found);
             }
             text = raw.value;
+            if (key.type == KEEL_CFG_PATH) {
+                fs::path p(text);
+                if (p.is_relative()) p = config_dir / p;
+                text = p.lexically_normal().string();
+                std::error_code ec;
+                if (!fs::is_regular_file(text, ec))
+                    throw config::ConfigError(
+                        raw.where + ": " + raw.key_path + ": file " +
+                        (raw.from_env ? std::string("from the environment") : "\"" + text + "\"") +
+                        " does not exist (relative paths are resolved against the config file's "
+                        "directory)");
+            }
         } else if (key.default_value) {
             text = key.default_value;
             if (!parse_value(key.type, text, s))

@@ -81,7 +81,9 @@ typedef enum keel_config_type {
     KEEL_CFG_INT = 2, /* int64 */
     KEEL_CFG_DOUBLE = 3,
     KEEL_CFG_BOOL = 4,
-    KEEL_CFG_SECRET = 5 /* string that must come from the environment: ${VAR} in YAML */
+    KEEL_CFG_SECRET = 5, /* string that must come from the environment: ${VAR} in YAML */
+    KEEL_CFG_PATH = 6    /* ABI 1.1: an existing file; the host resolves a relative path against
+                            the config file's directory and hands over the result */
 } keel_config_type;
 
 typedef struct keel_config_key {

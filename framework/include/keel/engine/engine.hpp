@@ -56,7 +56,7 @@ struct MarketSummary {
     std::string instrument;
     market::SyncStats sync;
     market::RejectCounts rejects;  // book and trades together
-    uint64_t resyncs = 0;          // snapshots asked of the venue after a gap or a fault
+    uint64_t resyncs = 0;  // snapshots asked of the venue after a gap or a fault (not the first)
     uint64_t latency_samples = 0;
     double latency_p50_ms = 0, latency_p99_ms = 0;  // exchange time to receive time
 };

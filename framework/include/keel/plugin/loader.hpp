@@ -84,7 +84,9 @@ class Settings {
 
     // Throws config::ConfigError (file:line:col, key path, expected/found) for unknown keys,
     // wrong types, missing required keys, and secrets written literally in YAML.
-    static Settings resolve(const Library &library, const config::PluginRef &ref);
+    // `config_dir` anchors relative KEEL_CFG_PATH values.
+    static Settings resolve(const Library &library, const config::PluginRef &ref,
+                            const std::filesystem::path &config_dir = {});
 
   private:
     std::vector<std::unique_ptr<std::string>> strings_;

@@ -1,0 +1,69 @@
+#include "exchange_info.hpp"
+
+#include <simdjson.h>
+
+namespace keel::binance {
+
+const SymbolInfo *ExchangeInfo::find(std::string_view symbol) const {
+    for (const auto &s : symbols)
+        if (s.symbol == symbol) return &s;
+    return nullptr;
+}
+
+namespace {
+
+// A string field, or "" when absent or not a string.
+std::string text(simdjson::dom::element e, std::string_view key) {
+    std::string_view v;
+    if (e[key].get_string().get(v)) return {};
+    return std::string(v);
+}
+
+}  // namespace
+
+std::optional<ExchangeInfo> parse_exchange_info(std::string_view body, std::string &error) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (auto ec = parser.parse(body.data(), body.size()).get(doc)) {
+        error = std::string("exchangeInfo is not JSON: ") + simdjson::error_message(ec);
+        return std::nullopt;
+    }
+    simdjson::dom::array symbols;
+    if (doc["symbols"].get_array().get(symbols)) {
+        error = "exchangeInfo has no \"symbols\" array";
+        return std::nullopt;
+    }
+    ExchangeInfo out;
+    for (auto entry : symbols) {
+        SymbolInfo s;
+        s.symbol = text(entry, "symbol");
+        s.base = text(entry, "baseAsset");
+        s.quote = text(entry, "quoteAsset");
+        s.status = text(entry, "status");
+        simdjson::dom::array filters;
+        if (!entry["filters"].get_array().get(filters)) {
+            for (auto f : filters) {
+                std::string type = text(f, "filterType");
+                if (type == "PRICE_FILTER") {
+                    s.tick_size = text(f, "tickSize");
+                } else if (type == "LOT_SIZE") {
+                    s.step_size = text(f, "stepSize");
+                    s.min_qty = text(f, "minQty");
+                } else if (type == "MIN_NOTIONAL" || type == "NOTIONAL") {
+                    auto n = text(f, "notional");
+                    if (n.empty()) n = text(f, "minNotional");
+                    if (!n.empty()) s.min_notional = n;
+                }
+            }
+        }
+        if (s.symbol.empty() || s.tick_size.empty() || s.step_size.empty()) {
+            error = "exchangeInfo symbol " + (s.symbol.empty() ? "(unnamed)" : s.symbol) +
+                    " lacks a symbol, PRICE_FILTER tickSize or LOT_SIZE stepSize";
+            return std::nullopt;
+        }
+        out.symbols.push_back(std::move(s));
+    }
+    return out;
+}
+
+}  // namespace keel::binance
