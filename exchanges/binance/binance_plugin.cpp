@@ -166,8 +166,8 @@ void on_frame(void *self, const keel_frame *f) {
         symbol = symbol.substr(0, symbol.find('&'));
         Subscription *sub = inst.by_symbol(symbol);
         if (!sub) return;  // a symbol nobody subscribed
-        deliver(inst, *sub,
-                sub->codec.parse_depth_response(url, frame, f->capacity), f->receive_ts_ns);
+        deliver(inst, *sub, sub->codec.parse_depth_response(url, frame, f->capacity),
+                f->receive_ts_ns);
         return;
     }
     if (auto stream = stream_symbol(frame); !stream.empty()) {
@@ -176,8 +176,7 @@ void on_frame(void *self, const keel_frame *f) {
         auto kind = sub->codec.parse(frame, f->capacity);
         if (kind != MessageKind::invalid && kind != MessageKind::other &&
             sub->codec.symbol() != sub->symbol) {
-            inst.reject(std::string(sub->codec.symbol()) + " data on the stream of " +
-                        sub->symbol);
+            inst.reject(std::string(sub->codec.symbol()) + " data on the stream of " + sub->symbol);
             return;
         }
         deliver(inst, *sub, kind, f->receive_ts_ns);
@@ -277,7 +276,8 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
     }
     try {
         std::string stream(s->symbol);
-        for (auto &ch : stream) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (auto &ch : stream)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         inst.subs.push_back(std::unique_ptr<Subscription>(
             new Subscription{id, s->symbol, std::move(stream), Codec(*tick, *lot)}));
         int64_t min_lots = 0;
@@ -291,10 +291,10 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
             .tick_size = std::strtod(s->tick_size.c_str(), nullptr),
             .lot_size = std::strtod(s->step_size.c_str(), nullptr),
             .min_qty_lots = min_lots,
-            .min_notional = s->min_notional.empty() ? 0.0
-                                                    : std::strtod(s->min_notional.c_str(), nullptr),
-            .sequence_rule = inst.futures ? uint32_t{KEEL_SEQ_BINANCE_FUTURES}
-                                          : uint32_t{KEEL_SEQ_BINANCE_SPOT},
+            .min_notional =
+                s->min_notional.empty() ? 0.0 : std::strtod(s->min_notional.c_str(), nullptr),
+            .sequence_rule =
+                inst.futures ? uint32_t{KEEL_SEQ_BINANCE_FUTURES} : uint32_t{KEEL_SEQ_BINANCE_SPOT},
         };
         inst.host->define_instrument(inst.ctx, &def);
         return KEEL_OK;
@@ -314,9 +314,9 @@ void request_snapshot(void *self, keel_instrument_id id) {
     // recording (the live REST fetch comes with the transport).
     for (auto &s : inst.subs)
         if (s->id == id)
-            inst.host->log(inst.ctx, KEEL_LOG_INFO,
-                           (s->symbol + ": resync asked; waiting for a snapshot in the stream")
-                               .c_str());
+            inst.host->log(
+                inst.ctx, KEEL_LOG_INFO,
+                (s->symbol + ": resync asked; waiting for a snapshot in the stream").c_str());
 }
 
 const keel_config_key k_config_keys[] = {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "keel/log/log.hpp"
+#include "keel/market/candle_file.hpp"
 #include "keel/market/capture.hpp"
 
 namespace keel::engine {
@@ -198,7 +199,77 @@ void Engine::prepare() {
     for (auto &s : config_.strategies) strategy_names.push_back(s.name);
     gate_ = std::make_unique<risk::RiskGate>(config_.risk, instruments_, strategy_names);
     load_strategies();
+    load_history();
     prepared_ = true;
+}
+
+void Engine::load_history() {
+    auto &log = keel::log::get("market");
+    for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
+        const auto &inst = config_.instruments[i];
+        const auto &spec = instruments_[i];
+        std::vector<market::Candle> history;
+        for (const auto &[length, file] : inst.history) {
+            const auto &builders = candles_[i].builders();
+            if (std::none_of(builders.begin(), builders.end(),
+                             [&](const auto &b) { return b.length() == length; })) {
+                log.warn("{}: history {} not loaded: no strategy on {} uses its timeframe", spec.id,
+                         file.string(), spec.id);
+                continue;
+            }
+            auto rows = market::read_candle_file(file);  // errors name file and line
+            if (rows.empty()) continue;
+            // The gap between history and the session is filled (flat candles) or skipped, so
+            // it must be short enough to mean something.
+            constexpr TimeNs kMaxGap = TimeNs{86400} * 1'000'000'000;
+            TimeNs last_end = rows.back().open_time + length;
+            if (last_end + kMaxGap < now())
+                throw config::ConfigError(fmt::format(
+                    "{}: instruments.{}.history: {} ends {:.1f} days before the session starts; "
+                    "warm-up history must reach within a day of the start",
+                    inst.where, spec.id, file.string(),
+                    static_cast<double>(now() - last_end) / 86400e9));
+            size_t first = rows.size() > kCandleHistory ? rows.size() - kCandleHistory : 0;
+            for (size_t k = first; k < rows.size(); ++k) {
+                const auto &r = rows[k];
+                // Prices onto the instrument's grid: history only warms indicators.
+                auto ticks = [&](double p) { return std::llround(p / spec.tick_size); };
+                market::Candle c;
+                c.start = r.open_time;
+                c.length = length;
+                c.open = ticks(r.open);
+                c.high = ticks(r.high);
+                c.low = ticks(r.low);
+                c.close = ticks(r.close);
+                c.volume = std::llround(r.volume / spec.lot_size);
+                history.push_back(c);
+            }
+        }
+        if (history.empty()) continue;
+        auto before = candles_[i].stats();
+        size_t warmed = 0;
+        candles_[i].seed(history, now(), [&](const market::Candle &c) {
+            // Warm-up: kept for keel.candles and fed to indicators; not an on_candle event.
+            auto &kept = candle_history_[i][c.length];
+            if (kept.size() == kCandleHistory) kept.pop_front();
+            kept.push_back(c);
+            for (size_t k = 0; k < strategies_.size(); ++k) {
+                if (!strategies_[k]->wants(i) || (c.flat && !candle_wants_[k].flat)) continue;
+                for (const auto &[len, label] : candle_wants_[k].timeframes)
+                    if (len == c.length) strategies_[k]->update_indicators(i, label, c);
+            }
+            ++warmed;
+        });
+        const auto &after = candles_[i].stats();
+        log.info(
+            "{}: warmed with {} history candles ({} refused: {} invalid, {} overlapping, {} "
+            "unfinished)",
+            spec.id, warmed,
+            after.seed_invalid + after.seed_overlap + after.seed_unfinished - before.seed_invalid -
+                before.seed_overlap - before.seed_unfinished,
+            after.seed_invalid - before.seed_invalid, after.seed_overlap - before.seed_overlap,
+            after.seed_unfinished - before.seed_unfinished);
+    }
 }
 
 void Engine::load_venues() {

@@ -823,3 +823,34 @@ TEST_CASE("a funding interval must divide a day", "[config]") {
           "test.yaml:10:23: account.funding_interval_h: expected 0 (no funding) or hours that "
           "divide a day (1, 2, 3, 4, 6, 8, 12, 24), found 5");
 }
+
+TEST_CASE("replay, record, market and history settings", "[config]") {
+    const auto data = fs::path(KEEL_SOURCE_DIR) / "configs";  // any existing file will do
+    const std::string file = (data / "paper.yaml").string();
+    auto cfg = load_string("mode: paper\nvenues:\n  sim:\n    plugin: sim\n    replay: " + file +
+                               "\n    record: rec\ninstruments:\n  - { symbol: BTCUSDT, venue: "
+                               "sim, history: { 1m: " +
+                               file + " } }\nmarket: { stale_after_s: 3, max_jump_pct: 2.5 }\n",
+                           "/tmp/x/test.yaml", env_of());
+    CHECK(cfg.venues.at("sim").replay == fs::path(file));
+    CHECK(cfg.venues.at("sim").record == fs::path("/tmp/x/rec"));
+    CHECK(cfg.instruments[0].history.at(60'000'000'000) == fs::path(file));
+    CHECK(cfg.market.stale_after_s == 3);
+    CHECK(cfg.market.max_jump_pct == 2.5);
+    CHECK(cfg.market.outlier_confirmations == 3);
+
+    CHECK(error_of(base + "market: { stale_after_s: 0 }\n") ==
+          "test.yaml:9:26: market.stale_after_s: expected a number > 0, found \"0\"");
+    CHECK(error_of(base + "market: { stale: 1 }\n") ==
+          "test.yaml:9:11: market.stale: unknown key (allowed keys: stale_after_s, max_jump_pct, "
+          "outlier_confirmations)");
+    const std::string replay_missing = error_of(
+        "venues:\n  sim: { plugin: sim, replay: no-such.gz }\ninstruments:\n  - { symbol: X, "
+        "venue: sim }\n");
+    CHECK_THAT(replay_missing, Contains("test.yaml:2:31: venues.sim.replay: recording file") &&
+                                   Contains("no-such.gz\" does not exist"));
+    CHECK_THAT(error_of("venues:\n  sim: { plugin: sim }\ninstruments:\n  - { symbol: X, "
+                        "venue: sim, history: { 7q: a.json } }\n"),
+               Contains("instruments[0].history.7q: expected a timeframe like 1m, 5m, 1h as the "
+                        "key, found \"7q\""));
+}

@@ -65,6 +65,7 @@ struct Desk {
     RiskGate gate;
     OpenOrders open;
     TimeNs now = kT0 + 10 * kSec;
+    bool book_usable = true;
     std::vector<risk::RiskEvent> events;
 
     explicit Desk(config::RiskLimits limits)
@@ -81,7 +82,8 @@ struct Desk {
     }
     void watch() { gate.on_account(pf, now, events); }
     std::variant<risk::ApprovedOrder, risk::Veto> check(const OrderIntent &i) {
-        return gate.check(i, RiskContext{specs[i.instrument], books[i.instrument], pf, open, now});
+        return gate.check(
+            i, RiskContext{specs[i.instrument], books[i.instrument], pf, open, now, book_usable});
     }
     std::optional<VetoReason> decide(const OrderIntent &i) {
         auto r = check(i);
@@ -169,6 +171,15 @@ SCENARIO("malformed orders are refused before anything else", "[risk]") {
             d.books[0] = market::Book{};
             THEN("NO_MARKET") {
                 CHECK(d.decide(order(Side::buy, 5)) == VetoReason::no_market);
+            }
+        }
+        WHEN("the book's stream is stale or resyncing, its last levels intact") {
+            d.book_usable = false;
+            THEN("NO_MARKET, for reductions too") {
+                CHECK(d.message(order(Side::buy, 5)) ==
+                      "NO_MARKET: the book for BTCUSDT is stale or resyncing");
+                d.fill(0, Side::buy, 5, 600001);
+                CHECK(d.decide(order(Side::sell, 5)) == VetoReason::no_market);
             }
         }
     }
