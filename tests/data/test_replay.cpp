@@ -345,3 +345,49 @@ TEST_CASE("a replay with recording on writes a copy that replays to the same ses
     CHECK(second.summary.trade_events == first.summary.trade_events);
     check_same_book(second.book, first.book);
 }
+
+TEST_CASE("reloads during a real replay lose and repeat no event", "[data][replay][reload]") {
+    test::TempDir dir;
+    dir.write("reference.lua", R"(
+books, trades = 0, 0
+function on_book(inst, book) books = books + 1 end
+function on_trade(inst, t) trades = trades + 1 end
+)");
+    // Counts like the reference and hands its counts to the next version.
+    dir.write("live.lua", R"(
+books, trades, versions = 0, 0, 1
+function on_book(inst, book) books = books + 1 end
+function on_trade(inst, t) trades = trades + 1 end
+function on_save() return { books = books, trades = trades, versions = versions } end
+function on_reload(s) books, trades, versions = s.books, s.trades, s.versions + 1 end
+)");
+    auto cfg = config::load_file(
+        dir.write("replay.yaml", fmt::format(R"(mode: paper
+venues:
+  binance:
+    plugin: binance
+    replay: {}
+    settings: {{ market: usdm, exchange_info: {} }}
+instruments:
+  - {{ symbol: BTCUSDT, venue: binance }}
+strategies:
+  - {{ name: reference, file: reference.lua, instruments: [BTCUSDT] }}
+  - {{ name: live, file: live.lua, instruments: [BTCUSDT] }}
+)",
+                                             kCapture.string(), kExchangeInfo.string())));
+    cfg.notifiers.clear();
+    engine::Engine e(cfg, test::simulated());
+    e.prepare();
+    const TimeNs start = e.now(), second = 1'000'000'000;
+    for (int k = 1; k <= 5; ++k)
+        e.schedule(engine::Command::reload, start + k * 50 * second, "test", "live");
+    auto summary = e.run(TimeNs{3600} * second);
+    CHECK(summary.reloads == 5);
+    CHECK(summary.failed_reloads == 0);
+    auto get = [&](const char *s, const char *g) { return *e.strategy(s)->global_as_string(g); };
+    CHECK(get("live", "versions") == "6");
+    CHECK(std::stoll(get("reference", "books")) > 6000);
+    CHECK(std::stoll(get("reference", "trades")) > 20000);
+    CHECK(get("live", "books") == get("reference", "books"));
+    CHECK(get("live", "trades") == get("reference", "trades"));
+}
