@@ -39,6 +39,16 @@ function on_book(inst, book)
   top_lots = top_lots + math.floor(bq / 0.001 + 0.5) + math.floor(aq / 0.001 + 0.5)
   if b >= a then crossed = crossed + 1 end
 end
+-- Between events too, a book that is not whole shows nothing.
+invalid_ticks, leaked = 0, 0
+function on_start() keel.every(0.25) end
+function on_timer(id)
+  local b = keel.book("BTCUSDT")
+  if not b:valid() then
+    invalid_ticks = invalid_ticks + 1
+    if b:best_bid() or b:best_ask() or b:mid() then leaked = leaked + 1 end
+  end
+end
 )";
 
 struct Tops {
@@ -152,7 +162,7 @@ strategies:
 struct Replayed {
     engine::Summary summary;
     Tops seen;
-    double crossed = 0;
+    double crossed = 0, invalid_ticks = 0, leaked = 0;
     market::Book book;
 };
 
@@ -168,6 +178,8 @@ Replayed replay(const config::Config &cfg) {
     r.seen.ask_ticks = static_cast<int64_t>(num("ask_ticks"));
     r.seen.top_lots = static_cast<int64_t>(num("top_lots"));
     r.crossed = num("crossed");
+    r.invalid_ticks = num("invalid_ticks");
+    r.leaked = num("leaked");
     r.book = e.book(0);
     return r;
 }
@@ -249,6 +261,7 @@ TEST_CASE("replaying the real USD-M capture through the engine shows every book 
     CHECK(r.summary.malformed_frames == 0);
     CHECK(r.summary.trade_events > 20000);  // every trade of the capture went to candles
     CHECK(r.crossed == 0);
+    CHECK(r.leaked == 0);
     // The engine applied exactly what the reference applied, and the strategy saw each state.
     check_tops(r.seen, ref.total);
     check_same_book(r.book, ref.final_book);
@@ -306,6 +319,10 @@ TEST_CASE("faults in a real replay are counted, hidden from strategies and heale
             CHECK(m.resyncs == 1);
             CHECK(r.summary.malformed_frames == fault.malformed);
             CHECK(r.crossed == 0);
+            // Timers during the fault (the 300 deltas until the snapshot span seconds) found the
+            // book empty, never its stale levels.
+            CHECK(r.invalid_ticks > 0);
+            CHECK(r.leaked == 0);
             // Every state but those between the fault and the healing snapshot, and the same
             // book at the end as if nothing had happened.
             Tops expected = ref.total;

@@ -135,7 +135,9 @@ class Engine final : public strategy::Services {
     size_t instrument_count() const override { return instruments_.size(); }
     std::optional<InstrumentIndex> find_instrument(std::string_view id) const override;
     const InstrumentSpec &spec(InstrumentIndex i) const override { return instruments_.at(i); }
-    const market::Book &book(InstrumentIndex i) const override { return feeds_.at(i).book(); }
+    const market::Book &book(InstrumentIndex i) const override {
+        return feeds_.at(i).usable() ? feeds_.at(i).book() : unusable_book_;
+    }
     const exec::Position &position(InstrumentIndex i) const override {
         return portfolio_->position(i);
     }
@@ -261,6 +263,7 @@ class Engine final : public strategy::Services {
     std::vector<market::BookFeed> feeds_;
     std::vector<market::TradeFilter> trade_filters_;
     std::vector<bool> snapshot_requested_;
+    market::Book unusable_book_;  // what strategies read while a book is not usable
     std::vector<uint64_t> resyncs_;
     std::vector<market::CandleSet> candles_;  // per instrument; empty when nobody wants candles
     std::vector<CandleWants> candle_wants_;   // per strategy

@@ -43,6 +43,8 @@ class Services {
     virtual size_t instrument_count() const = 0;  // instruments are indices 0..count-1
     virtual std::optional<InstrumentIndex> find_instrument(std::string_view id) const = 0;
     virtual const InstrumentSpec &spec(InstrumentIndex i) const = 0;
+    // The book as strategies may read it: empty (not valid, no levels) while the venue's stream is
+    // resyncing or stale, so nothing built across a fault can be read.
     virtual const market::Book &book(InstrumentIndex i) const = 0;
     virtual const exec::Position &position(InstrumentIndex i) const = 0;
     virtual double balance() const = 0;
