@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "keel/engine/engine.hpp"
 #include "keel/log/log.hpp"
 #include "keel/plugin/loader.hpp"
+#include "keel/report/report.hpp"
 #include "keel/strategy/lua_strategy.hpp"
 
 namespace {
@@ -27,6 +29,7 @@ constexpr const char *kUsage = R"(keel — trading host with Lua strategies behi
 Usage:
   keel run <config.yaml> [--duration 30s] [--log-format text|json] [--log-level LEVEL]
   keel check <config.yaml> [--log-format text|json] [--log-level LEVEL]
+  keel backtest <config.yaml> [--report DIR] [--duration D]
   keel plugin <name|file.so>
   keel version
   keel <command> --help
@@ -35,6 +38,8 @@ Commands:
   run      Start a session as configured; stops after --duration or on SIGINT/SIGTERM and
            prints a summary (events, orders, fills, vetoes, P&L).
   check    Validate the config, load every plugin, compile every strategy; change nothing.
+  backtest Run the config on the simulated clock (a recording, or the synthetic market for
+           --duration) and write report.json and report.html: metrics, trades, equity.
   plugin   Describe a plugin: kind, version, capabilities and every setting it accepts.
   version  Print keel's version and the plugin ABI version.
 )";
@@ -65,6 +70,23 @@ Options:
   -h, --help          this help
 )";
 
+constexpr const char *kBacktestHelp = R"(Usage: keel backtest <config.yaml> [options]
+
+Runs the deployment on the simulated clock, as fast as the machine allows, through the same
+engine, strategies, risk gate and fill simulator as a paper session: a venue with `replay:`
+replays its recording to the end; without one, the synthetic market runs for --duration. Then
+writes DIR/report.json (for machines) and DIR/report.html (one self-contained page: metrics,
+equity and drawdown charts, signals with seed 001's acceptance rule, trades, the config) and
+prints the summary. The same inputs give the same bytes. docs/backtest.md.
+
+Options:
+  --report DIR        where the report goes (default: reports/<config name>)
+  --duration D        how much market time to run: 30s, 5m, 2h (required without a replay)
+  --log-format F      text (default) or json
+  --log-level L       trace, debug, info, warn, error, off
+  -h, --help          this help
+)";
+
 constexpr const char *kCheckHelp = R"(Usage: keel check <config.yaml> [options]
 
 Validates the config, loads and checks every plugin, validates plugin settings, subscribes the
@@ -83,6 +105,7 @@ struct Options {
     std::optional<keel::TimeNs> duration;
     std::optional<std::string> log_format;
     std::optional<std::string> log_level;
+    std::optional<std::string> report_dir;
     bool help = false;
 };
 
@@ -130,6 +153,8 @@ Options parse(int argc, char **argv) {
                 usage_error("--log-format: expected text or json, found \"" + *o.log_format + "\"");
         } else if (a == "--log-level") {
             o.log_level = value("--log-level");
+        } else if (a == "--report") {
+            o.report_dir = value("--report");
         } else if (a.starts_with("-")) {
             usage_error("unknown option " + a);
         } else if (o.command.empty()) {
@@ -282,6 +307,43 @@ int describe_plugin(const Options &o) {
     }
 }
 
+int write_report(const Options &o, const keel::config::Config &cfg,
+                 const keel::engine::Engine &engine, const keel::engine::Summary &summary) {
+    namespace fs = std::filesystem;
+    fs::path dir = o.report_dir ? fs::path(*o.report_dir) : fs::path("reports") / cfg.file.stem();
+    auto library = keel::report::chart_library_path();
+    if (library.empty()) {
+        std::fprintf(stderr,
+                     "error: the chart library is missing next to keel (share/keel/"
+                     "lightweight-charts.js): run scripts/setup and scripts/build\n");
+        return 1;
+    }
+    auto report = keel::report::collect(engine, summary, cfg);
+    auto read = [](const fs::path &p) {
+        std::ifstream in(p, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    };
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    for (const auto &[name, text] :
+         {std::pair{"report.json", keel::report::to_json(report)},
+          std::pair{"report.html", keel::report::to_html(report, read(library))}}) {
+        std::ofstream out(dir / name, std::ios::binary);
+        out << text;
+        if (!out) {
+            std::fprintf(stderr, "error: cannot write %s\n", (dir / name).c_str());
+            return 1;
+        }
+    }
+    const auto &m = report.metrics;
+    std::printf("backtest: %llu trades, net %+.2f (%+.2f %%), max drawdown %.2f %%\n",
+                static_cast<unsigned long long>(m.all.trades), m.all.net, m.return_pct,
+                m.max_drawdown_pct);
+    std::printf("report: %s and %s\n", (dir / "report.html").c_str(),
+                (dir / "report.json").c_str());
+    return 0;
+}
+
 int run_or_check(const Options &o) {
     if (o.config.empty()) usage_error(o.command + " needs a config file");
     configure_logging(o, nullptr);
@@ -300,8 +362,18 @@ int run_or_check(const Options &o) {
         // A replayed recording brings its own clock: the session runs on it, as fast as the
         // machine allows, and ends with the recording.
         keel::engine::EngineOptions options;
-        for (const auto &[name, venue] : cfg.venues)
-            if (!venue.replay.empty()) options.clock = keel::engine::ClockKind::simulated;
+        bool replays = false;
+        for (const auto &[name, venue] : cfg.venues) replays = replays || !venue.replay.empty();
+        const bool backtest = o.command == "backtest";
+        if (replays || backtest) options.clock = keel::engine::ClockKind::simulated;
+        if (backtest) options.watch_strategy_files = false;
+        if (backtest && !replays && !o.duration) {
+            std::fprintf(stderr,
+                         "error: %s: no venue replays a recording, so the backtest needs "
+                         "--duration (market time on the synthetic market)\n",
+                         o.config.c_str());
+            return 1;
+        }
         keel::engine::Engine engine(cfg, options);
         engine.prepare();
         if (o.command == "check") {
@@ -316,6 +388,7 @@ int run_or_check(const Options &o) {
         auto summary = engine.run(duration);
         std::fputs(keel::engine::format_summary(summary).c_str(), stdout);
         std::fflush(stdout);
+        if (backtest) return write_report(o, cfg, engine, summary);
         return 0;
     } catch (const keel::config::ConfigError &e) {
         std::fprintf(stderr, "error: %s\n", e.what());
@@ -348,8 +421,13 @@ int main(int argc, char **argv) {
         if (o.help) return std::fputs(kPluginHelp, stdout), 0;
         return describe_plugin(o);
     }
-    if (o.command == "run" || o.command == "check") {
-        if (o.help) return std::fputs(o.command == "run" ? kRunHelp : kCheckHelp, stdout), 0;
+    if (o.command == "run" || o.command == "check" || o.command == "backtest") {
+        if (o.help)
+            return std::fputs(o.command == "run"     ? kRunHelp
+                              : o.command == "check" ? kCheckHelp
+                                                     : kBacktestHelp,
+                              stdout),
+                   0;
         return run_or_check(o);
     }
     usage_error("unknown command \"" + o.command + "\"");

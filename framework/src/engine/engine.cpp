@@ -61,6 +61,8 @@ constexpr TimeNs kKillDeadline = 5'000'000'000;
 // Lorentzian model's default window (2,000 bars) with room to spare.
 constexpr size_t kCandleHistory = 5000;
 
+constexpr TimeNs kMinute = 60'000'000'000;
+
 // Host function table for exchange plugins. No exception may cross back into C.
 template <typename F>
 void shield(Engine::Venue *v, const char *what, F &&f) {
@@ -198,6 +200,7 @@ void Engine::prepare() {
     std::vector<std::string> strategy_names;
     for (auto &s : config_.strategies) strategy_names.push_back(s.name);
     gate_ = std::make_unique<risk::RiskGate>(config_.risk, instruments_, strategy_names);
+    journal_ = std::make_unique<report::TradeJournal>(instruments_);
     load_strategies();
     load_history();
     prepared_ = true;
@@ -545,6 +548,7 @@ Summary Engine::run(TimeNs duration) {
     TimeNs end = start + duration;
     notify(strategy::NotifyLevel::info, "engine", "paper session started",
            fmt::format("{} strategies, {} instruments", strategies_.size(), instruments_.size()));
+    sample_equity();  // the curve starts at the starting balance
     for (auto &s : strategies_) {
         s->on_start();
         deliver_order_events();
@@ -599,6 +603,10 @@ Summary Engine::run(TimeNs duration) {
         for (InstrumentIndex i = 0; i < candles_.size(); ++i)
             candles_[i].close_until(now(), [&](const market::Candle &c) { emit_candle(i, c); });
         check_stale_books();
+        if (now() >= next_equity_sample_) {
+            sample_equity();
+            next_equity_sample_ = (now() / kMinute + 1) * kMinute;
+        }
         if (now() >= end) break;
         if (!replaying && std::all_of(venues_.begin(), venues_.end(),
                                       [](const auto &v) { return v->replay != nullptr; })) {
@@ -651,6 +659,7 @@ Summary Engine::run(TimeNs duration) {
         deliver_order_events();
     }
     shutdown_orders();
+    sample_equity();
     auto result = summary();
     notify(strategy::NotifyLevel::info, "engine", "paper session stopped",
            fmt::format("orders {}, fills {}, vetoes {}, P&L {:.2f}", result.orders, result.fills,
@@ -866,6 +875,18 @@ void Engine::process_trade(const QueuedEvent &e) {
     }
 }
 
+void Engine::sample_equity() {
+    bool in_market = false;
+    for (InstrumentIndex i = 0; i < instruments_.size(); ++i)
+        in_market = in_market || portfolio_->position(i).qty != 0;
+    report::EquityPoint p{now(), portfolio_->equity().to_double(), in_market};
+    // One point per instant: the last state at that time.
+    if (!equity_curve_.empty() && equity_curve_.back().t == p.t)
+        equity_curve_.back() = p;
+    else
+        equity_curve_.push_back(p);
+}
+
 void Engine::request_snapshot(InstrumentIndex i) {
     if (snapshot_requested_[i]) return;
     snapshot_requested_[i] = true;
@@ -958,6 +979,7 @@ exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::Or
     }
     auto &approved = std::get<risk::ApprovedOrder>(decision);
     ++stats_.orders;
+    journal_->note_stop(id, approved.intent().stop_price);
     if (approved.intent().qty != approved.requested_qty())
         keel::log::get("risk").info(
             "order {} sized {} of the {} asked (drawdown {}, size factor {:.2f})", id,
@@ -1130,9 +1152,13 @@ void Engine::handle_venue_events() {
     std::vector<std::pair<exec::OrderId, Lots>> bracket_fills;
     std::vector<exec::OrderId> bracket_done;
     for (auto &e : events) {
+        journal_->on_fill(e);
         if (e.last_qty > 0) {
             ++stats_.fills;
             portfolio_->on_fill(e.instrument, e.side, e.last_qty, e.last_price, e.last_fee);
+            traded_value_ += instruments_[e.instrument].price(e.last_price) *
+                             instruments_[e.instrument].qty(e.last_qty);
+            sample_equity();
             if (brackets_.count(e.id)) bracket_fills.emplace_back(e.id, e.last_qty);
         }
         if (e.status == exec::OrderStatus::cancelled) ++stats_.cancels;

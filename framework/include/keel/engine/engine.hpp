@@ -26,6 +26,8 @@
 #include "keel/market/candles.hpp"
 #include "keel/notify/notifier_hub.hpp"
 #include "keel/plugin/loader.hpp"
+#include "keel/report/journal.hpp"
+#include "keel/report/metrics.hpp"
 #include "keel/risk/risk_gate.hpp"
 #include "keel/strategy/lua_strategy.hpp"
 #include "keel/strategy/services.hpp"
@@ -130,6 +132,11 @@ class Engine final : public strategy::Services {
     const risk::RiskGate &risk_gate() const { return *gate_; }
     const exec::Portfolio &portfolio() const { return *portfolio_; }
     Summary summary() const;
+    // For reports: round trips, the equity curve (every minute and after every fill) and the
+    // value of every fill in quote currency.
+    const report::TradeJournal &journal() const { return *journal_; }
+    const std::vector<report::EquityPoint> &equity_curve() const { return equity_curve_; }
+    double traded_value() const { return traded_value_; }
 
     // strategy::Services
     size_t instrument_count() const override { return instruments_.size(); }
@@ -296,6 +303,11 @@ class Engine final : public strategy::Services {
     double slip_qty_sum_ = 0, slip_weighted_sum_ = 0, ms_to_fill_sum_ = 0, fill_ratio_sum_ = 0;
     void measure_execution(const exec::OrderEvent &e, double &slippage_bps);
     std::vector<risk::RiskEvent> risk_events_;
+    std::unique_ptr<report::TradeJournal> journal_;
+    std::vector<report::EquityPoint> equity_curve_;
+    TimeNs next_equity_sample_ = 0;
+    double traded_value_ = 0;
+    void sample_equity();
     struct KillSwitch {
         bool active = false;
         TimeNs started = 0;
