@@ -343,6 +343,7 @@ constexpr keel_exchange_plugin k_descriptor = {
     .start = &start,
     .on_frame = &on_frame,
     .request_snapshot = &request_snapshot,
+    .playback_start = nullptr,  // replays come through the host (on_frame)
 };
 
 constexpr keel_plugin_info k_info = {

@@ -403,6 +403,7 @@ constexpr keel_exchange_plugin k_descriptor = {
     .start = &sim_start,
     .on_frame = nullptr,  // it makes its market instead of parsing one
     .request_snapshot = &sim_request_snapshot,
+    .playback_start = nullptr,  // a live synthetic market, not stored data
 };
 
 constexpr keel_plugin_info k_info = {

@@ -283,7 +283,8 @@ int describe_plugin(const Options &o) {
         static const std::pair<uint64_t, const char *> caps[] = {{KEEL_CAP_L2_BOOK, "l2_book"},
                                                                  {KEEL_CAP_TRADES, "trades"},
                                                                  {KEEL_CAP_SYNTHETIC, "synthetic"},
-                                                                 {KEEL_CAP_FRAMES, "frames"}};
+                                                                 {KEEL_CAP_FRAMES, "frames"},
+                                                                 {KEEL_CAP_PLAYBACK, "playback"}};
         if (lib->kind() == keel::plugin::Kind::exchange) {
             std::string names;
             for (auto &[bit, name] : caps)
@@ -367,15 +368,16 @@ int run_or_check(const Options &o) {
         const bool backtest = o.command == "backtest";
         if (replays || backtest) options.clock = keel::engine::ClockKind::simulated;
         if (backtest) options.watch_strategy_files = false;
-        if (backtest && !replays && !o.duration) {
+
+        keel::engine::Engine engine(cfg, options);
+        engine.prepare();
+        if (backtest && !engine.ends_with_data() && !o.duration) {
             std::fprintf(stderr,
-                         "error: %s: no venue replays a recording, so the backtest needs "
-                         "--duration (market time on the synthetic market)\n",
+                         "error: %s: a venue makes its own market (no replay, no candle file), "
+                         "so the backtest needs --duration (market time)\n",
                          o.config.c_str());
             return 1;
         }
-        keel::engine::Engine engine(cfg, options);
-        engine.prepare();
         if (o.command == "check") {
             std::printf("%s: ok (%zu venues, %zu instruments, %zu strategies, %zu notifiers)\n",
                         o.config.c_str(), cfg.venues.size(), cfg.instruments.size(),

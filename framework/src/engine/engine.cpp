@@ -31,6 +31,8 @@ struct Engine::Venue {
     // Recording: every frame handed to the plugin.
     std::unique_ptr<market::CaptureWriter> recorder;
     uint64_t frames = 0;
+    bool playback = false;                // plays stored data back (KEEL_CAP_PLAYBACK)
+    std::atomic<bool> end_of_data{false};  // ... and has emitted all of it
     std::atomic<uint64_t> malformed{0};  // reject_frame may come from any thread
 
     // Reads the recording's next frame; a line that is not a frame is counted and skipped.
@@ -110,6 +112,9 @@ void host_emit_trade(void *ctx, const keel_trade_event *e) {
         if (e) v->engine->on_trade_event(*v, *e);
     });
 }
+void host_end_of_data(void *ctx) {
+    static_cast<Engine::Venue *>(ctx)->end_of_data = true;
+}
 void host_reject_frame(void *ctx, const char *why) {
     auto *v = static_cast<Engine::Venue *>(ctx);
     shield(v, "reject_frame", [&] { v->engine->on_reject_frame(*v, why ? why : ""); });
@@ -185,6 +190,7 @@ void Engine::prepare() {
     feeds_.assign(instruments_.size(), market::BookFeed(market::SequenceRule::none, sanitizer));
     trade_filters_.assign(instruments_.size(), market::TradeFilter(sanitizer));
     snapshot_requested_.assign(instruments_.size(), false);
+    playback_.assign(instruments_.size(), false);
     resyncs_.assign(instruments_.size(), 0);
     load_venues();
     load_notifiers();
@@ -294,6 +300,7 @@ void Engine::load_venues() {
         v->host.emit_book = host_emit_book;
         v->host.emit_trade = host_emit_trade;
         v->host.reject_frame = host_reject_frame;
+        v->host.end_of_data = host_end_of_data;
 
         char err[512] = {0};
         void *self = nullptr;
@@ -315,6 +322,12 @@ void Engine::load_venues() {
                     "to " +
                     key);
         }
+        v->playback = d.capabilities & KEEL_CAP_PLAYBACK;
+        if (v->playback && options_.clock != ClockKind::simulated)
+            throw config::ConfigError(ref.where + ": venues." + name + ": plugin " +
+                                      v->library->name() +
+                                      " plays stored data back, which needs the simulated "
+                                      "clock: run it with keel backtest");
         if (!ref.replay.empty()) {
             if (options_.clock != ClockKind::simulated)
                 throw config::ConfigError(ref.where + ": venues." + name +
@@ -329,6 +342,8 @@ void Engine::load_venues() {
 
         venues_.push_back(std::move(v));
         Venue &venue = *venues_.back();
+        for (InstrumentIndex i = 0; i < instruments_.size(); ++i)
+            if (instruments_[i].venue == name) playback_[i] = venue.playback;
         for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
             if (instruments_[i].venue != name) continue;
             err[0] = 0;
@@ -345,8 +360,13 @@ void Engine::load_venues() {
     }
     // A replayed session starts when its recording does, so venue and engine times agree.
     std::optional<TimeNs> first;
-    for (auto &v : venues_)
+    for (auto &v : venues_) {
         if (v->replay_pending) first = std::min(first.value_or(v->replay_ts), v->replay_ts);
+        if (v->playback) {
+            TimeNs t = v->library->exchange().playback_start(v->self);
+            first = std::min(first.value_or(t), t);
+        }
+    }
     if (first) sim_now_ = *first;
     for (auto &v : venues_) {
         const auto &dir = config_.venues.at(v->name).record;
@@ -608,9 +628,10 @@ Summary Engine::run(TimeNs duration) {
             next_equity_sample_ = (now() / kMinute + 1) * kMinute;
         }
         if (now() >= end) break;
-        if (!replaying && std::all_of(venues_.begin(), venues_.end(),
-                                      [](const auto &v) { return v->replay != nullptr; })) {
-            keel::log::get("engine").info("every recording has been replayed");
+        if (std::all_of(venues_.begin(), venues_.end(), [&](const auto &v) {
+                return (v->replay && !replaying) || (v->playback && v->end_of_data.load());
+            })) {
+            keel::log::get("engine").info("every recording has been played");
             break;
         }
 
@@ -621,7 +642,8 @@ Summary Engine::run(TimeNs duration) {
         if (!strategy_timers_.empty()) next = std::min(next, strategy_timers_.top().deadline);
         for (auto &v : venues_)
             if (v->replay_pending) next = std::min(next, v->replay_ts);
-        next = std::min(next, next_stale_check_);
+        // A quiet stream must be noticed on the wall clock; simulated time only moves with data.
+        if (options_.clock == ClockKind::wall) next = std::min(next, next_stale_check_);
         if (next_funding_ > 0) next = std::min(next, next_funding_);
         if (kill_.active && !kill_.late_alerted)
             next = std::min(next, kill_.started + kKillDeadline);
@@ -875,6 +897,12 @@ void Engine::process_trade(const QueuedEvent &e) {
     }
 }
 
+bool Engine::ends_with_data() const {
+    return !venues_.empty() && std::all_of(venues_.begin(), venues_.end(), [](const auto &v) {
+        return v->replay != nullptr || v->playback;
+    });
+}
+
 void Engine::sample_equity() {
     bool in_market = false;
     for (InstrumentIndex i = 0; i < instruments_.size(); ++i)
@@ -901,7 +929,7 @@ void Engine::check_stale_books() {
     if (now() < next_stale_check_) return;
     next_stale_check_ = now() + 1'000'000'000;
     for (InstrumentIndex i = 0; i < feeds_.size(); ++i) {
-        if (!feeds_[i].check_stale(now())) continue;
+        if (playback_[i] || !feeds_[i].check_stale(now())) continue;
         auto body = fmt::format(
             "no book update for {:g} s; orders on it are refused until the "
             "stream moves again",

@@ -130,6 +130,8 @@ std::shared_ptr<Library> Library::open(const fs::path &file, std::optional<Kind>
                  "(create, destroy, subscribe and start are required)");
         if ((d.capabilities & KEEL_CAP_FRAMES) && !d.on_frame)
             fail(file, "declares KEEL_CAP_FRAMES but has no on_frame");
+        if ((d.capabilities & KEEL_CAP_PLAYBACK) && !d.playback_start)
+            fail(file, "declares KEEL_CAP_PLAYBACK but has no playback_start");
     } else {
         lib->notifier_ = copy_descriptor<keel_notifier_plugin>(
             file, block.descriptor, offsetof(keel_notifier_plugin, notify) + sizeof(void *),

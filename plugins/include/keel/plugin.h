@@ -217,6 +217,9 @@ typedef struct keel_host_api {
     /* ABI 1.1 (optional). A frame the plugin could not use: counted per venue as malformed and
      * logged (rate-limited) with `why`, which must not contain secrets. */
     void (*reject_frame)(void *ctx, const char *why);
+
+    /* ABI 1.1 (optional). A playback plugin (KEEL_CAP_PLAYBACK) has emitted its last event. */
+    void (*end_of_data)(void *ctx);
 } keel_host_api;
 
 /* ---------------------------------------------------------------------------------------------
@@ -226,6 +229,7 @@ typedef struct keel_host_api {
 #define KEEL_CAP_TRADES (1ull << 1)    /* emits public trades */
 #define KEEL_CAP_SYNTHETIC (1ull << 2) /* generates its own market; needs no network */
 #define KEEL_CAP_FRAMES (1ull << 3)    /* parses raw frames (on_frame): live, record, replay */
+#define KEEL_CAP_PLAYBACK (1ull << 4)  /* plays stored data back on the simulated clock */
 
 typedef struct keel_exchange_plugin {
     uint32_t struct_size;
@@ -253,6 +257,10 @@ typedef struct keel_exchange_plugin {
     /* ABI 1.1 (optional). The host found a gap in `id`'s book: fetch a new snapshot (a replay,
      * which cannot fetch, ignores it and waits for one in the recording). */
     void (*request_snapshot)(void *self, keel_instrument_id id);
+    /* ABI 1.1 (required with KEEL_CAP_PLAYBACK). After subscribe(): the time its data starts.
+     * The host runs the session on the simulated clock from there (timers fire relative to it)
+     * and ends it when every playback venue has called host->end_of_data. */
+    int64_t (*playback_start)(void *self);
 } keel_exchange_plugin;
 
 /* ---------------------------------------------------------------------------------------------

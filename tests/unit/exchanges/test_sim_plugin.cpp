@@ -64,6 +64,7 @@ struct fake_host {
             .emit_book = &emit_book,
             .emit_trade = &emit_trade,
             .reject_frame = nullptr,
+            .end_of_data = nullptr,
         };
     }
 

@@ -132,6 +132,9 @@ class Engine final : public strategy::Services {
     const risk::RiskGate &risk_gate() const { return *gate_; }
     const exec::Portfolio &portfolio() const { return *portfolio_; }
     Summary summary() const;
+    // True when every venue replays a recording or plays stored data back (prepare() must have
+    // run): the session ends with the data.
+    bool ends_with_data() const;
     // For reports: round trips, the equity curve (every minute and after every fill) and the
     // value of every fill in quote currency.
     const report::TradeJournal &journal() const { return *journal_; }
@@ -270,6 +273,7 @@ class Engine final : public strategy::Services {
     std::vector<market::BookFeed> feeds_;
     std::vector<market::TradeFilter> trade_filters_;
     std::vector<bool> snapshot_requested_;
+    std::vector<bool> playback_;  // stored data played back at its own pace: never stale
     market::Book unusable_book_;  // what strategies read while a book is not usable
     std::vector<uint64_t> resyncs_;
     std::vector<market::CandleSet> candles_;  // per instrument; empty when nobody wants candles

@@ -1,0 +1,125 @@
+// Candle backtests: a real month of Binance BTCUSDT 1m candles played back as a market by the
+// `candles` plugin. The candles a strategy receives must be the file's (the engine builds them
+// from the plugin's trades), the session must end with the file, and the report must be the
+// same bytes on every run.
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "keel/config/config.hpp"
+#include "keel/engine/engine.hpp"
+#include "keel/market/candle_file.hpp"
+#include "keel/report/report.hpp"
+#include "support/engine.hpp"
+#include "support/support.hpp"
+
+using namespace keel;
+
+namespace {
+
+const std::filesystem::path kCandles =
+    std::filesystem::path(KEEL_DATA_DIR) / "candles/binance_BTCUSDT_1m_20210420_20210520.json";
+
+// Sums what on_candle saw of the real (not flat) 1m candles, in cents and 1e-5 BTC.
+constexpr const char *kCounter = R"(
+n, flat, opens, highs, lows, closes, volume = 0, 0, 0, 0, 0, 0, 0
+function on_candle(tf, c)
+  if c.flat then flat = flat + 1 return end
+  n = n + 1
+  opens = opens + math.floor(c.open * 100 + 0.5)
+  highs = highs + math.floor(c.high * 100 + 0.5)
+  lows = lows + math.floor(c.low * 100 + 0.5)
+  closes = closes + math.floor(c.close * 100 + 0.5)
+  volume = volume + math.floor(c.volume * 1e5 + 0.5)
+  if n == 1 then first_time = c.time end
+end
+)";
+
+config::Config deployment(const test::TempDir &dir, const std::string &strategy_file,
+                          const std::string &timeframes) {
+    return config::load_file(
+        dir.write("bt.yaml", fmt::format(R"(mode: paper
+venues:
+  candles:
+    plugin: candles
+    settings: {{ file: {}, tick_size: "0.01", lot_size: "0.00001" }}
+instruments:
+  - {{ symbol: BTCUSDT, venue: candles, kind: spot }}
+strategies:
+  - {{ name: s, file: {}, instruments: [BTCUSDT], timeframes: [{}] }}
+)",
+                                         kCandles.string(), strategy_file, timeframes)));
+}
+
+}  // namespace
+
+TEST_CASE("a candle file played back gives strategies the file's candles", "[data][backtest]") {
+    auto rows = market::read_candle_file(kCandles);
+    REQUIRE(rows.size() == 42915);
+    int64_t opens = 0, highs = 0, lows = 0, closes = 0, volume = 0;
+    for (const auto &r : rows) {
+        opens += std::llround(r.open * 100);
+        highs += std::llround(r.high * 100);
+        lows += std::llround(r.low * 100);
+        closes += std::llround(r.close * 100);
+        // Rounded onto the 0.00001 lot; at least one lot trades at each of the four points.
+        volume += std::max<int64_t>(std::llround(r.volume / 0.00001), 4);
+    }
+    test::TempDir dir;
+    dir.write("count.lua", kCounter);
+    auto cfg = deployment(dir, (dir.path() / "count.lua").string(), "1m");
+    cfg.notifiers.clear();
+    engine::Engine e(cfg, test::simulated());
+    auto summary = e.run(TimeNs{100} * 86400 * 1'000'000'000);  // ends with the file
+    auto get = [&](const char *g) { return std::stoll(*e.strategy("s")->global_as_string(g)); };
+    // Every candle but the last, which closes when the next would open: the file ends first.
+    CHECK(get("n") == 42914);
+    CHECK(get("flat") == 284);  // the file's one outage, 284 minutes, filled flat
+    CHECK(std::stod(*e.strategy("s")->global_as_string("first_time")) ==
+          static_cast<double>(rows.front().open_time) / 1e9);
+    const auto &last = rows.back();
+    CHECK(get("opens") == opens - std::llround(last.open * 100));
+    CHECK(get("highs") == highs - std::llround(last.high * 100));
+    CHECK(get("lows") == lows - std::llround(last.low * 100));
+    CHECK(get("closes") == closes - std::llround(last.close * 100));
+    CHECK(get("volume") == volume - std::max<int64_t>(std::llround(last.volume / 0.00001), 4));
+    CHECK(summary.market.at(0).rejects.total() == 0);
+    // The session ended with the file: the last candle's close is three quarters in.
+    CHECK(summary.seconds ==
+          Approx(static_cast<double>(last.open_time - rows.front().open_time) / 1e9 + 60));
+}
+
+TEST_CASE("configs/backtest-rsi.yaml: seed 001's strategy on candles, the same bytes every run",
+          "[data][backtest]") {
+    // The shipped config, with its paths pointed at wherever the data and sources are.
+    const std::filesystem::path source = KEEL_SOURCE_DIR;
+    std::ifstream in(source / "configs/backtest-rsi.yaml");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto replace = [&](const std::string &from, const std::string &to) {
+        for (size_t p = 0; (p = text.find(from, p)) != std::string::npos; p += to.size())
+            text.replace(p, from.size(), to);
+    };
+    replace("../../shared/data/", std::string(KEEL_DATA_DIR) + "/");
+    replace("../strategies/", (source / "strategies").string() + "/");
+    replace("preset: risk/", "preset: " + (source / "configs/risk").string() + "/");
+    std::string reports[2];
+    for (auto &json : reports) {
+        test::TempDir dir;
+        auto cfg = config::load_file(dir.write("backtest-rsi.yaml", text));
+        cfg.notifiers.clear();
+        engine::Engine e(cfg, test::simulated());
+        auto summary = e.run(TimeNs{100} * 86400 * 1'000'000'000);
+        CHECK(summary.orders > 10);
+        auto report = report::collect(e, summary, cfg);
+        CHECK(report.trades.size() > 5);
+        CHECK(report.metrics.all.trades == report.trades.size());
+        // The report's net equals the account's: every round trip closed at the session's end.
+        CHECK(report.metrics.all.net == Approx(summary.equity - summary.starting_balance));
+        json = report::to_json(report);
+    }
+    CHECK(reports[0] == reports[1]);
+}
