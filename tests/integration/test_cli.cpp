@@ -22,7 +22,7 @@ TEST_CASE("keel version and help", "[cli]") {
     auto v = run({keel_binary(), "version"});
     CHECK(v.code == 0);
     CHECK_THAT(v.out, Contains("keel 0.1.0 (plugin ABI 1.1)"));
-    for (auto cmd : {"run", "check", "plugin", "version"}) {
+    for (auto cmd : {"run", "check", "backtest", "plugin", "version"}) {
         auto h = run({keel_binary(), cmd, "--help"});
         CHECK(h.code == 0);
         CHECK_THAT(h.out, Contains(std::string("Usage: keel ") + cmd));
@@ -36,6 +36,27 @@ TEST_CASE("keel version and help", "[cli]") {
     auto dur = run({keel_binary(), "run", paper_yaml(), "--duration", "soon"});
     CHECK(dur.code == 2);
     CHECK_THAT(dur.err, Contains("--duration: expected a positive duration"));
+}
+
+TEST_CASE("keel backtest needs data that ends, and playback needs keel backtest", "[cli]") {
+    auto endless = run({keel_binary(), "backtest", paper_yaml()});
+    CHECK(endless.code == 1);
+    CHECK_THAT(endless.err, Contains("a venue makes its own market (no replay, no candle file), "
+                                     "so the backtest needs --duration"));
+    keel::test::TempDir dir;
+    dir.write("c.json",
+              "[[1620000000000,\"1\",\"2\",\"0.5\",\"1.5\",\"10\"],"
+              "[1620000060000,\"1.5\",\"2\",\"1\",\"1.2\",\"10\"]]");
+    auto cfg = dir.write("c.yaml", R"(venues:
+  c: { plugin: candles, settings: { file: c.json } }
+instruments:
+  - { symbol: XUSDT, venue: c }
+)");
+    auto playback = run({keel_binary(), "run", cfg.string()});
+    CHECK(playback.code == 1);
+    CHECK_THAT(playback.err, Contains("c.yaml:2:6: venues.c: plugin candles plays stored data "
+                                      "back, which needs the simulated clock: run it with keel "
+                                      "backtest"));
 }
 
 TEST_CASE("keel check accepts the default deployment", "[cli]") {
