@@ -117,6 +117,23 @@ end
 }
 BENCHMARK(BM_OnBookThreeQueries)->Arg(0)->Arg(1);
 
+// on_book placing one limit order: the binding's cost (table, checks, intent), with the engine's
+// side a stub, in both modes (the C API, and the FFI with jit: true).
+void BM_OnBookOrder(benchmark::State &state) {
+    BenchServices services;
+    auto s = load(services, "orders", R"(
+function on_book(inst, book)
+  local bid = book:best_bid()
+  keel.order{ instrument = inst, side = "buy", qty = 0.001, type = "limit", price = bid - 10,
+              tag = "bench" }
+end
+)",
+                  state.range(0) == 1);
+    for (auto _ : state) s->on_book(0);
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_OnBookOrder)->Arg(0)->Arg(1);
+
 // The same three queries 100 times inside one callback: the per-query cost once compiled.
 void BM_HundredQueryRounds(benchmark::State &state) {
     BenchServices services;

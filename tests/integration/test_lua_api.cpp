@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include "keel/engine/engine.hpp"
 #include "support/engine.hpp"
 #include "support/support.hpp"
@@ -202,4 +204,74 @@ strategies:
     CHECK(fast == classic);
     CHECK_THAT(*e.strategy("fast")->global_as_string("misuse"), Contains("not a book"));
     CHECK(e.strategy("fast")->global_as_string("sandbox") == "nil nil");
+}
+
+TEST_CASE("with jit: true orders go through the FFI with exactly the C API's outcomes",
+          "[engine][lua]") {
+    // Every kind of order, good and bad, from one strategy file run once in each mode (each in a
+    // session of its own, so neither sees the other's positions).
+    const char *source = R"(
+trace = {}
+local function try(t)
+  local ok, r = pcall(keel.order, t)
+  trace[#trace + 1] = ok and ("id " .. tostring(r)) or ("error " .. tostring(r))
+end
+function on_book(inst, book)
+  if sent then return end
+  sent = true
+  local bid = book:best_bid()
+  try{ instrument = inst, side = "buy", qty = 0.001, tag = "plain" }
+  try{ instrument = inst, side = "sell", qty = 0.001, type = "limit", price = bid + 50,
+       post_only = true, tif = "GTC" }
+  try{ instrument = inst, side = "buy", qty = 0.001, type = "limit", price = bid - 50,
+       stop_loss = bid - 100, take_profit = bid + 100, timeframe = "5m" }
+  try{ instrument = inst, side = "sell", qty = 0.001, type = "trailing_stop", trail = 20 }
+  try{ instrument = inst, side = "buy", qty = 0.0015 }                        -- off the grid
+  try{ instrument = inst, side = "buy", qty = 0/0 }
+  try{ instrument = inst, side = "buy", qty = 0.001, type = "limit", price = 0/0 }
+  try{ instrument = inst, side = "buy", qty = 0.001, type = "limit" }         -- no price
+  try{ instrument = inst, side = "buy", qty = 0.001, type = "trailing_stop" } -- no trail
+  try{ instrument = inst, side = "up", qty = 0.001 }
+  try{ instrument = inst, side = "buy", qty = 0.001, tif = "DAY" }
+  try{ instrument = inst, side = "buy", qty = 0.001, type = "iceberg" }
+  try{ instrument = inst, side = "buy", qty = 0.001, timeframe = "soon" }
+  try{ instrument = "DOGEUSDT", side = "buy", qty = 1 }
+  try{ instrument = inst, side = "buy", qty = "lots" }
+  try{ instrument = inst, side = "buy", qty = 0.001, price = "cheap", type = "limit" }
+  try("not a table")
+end
+function on_order(o)
+  trace[#trace + 1] = string.format("%s %s %s %s", tostring(o.id), o.status, o.reason or "",
+                                    o.tag or "")
+end
+function on_stop() joined = table.concat(trace, "\n") end
+)";
+    std::string traces[2];
+    for (int jit = 0; jit < 2; ++jit) {
+        test::TempDir dir;
+        dir.write("orders.lua", source);
+        auto cfg = config::load_file(dir.write("deploy.yaml", fmt::format(R"(venues:
+  sim: {{ plugin: sim, settings: {{ seed: 8, tick_ms: 100 }} }}
+instruments:
+  - {{ symbol: BTCUSDT, venue: sim }}
+strategies:
+  - {{ name: s, file: orders.lua, instruments: [BTCUSDT], jit: {} }}
+risk: {{ max_open_orders: 10, max_orders_per_second: 100 }}
+)",
+                                                                          jit ? "true" : "false")));
+        cfg.notifiers.clear();
+        Engine e(cfg, simulated());
+        e.run(5 * kSecond);
+        traces[jit] = *e.strategy("s")->global_as_string("joined");
+    }
+    INFO(traces[0]);
+    CHECK(traces[1] == traces[0]);
+    // The trace covers what it should: orders accepted and filled, vetoes, and misuse errors.
+    CHECK_THAT(traces[0], Contains("id 1") && Contains("filled") && Contains("INVALID_QUANTITY") &&
+                              Contains("INVALID_PRICE") &&
+                              Contains("error keel.order: a limit order needs a price") &&
+                              Contains("error keel.order: tif must be GTC, IOC or FOK") &&
+                              Contains("unknown instrument \"DOGEUSDT\"") &&
+                              Contains("qty must be a number") &&
+                              Contains("price must be a price"));
 }

@@ -380,42 +380,56 @@ int api_now(lua_State *L, LuaStrategy &s) {
 
 // keel.order{instrument=, side="buy"|"sell", qty=, type="market"|"limit", price=,
 //            reduce_only=, tag=}
-int api_order(lua_State *L, LuaStrategy &s) {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_getfield(L, 1, "instrument");
-    if (lua_type(L, -1) != LUA_TSTRING)
-        return luaL_error(L, "keel.order: instrument must be an instrument id string");
-    auto i = check_instrument(L, -1, s);
+// What a keel.order call gave, before validation: the C API and the FFI fast path both fill it,
+// and one function (make_intent) turns it into an intent, so both modes accept and refuse the
+// same orders with the same messages. A NULL string or a price field without its bit in `given`
+// was not given (a NaN that was given is the gate's to veto). The layout is declared to the FFI
+// in kFastPrelude too.
+extern "C" struct keel_order_fields {
+    const char *instrument, *side, *type, *tif, *timeframe, *tag;
+    double qty, price, trail, stop_loss, take_profit, stop;
+    int32_t post_only, reduce_only;
+    uint32_t given;  // kGivenPrice | kGivenTrail | ...
+};
+enum : uint32_t {
+    kGivenPrice = 1,
+    kGivenTrail = 2,
+    kGivenStopLoss = 4,
+    kGivenTakeProfit = 8,
+    kGivenStop = 16
+};
+
+// The intent for `f`, or nullopt with the error a strategy gets (misuse, raised as a Lua error).
+// Values the gate judges (off-grid, non-positive) pass as invalid, for a veto rather than an
+// error.
+std::optional<exec::OrderIntent> make_intent(LuaStrategy &s, const keel_order_fields &f,
+                                             std::string &error) {
+    auto fail = [&](std::string why) {
+        error = "keel.order: " + std::move(why);
+        return std::nullopt;
+    };
+    if (!f.instrument) return fail("instrument must be an instrument id string");
+    auto found = s.services().find_instrument(f.instrument);
+    if (!found) return fail(fmt::format("unknown instrument \"{}\"", f.instrument));
+    auto i = *found;
     if (!s.wants(i))
-        return luaL_error(L, "keel.order: instrument \"%s\" is not in this strategy's instruments",
-                          lua_tostring(L, -1));
+        return fail(
+            fmt::format("instrument \"{}\" is not in this strategy's instruments", f.instrument));
     const auto &spec = s.services().spec(i);
     exec::OrderIntent intent;
     intent.strategy = s.index();
     intent.instrument = i;
+    if (!f.side || (std::strcmp(f.side, "buy") != 0 && std::strcmp(f.side, "sell") != 0))
+        return fail("side must be \"buy\" or \"sell\"");
+    intent.side = f.side[0] == 'b' ? Side::buy : Side::sell;
+    intent.qty = spec.on_lot_grid(f.qty) ? spec.to_lots(f.qty) : 0;
 
-    lua_getfield(L, 1, "side");
-    const char *side = lua_tostring(L, -1);
-    if (!side || (std::strcmp(side, "buy") != 0 && std::strcmp(side, "sell") != 0))
-        return luaL_error(L, "keel.order: side must be \"buy\" or \"sell\"");
-    intent.side = side[0] == 'b' ? Side::buy : Side::sell;
-
-    lua_getfield(L, 1, "qty");
-    if (!lua_isnumber(L, -1)) return luaL_error(L, "keel.order: qty must be a number");
-    double qty = lua_tonumber(L, -1);
-    // Off-grid or non-positive quantities go to the gate as invalid (a veto, not an error).
-    intent.qty = spec.on_lot_grid(qty) ? spec.to_lots(qty) : 0;
-
-    // Prices off the tick grid become 0 (or -1 for stops): the gate vetoes them, never rounds.
-    auto price_field = [&](const char *key) -> Ticks {
-        lua_getfield(L, 1, key);
-        if (lua_isnil(L, -1)) return 0;
-        if (!lua_isnumber(L, -1)) luaL_error(L, "keel.order: %s must be a price", key);
-        double v = lua_tonumber(L, -1);
+    // Prices off the tick grid become -1 (0 when not given): the gate vetoes, never rounds.
+    auto price = [&](uint32_t bit, double v) -> Ticks {
+        if (!(f.given & bit)) return 0;
         return v > 0 && spec.on_tick_grid(v) ? spec.to_ticks(v) : -1;
     };
-    lua_getfield(L, 1, "type");
-    const char *type = luaL_optstring(L, -1, "market");
+    const char *type = f.type ? f.type : "market";
     static const std::pair<const char *, exec::OrderType> kTypes[] = {
         {"market", exec::OrderType::market},
         {"limit", exec::OrderType::limit},
@@ -425,28 +439,20 @@ int api_order(lua_State *L, LuaStrategy &s) {
     auto known = std::find_if(std::begin(kTypes), std::end(kTypes),
                               [&](auto &t) { return std::strcmp(t.first, type) == 0; });
     if (known == std::end(kTypes))
-        return luaL_error(L,
-                          "keel.order: type must be market, limit, stop, take_profit or "
-                          "trailing_stop, got \"%s\"",
-                          type);
+        return fail(fmt::format(
+            "type must be market, limit, stop, take_profit or trailing_stop, got \"{}\"", type));
     intent.type = known->second;
     if (intent.type == exec::OrderType::limit || intent.type == exec::OrderType::stop ||
         intent.type == exec::OrderType::take_profit) {
-        lua_getfield(L, 1, "price");
-        if (!lua_isnumber(L, -1))
-            return luaL_error(L, "keel.order: a %s order needs a price", type);
-        intent.price = std::max<Ticks>(price_field("price"), 0);
+        if (!(f.given & kGivenPrice)) return fail(fmt::format("a {} order needs a price", type));
+        intent.price = std::max<Ticks>(price(kGivenPrice, f.price), 0);
     }
     if (intent.type == exec::OrderType::trailing_stop) {
-        lua_getfield(L, 1, "trail");
-        if (!lua_isnumber(L, -1))
-            return luaL_error(L, "keel.order: a trailing_stop needs trail (a price distance)");
-        intent.trail = std::max<Ticks>(price_field("trail"), 0);
+        if (!(f.given & kGivenTrail)) return fail("a trailing_stop needs trail (a price distance)");
+        intent.trail = std::max<Ticks>(price(kGivenTrail, f.trail), 0);
     }
-    lua_getfield(L, 1, "post_only");
-    intent.post_only = lua_toboolean(L, -1);
-    lua_getfield(L, 1, "tif");
-    const char *tif = luaL_optstring(L, -1, "GTC");
+    intent.post_only = f.post_only != 0;
+    const char *tif = f.tif ? f.tif : "GTC";
     if (std::strcmp(tif, "GTC") == 0)
         intent.tif = exec::TimeInForce::gtc;
     else if (std::strcmp(tif, "IOC") == 0)
@@ -454,25 +460,62 @@ int api_order(lua_State *L, LuaStrategy &s) {
     else if (std::strcmp(tif, "FOK") == 0)
         intent.tif = exec::TimeInForce::fok;
     else
-        return luaL_error(L, "keel.order: tif must be GTC, IOC or FOK, got \"%s\"", tif);
-    intent.bracket_stop = price_field("stop_loss");  // -1 off the grid: INVALID_PRICE
-    intent.bracket_target = price_field("take_profit");
-    lua_getfield(L, 1, "reduce_only");
-    intent.reduce_only = lua_toboolean(L, -1);
+        return fail(fmt::format("tif must be GTC, IOC or FOK, got \"{}\"", tif));
+    intent.bracket_stop = price(kGivenStopLoss, f.stop_loss);  // -1 off the grid: INVALID_PRICE
+    intent.bracket_target = price(kGivenTakeProfit, f.take_profit);
+    intent.reduce_only = f.reduce_only != 0;
     // The trade's stop for risk per trade: given, or the bracket's stop loss.
-    intent.stop_price = price_field("stop");
+    intent.stop_price = price(kGivenStop, f.stop);
     if (intent.stop_price == 0 && intent.bracket_stop > 0) intent.stop_price = intent.bracket_stop;
-    lua_getfield(L, 1, "timeframe");
-    if (!lua_isnil(L, -1)) {
-        const char *tf = lua_tostring(L, -1);
-        auto length = tf ? market::parse_timeframe(tf) : std::nullopt;
-        if (!length) return luaL_error(L, "keel.order: timeframe must be like \"5m\"");
+    if (f.timeframe) {
+        auto length = market::parse_timeframe(f.timeframe);
+        if (!length) return fail("timeframe must be like \"5m\"");
         intent.timeframe = *length;
     }
-    lua_getfield(L, 1, "tag");
-    if (const char *tag = lua_tostring(L, -1)) intent.tag = tag;
+    if (f.tag) intent.tag = f.tag;
+    return intent;
+}
 
-    exec::OrderId id = s.services().submit(std::move(intent));
+int api_order(lua_State *L, LuaStrategy &s) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    keel_order_fields f{};
+    auto string_field = [&](const char *key) -> const char * {
+        lua_getfield(L, 1, key);
+        return lua_isnil(L, -1) ? nullptr : lua_tostring(L, -1);
+    };
+    auto price_field = [&](const char *key, uint32_t bit) {
+        lua_getfield(L, 1, key);
+        if (lua_isnil(L, -1)) return 0.0;
+        if (!lua_isnumber(L, -1)) luaL_error(L, "keel.order: %s must be a price", key);
+        f.given |= bit;
+        return static_cast<double>(lua_tonumber(L, -1));
+    };
+    lua_getfield(L, 1, "instrument");
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "keel.order: instrument must be an instrument id string");
+    f.instrument = lua_tostring(L, -1);
+    f.side = string_field("side");
+    lua_getfield(L, 1, "qty");
+    if (!lua_isnumber(L, -1)) return luaL_error(L, "keel.order: qty must be a number");
+    f.qty = lua_tonumber(L, -1);
+    f.type = string_field("type");
+    f.tif = string_field("tif");
+    f.timeframe = string_field("timeframe");
+    f.tag = string_field("tag");
+    f.price = price_field("price", kGivenPrice);
+    f.trail = price_field("trail", kGivenTrail);
+    f.stop_loss = price_field("stop_loss", kGivenStopLoss);
+    f.take_profit = price_field("take_profit", kGivenTakeProfit);
+    f.stop = price_field("stop", kGivenStop);
+    lua_getfield(L, 1, "post_only");
+    f.post_only = lua_toboolean(L, -1);
+    lua_getfield(L, 1, "reduce_only");
+    f.reduce_only = lua_toboolean(L, -1);
+    // Every string above stays referenced by the table until the call returns.
+    std::string error;
+    auto intent = make_intent(s, f, error);
+    if (!intent) return luaL_error(L, "%s", error.c_str());
+    exec::OrderId id = s.services().submit(std::move(*intent));
     lua_pushnumber(L, static_cast<lua_Number>(id));
     return 1;
 }
@@ -722,6 +765,20 @@ int fast_indicator(void *ctx, uint64_t slot, int output, int ago, double *out) n
     return 1;
 }
 
+// An order from the fast prelude: its id, or -1 when make_intent refuses it (the prelude then
+// calls the C API version, which raises the same refusal as a Lua error).
+double fast_order(void *ctx, const keel_order_fields *f) noexcept {
+    auto &s = *static_cast<LuaStrategy *>(ctx);
+    try {
+        std::string error;
+        auto intent = make_intent(s, *f, error);
+        if (!intent) return -1;
+        return static_cast<double>(s.services().submit(std::move(*intent)));
+    } catch (const std::exception &) {
+        return -1;  // the C API path reports it
+    }
+}
+
 int fast_indicator_ready(void *ctx, uint64_t slot) noexcept {
     auto &s = *static_cast<LuaStrategy *>(ctx);
     if (slot >= s.indicator_count()) return -2;
@@ -732,7 +789,7 @@ int fast_indicator_ready(void *ctx, uint64_t slot) noexcept {
 // table, the set of genuine book handles, the context and the function addresses. The strategy
 // never sees any of them.
 constexpr const char *kFastPrelude = R"lua(
-local ffi, methods, books, ctx, fns, ind_methods, factories = ...
+local ffi, methods, books, ctx, fns, ind_methods, factories, api = ...
 local cast, error = ffi.cast, error
 ctx = cast("void *", ctx)  -- a cdata pointer: compiled code cannot pass a light userdata
 local out = ffi.new("double[2]")
@@ -807,6 +864,43 @@ ind_methods.output = function(self, name, ago)
   if r == 1 then return out[0] end
   if r < 0 then return classic_output(self, name, ago) end  -- raises the C API's message
   return nil
+end
+-- Orders: plain values go straight to make_intent through the FFI; anything else, and every
+-- refusal, takes the C API version, which raises the message a strategy gets in both modes.
+ffi.cdef[[
+struct keel_order_fields {
+  const char *instrument, *side, *type, *tif, *timeframe, *tag;
+  double qty, price, trail, stop_loss, take_profit, stop;
+  int32_t post_only, reduce_only;
+  uint32_t given;
+};
+]]
+local fields = ffi.new("struct keel_order_fields")
+local place = cast("double (*)(void *, const struct keel_order_fields *)", fns.order)
+local classic_order, type = api.order, type
+local function text(v) return v == nil or type(v) == "string" end
+local function number(v) return v == nil or type(v) == "number" end
+api.order = function(t)
+  if type(t) ~= "table" then return classic_order(t) end
+  local i, side, qty, kind, tif, tf, tag = t.instrument, t.side, t.qty, t.type, t.tif,
+    t.timeframe, t.tag
+  local price, trail, sl, tp, stop = t.price, t.trail, t.stop_loss, t.take_profit, t.stop
+  if type(i) ~= "string" or type(qty) ~= "number" or not (text(side) and text(kind) and
+      text(tif) and text(tf) and text(tag) and number(price) and number(trail) and
+      number(sl) and number(tp) and number(stop)) then
+    return classic_order(t)
+  end
+  fields.instrument, fields.side, fields.type, fields.tif = i, side, kind, tif
+  fields.timeframe, fields.tag, fields.qty = tf, tag, qty
+  fields.price, fields.trail, fields.stop_loss = price or 0, trail or 0, sl or 0
+  fields.take_profit, fields.stop = tp or 0, stop or 0
+  fields.given = (price and 1 or 0) + (trail and 2 or 0) + (sl and 4 or 0) + (tp and 8 or 0)
+    + (stop and 16 or 0)
+  fields.post_only = t.post_only and 1 or 0
+  fields.reduce_only = t.reduce_only and 1 or 0
+  local id = place(ctx, fields)
+  if id < 0 then return classic_order(t) end
+  return id
 end
 methods.imbalance = function(self, n)
   n = n or 5
@@ -1369,7 +1463,8 @@ void LuaStrategy::load_fast_prelude(int ffi_ref) {
         {"microprice", reinterpret_cast<void *>(&fast_microprice)},
         {"imbalance", reinterpret_cast<void *>(&fast_imbalance)},
         {"indicator", reinterpret_cast<void *>(&fast_indicator)},
-        {"indicator_ready", reinterpret_cast<void *>(&fast_indicator_ready)}};
+        {"indicator_ready", reinterpret_cast<void *>(&fast_indicator_ready)},
+        {"order", reinterpret_cast<void *>(&fast_order)}};
     for (auto [name, fn] : fns) {
         lua_pushlightuserdata(L_, fn);
         lua_setfield(L_, -2, name);
@@ -1379,8 +1474,8 @@ void LuaStrategy::load_fast_prelude(int ffi_ref) {
     lua_remove(L_, -2);
     lua_getglobal(L_, "keel");
     lua_getfield(L_, -1, "indicator");
-    lua_remove(L_, -2);
-    if (lua_pcall(L_, 7, 0, 0) != 0)
+    lua_insert(L_, -2);  // the factories, then the keel table (its order is replaced)
+    if (lua_pcall(L_, 8, 0, 0) != 0)
         throw StrategyError(std::string("keel fast prelude: ") + lua_tostring(L_, -1));
 }
 
