@@ -31,9 +31,9 @@ struct Engine::Venue {
     // Recording: every frame handed to the plugin.
     std::unique_ptr<market::CaptureWriter> recorder;
     uint64_t frames = 0;
-    bool playback = false;                // plays stored data back (KEEL_CAP_PLAYBACK)
+    bool playback = false;                 // plays stored data back (KEEL_CAP_PLAYBACK)
     std::atomic<bool> end_of_data{false};  // ... and has emitted all of it
-    std::atomic<uint64_t> malformed{0};  // reject_frame may come from any thread
+    std::atomic<uint64_t> malformed{0};    // reject_frame may come from any thread
 
     // Reads the recording's next frame; a line that is not a frame is counted and skipped.
     void read_replay() {
