@@ -1518,7 +1518,16 @@ void LuaStrategy::report_error(const char *where, const std::string &message) {
 bool LuaStrategy::push_callback(const char *name) {
     if (faulted_) return false;  // stopped for good
     lua_rawgeti(L_, LUA_REGISTRYINDEX, traceback_ref_);
-    lua_getglobal(L_, name);
+    int ref = LUA_NOREF;
+    for (const auto &[known, r] : callback_names_)
+        if (known == name) ref = r;
+    if (ref == LUA_NOREF) {
+        lua_pushstring(L_, name);
+        ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+        callback_names_.emplace_back(name, ref);
+    }
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, ref);
+    lua_gettable(L_, LUA_GLOBALSINDEX);  // the global of that name, as lua_getglobal reads it
     if (lua_isfunction(L_, -1)) return true;
     lua_pop(L_, 2);
     return false;

@@ -155,6 +155,9 @@ class LuaStrategy {
     uint64_t errors_ = 0;
     std::string last_error_;
     int traceback_ref_ = 0;
+    // Callback names as interned Lua strings (registry refs), so a dispatch does not hash the
+    // name again: keyed by the literal's address, which each call site passes.
+    std::vector<std::pair<const char *, int>> callback_names_;
     std::vector<int> instrument_refs_;  // registry refs of instrument id strings, by index
     std::vector<int> book_refs_;        // registry refs of book handles, by index
     std::vector<IndicatorSlot> indicators_;
