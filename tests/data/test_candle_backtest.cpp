@@ -14,6 +14,7 @@
 #include "keel/engine/engine.hpp"
 #include "keel/market/candle_file.hpp"
 #include "keel/report/report.hpp"
+#include "keel/report/sweep.hpp"
 #include "support/engine.hpp"
 #include "support/support.hpp"
 
@@ -93,9 +94,8 @@ TEST_CASE("a candle file played back gives strategies the file's candles", "[dat
           Approx(static_cast<double>(last.open_time - rows.front().open_time) / 1e9 + 60));
 }
 
-TEST_CASE("configs/backtest-rsi.yaml: seed 001's strategy on candles, the same bytes every run",
-          "[data][backtest]") {
-    // The shipped config, with its paths pointed at wherever the data and sources are.
+// configs/backtest-rsi.yaml with its paths pointed at wherever the data and sources are.
+std::string shipped_rsi_config() {
     const std::filesystem::path source = KEEL_SOURCE_DIR;
     std::ifstream in(source / "configs/backtest-rsi.yaml");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -106,6 +106,12 @@ TEST_CASE("configs/backtest-rsi.yaml: seed 001's strategy on candles, the same b
     replace("../../shared/data/", std::string(KEEL_DATA_DIR) + "/");
     replace("../strategies/", (source / "strategies").string() + "/");
     replace("preset: risk/", "preset: " + (source / "configs/risk").string() + "/");
+    return text;
+}
+
+TEST_CASE("configs/backtest-rsi.yaml: seed 001's strategy on candles, the same bytes every run",
+          "[data][backtest]") {
+    const std::string text = shipped_rsi_config();
     std::string reports[2];
     for (auto &json : reports) {
         test::TempDir dir;
@@ -122,4 +128,54 @@ TEST_CASE("configs/backtest-rsi.yaml: seed 001's strategy on candles, the same b
         json = report::to_json(report);
     }
     CHECK(reports[0] == reports[1]);
+}
+
+TEST_CASE("a sweep on two threads gives each combination's own backtest, in grid order",
+          "[data][backtest][sweep]") {
+    test::TempDir dir;
+    auto cfg = config::load_file(dir.write("backtest-rsi.yaml", shipped_rsi_config()));
+    cfg.notifiers.clear();
+    cfg.logging.level = "warn";
+    std::vector<report::SweepAxis> axes = {report::parse_axis("oversold=25,35", cfg),
+                                           report::parse_axis("rsi_reversal.reward_risk=2,3", cfg)};
+    report::SweepOptions options;
+    options.engine = test::simulated();
+    options.duration = TimeNs{100} * 86400 * 1'000'000'000;
+    size_t progress = 0;
+    options.progress = [&](size_t done, size_t total) {
+        CHECK(total == 4);
+        progress = done;
+    };
+    auto results = [&](unsigned jobs) {
+        options.jobs = jobs;
+        return report::run_sweep(cfg, axes, options);
+    };
+    auto two = results(2);
+    CHECK(progress == 4);
+    auto one = results(1);
+    REQUIRE(two.size() == 4);
+    const char *expected[4][2] = {{"25", "2"}, {"25", "3"}, {"35", "2"}, {"35", "3"}};
+    for (size_t k = 0; k < 4; ++k) {
+        INFO("run " << k);
+        CHECK(two[k].error.empty());
+        CHECK(two[k].values == std::vector<std::string>{expected[k][0], expected[k][1]});
+        CHECK(two[k].metrics.all.trades == one[k].metrics.all.trades);
+        CHECK(two[k].metrics.all.net == one[k].metrics.all.net);
+        CHECK(two[k].metrics.max_drawdown == one[k].metrics.max_drawdown);
+    }
+    // The parameters reached the strategy: the runs differ.
+    CHECK(two[0].metrics.all.net != two[3].metrics.all.net);
+    // And a combination equals a plain backtest with those params in the config.
+    auto single = cfg;
+    single.strategies[0].params["oversold"].value = "35";
+    single.strategies[0].params["reward_risk"].value = "3";
+    engine::Engine e(single, test::simulated());
+    auto summary = e.run(options.duration);
+    CHECK(report::collect(e, summary, single).metrics.all.net == two[3].metrics.all.net);
+
+    CHECK_THROWS_WITH(report::parse_axis("oversold", cfg),
+                      Catch::Contains("expected strategy.param=v1,v2"));
+    CHECK_THROWS_WITH(report::parse_axis("momentum.n=1,2", cfg),
+                      Catch::Contains("no strategy \"momentum\""));
+    CHECK_THROWS_WITH(report::parse_axis("oversold=1,,2", cfg), Catch::Contains("an empty value"));
 }

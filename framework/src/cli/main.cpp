@@ -3,8 +3,10 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -15,11 +17,14 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "keel/config/config.hpp"
 #include "keel/engine/engine.hpp"
 #include "keel/log/log.hpp"
 #include "keel/plugin/loader.hpp"
 #include "keel/report/report.hpp"
+#include "keel/report/sweep.hpp"
 #include "keel/strategy/lua_strategy.hpp"
 
 namespace {
@@ -29,7 +34,7 @@ constexpr const char *kUsage = R"(keel — trading host with Lua strategies behi
 Usage:
   keel run <config.yaml> [--duration 30s] [--log-format text|json] [--log-level LEVEL]
   keel check <config.yaml> [--log-format text|json] [--log-level LEVEL]
-  keel backtest <config.yaml> [--report DIR] [--duration D]
+  keel backtest <config.yaml> [--report DIR] [--duration D] [--sweep S.P=V1,V2 ...]
   keel plugin <name|file.so>
   keel version
   keel <command> --help
@@ -79,8 +84,15 @@ writes DIR/report.json (for machines) and DIR/report.html (one self-contained pa
 equity and drawdown charts, signals with seed 001's acceptance rule, trades, the config) and
 prints the summary. The same inputs give the same bytes. docs/backtest.md.
 
+A sweep (--sweep, repeatable) runs one backtest per combination of the values given, on every
+core (--jobs), and writes DIR/sweep.csv and DIR/sweep.json ranked by --rank-by, with the best
+runs printed; each run is the same as a backtest with those params in the config.
+
 Options:
   --report DIR        where the report goes (default: reports/<config name>)
+  --sweep S.P=V,...   strategy S's param P over these values (P alone with one strategy)
+  --jobs N            sweep threads (default: every core)
+  --rank-by M         net (default), return, sharpe, profit_factor, win_rate, max_drawdown
   --duration D        how much market time to run: 30s, 5m, 2h (required without a replay)
   --log-format F      text (default) or json
   --log-level L       trace, debug, info, warn, error, off
@@ -106,6 +118,9 @@ struct Options {
     std::optional<std::string> log_format;
     std::optional<std::string> log_level;
     std::optional<std::string> report_dir;
+    std::vector<std::string> sweeps;
+    unsigned jobs = 0;
+    std::string rank_by = "net";
     bool help = false;
 };
 
@@ -155,6 +170,25 @@ Options parse(int argc, char **argv) {
             o.log_level = value("--log-level");
         } else if (a == "--report") {
             o.report_dir = value("--report");
+        } else if (a == "--sweep") {
+            o.sweeps.push_back(value("--sweep"));
+        } else if (a == "--jobs") {
+            auto text = value("--jobs");
+            unsigned n = 0;
+            auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+            if (r.ec != std::errc() || r.ptr != text.data() + text.size() || n == 0 || n > 256)
+                usage_error("--jobs: expected a number of threads from 1 to 256, found \"" + text +
+                            "\"");
+            o.jobs = n;
+        } else if (a == "--rank-by") {
+            o.rank_by = value("--rank-by");
+            static const char *kRanks[] = {"net",           "return",   "sharpe",
+                                           "profit_factor", "win_rate", "max_drawdown"};
+            if (std::find(std::begin(kRanks), std::end(kRanks), o.rank_by) == std::end(kRanks))
+                usage_error(
+                    "--rank-by: expected net, return, sharpe, profit_factor, win_rate or "
+                    "max_drawdown, found \"" +
+                    o.rank_by + "\"");
         } else if (a.starts_with("-")) {
             usage_error("unknown option " + a);
         } else if (o.command.empty()) {
@@ -345,6 +379,102 @@ int write_report(const Options &o, const keel::config::Config &cfg,
     return 0;
 }
 
+// A sweep's score for ranking: higher is better (drawdown counts down).
+double rank_score(const keel::report::Metrics &m, const std::string &by) {
+    if (by == "return") return m.return_pct;
+    if (by == "sharpe") return m.sharpe.value_or(-1e300);
+    if (by == "profit_factor") return m.all.profit_factor.value_or(m.all.losses ? 0 : 1e300);
+    if (by == "win_rate") return m.all.win_rate;
+    if (by == "max_drawdown") return -m.max_drawdown_pct;
+    return m.all.net;
+}
+
+int sweep(const Options &o, const keel::config::Config &cfg,
+          const keel::engine::EngineOptions &options) {
+    namespace fs = std::filesystem;
+    std::vector<keel::report::SweepAxis> axes;
+    for (const auto &text : o.sweeps) axes.push_back(keel::report::parse_axis(text, cfg));
+    keel::report::SweepOptions so;
+    so.engine = options;
+    so.duration = o.duration.value_or(keel::TimeNs{100} * 365 * 86400 * 1'000'000'000);
+    so.jobs = o.jobs;
+    // Logs from many engines at once would bury the progress: warnings and errors only.
+    if (!o.log_level) {
+        keel::log::Settings quiet;
+        quiet.level = "warn";
+        quiet.format =
+            cfg.logging.format == "json" ? keel::log::Format::json : keel::log::Format::text;
+        keel::log::configure(quiet);
+    }
+    auto started = std::chrono::steady_clock::now();
+    so.progress = [&](size_t done, size_t total) {
+        double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        double eta = elapsed / static_cast<double>(done) * static_cast<double>(total - done);
+        std::fprintf(stderr, "\rsweep: %zu/%zu runs, %.1f s, ETA %.1f s   ", done, total, elapsed,
+                     eta);
+        if (done == total) std::fputc('\n', stderr);
+    };
+    auto runs = keel::report::run_sweep(cfg, axes, so);
+    std::vector<const keel::report::SweepRun *> ranked;
+    for (const auto &r : runs) ranked.push_back(&r);
+    std::stable_sort(ranked.begin(), ranked.end(), [&](auto *a, auto *b) {
+        if (a->error.empty() != b->error.empty()) return a->error.empty();
+        return rank_score(a->metrics, o.rank_by) > rank_score(b->metrics, o.rank_by);
+    });
+    fs::path dir = o.report_dir ? fs::path(*o.report_dir) : fs::path("reports") / cfg.file.stem();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    std::string header = "rank";
+    for (const auto &a : axes) header += "," + a.strategy + "." + a.param;
+    header += ",trades,win_rate,net,return_pct,max_drawdown_pct,profit_factor,sharpe,error\n";
+    std::string csv = header, json = "[\n";
+    auto opt = [](const std::optional<double> &v) {
+        return v ? fmt::format("{:.6g}", *v) : std::string("null");
+    };
+    for (size_t k = 0; k < ranked.size(); ++k) {
+        const auto &r = *ranked[k];
+        const auto &m = r.metrics;
+        std::string values, json_values;
+        for (size_t a = 0; a < axes.size(); ++a) {
+            values += "," + r.values[a];
+            json_values +=
+                fmt::format("{}{}:{}", a ? "," : "",
+                            keel::log::json_string(axes[a].strategy + "." + axes[a].param),
+                            keel::log::json_string(r.values[a]));
+        }
+        csv +=
+            fmt::format("{}{},{},{:.4f},{:.2f},{:.4f},{:.4f},{},{},{}\n", k + 1, values,
+                        m.all.trades, m.all.win_rate, m.all.net, m.return_pct, m.max_drawdown_pct,
+                        opt(m.all.profit_factor), opt(m.sharpe), keel::log::json_string(r.error));
+        json += fmt::format(
+            "{}{{\"rank\":{},\"params\":{{{}}},\"trades\":{},\"win_rate\":{:.6g},\"net\":{:.6g},"
+            "\"return_pct\":{:.6g},\"max_drawdown_pct\":{:.6g},\"profit_factor\":{},"
+            "\"sharpe\":{},\"error\":{}}}",
+            k ? ",\n" : "", k + 1, json_values, m.all.trades, m.all.win_rate, m.all.net,
+            m.return_pct, m.max_drawdown_pct, opt(m.all.profit_factor), opt(m.sharpe),
+            keel::log::json_string(r.error));
+        if (k < 20)
+            std::printf("%3zu %-30s trades %4llu  win %5.1f %%  net %+10.2f  dd %6.2f %%%s%s\n",
+                        k + 1, values.empty() ? "" : values.c_str() + 1,
+                        static_cast<unsigned long long>(m.all.trades), 100 * m.all.win_rate,
+                        m.all.net, m.max_drawdown_pct,
+                        r.error.empty() ? "" : "  error: ", r.error.c_str());
+    }
+    json += "\n]\n";
+    for (const auto &[name, text] : {std::pair{"sweep.csv", csv}, std::pair{"sweep.json", json}}) {
+        std::ofstream out(dir / name, std::ios::binary);
+        out << text;
+        if (!out) {
+            std::fprintf(stderr, "error: cannot write %s\n", (dir / name).c_str());
+            return 1;
+        }
+    }
+    std::printf("sweep: %zu runs ranked by %s in %s and %s\n", runs.size(), o.rank_by.c_str(),
+                (dir / "sweep.csv").c_str(), (dir / "sweep.json").c_str());
+    return 0;
+}
+
 int run_or_check(const Options &o) {
     if (o.config.empty()) usage_error(o.command + " needs a config file");
     configure_logging(o, nullptr);
@@ -384,6 +514,7 @@ int run_or_check(const Options &o) {
                         cfg.strategies.size(), cfg.notifiers.size());
             return 0;
         }
+        if (backtest && !o.sweeps.empty()) return sweep(o, cfg, options);
         SignalWatcher watcher(engine);
         // Without --duration a session runs until a signal; a century is "until a signal".
         auto duration = o.duration.value_or(keel::TimeNs{100} * 365 * 86400 * 1'000'000'000);

@@ -1,0 +1,45 @@
+#pragma once
+// Parameter sweeps: one backtest per combination of strategy parameter values (a grid), run on
+// every core, each in an engine of its own, and ranked. docs/backtest.md.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "keel/config/config.hpp"
+#include "keel/engine/engine.hpp"
+#include "keel/report/metrics.hpp"
+
+namespace keel::report {
+
+// One axis of the grid: `strategy`'s parameter `param` takes each of `values` (YAML scalars).
+struct SweepAxis {
+    std::string strategy, param;
+    std::vector<std::string> values;
+};
+
+// "rsi_reversal.oversold=25,30,35", or "oversold=25,30" when the config has one strategy.
+// Throws config::ConfigError naming what is wrong.
+SweepAxis parse_axis(const std::string &text, const config::Config &config);
+
+struct SweepRun {
+    size_t index = 0;                 // in grid order: the first axis varies slowest
+    std::vector<std::string> values;  // one per axis
+    Metrics metrics;
+    std::string error;  // the run failed: why (metrics empty)
+};
+
+struct SweepOptions {
+    engine::EngineOptions engine;  // the clock must be simulated
+    TimeNs duration = 0;           // market time per run
+    unsigned jobs = 0;             // threads; 0: every core
+    // Called after each run (from the thread that ran it, under a lock): done, total.
+    std::function<void(size_t, size_t)> progress;
+};
+
+// Runs every combination. Results in grid order; the same inputs give the same results whatever
+// the number of jobs.
+std::vector<SweepRun> run_sweep(const config::Config &config, const std::vector<SweepAxis> &axes,
+                                const SweepOptions &options);
+
+}  // namespace keel::report
