@@ -10,6 +10,7 @@
 // diffs carry U/u/pu, checked by the host under KEEL_SEQ_BINANCE_FUTURES or _SPOT.
 
 #include <keel/plugin.h>
+#include <keel/plugin_support.hpp>
 
 #include <cstdarg>
 #include <cstdio>
@@ -27,24 +28,8 @@
 namespace keel::binance {
 namespace {
 
-void set_error(char *err, size_t size, const char *fmt, ...) {
-    if (!err || size == 0) return;
-    va_list args;
-    va_start(args, fmt);
-    std::vsnprintf(err, size, fmt, args);
-    va_end(args);
-}
-
-const keel_setting *find_setting(const keel_setting *settings, uint32_t count, const char *name) {
-    if (!settings || count == 0) return nullptr;
-    const size_t stride = settings[0].struct_size;
-    const auto *bytes = reinterpret_cast<const unsigned char *>(settings);
-    for (uint32_t i = 0; i < count; ++i) {
-        const auto *s = reinterpret_cast<const keel_setting *>(bytes + i * stride);
-        if (s->name && std::string_view(s->name) == name) return s;
-    }
-    return nullptr;
-}
+using plugin_support::find_setting;
+using plugin_support::set_error;
 
 struct Subscription {
     keel_instrument_id id;

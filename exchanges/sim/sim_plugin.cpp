@@ -10,6 +10,7 @@
 // as KEEL_SEQ_CONTIGUOUS, so the host checks it). request_snapshot answers with a snapshot.
 
 #include <keel/plugin.h>
+#include <keel/plugin_support.hpp>
 
 #include <cerrno>
 #include <cinttypes>
@@ -28,18 +29,13 @@
 namespace keel::sim {
 namespace {
 
+using plugin_support::find_setting;
+using plugin_support::set_error;
+
 constexpr int64_t k_default_seed = 42;
 constexpr int64_t k_default_tick_ms = 50;
 constexpr int64_t k_default_depth = 50;
 constexpr double k_default_volatility = 1.0;
-
-__attribute__((format(printf, 3, 4))) void set_error(char *err, size_t size, const char *fmt, ...) {
-    if (!err || size == 0) return;
-    va_list args;
-    va_start(args, fmt);
-    std::vsnprintf(err, size, fmt, args);
-    va_end(args);
-}
 
 struct instance;
 
@@ -64,19 +60,6 @@ struct instance {
 };
 
 // ---- settings ---------------------------------------------------------------------------------
-
-// The host hands an array of keel_setting; step through it by the size the host stamped, so a
-// newer host with a longer struct still lines up.
-const keel_setting *find_setting(const keel_setting *settings, uint32_t count, const char *name) {
-    if (!settings || count == 0) return nullptr;
-    const size_t stride = settings[0].struct_size;
-    const auto *bytes = reinterpret_cast<const unsigned char *>(settings);
-    for (uint32_t i = 0; i < count; ++i) {
-        const auto *s = reinterpret_cast<const keel_setting *>(bytes + i * stride);
-        if (s->name && std::string_view(s->name) == name) return s;
-    }
-    return nullptr;
-}
 
 bool parse_int(const keel_setting &s, int64_t &out) {
     switch (s.type) {

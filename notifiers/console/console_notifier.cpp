@@ -10,6 +10,7 @@
 #include <keel/plugin.h>
 #include <strings.h>
 #include <unistd.h>
+#include <keel/plugin_support.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -27,18 +28,13 @@
 namespace keel::console {
 namespace {
 
+using plugin_support::find_setting;
+using plugin_support::set_error;
+
 constexpr const char *k_level_names[] = {"INFO", "SUCCESS", "WARNING", "ERROR"};
 constexpr const char *k_level_colors[] = {"\x1b[36m", "\x1b[32m", "\x1b[33m", "\x1b[1;31m"};
 constexpr const char *k_dim = "\x1b[2m";
 constexpr const char *k_reset = "\x1b[0m";
-
-__attribute__((format(printf, 3, 4))) void set_error(char *err, size_t size, const char *fmt, ...) {
-    if (!err || size == 0) return;
-    va_list args;
-    va_start(args, fmt);
-    std::vsnprintf(err, size, fmt, args);
-    va_end(args);
-}
 
 struct notifier {
     const keel_host_api *host;
@@ -51,18 +47,6 @@ struct notifier {
 };
 
 // ---- settings ---------------------------------------------------------------------------------
-
-// Steps through the host's array by the size it stamped (see the sim plugin for the reasoning).
-const keel_setting *find_setting(const keel_setting *settings, uint32_t count, const char *name) {
-    if (!settings || count == 0 || settings[0].struct_size < sizeof(keel_setting)) return nullptr;
-    const size_t stride = settings[0].struct_size;
-    const auto *bytes = reinterpret_cast<const unsigned char *>(settings);
-    for (uint32_t i = 0; i < count; ++i) {
-        const auto *s = reinterpret_cast<const keel_setting *>(bytes + i * stride);
-        if (s->name && std::string_view(s->name) == name) return s;
-    }
-    return nullptr;
-}
 
 const char *string_setting(const keel_setting *s, const char *fallback) {
     return s && s->string ? s->string : fallback;
