@@ -7,30 +7,20 @@
 // Reported as candles/s and frames/s (counters), per whole run.
 #include <benchmark/benchmark.h>
 
-#include <fstream>
 #include <string>
 
 #include "keel/config/config.hpp"
 #include "keel/engine/engine.hpp"
 #include "keel/log/log.hpp"
+#include "support/shipped_config.hpp"
 
 using namespace keel;
 
 namespace {
 
-// A shipped config with its paths pointed at this checkout and the data.
 config::Config shipped(const std::string &name) {
-    const std::filesystem::path source = KEEL_SOURCE_DIR;
-    std::ifstream in(source / "configs" / name);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto replace = [&](const std::string &from, const std::string &to) {
-        for (size_t p = 0; (p = text.find(from, p)) != std::string::npos; p += to.size())
-            text.replace(p, from.size(), to);
-    };
-    replace("../../shared/data/", std::string(KEEL_DATA_DIR) + "/");
-    replace("../strategies/", (source / "strategies").string() + "/");
-    replace("preset: risk/", "preset: " + (source / "configs/risk").string() + "/");
-    auto cfg = config::load_string(text, source / "configs" / name);
+    auto cfg = config::load_string(test::shipped_config(name),
+                                   std::filesystem::path(KEEL_SOURCE_DIR) / "configs" / name);
     cfg.notifiers.clear();
     cfg.logging.level = "off";
     return cfg;

@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -16,6 +15,7 @@
 #include "keel/report/report.hpp"
 #include "keel/report/sweep.hpp"
 #include "support/engine.hpp"
+#include "support/shipped_config.hpp"
 #include "support/support.hpp"
 
 using namespace keel;
@@ -94,24 +94,9 @@ TEST_CASE("a candle file played back gives strategies the file's candles", "[dat
           Approx(static_cast<double>(last.open_time - rows.front().open_time) / 1e9 + 60));
 }
 
-// configs/backtest-rsi.yaml with its paths pointed at wherever the data and sources are.
-std::string shipped_rsi_config() {
-    const std::filesystem::path source = KEEL_SOURCE_DIR;
-    std::ifstream in(source / "configs/backtest-rsi.yaml");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto replace = [&](const std::string &from, const std::string &to) {
-        for (size_t p = 0; (p = text.find(from, p)) != std::string::npos; p += to.size())
-            text.replace(p, from.size(), to);
-    };
-    replace("../../shared/data/", std::string(KEEL_DATA_DIR) + "/");
-    replace("../strategies/", (source / "strategies").string() + "/");
-    replace("preset: risk/", "preset: " + (source / "configs/risk").string() + "/");
-    return text;
-}
-
 TEST_CASE("configs/backtest-rsi.yaml: seed 001's strategy on candles, the same bytes every run",
           "[data][backtest]") {
-    const std::string text = shipped_rsi_config();
+    const std::string text = test::shipped_config("backtest-rsi.yaml");
     std::string reports[2];
     for (auto &json : reports) {
         test::TempDir dir;
@@ -133,7 +118,8 @@ TEST_CASE("configs/backtest-rsi.yaml: seed 001's strategy on candles, the same b
 TEST_CASE("a sweep on two threads gives each combination's own backtest, in grid order",
           "[data][backtest][sweep]") {
     test::TempDir dir;
-    auto cfg = config::load_file(dir.write("backtest-rsi.yaml", shipped_rsi_config()));
+    auto cfg = config::load_file(
+        dir.write("backtest-rsi.yaml", test::shipped_config("backtest-rsi.yaml")));
     cfg.notifiers.clear();
     cfg.logging.level = "warn";
     std::vector<report::SweepAxis> axes = {report::parse_axis("oversold=25,35", cfg),
