@@ -1,5 +1,8 @@
 #include "codec.hpp"
 
+#include <cstring>
+#include <limits>
+
 namespace keel::binance {
 
 using simdjson::ondemand::object;
@@ -39,7 +42,8 @@ bool raw_string(simdjson::simdjson_result<value> v, std::string_view &out) {
 
 }  // namespace
 
-bool Codec::levels(value v, std::vector<market::Level> &out, const char *side) {
+bool Codec::levels(simdjson::simdjson_result<value> v, std::vector<market::Level> &out,
+                   const char *side) {
     out.clear();
     simdjson::ondemand::array arr;
     if (v.get_array().get(arr)) return fail(std::string(side) + ": not an array"), false;
@@ -64,6 +68,224 @@ bool Codec::levels(value v, std::vector<market::Level> &out, const char *side) {
     return true;
 }
 
+namespace {
+
+constexpr uint64_t kPow10[19] = {1,
+                                 10,
+                                 100,
+                                 1000,
+                                 10000,
+                                 100000,
+                                 1000000,
+                                 10000000,
+                                 100000000,
+                                 1000000000,
+                                 10000000000,
+                                 100000000000,
+                                 1000000000000,
+                                 10000000000000,
+                                 100000000000000,
+                                 1000000000000000,
+                                 10000000000000000,
+                                 100000000000000000,
+                                 1000000000000000000};
+
+inline bool is_digit(char c, uint64_t &d) {
+    d = uint64_t(static_cast<unsigned char>(c)) - '0';
+    return d <= 9;
+}
+
+}  // namespace
+
+Codec::FastGrid Codec::FastGrid::of(market::DecimalGrid g) {
+    FastGrid f;
+    if (g.decimals < 0 || g.decimals > 18 || g.step <= 0) return f;
+    int decimals = g.decimals, shift = 0;
+    int64_t step = g.step;
+    while (decimals > 0 && step % 10 == 0) {
+        step /= 10;
+        --decimals;
+        ++shift;
+    }
+    f.usable = true;
+    f.decimals = decimals;
+    f.step = uint64_t(step);
+    // to_units refuses a value whose units of 10^-g.decimals do not fit in int64.
+    for (int i = 0; i <= decimals; ++i)
+        f.max_digits[i] = uint64_t(std::numeric_limits<int64_t>::max()) / kPow10[i + shift];
+    return f;
+}
+
+// One decimal string at `p` (just past its opening quote) to units of `g`; `p` ends past the
+// closing quote. The same rules as DecimalGrid::to_units, for the plain form only: digits, an
+// optional point, no more significant decimals than the grid (zeros beyond it are fine), at most
+// 18 characters. False for anything else (junk, an escape, off the grid, out of range, long
+// text): the on-demand path then gives the verdict. The string is known to be closed within the
+// frame (simdjson's first stage checked it), so the loops stop at the quote at the latest.
+[[gnu::always_inline]] inline bool Codec::scan_units(const char *&p, const FastGrid &g,
+                                                     int64_t &out) {
+    const char *first = p;
+    uint64_t v = 0, d;
+    while (is_digit(*p, d)) {
+        v = v * 10 + d;
+        ++p;
+    }
+    bool digits = p != first;
+    int frac = 0;
+    if (*p == '.') {
+        const char *frac_first = ++p;
+        while (frac < g.decimals && is_digit(*p, d)) {
+            v = v * 10 + d;
+            ++p;
+            ++frac;
+        }
+        while (*p == '0') ++p;
+        digits = digits || p != frac_first;
+    }
+    if (*p != '"' || !digits || p - first > 18) return false;
+    ++p;
+    int scale = g.decimals - frac;
+    if (v > g.max_digits[scale]) return false;
+    v *= kPow10[scale];
+    if (g.step != 1) {
+        if (v % g.step != 0) return false;
+        v /= g.step;
+    }
+    out = static_cast<int64_t>(v);
+    return true;
+}
+
+bool Codec::scan_levels(const char *&pos, std::vector<market::Level> &out) const {
+    const char *p = pos, *end = end_;
+    out.clear();
+    if (*p != '[') return false;
+    ++p;
+    if (*p == ']') {
+        if (p >= end) return false;
+        pos = p + 1;
+        return true;
+    }
+    for (;;) {
+        // Every opening quote lies inside the frame, so each string ends inside it too; the
+        // bytes between strings may run into the padding, which is readable.
+        if (p + 1 >= end || p[0] != '[' || p[1] != '"') return false;
+        p += 2;
+        market::Level lv;
+        if (!scan_units(p, fast_price_, lv.price)) return false;
+        if (p + 1 >= end || p[0] != ',' || p[1] != '"') return false;
+        p += 2;
+        if (!scan_units(p, fast_qty_, lv.qty)) return false;
+        if (*p != ']') return false;
+        out.push_back(lv);
+        if (p[1] == ',') {
+            p += 2;
+            continue;
+        }
+        if (p[1] != ']') return false;
+        p += 2;
+        break;
+    }
+    if (p > end) return false;
+    pos = p;
+    return true;
+}
+
+bool Codec::side(simdjson::simdjson_result<value> v, std::vector<market::Level> &out,
+                 const char *name, const char *&after) {
+    after = nullptr;
+    std::string_view token;
+    // Only where the iterator is sound: after an error it may be abandoned, and the on-demand
+    // path decides what that means.
+    if (fast_price_.usable && fast_qty_.usable && doc_->is_alive() &&
+        !v.raw_json_token().get(token)) {
+        const char *p = token.data();
+        if (scan_levels(p, out)) {
+            after = p;
+            return true;
+        }
+    }
+    return levels(v, out, name);
+}
+
+namespace {
+
+// `text` at `p`, which then moves past it.
+bool literal(const char *&p, const char *end, std::string_view text) {
+    if (size_t(end - p) < text.size() || std::memcmp(p, text.data(), text.size()) != 0)
+        return false;
+    p += text.size();
+    return true;
+}
+
+// A JSON string of printable ASCII with no escape, from just past its opening quote to just past
+// its closing one: what simdjson's get_string would give, byte for byte.
+bool plain_string(const char *&p, const char *end, std::string_view &out) {
+    const char *first = p;
+    while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x7F) ++p;
+    if (p == end || *p != '"') return false;
+    out = {first, size_t(p - first)};
+    ++p;
+    return true;
+}
+
+// A JSON integer of at most 18 digits (so it fits both int64 and uint64), without sign, leading
+// zero, fraction or exponent: what simdjson's get_uint64 and get_int64 would give.
+bool plain_uint(const char *&p, const char *end, uint64_t &out) {
+    const char *first = p;
+    uint64_t v = 0, d;
+    while (p < end && is_digit(*p, d)) {
+        v = v * 10 + d;
+        ++p;
+    }
+    auto n = p - first;
+    if (n == 0 || n > 18 || (n > 1 && *first == '0')) return false;
+    out = v;
+    return true;
+}
+
+bool json_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+}  // namespace
+
+bool Codec::parse_depth_text(std::string_view frame, size_t capacity) {
+    if (capacity < frame.size() + simdjson::SIMDJSON_PADDING) return false;
+    const char *p = frame.data(), *end = p + frame.size();
+    // The frame must end with '}' (then only whitespace): every loop over digits below stops there
+    // at the latest, so none needs a bound of its own.
+    const char *last = end;
+    while (last != p && json_space(last[-1])) --last;
+    if (last == p || last[-1] != '}') return false;
+
+    std::string_view stream, symbol;
+    uint64_t E = 0, T = 0, U = 0, u = 0, pu = 0;
+    if (!literal(p, end, R"({"stream":")") || !plain_string(p, end, stream)) return false;
+    auto at = stream.find('@');
+    if (at == std::string_view::npos || !stream.substr(at + 1).starts_with("depth")) return false;
+    if (!literal(p, end, R"(,"data":{"e":"depthUpdate","E":)") || !plain_uint(p, end, E))
+        return false;
+    if (literal(p, end, R"(,"T":)") && !plain_uint(p, end, T)) return false;  // futures only
+    if (!literal(p, end, R"(,"s":")") || !plain_string(p, end, symbol) ||
+        symbol.size() > sizeof symbol_text_)
+        return false;
+    if (!literal(p, end, R"(,"U":)") || !plain_uint(p, end, U)) return false;
+    if (!literal(p, end, R"(,"u":)") || !plain_uint(p, end, u)) return false;
+    if (literal(p, end, R"(,"pu":)") && !plain_uint(p, end, pu)) return false;  // futures only
+    if (!literal(p, end, R"(,"b":)") || !scan_levels(p, depth_.bids)) return false;
+    if (!literal(p, end, R"(,"a":)") || !scan_levels(p, depth_.asks)) return false;
+    if (!literal(p, end, "}}") || p != last) return false;
+    if (u < U) return false;  // the on-demand path words the error
+
+    std::memcpy(symbol_text_, symbol.data(), symbol.size());
+    symbol_ = {symbol_text_, symbol.size()};
+    depth_.first = U;
+    depth_.last = u;
+    depth_.prev_last = pu;
+    depth_.event_ms = static_cast<int64_t>(E);
+    return true;
+}
+
 MessageKind Codec::parse_depth(object data) {
     uint64_t u = 0, U = 0, pu = 0;
     int64_t E = 0;
@@ -76,8 +298,13 @@ MessageKind Codec::parse_depth(object data) {
     if (pu_field.error() == simdjson::SUCCESS) {
         if (pu_field.get_uint64().get(pu)) return fail("depth: pu is not a number");
     }
-    if (!levels(data["b"], depth_.bids, "b")) return MessageKind::invalid;
-    if (!levels(data["a"], depth_.asks, "a")) return MessageKind::invalid;
+    // The level arrays take most of the time: read as text where they have Binance's exact
+    // form, and the asks found right after the bids without a lookup.
+    const char *after = nullptr;
+    if (!side(data["b"], depth_.bids, "b", after)) return MessageKind::invalid;
+    const char *asks = after && std::memcmp(after, R"(,"a":[)", 6) == 0 ? after + 5 : nullptr;
+    if (!(asks && scan_levels(asks, depth_.asks)) && !side(data["a"], depth_.asks, "a", after))
+        return MessageKind::invalid;
     if (u < U) return fail("depth: u < U");
     depth_.first = U;
     depth_.last = u;
@@ -114,16 +341,19 @@ MessageKind Codec::parse_trade(object data, bool aggregate) {
 MessageKind Codec::parse_snapshot(object doc) {
     if (doc["lastUpdateId"].get_uint64().get(snapshot_.last_update_id))
         return fail("snapshot: no lastUpdateId");
-    if (!levels(doc["bids"], snapshot_.bids, "bids")) return MessageKind::invalid;
-    if (!levels(doc["asks"], snapshot_.asks, "asks")) return MessageKind::invalid;
+    const char *after = nullptr;
+    if (!side(doc["bids"], snapshot_.bids, "bids", after)) return MessageKind::invalid;
+    if (!side(doc["asks"], snapshot_.asks, "asks", after)) return MessageKind::invalid;
     return MessageKind::snapshot;
 }
 
 MessageKind Codec::parse_depth_response(std::string_view request_url, std::string_view body,
                                         size_t capacity) {
+    end_ = body.data() + body.size();
     simdjson::padded_string_view input(body.data(), body.size(), capacity);
     simdjson::ondemand::document doc;
     if (auto ec = parser_.iterate(input).get(doc)) return fail(simdjson::error_message(ec));
+    doc_ = &doc;
     object root;
     if (doc.get_object().get(root)) return fail("depth response is not a JSON object");
     auto kind = parse_snapshot(root);
@@ -145,9 +375,16 @@ MessageKind Codec::parse_depth_response(std::string_view request_url, std::strin
 
 MessageKind Codec::parse(std::string_view frame, size_t capacity) {
     symbol_ = {};
+    end_ = frame.data() + frame.size();
+    // A depth diff exactly as Binance writes it, the bulk of the traffic, is read here as text;
+    // anything else (other channels, another layout, malformed input) goes to simdjson, whose
+    // verdict and error messages stand.
+    if (fast_price_.usable && fast_qty_.usable && parse_depth_text(frame, capacity))
+        return MessageKind::depth;
     simdjson::padded_string_view input(frame.data(), frame.size(), capacity);
     simdjson::ondemand::document doc;
     if (auto ec = parser_.iterate(input).get(doc)) return fail(simdjson::error_message(ec));
+    doc_ = &doc;
     object root;
     if (doc.get_object().get(root)) return fail("frame is not a JSON object");
 

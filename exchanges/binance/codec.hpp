@@ -71,22 +71,51 @@ class Codec {
     std::string_view symbol() const { return symbol_; }
 
   private:
+    // A grid as the level scanner reads it: the powers of ten taken out of the step into the
+    // decimals ("0.10" given as 2 decimals, step 10 reads as 1 decimal, step 1), with the bound
+    // that keeps the result identical to DecimalGrid::to_units on the grid as given.
+    struct FastGrid {
+        bool usable = false;  // false: every level goes through the on-demand path
+        int decimals = 0;
+        uint64_t step = 1;
+        uint64_t max_digits[19] = {};  // the largest digit value that scales by 10^i in range
+        static FastGrid of(market::DecimalGrid g);
+    };
+
     MessageKind fail(std::string what);
-    bool levels(simdjson::ondemand::value v, std::vector<market::Level> &out, const char *side);
+    bool levels(simdjson::simdjson_result<simdjson::ondemand::value> v,
+                std::vector<market::Level> &out, const char *side);
+    // levels() for an array whose text starts at `p` (its '['), read byte by byte without the
+    // on-demand iterator. True with `p` just past the closing ']' if the text is exactly what
+    // Binance sends; false for anything else, and the caller asks levels() for the verdict.
+    bool scan_levels(const char *&p, std::vector<market::Level> &out) const;
+    static bool scan_units(const char *&p, const FastGrid &g, int64_t &out);
+    // One side ("b", "bids", …) of a depth message: the scan if it can, levels() if not.
+    // `after` is where the scanned array ends, null when levels() read it.
+    bool side(simdjson::simdjson_result<simdjson::ondemand::value> v,
+              std::vector<market::Level> &out, const char *name, const char *&after);
     bool price(std::string_view text, Ticks &out);
     bool qty(std::string_view text, Lots &out);
+    // parse() of a depth diff in exactly the layout Binance sends, read as text without
+    // simdjson: true if it was one (depth() and symbol() are set), false if not (nothing decided:
+    // the on-demand path reads the frame again and has the last word).
+    bool parse_depth_text(std::string_view frame, size_t capacity);
     MessageKind parse_depth(simdjson::ondemand::object data);
     MessageKind parse_ticker(simdjson::ondemand::object data);
     MessageKind parse_trade(simdjson::ondemand::object data, bool aggregate);
     MessageKind parse_snapshot(simdjson::ondemand::object doc);
 
     market::DecimalGrid price_, qty_;
+    FastGrid fast_price_ = FastGrid::of(price_), fast_qty_ = FastGrid::of(qty_);
     simdjson::ondemand::parser parser_;
     DepthUpdate depth_;
     BookTicker ticker_;
     Trade trade_;
     DepthSnapshot snapshot_;
     std::string_view symbol_;
+    const char *end_ = nullptr;  // end of the frame being parsed (its padding follows)
+    simdjson::ondemand::document *doc_ = nullptr;  // the document being parsed, during parse
+    char symbol_text_[32] = {};  // symbol() of a depth diff read by parse_depth_text
     std::string error_;
 };
 

@@ -1,0 +1,257 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <string>
+
+#include "codec.hpp"
+
+using namespace keel;
+using binance::MessageKind;
+
+namespace {
+
+struct Parser {
+    binance::Codec codec;
+    std::string buffer;
+    explicit Parser(market::DecimalGrid price = {2, 10}, market::DecimalGrid qty = {3, 1})
+        : codec(price, qty) {}
+    // The frame followed by `padding` (simdjson's zeros unless told otherwise).
+    MessageKind parse(std::string_view frame, char padding = '\0') {
+        buffer.assign(frame);
+        buffer.append(simdjson::SIMDJSON_PADDING, padding);
+        return codec.parse({buffer.data(), frame.size()}, buffer.size());
+    }
+    MessageKind parse_padded(std::string_view frame, std::string_view padding) {
+        buffer.assign(frame);
+        while (buffer.size() < frame.size() + simdjson::SIMDJSON_PADDING) buffer.append(padding);
+        return codec.parse({buffer.data(), frame.size()}, buffer.size());
+    }
+};
+
+std::string futures_depth(const std::string &bids, const std::string &asks, int U = 100,
+                          int u = 105) {
+    return R"({"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","E":1723161256299,)"
+           R"("T":1723161256298,"s":"BTCUSDT","U":)" +
+           std::to_string(U) + R"(,"u":)" + std::to_string(u) + R"(,"pu":99,"b":)" + bids +
+           R"(,"a":)" + asks + "}}";
+}
+
+// Everything parse() reads from a depth diff, to compare two parses.
+struct Depth {
+    MessageKind kind;
+    std::string error, symbol;
+    uint64_t first = 0, last = 0, prev_last = 0;
+    int64_t event_ms = 0;
+    std::vector<market::Level> bids, asks;
+    bool operator==(const Depth &) const = default;
+};
+
+Depth read(Parser &p, std::string_view frame) {
+    Depth d{};
+    d.kind = p.parse(frame);
+    if (d.kind == MessageKind::invalid) {
+        d.error = p.codec.error();
+        return d;
+    }
+    const auto &x = p.codec.depth();
+    d.symbol = p.codec.symbol();
+    d.first = x.first;
+    d.last = x.last;
+    d.prev_last = x.prev_last;
+    d.event_ms = x.event_ms;
+    d.bids = x.bids;
+    d.asks = x.asks;
+    return d;
+}
+
+// The same frame with a space after every ',' and ':': no longer Binance's exact layout, so it
+// goes through simdjson's on-demand iterator all the way (the reference for the text path).
+std::string spaced(std::string_view frame) {
+    std::string out;
+    for (char c : frame) {
+        out += c;
+        if (c == ',' || c == ':') out += ' ';
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("Binance depth diffs become integer levels", "[binance][codec]") {
+    Parser p;
+    auto frame = futures_depth(R"([["61800.20","2.507"],["61799.00","0.000"]])",
+                               R"([["61800.30","3.33"],["65880.7","15.918"]])");
+    REQUIRE(p.parse(frame) == MessageKind::depth);
+    const auto &d = p.codec.depth();
+    CHECK(d.first == 100);
+    CHECK(d.last == 105);
+    CHECK(d.prev_last == 99);
+    CHECK(d.event_ms == 1723161256299);
+    CHECK(p.codec.symbol() == "BTCUSDT");
+    CHECK(d.bids == std::vector<market::Level>{{618002, 2507}, {617990, 0}});
+    CHECK(d.asks == std::vector<market::Level>{{618003, 3330}, {658807, 15918}});
+
+    // Spot: no T, no pu.
+    REQUIRE(p.parse(R"({"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":5,)"
+                    R"("s":"BTCUSDT","U":7,"u":9,"b":[],"a":[["1.0","0.001"]]}})") ==
+            MessageKind::depth);
+    CHECK(p.codec.depth().prev_last == 0);
+    CHECK(p.codec.depth().bids.empty());
+    CHECK(p.codec.depth().asks == std::vector<market::Level>{{10, 1}});
+
+    // Trailing whitespace after the frame is fine.
+    CHECK(p.parse(frame + " \r\n") == MessageKind::depth);
+}
+
+TEST_CASE("Binance depth diffs read as text equal the on-demand reading", "[binance][codec]") {
+    Parser text, on_demand;
+    const std::vector<std::string> frames{
+        futures_depth(R"([["61800.20","2.507"],["0.1","0.0010000"]])", R"([])"),
+        futures_depth(R"([])", R"([[".5","7."],["000061800.30","12345.678"]])"),
+        futures_depth(R"([["61800.20","2.507"]])", R"([["1","2"]])", 7, 7),
+        // The asks not right after the bids: found by the iterator.
+        R"({"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":1,"u":2,"a":[["2.0","1"]],)"
+        R"("b":[["1.0","1"]]}})",
+        // Numbers the text path leaves to DecimalGrid (more than 18 characters).
+        futures_depth(R"([["61800.2000000000000000","2.5070000000000000000"]])", "[]"),
+    };
+    for (const auto &f : frames) {
+        INFO(f);
+        auto a = read(text, f);
+        CHECK(a.kind == MessageKind::depth);
+        CHECK(a == read(on_demand, spaced(f)));
+        // Only the level arrays differ from Binance's layout.
+        auto b_at = f.find(R"("b":)") + 4;
+        CHECK(a == read(on_demand, f.substr(0, b_at) + " " + f.substr(b_at)));
+    }
+    // The symbol outlives a change of the frame's buffer (it is copied, as simdjson does).
+    REQUIRE(text.parse(frames[0]) == MessageKind::depth);
+    auto symbol = text.codec.symbol();
+    text.buffer.assign(text.buffer.size(), 'x');
+    CHECK(symbol == "BTCUSDT");
+}
+
+TEST_CASE("malformed Binance depth diffs are invalid with the reason", "[binance][codec]") {
+    Parser p;  // tick 0.10 (given as 2 decimals, step 10), lot 0.001
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {futures_depth(R"("x")", "[]"), "b: not an array"},
+        {futures_depth(R"([["1.0","2"],"x"])", "[]"), "b: level not a pair"},
+        {futures_depth(R"([["1.0","2"],3])", "[]"), "b: level not a pair"},
+        {futures_depth(R"([[1.0,"2"]])", "[]"), "b: level price is not a string"},
+        {futures_depth(R"([[]])", "[]"), "b: level price is not a string"},
+        {futures_depth(R"([["1.0",2]])", "[]"), "b: level size is not a string"},
+        {futures_depth(R"([["1.0"]])", "[]"), "b: level size is not a string"},
+        {futures_depth(R"([["1.05","2"]])", "[]"), R"(b: bad price "1.05")"},  // precision
+        {futures_depth(R"([["1.0x","2"]])", "[]"), R"(b: bad price "1.0x")"},  // junk
+        {futures_depth(R"([["1.0","2a"]])", "[]"), R"(b: bad size "2a")"},     // junk
+        {futures_depth(R"([["","2"]])", "[]"), R"(b: bad price "")"},          // empty
+        {futures_depth(R"([[".","2"]])", "[]"), R"(b: bad price ".")"},        // no digit
+        {futures_depth(R"([["-1.0","2"]])", "[]"), R"(b: bad price "-1.0")"},  // sign
+        {futures_depth(R"([["1.0.0","2"]])", "[]"), R"(b: bad price "1.0.0")"},
+        {futures_depth(R"([["1e3","2"]])", "[]"), R"(b: bad price "1e3")"},
+        {futures_depth(R"([["1.\u0030","2"]])", "[]"), R"(b: bad price "1.\u0030")"},  // escape
+        {futures_depth(R"([["99999999999999999999","2"]])", "[]"),
+         R"(b: bad price "99999999999999999999")"},  // overflow
+        {futures_depth(R"([["1.0","0.0001"]])", "[]"), R"(b: bad size "0.0001")"},
+        {futures_depth("[]", R"([["1.0","2"],["1.0",""]])"), R"(a: bad size "")"},
+        {futures_depth("[]", R"([["1.0","2"]x])"), "a: level not a pair"},
+        {futures_depth("[]", "[]", 9, 8), "depth: u < U"},
+        {R"({"stream":"btcusdt@depth","data":{"E":01,"s":"BTCUSDT","U":1,"u":2,"b":[],"a":[]}})",
+         "depth: no E"},
+        {R"({"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":-1,"u":2,"b":[],"a":[]}})",
+         "depth: no U"},
+        {R"({"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":1,"u":2,"a":[]}})",
+         "b: not an array"},
+        {R"({"stream":"btcusdt@depth","data":{"E":1,"s":"BTCUSDT","U":1,"u":2,"b":[]}})",
+         "a: not an array"},
+    };
+    for (const auto &[frame, error] : cases) {
+        INFO(frame);
+        CHECK(p.parse(frame) == MessageKind::invalid);
+        CHECK(p.codec.error() == error);
+        // The same through the REST snapshot's reading of the levels.
+        auto b = frame.find(R"("b":)"), a = frame.find(R"("a":)");
+        if (b == std::string::npos || a == std::string::npos || error.starts_with("depth"))
+            continue;
+        auto bids = frame.substr(b + 4, frame.find(R"(,"a":)") - b - 4);
+        auto asks = frame.substr(a + 4, frame.size() - 2 - a - 4);
+        std::string body = R"({"lastUpdateId":5,"bids":)" + bids + R"(,"asks":)" + asks + "}";
+        std::string padded = body + std::string(simdjson::SIMDJSON_PADDING, '\0');
+        CHECK(p.codec.parse_depth_response("/fapi/v1/depth?symbol=BTCUSDT",
+                                           {padded.data(), body.size()},
+                                           padded.size()) == MessageKind::invalid);
+        CHECK(p.codec.error() ==
+              (error[0] == 'b' ? "bids" + error.substr(1) : "asks" + error.substr(1)));
+    }
+}
+
+TEST_CASE("a truncated Binance frame never reads its padding as data", "[binance][codec]") {
+    Parser p;
+    auto frame = futures_depth(R"([["1.0","2"],["3.0","4"]])", "[]");
+    // Cut inside a number, after a level, and inside the asks; the padding looks like more levels.
+    for (auto cut : {frame.find("3.0") + 1, frame.find(",[\"3.0\""), frame.size() - 3}) {
+        auto head = frame.substr(0, cut);
+        INFO(head);
+        auto kind = p.parse_padded(head, R"(],["5.0","6"]],"a":[]}})");
+        if (kind == MessageKind::depth)
+            for (auto &lv : p.codec.depth().bids) CHECK(lv.price != 50);
+        CHECK(kind == MessageKind::invalid);
+    }
+}
+
+TEST_CASE("the text reading keeps the grid's range", "[binance][codec]") {
+    // A grid of 17 decimals, step 10: the units of 10^-17 must fit in int64.
+    Parser p({17, 10}, {0, 1});
+    REQUIRE(p.parse(futures_depth(R"([["92.23","1"]])", "[]")) == MessageKind::depth);
+    CHECK(p.codec.depth().bids[0].price == 922300000000000000);
+    CHECK(p.parse(futures_depth(R"([["92.24","1"]])", "[]")) == MessageKind::invalid);
+    CHECK(p.codec.error() == R"(b: bad price "92.24")");
+    // A step that is not a power of ten: 0.05.
+    Parser nickel({2, 5}, {0, 1});
+    REQUIRE(nickel.parse(futures_depth(R"([["1.05","1"]])", "[]")) == MessageKind::depth);
+    CHECK(nickel.codec.depth().bids[0].price == 21);
+    CHECK(nickel.parse(futures_depth(R"([["1.01","1"]])", "[]")) == MessageKind::invalid);
+    CHECK(nickel.codec.error() == R"(b: bad price "1.01")");
+}
+
+TEST_CASE("every level price and size is read as DecimalGrid::to_units reads it",
+          "[binance][codec]") {
+    std::mt19937_64 rng(20240808);
+    const char alphabet[] = "0123456789000.";
+    auto text = [&] {
+        std::string s;
+        auto n = rng() % 21;
+        for (size_t i = 0; i < n; ++i) s += alphabet[rng() % (sizeof alphabet - 1)];
+        if (rng() % 16 == 0 && !s.empty()) s[rng() % s.size()] = "x-+e /"[rng() % 6];
+        return s;
+    };
+    const std::vector<market::DecimalGrid> grids{{0, 1}, {1, 1},   {2, 10},  {2, 5},   {3, 1},
+                                                 {8, 1}, {8, 100}, {17, 10}, {3, 250}, {18, 1}};
+    for (auto grid : grids) {
+        Parser p(grid, grid);
+        for (int i = 0; i < 3000; ++i) {
+            auto price = text(), size = text();
+            auto frame =
+                futures_depth(R"([["1",")" + size + R"("]])", R"([[")" + price + R"(","1"]])");
+            INFO(frame << " on " << grid.decimals << "/" << grid.step);
+            auto one = grid.to_units("1");
+            auto want_price = grid.to_units(price), want_size = grid.to_units(size);
+            auto kind = p.parse(frame);
+            if (!one) {
+                CHECK(kind == MessageKind::invalid);
+                continue;
+            }
+            if (!want_size) {
+                REQUIRE(kind == MessageKind::invalid);
+                CHECK(p.codec.error() == "b: bad size \"" + size + "\"");
+            } else if (!want_price) {
+                REQUIRE(kind == MessageKind::invalid);
+                CHECK(p.codec.error() == "a: bad price \"" + price + "\"");
+            } else {
+                REQUIRE(kind == MessageKind::depth);
+                CHECK(p.codec.depth().bids[0].qty == *want_size);
+                CHECK(p.codec.depth().asks[0].price == *want_price);
+            }
+        }
+    }
+}
