@@ -165,3 +165,30 @@ TEST_CASE("a sweep on two threads gives each combination's own backtest, in grid
                       Catch::Contains("no strategy \"momentum\""));
     CHECK_THROWS_WITH(report::parse_axis("oversold=1,,2", cfg), Catch::Contains("an empty value"));
 }
+
+TEST_CASE("a backtest window trades and measures only between --from and --to",
+          "[data][backtest]") {
+    test::TempDir dir;
+    auto cfg = config::load_file(
+        dir.write("backtest-rsi.yaml", test::shipped_config("backtest-rsi.yaml")));
+    cfg.notifiers.clear();
+    constexpr TimeNs kDay = TimeNs{86400} * 1'000'000'000;
+    const TimeNs from = TimeNs{1'619'827'200} * 1'000'000'000;  // 2021-05-01 00:00 UTC
+    const TimeNs to = from + 9 * kDay + kDay / 2;
+    auto options = test::simulated();
+    options.trade_from = from;
+    options.trade_until = to;
+    engine::Engine e(cfg, options);
+    auto summary = e.run(100 * kDay);
+    auto r = report::collect(e, summary, cfg);
+    CHECK(r.metrics.start == from);
+    CHECK(r.metrics.end == to);
+    CHECK(r.metrics.start_equity == 10000);  // nothing traded before the window
+    REQUIRE_FALSE(r.trades.empty());
+    for (const auto &t : r.trades) {
+        CHECK(t.opened >= from);
+        CHECK(t.closed <= to);
+    }
+    // The strategy's indicators warmed up on the eleven days before: it could trade at once.
+    CHECK(r.trades.front().opened < from + kDay);
+}

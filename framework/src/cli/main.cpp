@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -34,7 +35,7 @@ constexpr const char *kUsage = R"(keel — trading host with Lua strategies behi
 Usage:
   keel run <config.yaml> [--duration 30s] [--log-format text|json] [--log-level LEVEL]
   keel check <config.yaml> [--log-format text|json] [--log-level LEVEL]
-  keel backtest <config.yaml> [--report DIR] [--duration D] [--sweep S.P=V1,V2 ...]
+  keel backtest <config.yaml> [--from T] [--to T] [--report DIR] [--sweep S.P=V1,V2 ...]
   keel plugin <name|file.so>
   keel version
   keel <command> --help
@@ -90,6 +91,8 @@ runs printed; each run is the same as a backtest with those params in the config
 
 Options:
   --report DIR        where the report goes (default: reports/<config name>)
+  --from T, --to T    the window traded and measured, UTC: 2021-05-01 or 2021-05-01T12:00:00Z;
+                      data before --from still warms indicators up, and the run ends at --to
   --sweep S.P=V,...   strategy S's param P over these values (P alone with one strategy)
   --jobs N            sweep threads (default: every core)
   --rank-by M         net (default), return, sharpe, profit_factor, win_rate, max_drawdown
@@ -119,6 +122,7 @@ struct Options {
     std::optional<std::string> log_level;
     std::optional<std::string> report_dir;
     std::vector<std::string> sweeps;
+    keel::TimeNs from = 0, to = 0;
     unsigned jobs = 0;
     std::string rank_by = "net";
     bool help = false;
@@ -136,6 +140,33 @@ std::optional<keel::TimeNs> parse_duration(const std::string &text) {
                                                  : 0;
     if (scale == 0) return std::nullopt;
     return static_cast<keel::TimeNs>(value * scale);
+}
+
+// "2021-05-01", "2021-05-01T12:00", "2021-05-01T12:00:00Z" (UTC) -> ns since the epoch.
+std::optional<keel::TimeNs> parse_utc(const std::string &text) {
+    std::tm tm{};
+    int n = 0;
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3)
+        return std::nullopt;
+    std::string rest = text.substr(static_cast<size_t>(n));
+    if (!rest.empty()) {
+        int m = 0;
+        if (std::sscanf(rest.c_str(), "T%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &m) != 2)
+            return std::nullopt;
+        rest = rest.substr(static_cast<size_t>(m));
+        if (rest.starts_with(":")) {
+            if (std::sscanf(rest.c_str(), ":%2d%n", &tm.tm_sec, &m) != 1) return std::nullopt;
+            rest = rest.substr(static_cast<size_t>(m));
+        }
+        if (rest == "Z") rest.clear();
+        if (!rest.empty()) return std::nullopt;
+    }
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 59)
+        return std::nullopt;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return static_cast<keel::TimeNs>(timegm(&tm)) * 1'000'000'000;
 }
 
 [[noreturn]] void usage_error(const std::string &msg) {
@@ -170,6 +201,15 @@ Options parse(int argc, char **argv) {
             o.log_level = value("--log-level");
         } else if (a == "--report") {
             o.report_dir = value("--report");
+        } else if (a == "--from" || a == "--to") {
+            auto text = value(a.c_str());
+            auto t = parse_utc(text);
+            if (!t)
+                usage_error(a +
+                            ": expected a UTC date like 2021-05-01 or 2021-05-01T12:00:00Z, "
+                            "found \"" +
+                            text + "\"");
+            (a == "--from" ? o.from : o.to) = *t;
         } else if (a == "--sweep") {
             o.sweeps.push_back(value("--sweep"));
         } else if (a == "--jobs") {
@@ -498,6 +538,10 @@ int run_or_check(const Options &o) {
         const bool backtest = o.command == "backtest";
         if (replays || backtest) options.clock = keel::engine::ClockKind::simulated;
         if (backtest) options.watch_strategy_files = false;
+        if ((o.from || o.to) && !backtest) usage_error("--from and --to are for keel backtest");
+        if (o.from && o.to && o.to <= o.from) usage_error("--to must be after --from");
+        options.trade_from = o.from;
+        options.trade_until = o.to;
 
         keel::engine::Engine engine(cfg, options);
         engine.prepare();

@@ -566,6 +566,17 @@ Summary Engine::run(TimeNs duration) {
     }
     TimeNs start = now();
     TimeNs end = start + duration;
+    if (options_.trade_until > 0) end = std::min(end, options_.trade_until);
+    // A window that opens later: strategies wait inactive (their indicators still warm up).
+    if (options_.trade_from > now()) {
+        for (auto &s : strategies_) {
+            if (!s->active()) continue;
+            s->set_active(false);
+            schedule(Command::activate, options_.trade_from, "the backtest window opens",
+                     s->name());
+        }
+        curve_from_ = options_.trade_from;
+    }
     notify(strategy::NotifyLevel::info, "engine", "paper session started",
            fmt::format("{} strategies, {} instruments", strategies_.size(), instruments_.size()));
     sample_equity();  // the curve starts at the starting balance
@@ -611,6 +622,13 @@ Summary Engine::run(TimeNs duration) {
                 scheduled_.erase(scheduled_.begin());
             }
             for (auto &r : commands) run_command(r);
+        }
+        if (curve_from_ > 0 && now() >= curve_from_) {
+            // The backtest window opened (its activations just ran): the curve, and so every
+            // metric, starts here.
+            curve_from_ = 0;
+            equity_curve_.clear();
+            sample_equity();
         }
         process_queue();
         const bool replaying = replay_due_frames();

@@ -46,6 +46,10 @@ struct EngineOptions {
     std::vector<std::filesystem::path> plugin_search = plugin::default_search_path();
     // Reload a strategy when its file is saved (wall clock only; tests use schedule()).
     bool watch_strategy_files = true;
+    // Backtest windows: before `trade_from` the market runs (books, candles, indicators warm up)
+    // but strategies get no market callbacks and the equity curve has not started; the session
+    // ends at `trade_until`. 0: no limit.
+    TimeNs trade_from = 0, trade_until = 0;
 };
 
 struct PositionSummary {
@@ -310,6 +314,7 @@ class Engine final : public strategy::Services {
     std::unique_ptr<report::TradeJournal> journal_;
     std::vector<report::EquityPoint> equity_curve_;
     TimeNs next_equity_sample_ = 0;
+    TimeNs curve_from_ = 0;  // the curve restarts when a later backtest window opens
     double traded_value_ = 0;
     void sample_equity();
     struct KillSwitch {
