@@ -192,3 +192,51 @@ TEST_CASE("a backtest window trades and measures only between --from and --to",
     // The strategy's indicators warmed up on the eleven days before: it could trade at once.
     CHECK(r.trades.front().opened < from + kDay);
 }
+
+TEST_CASE("walk-forward picks each window's best in-sample values and measures them unseen",
+          "[data][backtest][sweep]") {
+    test::TempDir dir;
+    auto cfg = config::load_file(
+        dir.write("backtest-rsi.yaml", test::shipped_config("backtest-rsi.yaml")));
+    cfg.notifiers.clear();
+    cfg.logging.level = "warn";
+    constexpr TimeNs kDay = TimeNs{86400} * 1'000'000'000;
+    const TimeNs from = TimeNs{1'619'827'200} * 1'000'000'000;  // 2021-05-01
+    std::vector<report::SweepAxis> axes = {report::parse_axis("oversold=25,35", cfg)};
+    report::SweepOptions options;
+    options.engine = test::simulated();
+    options.duration = 100 * kDay;
+    options.jobs = 2;
+    // 10 days: windows of 4 in, 2 out, stepping by 2: starts at days 0, 2, 4.
+    auto windows = report::run_walk_forward(cfg, axes, options, from, from + 10 * kDay, 4 * kDay,
+                                            2 * kDay, "net");
+    REQUIRE(windows.size() == 3);
+    for (size_t k = 0; k < windows.size(); ++k) {
+        const auto &w = windows[k];
+        INFO("window " << k);
+        CHECK(w.error.empty());
+        CHECK(w.in_from == from + static_cast<TimeNs>(2 * k) * kDay);
+        CHECK(w.out_from == w.in_to);
+        CHECK(w.out_to == w.out_from + 2 * kDay);
+        // The best in-sample run, found again by a sweep of that window alone.
+        auto in = options;
+        in.engine.trade_from = w.in_from;
+        in.engine.trade_until = w.in_to;
+        auto runs = report::run_sweep(cfg, axes, in);
+        const auto *best = report::ranked(runs, "net").front();
+        CHECK(w.best == best->values);
+        CHECK(w.in_sample.all.net == best->metrics.all.net);
+        // Out of sample: a plain backtest of that window with those values.
+        auto chosen = cfg;
+        chosen.strategies[0].params["oversold"].value = w.best[0];
+        auto out = test::simulated();
+        out.trade_from = w.out_from;
+        out.trade_until = w.out_to;
+        engine::Engine e(chosen, out);
+        auto summary = e.run(100 * kDay);
+        auto metrics = report::collect(e, summary, chosen).metrics;
+        CHECK(w.out_of_sample.all.trades == metrics.all.trades);
+        CHECK(w.out_of_sample.all.net == metrics.all.net);
+        CHECK(w.out_of_sample.start == w.out_from);
+    }
+}

@@ -96,6 +96,9 @@ Options:
   --sweep S.P=V,...   strategy S's param P over these values (P alone with one strategy)
   --jobs N            sweep threads (default: every core)
   --rank-by M         net (default), return, sharpe, profit_factor, win_rate, max_drawdown
+  --walk-forward I,O  with --sweep, --from and --to: windows of I in-sample (the sweep picks
+                      the best values) then O out-of-sample (measured with them), stepping by O;
+                      writes walk_forward.csv and .json
   --duration D        how much market time to run: 30s, 5m, 2h (required without a replay)
   --log-format F      text (default) or json
   --log-level L       trace, debug, info, warn, error, off
@@ -123,6 +126,7 @@ struct Options {
     std::optional<std::string> report_dir;
     std::vector<std::string> sweeps;
     keel::TimeNs from = 0, to = 0;
+    std::optional<std::pair<keel::TimeNs, keel::TimeNs>> walk_forward;  // in-sample, out
     unsigned jobs = 0;
     std::string rank_by = "net";
     bool help = false;
@@ -137,6 +141,7 @@ std::optional<keel::TimeNs> parse_duration(const std::string &text) {
                    : unit == "s" || unit.empty() ? 1e9
                    : unit == "m"                 ? 60e9
                    : unit == "h"                 ? 3600e9
+                   : unit == "d"                 ? 86400e9
                                                  : 0;
     if (scale == 0) return std::nullopt;
     return static_cast<keel::TimeNs>(value * scale);
@@ -210,6 +215,18 @@ Options parse(int argc, char **argv) {
                             "found \"" +
                             text + "\"");
             (a == "--from" ? o.from : o.to) = *t;
+        } else if (a == "--walk-forward") {
+            auto text = value("--walk-forward");
+            auto comma = text.find(',');
+            auto in = parse_duration(text.substr(0, comma));
+            auto out =
+                comma == std::string::npos ? std::nullopt : parse_duration(text.substr(comma + 1));
+            if (!in || !out)
+                usage_error(
+                    "--walk-forward: expected in-sample,out-of-sample durations like "
+                    "14d,7d, found \"" +
+                    text + "\"");
+            o.walk_forward = std::pair{*in, *out};
         } else if (a == "--sweep") {
             o.sweeps.push_back(value("--sweep"));
         } else if (a == "--jobs") {
@@ -419,14 +436,92 @@ int write_report(const Options &o, const keel::config::Config &cfg,
     return 0;
 }
 
-// A sweep's score for ranking: higher is better (drawdown counts down).
-double rank_score(const keel::report::Metrics &m, const std::string &by) {
-    if (by == "return") return m.return_pct;
-    if (by == "sharpe") return m.sharpe.value_or(-1e300);
-    if (by == "profit_factor") return m.all.profit_factor.value_or(m.all.losses ? 0 : 1e300);
-    if (by == "win_rate") return m.all.win_rate;
-    if (by == "max_drawdown") return -m.max_drawdown_pct;
-    return m.all.net;
+int write_files(const std::filesystem::path &dir,
+                std::initializer_list<std::pair<const char *, std::string>> files) {
+    for (const auto &[name, text] : files) {
+        std::ofstream out(dir / name, std::ios::binary);
+        out << text;
+        if (!out) {
+            std::fprintf(stderr, "error: cannot write %s\n", (dir / name).c_str());
+            return 1;
+        }
+    }
+    return 0;
+}
+
+std::string date_time(keel::TimeNs t) {
+    std::time_t secs = static_cast<std::time_t>(t / 1'000'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%MZ", &tm);
+    return buf;
+}
+
+int walk_forward(const Options &o, const keel::config::Config &cfg,
+                 const std::vector<keel::report::SweepAxis> &axes,
+                 const keel::report::SweepOptions &so, const std::filesystem::path &dir) {
+    if (!o.from || !o.to) usage_error("--walk-forward needs --from and --to");
+    auto [in_len, out_len] = *o.walk_forward;
+    auto windows =
+        keel::report::run_walk_forward(cfg, axes, so, o.from, o.to, in_len, out_len, o.rank_by);
+    if (windows.empty()) {
+        std::fprintf(stderr,
+                     "error: --from..--to is shorter than one in-sample plus one "
+                     "out-of-sample window\n");
+        return 1;
+    }
+    std::string params;
+    for (const auto &a : axes) params += "," + a.strategy + "." + a.param;
+    std::string csv = "window,in_from,in_to,out_from,out_to" + params +
+                      ",in_net,out_trades,out_win_rate,out_net,out_return_pct,out_max_drawdown_pct,"
+                      "error\n";
+    std::string json = "[\n";
+    double total_net = 0;
+    uint64_t total_trades = 0;
+    for (size_t k = 0; k < windows.size(); ++k) {
+        const auto &w = windows[k];
+        std::string values, json_values;
+        for (size_t a = 0; a < w.best.size(); ++a) {
+            values += "," + w.best[a];
+            json_values +=
+                fmt::format("{}{}:{}", a ? "," : "",
+                            keel::log::json_string(axes[a].strategy + "." + axes[a].param),
+                            keel::log::json_string(w.best[a]));
+        }
+        if (w.best.empty())
+            for (size_t a = 0; a < axes.size(); ++a) values += ",";
+        const auto &in = w.in_sample, &out = w.out_of_sample;
+        total_net += out.all.net;
+        total_trades += out.all.trades;
+        csv += fmt::format("{},{},{},{},{}{},{:.2f},{},{:.4f},{:.2f},{:.4f},{:.4f},{}\n", k + 1,
+                           date_time(w.in_from), date_time(w.in_to), date_time(w.out_from),
+                           date_time(w.out_to), values, in.all.net, out.all.trades,
+                           out.all.win_rate, out.all.net, out.return_pct, out.max_drawdown_pct,
+                           keel::log::json_string(w.error));
+        json += fmt::format(
+            "{}{{\"window\":{},\"in\":[\"{}\",\"{}\"],\"out\":[\"{}\",\"{}\"],\"best\":{{{}}},"
+            "\"in_net\":{:.6g},\"out_trades\":{},\"out_win_rate\":{:.6g},\"out_net\":{:.6g},"
+            "\"out_return_pct\":{:.6g},\"out_max_drawdown_pct\":{:.6g},\"error\":{}}}",
+            k ? ",\n" : "", k + 1, date_time(w.in_from), date_time(w.in_to), date_time(w.out_from),
+            date_time(w.out_to), json_values, in.all.net, out.all.trades, out.all.win_rate,
+            out.all.net, out.return_pct, out.max_drawdown_pct, keel::log::json_string(w.error));
+        std::printf(
+            "%2zu in %s..%s best %-20s in-net %+9.2f | out %s..%s trades %3llu net "
+            "%+9.2f%s%s\n",
+            k + 1, date_time(w.in_from).c_str(), date_time(w.in_to).c_str(),
+            values.empty() ? "" : values.c_str() + 1, in.all.net, date_time(w.out_from).c_str(),
+            date_time(w.out_to).c_str(), static_cast<unsigned long long>(out.all.trades),
+            out.all.net, w.error.empty() ? "" : "  error: ", w.error.c_str());
+    }
+    json += "\n]\n";
+    std::printf("walk-forward: %zu windows, out-of-sample %llu trades, net %+.2f\n", windows.size(),
+                static_cast<unsigned long long>(total_trades), total_net);
+    if (int rc = write_files(dir, {{"walk_forward.csv", csv}, {"walk_forward.json", json}}))
+        return rc;
+    std::printf("walk-forward: %s and %s\n", (dir / "walk_forward.csv").c_str(),
+                (dir / "walk_forward.json").c_str());
+    return 0;
 }
 
 int sweep(const Options &o, const keel::config::Config &cfg,
@@ -455,16 +550,12 @@ int sweep(const Options &o, const keel::config::Config &cfg,
                      eta);
         if (done == total) std::fputc('\n', stderr);
     };
-    auto runs = keel::report::run_sweep(cfg, axes, so);
-    std::vector<const keel::report::SweepRun *> ranked;
-    for (const auto &r : runs) ranked.push_back(&r);
-    std::stable_sort(ranked.begin(), ranked.end(), [&](auto *a, auto *b) {
-        if (a->error.empty() != b->error.empty()) return a->error.empty();
-        return rank_score(a->metrics, o.rank_by) > rank_score(b->metrics, o.rank_by);
-    });
     fs::path dir = o.report_dir ? fs::path(*o.report_dir) : fs::path("reports") / cfg.file.stem();
     std::error_code ec;
     fs::create_directories(dir, ec);
+    if (o.walk_forward) return walk_forward(o, cfg, axes, so, dir);
+    auto runs = keel::report::run_sweep(cfg, axes, so);
+    auto ranked = keel::report::ranked(runs, o.rank_by);
     std::string header = "rank";
     for (const auto &a : axes) header += "," + a.strategy + "." + a.param;
     header += ",trades,win_rate,net,return_pct,max_drawdown_pct,profit_factor,sharpe,error\n";
@@ -502,14 +593,7 @@ int sweep(const Options &o, const keel::config::Config &cfg,
                         r.error.empty() ? "" : "  error: ", r.error.c_str());
     }
     json += "\n]\n";
-    for (const auto &[name, text] : {std::pair{"sweep.csv", csv}, std::pair{"sweep.json", json}}) {
-        std::ofstream out(dir / name, std::ios::binary);
-        out << text;
-        if (!out) {
-            std::fprintf(stderr, "error: cannot write %s\n", (dir / name).c_str());
-            return 1;
-        }
-    }
+    if (int rc = write_files(dir, {{"sweep.csv", csv}, {"sweep.json", json}})) return rc;
     std::printf("sweep: %zu runs ranked by %s in %s and %s\n", runs.size(), o.rank_by.c_str(),
                 (dir / "sweep.csv").c_str(), (dir / "sweep.json").c_str());
     return 0;
@@ -558,6 +642,7 @@ int run_or_check(const Options &o) {
                         cfg.strategies.size(), cfg.notifiers.size());
             return 0;
         }
+        if (o.walk_forward && o.sweeps.empty()) usage_error("--walk-forward needs --sweep");
         if (backtest && !o.sweeps.empty()) return sweep(o, cfg, options);
         SignalWatcher watcher(engine);
         // Without --duration a session runs until a signal; a century is "until a signal".

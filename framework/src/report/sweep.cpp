@@ -1,5 +1,6 @@
 #include "keel/report/sweep.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -42,6 +43,96 @@ SweepAxis parse_axis(const std::string &text, const config::Config &config) {
     return axis;
 }
 
+namespace {
+
+// `config` with run `index`'s values of the grid in its strategies' params; the values go to
+// `values`.
+config::Config with_values(const config::Config &config, const std::vector<SweepAxis> &axes,
+                           size_t index, std::vector<std::string> &values) {
+    config::Config cfg = config;
+    // Grid order: the last axis varies fastest.
+    size_t rest = index;
+    values.resize(axes.size());
+    for (size_t a = axes.size(); a-- > 0;) {
+        const auto &axis = axes[a];
+        values[a] = axis.values[rest % axis.values.size()];
+        rest /= axis.values.size();
+        for (auto &s : cfg.strategies) {
+            if (s.name != axis.strategy) continue;
+            config::RawSetting value;
+            value.value = values[a];
+            value.where = "--sweep";
+            value.key_path = "strategies." + s.name + ".params." + axis.param;
+            s.params[axis.param] = value;
+        }
+    }
+    return cfg;
+}
+
+Metrics backtest(const config::Config &cfg, const engine::EngineOptions &options, TimeNs duration) {
+    engine::Engine e(cfg, options);
+    auto summary = e.run(duration);
+    return collect(e, summary, cfg).metrics;
+}
+
+}  // namespace
+
+double rank_score(const Metrics &m, const std::string &by) {
+    if (by == "return") return m.return_pct;
+    if (by == "sharpe") return m.sharpe.value_or(-1e300);
+    if (by == "profit_factor") return m.all.profit_factor.value_or(m.all.losses ? 0 : 1e300);
+    if (by == "win_rate") return m.all.win_rate;
+    if (by == "max_drawdown") return -m.max_drawdown_pct;
+    return m.all.net;
+}
+
+std::vector<const SweepRun *> ranked(const std::vector<SweepRun> &runs, const std::string &by) {
+    std::vector<const SweepRun *> out;
+    for (const auto &r : runs) out.push_back(&r);
+    std::stable_sort(out.begin(), out.end(), [&](auto *a, auto *b) {
+        if (a->error.empty() != b->error.empty()) return a->error.empty();
+        return rank_score(a->metrics, by) > rank_score(b->metrics, by);
+    });
+    return out;
+}
+
+std::vector<WalkForwardWindow> run_walk_forward(const config::Config &config,
+                                                const std::vector<SweepAxis> &axes,
+                                                const SweepOptions &options, TimeNs from, TimeNs to,
+                                                TimeNs in_sample, TimeNs out_of_sample,
+                                                const std::string &rank_by) {
+    std::vector<WalkForwardWindow> windows;
+    for (TimeNs start = from; start + in_sample + out_of_sample <= to; start += out_of_sample) {
+        WalkForwardWindow w;
+        w.in_from = start;
+        w.in_to = w.out_from = start + in_sample;
+        w.out_to = w.out_from + out_of_sample;
+        SweepOptions in = options;
+        in.engine.trade_from = w.in_from;
+        in.engine.trade_until = w.in_to;
+        auto runs = run_sweep(config, axes, in);
+        const SweepRun *best = ranked(runs, rank_by).front();
+        if (!best->error.empty()) {
+            w.error = best->error;
+        } else {
+            w.in_sample = best->metrics;
+            std::vector<std::string> values;
+            auto cfg = with_values(config, axes, best->index, values);
+            w.best = values;
+            auto out = options.engine;
+            out.trade_from = w.out_from;
+            out.trade_until = w.out_to;
+            try {
+                w.out_of_sample = backtest(cfg, out, options.duration);
+            } catch (const std::exception &e) {
+                w.error = e.what();
+            }
+        }
+        windows.push_back(std::move(w));
+    }
+    return windows;
+}
+
 std::vector<SweepRun> run_sweep(const config::Config &config, const std::vector<SweepAxis> &axes,
                                 const SweepOptions &options) {
     size_t total = 1;
@@ -54,27 +145,9 @@ std::vector<SweepRun> run_sweep(const config::Config &config, const std::vector<
         for (size_t k; (k = next++) < total;) {
             SweepRun &run = runs[k];
             run.index = k;
-            config::Config cfg = config;
-            // Grid order: the last axis varies fastest.
-            size_t rest = k;
-            run.values.resize(axes.size());
-            for (size_t a = axes.size(); a-- > 0;) {
-                const auto &axis = axes[a];
-                run.values[a] = axis.values[rest % axis.values.size()];
-                rest /= axis.values.size();
-                for (auto &s : cfg.strategies) {
-                    if (s.name != axis.strategy) continue;
-                    config::RawSetting value;
-                    value.value = run.values[a];
-                    value.where = "--sweep";
-                    value.key_path = "strategies." + s.name + ".params." + axis.param;
-                    s.params[axis.param] = value;
-                }
-            }
             try {
-                engine::Engine e(cfg, options.engine);
-                auto summary = e.run(options.duration);
-                run.metrics = collect(e, summary, cfg).metrics;
+                run.metrics = backtest(with_values(config, axes, k, run.values), options.engine,
+                                       options.duration);
             } catch (const std::exception &err) {
                 run.error = err.what();
             }

@@ -42,4 +42,25 @@ struct SweepOptions {
 std::vector<SweepRun> run_sweep(const config::Config &config, const std::vector<SweepAxis> &axes,
                                 const SweepOptions &options);
 
+// A run's score for ranking, higher is better: net (default), return, sharpe, profit_factor,
+// win_rate, max_drawdown (smaller is better, so it counts negative).
+double rank_score(const Metrics &m, const std::string &by);
+// Grid order of `runs` sorted best first (failed runs last; ties keep grid order).
+std::vector<const SweepRun *> ranked(const std::vector<SweepRun> &runs, const std::string &by);
+
+// Walk-forward: from `from`, windows of `in_sample` then `out_of_sample`, stepping by
+// `out_of_sample` until `to`. In each, the sweep picks the best values on the in-sample window
+// and one backtest measures them on the out-of-sample window that follows, unseen.
+struct WalkForwardWindow {
+    TimeNs in_from = 0, in_to = 0, out_from = 0, out_to = 0;
+    std::vector<std::string> best;  // one per axis
+    Metrics in_sample, out_of_sample;
+    std::string error;
+};
+std::vector<WalkForwardWindow> run_walk_forward(const config::Config &config,
+                                                const std::vector<SweepAxis> &axes,
+                                                const SweepOptions &options, TimeNs from, TimeNs to,
+                                                TimeNs in_sample, TimeNs out_of_sample,
+                                                const std::string &rank_by);
+
 }  // namespace keel::report
