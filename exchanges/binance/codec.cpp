@@ -252,11 +252,8 @@ bool json_space(char c) {
 bool Codec::parse_depth_text(std::string_view frame, size_t capacity) {
     if (capacity < frame.size() + simdjson::SIMDJSON_PADDING) return false;
     const char *p = frame.data(), *end = p + frame.size();
-    // The frame must end with '}' (then only whitespace): every loop over digits below stops there
-    // at the latest, so none needs a bound of its own.
-    const char *last = end;
-    while (last != p && json_space(last[-1])) --last;
-    if (last == p || last[-1] != '}') return false;
+    // The end of the frame is checked before the levels; fetch it while the header is read.
+    if (!frame.empty()) __builtin_prefetch(end - 1);
 
     std::string_view stream, symbol;
     uint64_t E = 0, T = 0, U = 0, u = 0, pu = 0;
@@ -272,6 +269,11 @@ bool Codec::parse_depth_text(std::string_view frame, size_t capacity) {
     if (!literal(p, end, R"(,"U":)") || !plain_uint(p, end, U)) return false;
     if (!literal(p, end, R"(,"u":)") || !plain_uint(p, end, u)) return false;
     if (literal(p, end, R"(,"pu":)") && !plain_uint(p, end, pu)) return false;  // futures only
+    // The frame must end with '}' (then only whitespace): every loop over the digits of a level
+    // stops there at the latest, so none needs a bound of its own.
+    const char *last = end;
+    while (last != p && json_space(last[-1])) --last;
+    if (last == p || last[-1] != '}') return false;
     if (!literal(p, end, R"(,"b":)") || !scan_levels(p, depth_.bids)) return false;
     if (!literal(p, end, R"(,"a":)") || !scan_levels(p, depth_.asks)) return false;
     if (!literal(p, end, "}}") || p != last) return false;
