@@ -70,26 +70,6 @@ bool Codec::levels(simdjson::simdjson_result<value> v, std::vector<market::Level
 
 namespace {
 
-constexpr uint64_t kPow10[19] = {1,
-                                 10,
-                                 100,
-                                 1000,
-                                 10000,
-                                 100000,
-                                 1000000,
-                                 10000000,
-                                 100000000,
-                                 1000000000,
-                                 10000000000,
-                                 100000000000,
-                                 1000000000000,
-                                 10000000000000,
-                                 100000000000000,
-                                 1000000000000000,
-                                 10000000000000000,
-                                 100000000000000000,
-                                 1000000000000000000};
-
 inline bool is_digit(char c, uint64_t &d) {
     d = uint64_t(static_cast<unsigned char>(c)) - '0';
     return d <= 9;
@@ -112,7 +92,8 @@ Codec::FastGrid Codec::FastGrid::of(market::DecimalGrid g) {
     f.step = uint64_t(step);
     // to_units refuses a value whose units of 10^-g.decimals do not fit in int64.
     for (int i = 0; i <= decimals; ++i)
-        f.max_digits[i] = uint64_t(std::numeric_limits<int64_t>::max()) / kPow10[i + shift];
+        f.max_digits[i] =
+            uint64_t(std::numeric_limits<int64_t>::max()) / market::kPowersOfTen[i + shift];
     return f;
 }
 
@@ -146,7 +127,7 @@ Codec::FastGrid Codec::FastGrid::of(market::DecimalGrid g) {
     ++p;
     int scale = g.decimals - frac;
     if (v > g.max_digits[scale]) return false;
-    v *= kPow10[scale];
+    v *= market::kPowersOfTen[scale];
     if (g.step != 1) {
         if (v % g.step != 0) return false;
         v /= g.step;

@@ -49,30 +49,10 @@ bool scaled_checked(std::string_view text, int decimals, int64_t &out) {
     return true;
 }
 
-constexpr int64_t kPow10[19] = {1,
-                                10,
-                                100,
-                                1000,
-                                10000,
-                                100000,
-                                1000000,
-                                10000000,
-                                100000000,
-                                1000000000,
-                                10000000000,
-                                100000000000,
-                                1000000000000,
-                                10000000000000,
-                                100000000000000,
-                                1000000000000000,
-                                10000000000000000,
-                                100000000000000000,
-                                1000000000000000000};
-
 // The largest value that can be scaled by 10^i without overflow (no division on the hot path).
 constexpr auto kMaxBeforeScale = [] {
     std::array<uint64_t, 19> m{};
-    for (size_t i = 0; i < m.size(); ++i) m[i] = uint64_t(kMax) / uint64_t(kPow10[i]);
+    for (size_t i = 0; i < m.size(); ++i) m[i] = uint64_t(kMax) / kPowersOfTen[i];
     return m;
 }();
 
@@ -101,7 +81,7 @@ bool scaled(std::string_view text, int decimals, int64_t &out) {
     // At most 18 digits, so v < 10^18; scaling up may still overflow.
     int scale = decimals - frac;
     if (scale > 18) return scaled_checked(text, decimals, out);
-    auto factor = static_cast<uint64_t>(kPow10[scale]);
+    auto factor = kPowersOfTen[scale];
     if (v > kMaxBeforeScale[size_t(scale)]) return false;
     out = static_cast<int64_t>(v * factor);
     return true;

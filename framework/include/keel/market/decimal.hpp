@@ -8,6 +8,27 @@
 
 namespace keel::market {
 
+// 10^0 .. 10^18: every power of ten an int64 holds.
+inline constexpr uint64_t kPowersOfTen[19] = {1,
+                                              10,
+                                              100,
+                                              1000,
+                                              10000,
+                                              100000,
+                                              1000000,
+                                              10000000,
+                                              100000000,
+                                              1000000000,
+                                              10000000000,
+                                              100000000000,
+                                              1000000000000,
+                                              10000000000000,
+                                              100000000000000,
+                                              1000000000000000,
+                                              10000000000000000,
+                                              100000000000000000,
+                                              1000000000000000000};
+
 // A price or size grid: one unit is `step` in the last of `decimals` decimal places
 // (tick "0.10" -> decimals 2, step 10; lot "0.001" -> decimals 3, step 1; "5" -> 0, 5).
 struct DecimalGrid {
