@@ -533,10 +533,11 @@ int sweep(const Options &o, const keel::config::Config &cfg,
     so.engine = options;
     so.duration = o.duration.value_or(keel::TimeNs{100} * 365 * 86400 * 1'000'000'000);
     so.jobs = o.jobs;
-    // Logs from many engines at once would bury the progress: warnings and errors only.
+    // Logs from many engines at once would bury the progress (and contend for the log): errors
+    // only, unless --log-level says otherwise.
     if (!o.log_level) {
         keel::log::Settings quiet;
-        quiet.level = "warn";
+        quiet.level = "error";
         quiet.format =
             cfg.logging.format == "json" ? keel::log::Format::json : keel::log::Format::text;
         keel::log::configure(quiet);
