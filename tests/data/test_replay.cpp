@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "codec.hpp"
@@ -407,4 +409,28 @@ strategies:
     CHECK(std::stoll(get("reference", "trades")) > 20000);
     CHECK(get("live", "books") == get("reference", "books"));
     CHECK(get("live", "trades") == get("reference", "trades"));
+}
+
+TEST_CASE("lines of a recording that are not frames are counted and skipped", "[data][replay]") {
+    // The first 400 lines of the capture, plain text, twice: as they are, and with lines that are
+    // not "<ts> <frame>" between them.
+    const auto head = kData / "binance/usdm/ws_capture/btcusdt_20240808_head3947.txt";
+    std::ifstream in(head);
+    std::string clean, dirty, line;
+    for (int k = 0; k < 400 && std::getline(in, line); ++k) {
+        clean += line + "\n";
+        dirty += line + "\n";
+        if (k == 100) dirty += "garbage without a time\n";
+        if (k == 200) dirty += "17231614550000000x0 {\"stream\":1}\n";
+    }
+    test::TempDir dir;
+    auto a = replay(replay_config(dir, dir.write("clean.txt", clean)));
+    test::TempDir dir2;
+    auto b = replay(replay_config(dir2, dir2.write("dirty.txt", dirty)));
+    CHECK(a.summary.malformed_frames == 0);
+    CHECK(b.summary.malformed_frames == 2);
+    CHECK(b.summary.frames == a.summary.frames);
+    CHECK(b.summary.book_events == a.summary.book_events);
+    check_tops(b.seen, a.seen);
+    CHECK(a.seen.n > 10);
 }

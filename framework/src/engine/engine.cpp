@@ -35,16 +35,19 @@ struct Engine::Venue {
     std::atomic<bool> end_of_data{false};  // ... and has emitted all of it
     std::atomic<uint64_t> malformed{0};    // reject_frame may come from any thread
 
-    // Reads the recording's next frame; a line that is not a frame is counted and skipped.
+    // Reads the recording's next frame; a line that is not a frame is counted and skipped. An
+    // error that does not move past a line (the file cannot be read) ends the replay with it.
     void read_replay() {
+        uint64_t failed_at = UINT64_MAX;
         while (true) {
             try {
                 replay_pending = replay->next(replay_ts, replay_frame);
                 replay_url.assign(replay->url());
                 return;
             } catch (const std::runtime_error &e) {
+                if (replay->line_number() == failed_at) throw;
+                failed_at = replay->line_number();
                 if (malformed++ < 10) keel::log::get("market").warn("[{}] {}", name, e.what());
-                if (replay->line_number() == 0) throw;  // not even one line: unreadable
             }
         }
     }
