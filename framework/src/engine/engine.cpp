@@ -982,9 +982,18 @@ bool Engine::replay_due_frames() {
 
 void Engine::deliver_frame(Venue &venue, const keel_frame &frame) {
     ++venue.frames;
-    if (venue.recorder && !venue.recorder->write(frame.receive_ts_ns, frame.url ? frame.url : "",
-                                                 {frame.data, frame.size}))
-        on_reject_frame(venue, "a frame with a line break cannot be recorded");
+    if (venue.recorder) {
+        try {
+            if (!venue.recorder->write(frame.receive_ts_ns, frame.url ? frame.url : "",
+                                       {frame.data, frame.size}))
+                on_reject_frame(venue, "a frame with a line break cannot be recorded");
+        } catch (const std::exception &e) {
+            // A full disk stops the recording, never the session.
+            keel::log::get("market").error("venue {}: recording stopped: {}", venue.name, e.what());
+            notify(strategy::NotifyLevel::error, "market", "recording stopped", e.what());
+            venue.recorder.reset();
+        }
+    }
     venue.library->exchange().on_frame(venue.self, &frame);
 }
 
