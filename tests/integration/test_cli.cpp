@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 #include <sstream>
 
 #include "support/support.hpp"
@@ -38,25 +41,58 @@ TEST_CASE("keel version and help", "[cli]") {
     CHECK_THAT(dur.err, Contains("--duration: expected a positive duration"));
 }
 
-TEST_CASE("keel backtest needs data that ends, and playback needs keel backtest", "[cli]") {
+TEST_CASE("keel backtest needs data that ends", "[cli]") {
     auto endless = run({keel_binary(), "backtest", paper_yaml()});
     CHECK(endless.code == 1);
     CHECK_THAT(endless.err, Contains("a venue makes its own market (no replay, no candle file), "
                                      "so the backtest needs --duration"));
+}
+
+TEST_CASE("a paper session and a backtest of the same candles make the same decisions", "[cli]") {
+    // Three days of 1m candles, a sine-shaped walk, and a strategy that trades crossings of a
+    // short and a long average.
     keel::test::TempDir dir;
-    dir.write("c.json",
-              "[[1620000000000,\"1\",\"2\",\"0.5\",\"1.5\",\"10\"],"
-              "[1620000060000,\"1.5\",\"2\",\"1\",\"1.2\",\"10\"]]");
+    std::string candles = "timestamp,open,high,low,close,volume\n";
+    double close = 100;
+    for (int k = 0; k < 3 * 1440; ++k) {
+        double open = close;
+        close = 100 + 5 * std::sin(k / 90.0) + 2 * std::sin(k / 7.0);
+        candles += std::to_string(1'620'000'000 + 60 * k) + "," + std::to_string(open) + "," +
+                   std::to_string(std::max(open, close) + 0.05) + "," +
+                   std::to_string(std::min(open, close) - 0.05) + "," + std::to_string(close) +
+                   ",25\n";
+    }
+    dir.write("c.csv", candles);
+    dir.write("cross.lua", R"(
+local fast = keel.indicator.sma("XUSDT", "5m", 3)
+local slow = keel.indicator.sma("XUSDT", "5m", 12)
+function on_candle(tf, c)
+  if not slow:ready() then return end
+  local pos = keel.position("XUSDT").qty
+  if fast:value() > slow:value() and pos <= 0 then
+    keel.order{ instrument = "XUSDT", side = "buy", qty = 1 + math.abs(pos) }
+  elseif fast:value() < slow:value() and pos >= 0 then
+    keel.order{ instrument = "XUSDT", side = "sell", qty = 1 + math.abs(pos) }
+  end
+end
+)");
     auto cfg = dir.write("c.yaml", R"(venues:
-  c: { plugin: candles, settings: { file: c.json } }
+  c: { plugin: candles, settings: { file: c.csv, tick_size: "0.01", lot_size: "0.001" } }
 instruments:
   - { symbol: XUSDT, venue: c }
+strategies:
+  - { name: cross, file: cross.lua, instruments: [XUSDT], timeframes: [5m] }
+risk: { max_orders_per_day: off, no_duplicate_entry: false }
 )");
-    auto playback = run({keel_binary(), "run", cfg.string()});
-    CHECK(playback.code == 1);
-    CHECK_THAT(playback.err, Contains("c.yaml:2:6: venues.c: plugin candles plays stored data "
-                                      "back, which needs the simulated clock: run it with keel "
-                                      "backtest"));
+    auto paper = run({keel_binary(), "run", cfg.string()});
+    auto backtest =
+        run({keel_binary(), "backtest", cfg.string(), "--report", (dir.path() / "r").string()});
+    REQUIRE(paper.code == 0);
+    REQUIRE(backtest.code == 0);
+    // The summary, line for line, down to the P&L (the backtest adds its report lines after it).
+    auto summary = [](const std::string &out) { return out.substr(0, out.find("backtest:")); };
+    CHECK(summary(backtest.out) == summary(paper.out));
+    CHECK_THAT(paper.out, Contains("orders    ") && !Contains("orders    0 "));
 }
 
 TEST_CASE("keel check accepts the default deployment", "[cli]") {

@@ -62,8 +62,8 @@ constexpr const char *kRunHelp = R"(Usage: keel run <config.yaml> [options]
 
 Starts a session as configured (mode: paper runs on the venue's market with simulated fills).
 Stops cleanly after --duration or on SIGINT/SIGTERM, then prints a summary to stdout. A venue
-that replays a recording (venues.<name>.replay) runs the session on the recording's clock, as
-fast as the machine allows, until the recording ends.
+that replays a recording (venues.<name>.replay) or plays candles back (plugin candles) runs the
+session on the data's clock, as fast as the machine allows, until the data ends.
 SIGUSR2 pulls the kill switch: every order is cancelled, every position flattened through the
 risk gate, and trading stays HALTED for the rest of the session (docs/risk.md).
 A strategy file saved while the session runs is reloaded at once, keeping the strategy's state
@@ -615,11 +615,18 @@ int run_or_check(const Options &o) {
         return 1;
     }
     try {
-        // A replayed recording brings its own clock: the session runs on it, as fast as the
-        // machine allows, and ends with the recording.
+        // Recorded data (replayed frames, played-back candles) brings its own clock: the session
+        // runs on it, as fast as the machine allows, and ends with the data.
         keel::engine::EngineOptions options;
         bool replays = false;
-        for (const auto &[name, venue] : cfg.venues) replays = replays || !venue.replay.empty();
+        for (const auto &[name, venue] : cfg.venues) {
+            replays = replays || !venue.replay.empty();
+            auto file = keel::plugin::resolve(venue.plugin, keel::plugin::Kind::exchange,
+                                              cfg.file.parent_path(), options.plugin_search);
+            auto library =
+                keel::plugin::Library::open(file, keel::plugin::Kind::exchange, "venues." + name);
+            replays = replays || (library->exchange().capabilities & KEEL_CAP_PLAYBACK);
+        }
         const bool backtest = o.command == "backtest";
         if (replays || backtest) options.clock = keel::engine::ClockKind::simulated;
         if (backtest) options.watch_strategy_files = false;

@@ -330,7 +330,7 @@ void Engine::load_venues() {
             throw config::ConfigError(ref.where + ": venues." + name + ": plugin " +
                                       v->library->name() +
                                       " plays stored data back, which needs the simulated "
-                                      "clock: run it with keel backtest");
+                                      "clock (keel run and keel backtest choose it)");
         if (!ref.replay.empty()) {
             if (options_.clock != ClockKind::simulated)
                 throw config::ConfigError(ref.where + ": venues." + name +
