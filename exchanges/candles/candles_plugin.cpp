@@ -179,12 +179,8 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
         set_error(err, err_size, "candles: %s has fewer than two candles", inst->file.c_str());
         return KEEL_ERROR;
     }
-    // The interval: the smallest step between candles (gaps are larger).
-    int64_t interval = 0;
-    for (size_t k = 1; k < inst->rows.size(); ++k) {
-        int64_t d = inst->rows[k].open_time - inst->rows[k - 1].open_time;
-        if (d > 0 && (interval == 0 || d < interval)) interval = d;
-    }
+    // The interval: the most common step between candles (gaps are longer ones).
+    int64_t interval = market::candle_interval(inst->rows);
     if (interval % 4 != 0) {
         set_error(err, err_size, "candles: %s: an interval of %lld ns cannot be split in four",
                   inst->file.c_str(), static_cast<long long>(interval));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 #include <sstream>
 
@@ -93,6 +94,53 @@ risk: { max_orders_per_day: off, no_duplicate_entry: false }
     auto summary = [](const std::string &out) { return out.substr(0, out.find("backtest:")); };
     CHECK(summary(backtest.out) == summary(paper.out));
     CHECK_THAT(paper.out, Contains("orders    ") && !Contains("orders    0 "));
+}
+
+TEST_CASE("keel data check lists every problem; consolidate merges fragments", "[cli]") {
+    keel::test::TempDir dir;
+    const std::string header = "timestamp,open,high,low,close,volume\n";
+    auto bad = dir.write("bad.csv", header +
+                                        "1618951200000,1,2,0.5,1.5,10\n"    // 20:40
+                                        "1618951260000,1,2,0.5,1.5,10\n"    // 20:41
+                                        "1618951320000,1,2,0.5,oops,10\n"   // line 4
+                                        "1618951200000,1,2,0.5,1.5,10\n"    // line 5
+                                        "1618951380000,1,2,0.5,1.5,10\n"    // 20:43
+                                        "1618951620000,1,2,0.5,1.5,10\n");  // 20:47
+    auto check = run({keel_binary(), "data", "check", bad.string()});
+    CHECK(check.code == 1);
+    CHECK_THAT(check.out, Contains("bad.csv:4: bad close 'oops'") &&
+                              Contains("bad.csv:5: time goes backwards") &&
+                              Contains("4 good rows") &&
+                              Contains("every 60 s: 2 bad rows, 2 gaps") &&
+                              Contains("gap: 1 candles missing, 2021-04-20 20:42:00 .. "
+                                       "2021-04-20 20:42:00") &&
+                              Contains("gap: 3 candles missing, 2021-04-20 20:44:00 .. "
+                                       "2021-04-20 20:46:00"));
+    auto a = dir.write("a.csv", header +
+                                    "1618951200000,1,2,0.5,1.5,10\n"
+                                    "1618951260000,1,2,0.5,1.5,10\n");
+    auto b = dir.write("b.csv", header +
+                                    "1618951260000,1,2,0.5,1.5,10\n"
+                                    "1618951380000,1.5,2,1,1.75,4\n");
+    auto out = dir.path() / "m.csv";
+    auto merged = run({keel_binary(), "data", "consolidate", "--out", out.string(), "--fill",
+                       "flat", b.string(), a.string()});
+    CHECK(merged.code == 0);
+    CHECK_THAT(merged.out, Contains("4 candles from 2 files (1 duplicates dropped, 1 gaps, 1 "
+                                    "candles filled flat)"));
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text == header +
+                      "1618951200000,1,2,0.5,1.5,10\n"
+                      "1618951260000,1,2,0.5,1.5,10\n"
+                      "1618951320000,1.5,1.5,1.5,1.5,0\n"
+                      "1618951380000,1.5,2,1,1.75,4\n");
+    auto conflict = dir.write("c.csv", header + "1618951260000,1,2,0.5,1.25,10\n");
+    auto refused = run({keel_binary(), "data", "consolidate", "--out", out.string(), a.string(),
+                        conflict.string()});
+    CHECK(refused.code == 1);
+    CHECK_THAT(refused.err, Contains("the candle at 2021-04-20 20:41:00 differs between") &&
+                                Contains("a.csv and ") && Contains("c.csv; not merged"));
 }
 
 TEST_CASE("keel check accepts the default deployment", "[cli]") {

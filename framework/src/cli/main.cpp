@@ -23,6 +23,7 @@
 #include "keel/config/config.hpp"
 #include "keel/engine/engine.hpp"
 #include "keel/log/log.hpp"
+#include "keel/market/candle_file.hpp"
 #include "keel/plugin/loader.hpp"
 #include "keel/report/report.hpp"
 #include "keel/report/sweep.hpp"
@@ -36,6 +37,8 @@ Usage:
   keel run <config.yaml> [--duration 30s] [--log-format text|json] [--log-level LEVEL]
   keel check <config.yaml> [--log-format text|json] [--log-level LEVEL]
   keel backtest <config.yaml> [--from T] [--to T] [--report DIR] [--sweep S.P=V1,V2 ...]
+  keel data check <candle files...>
+  keel data consolidate --out FILE [--fill none|flat] <candle files...>
   keel plugin <name|file.so>
   keel version
   keel <command> --help
@@ -46,6 +49,8 @@ Commands:
   check    Validate the config, load every plugin, compile every strategy; change nothing.
   backtest Run the config on the simulated clock (a recording, or the synthetic market for
            --duration) and write report.json and report.html: metrics, trades, equity.
+  data     Check candle files (bad rows, duplicates, time going back, gaps), or merge fragments
+           into one file.
   plugin   Describe a plugin: kind, version, capabilities and every setting it accepts.
   version  Print keel's version and the plugin ABI version.
 )";
@@ -105,6 +110,23 @@ Options:
   -h, --help          this help
 )";
 
+constexpr const char *kDataHelp = R"(Usage: keel data check <candle files...>
+       keel data consolidate --out FILE [--fill none|flat] <candle files...>
+
+check        Reads each file to the end and lists every problem with its line: rows that do not
+             parse (text in a number column, missing fields), duplicate times, time going back,
+             prices that are not positive, open or close outside low..high; then the gaps (the
+             interval is the smallest step between rows). Exit 1 if any row is bad; gaps alone
+             are reported but are not errors (exchanges have outages).
+consolidate  Merges fragments of one series (overlapping downloads, seed 002) into one CSV file
+             (timestamp in ms, open, high, low, close, volume). A candle that two files both have
+             is kept once if they agree and is an error naming both if they do not. --fill flat
+             fills each gap with flat candles at the previous close and volume 0 (the engine's
+             `empty_candles: flat`); --fill none (default) leaves gaps as they are.
+Formats: Binance/freqtrade JSON arrays, Kraken OHLC JSON, data.binance.vision kline CSV and
+OHLCV CSV with a header (docs/backtest.md).
+)";
+
 constexpr const char *kCheckHelp = R"(Usage: keel check <config.yaml> [options]
 
 Validates the config, loads and checks every plugin, validates plugin settings, subscribes the
@@ -129,6 +151,8 @@ struct Options {
     std::optional<std::pair<keel::TimeNs, keel::TimeNs>> walk_forward;  // in-sample, out
     unsigned jobs = 0;
     std::string rank_by = "net";
+    std::vector<std::string> files;  // keel data
+    std::optional<std::string> out, fill;
     bool help = false;
 };
 
@@ -227,6 +251,12 @@ Options parse(int argc, char **argv) {
                     "14d,7d, found \"" +
                     text + "\"");
             o.walk_forward = std::pair{*in, *out};
+        } else if (a == "--out") {
+            o.out = value("--out");
+        } else if (a == "--fill") {
+            o.fill = value("--fill");
+            if (*o.fill != "none" && *o.fill != "flat")
+                usage_error("--fill: expected none or flat, found \"" + *o.fill + "\"");
         } else if (a == "--sweep") {
             o.sweeps.push_back(value("--sweep"));
         } else if (a == "--jobs") {
@@ -252,6 +282,8 @@ Options parse(int argc, char **argv) {
             o.command = a;
         } else if (o.config.empty()) {
             o.config = a;
+        } else if (o.command == "data") {
+            o.files.push_back(a);
         } else {
             usage_error("unexpected argument \"" + a + "\"");
         }
@@ -600,6 +632,128 @@ int sweep(const Options &o, const keel::config::Config &cfg,
     return 0;
 }
 
+std::string minute_time(keel::TimeNs t) {
+    std::time_t secs = static_cast<std::time_t>(t / 1'000'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+// keel data check|consolidate. `o.config` holds the subcommand.
+int data(const Options &o) {
+    namespace m = keel::market;
+    if (o.config != "check" && o.config != "consolidate")
+        usage_error("data: expected check or consolidate");
+    if (o.files.empty()) usage_error("data " + o.config + ": name at least one candle file");
+    if (o.config == "check") {
+        bool bad = false;
+        for (const auto &file : o.files) {
+            std::vector<m::CandleFileIssue> issues;
+            std::vector<m::CandleRow> rows;
+            try {
+                rows = m::scan_candle_file(file, issues);
+            } catch (const std::exception &e) {
+                std::printf("%s\n", e.what());
+                bad = true;
+                continue;
+            }
+            keel::TimeNs interval = 0;
+            auto gaps = m::find_gaps(rows, interval);
+            std::printf("%s: %zu good rows", file.c_str(), rows.size());
+            if (!rows.empty())
+                std::printf(", %s .. %s, every %g s", minute_time(rows.front().open_time).c_str(),
+                            minute_time(rows.back().open_time).c_str(),
+                            static_cast<double>(interval) / 1e9);
+            std::printf(": %zu bad rows, %zu gaps\n", issues.size(), gaps.size());
+            for (const auto &i : issues) {
+                if (i.line)
+                    std::printf("  %s:%zu: %s\n", file.c_str(), i.line, i.what.c_str());
+                else
+                    std::printf("  %s: %s\n", file.c_str(), i.what.c_str());
+            }
+            for (const auto &g : gaps) {
+                if (g.off_grid)
+                    std::printf("  off the grid: a step of %g s from %s to %s\n",
+                                static_cast<double>(g.to - g.from + interval) / 1e9,
+                                minute_time(g.from - interval).c_str(), minute_time(g.to).c_str());
+                else
+                    std::printf("  gap: %llu candles missing, %s .. %s\n",
+                                static_cast<unsigned long long>(g.missing),
+                                minute_time(g.from).c_str(), minute_time(g.to - interval).c_str());
+            }
+            bad = bad || !issues.empty();
+        }
+        return bad ? 1 : 0;
+    }
+    if (!o.out) usage_error("data consolidate needs --out FILE");
+    struct Source {
+        m::CandleRow row;
+        size_t file;
+    };
+    std::vector<Source> all;
+    for (size_t k = 0; k < o.files.size(); ++k) {
+        try {
+            for (const auto &r : m::read_candle_file(o.files[k])) all.push_back({r, k});
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
+            return 1;
+        }
+    }
+    std::stable_sort(all.begin(), all.end(), [](const Source &a, const Source &b) {
+        return a.row.open_time < b.row.open_time;
+    });
+    std::vector<m::CandleRow> merged;
+    size_t duplicates = 0;
+    for (size_t k = 0; k < all.size(); ++k) {
+        const auto &r = all[k].row;
+        if (!merged.empty() && merged.back().open_time == r.open_time) {
+            const auto &p = merged.back();
+            if (p.open != r.open || p.high != r.high || p.low != r.low || p.close != r.close ||
+                p.volume != r.volume) {
+                std::fprintf(stderr,
+                             "error: the candle at %s differs between %s and %s; not merged\n",
+                             minute_time(r.open_time).c_str(), o.files[all[k - 1].file].c_str(),
+                             o.files[all[k].file].c_str());
+                return 1;
+            }
+            ++duplicates;
+            continue;
+        }
+        merged.push_back(r);
+    }
+    keel::TimeNs interval = 0;
+    auto gaps = m::find_gaps(merged, interval);
+    std::string csv = "timestamp,open,high,low,close,volume\n";
+    size_t filled = 0;
+    auto line = [&](keel::TimeNs t, double o_, double h, double l, double c, double v) {
+        csv += fmt::format("{},{},{},{},{},{}\n", t / 1'000'000, o_, h, l, c, v);
+    };
+    for (size_t k = 0; k < merged.size(); ++k) {
+        const auto &r = merged[k];
+        if (k > 0 && o.fill == std::optional<std::string>("flat")) {
+            for (keel::TimeNs t = merged[k - 1].open_time + interval; t < r.open_time;
+                 t += interval, ++filled) {
+                double c = merged[k - 1].close;
+                line(t, c, c, c, c, 0);
+            }
+        }
+        line(r.open_time, r.open, r.high, r.low, r.close, r.volume);
+    }
+    std::ofstream out(*o.out, std::ios::binary);
+    out << csv;
+    if (!out) {
+        std::fprintf(stderr, "error: cannot write %s\n", o.out->c_str());
+        return 1;
+    }
+    std::printf(
+        "%s: %zu candles from %zu files (%zu duplicates dropped, %zu gaps, %zu candles "
+        "filled flat)\n",
+        o.out->c_str(), merged.size() + filled, o.files.size(), duplicates, gaps.size(), filled);
+    return 0;
+}
+
 int run_or_check(const Options &o) {
     if (o.config.empty()) usage_error(o.command + " needs a config file");
     configure_logging(o, nullptr);
@@ -686,6 +840,10 @@ int main(int argc, char **argv) {
             return std::puts("Usage: keel version\n\nPrints keel's version and plugin ABI."), 0;
         std::printf("keel %s (plugin ABI %u.%u)\n", KEEL_VERSION, KEEL_ABI_MAJOR, KEEL_ABI_MINOR);
         return 0;
+    }
+    if (o.command == "data") {
+        if (o.help) return std::fputs(kDataHelp, stdout), 0;
+        return data(o);
     }
     if (o.command == "plugin") {
         if (o.help) return std::fputs(kPluginHelp, stdout), 0;

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -135,15 +136,43 @@ std::vector<std::string_view> split(std::string_view line) {
     return fields;
 }
 
-void check_row(const std::filesystem::path &path, size_t line, const CandleRow &r,
-               const std::vector<CandleRow> &rows) {
-    if (r.volume < 0) fail(path, line, "negative volume");
-    if (r.low > r.high) fail(path, line, fmt::format("low {} above high {}", r.low, r.high));
-    if (!rows.empty() && r.open_time <= rows.back().open_time)
-        fail(path, line, "time does not increase (a duplicate or out-of-order row)");
+// Where rows come from and what to do with a bad one: throw (reading) or note it and skip the row
+// (checking, `issues` set).
+struct Source {
+    const std::filesystem::path &path;
+    std::vector<CandleFileIssue> *issues = nullptr;
+
+    // Always false: the row is not used.
+    bool bad_row(size_t line, std::string what) const {
+        if (!issues) fail(path, line, what);
+        issues->push_back({line, std::move(what)});
+        return false;
+    }
+};
+
+// What is wrong with a row, or "" (`previous`: the last good row's time, 0 before the first).
+std::string row_problem(const CandleRow &r, TimeNs previous, bool strict_prices) {
+    if (r.volume < 0) return "negative volume";
+    if (r.low > r.high) return fmt::format("low {} above high {}", r.low, r.high);
+    if (previous && r.open_time == previous) return "duplicate time (the row before has it too)";
+    if (previous && r.open_time < previous) return "time goes backwards (an out-of-order row)";
+    if (strict_prices) {
+        if (!(r.low > 0)) return fmt::format("price {} is not positive", r.low);
+        if (r.open < r.low || r.open > r.high || r.close < r.low || r.close > r.high)
+            return fmt::format("open {} or close {} outside low {} .. high {}", r.open, r.close,
+                               r.low, r.high);
+    }
+    return {};
 }
 
-std::vector<CandleRow> read_csv(const std::filesystem::path &path, const std::string &text) {
+bool check_row(const Source &src, size_t line, const CandleRow &r,
+               const std::vector<CandleRow> &rows) {
+    auto problem = row_problem(r, rows.empty() ? 0 : rows.back().open_time, src.issues != nullptr);
+    return problem.empty() || src.bad_row(line, problem);
+}
+
+std::vector<CandleRow> read_csv(const Source &src, const std::string &text) {
+    const auto &path = src.path;
     std::vector<CandleRow> rows;
     std::istringstream in(text);
     std::string line_text;
@@ -192,18 +221,22 @@ std::vector<CandleRow> read_csv(const std::filesystem::path &path, const std::st
         }
         size_t need = 0;
         for (size_t c : col) need = c + 1 > need ? c + 1 : need;
-        if (f.size() < need)
-            fail(path, line, fmt::format("expected at least {} fields, found {}", need, f.size()));
+        if (f.size() < need) {
+            src.bad_row(line, fmt::format("expected at least {} fields, found {}", need, f.size()));
+            continue;
+        }
         CandleRow r;
-        if (!parse_time(f[col[0]], r.open_time))
-            fail(path, line, fmt::format("bad time '{}'", trim(f[col[0]])));
+        if (!parse_time(f[col[0]], r.open_time)) {
+            src.bad_row(line, fmt::format("bad time '{}'", trim(f[col[0]])));
+            continue;
+        }
         double *v[5] = {&r.open, &r.high, &r.low, &r.close, &r.volume};
         static const char *names[] = {"open", "high", "low", "close", "volume"};
-        for (int k = 0; k < 5; ++k)
+        bool good = true;
+        for (int k = 0; k < 5 && good; ++k)
             if (!parse_double(f[col[k + 1]], *v[k]))
-                fail(path, line, fmt::format("bad {} '{}'", names[k], trim(f[col[k + 1]])));
-        check_row(path, line, r, rows);
-        rows.push_back(r);
+                good = src.bad_row(line, fmt::format("bad {} '{}'", names[k], trim(f[col[k + 1]])));
+        if (good && check_row(src, line, r, rows)) rows.push_back(r);
     }
     return rows;
 }
@@ -227,63 +260,119 @@ bool json_number(simdjson::dom::element e, double &out) {
 }
 
 // Volume column: Kraken puts vwap at 5 and volume at 6.
-std::vector<CandleRow> read_json_rows(const std::filesystem::path &path, simdjson::dom::array arr,
-                                      bool seconds, size_t volume_at) {
+// JSON rows have no line of their own: problems name the row ("row 12: bad high").
+std::vector<CandleRow> read_json_rows(const Source &src, simdjson::dom::array arr, bool seconds,
+                                      size_t volume_at) {
     std::vector<CandleRow> rows;
     rows.reserve(arr.size());
     size_t index = 0;
     for (auto item : arr) {
         ++index;
         auto bad = [&](const std::string &what) {
-            fail(path, 0, fmt::format("row {}: {}", index, what));
+            return src.bad_row(0, fmt::format("row {}: {}", index, what));
         };
         simdjson::dom::array row;
-        if (item.get_array().get(row)) bad("not an array");
-        if (row.size() <= volume_at)
+        if (item.get_array().get(row)) {
+            bad("not an array");
+            continue;
+        }
+        if (row.size() <= volume_at) {
             bad(fmt::format("expected at least {} fields, found {}", volume_at + 1, row.size()));
+            continue;
+        }
         double t;
-        if (!json_number(row.at(0).value(), t)) bad("bad time");
+        if (!json_number(row.at(0).value(), t)) {
+            bad("bad time");
+            continue;
+        }
         CandleRow r;
         r.open_time = seconds ? static_cast<TimeNs>(std::llround(t * 1e9))
                               : epoch_to_ns(static_cast<int64_t>(std::llround(t)));
         double *v[5] = {&r.open, &r.high, &r.low, &r.close, &r.volume};
         static const char *names[] = {"open", "high", "low", "close", "volume"};
-        for (size_t k = 0; k < 5; ++k)
+        bool good = true;
+        for (size_t k = 0; k < 5 && good; ++k)
             if (!json_number(row.at(k == 4 ? volume_at : k + 1).value(), *v[k]))
-                bad(fmt::format("bad {}", names[k]));
-        try {
-            check_row(path, 0, r, rows);
-        } catch (const CandleFileError &e) {
-            bad(std::string(e.what()).substr(path.string().size() + 2));
-        }
-        rows.push_back(r);
+                good = bad(fmt::format("bad {}", names[k]));
+        if (!good) continue;
+        auto problem =
+            row_problem(r, rows.empty() ? 0 : rows.back().open_time, src.issues != nullptr);
+        if (problem.empty() || bad(problem)) rows.push_back(r);
     }
     return rows;
 }
 
 }  // namespace
 
-std::vector<CandleRow> read_candle_file(const std::filesystem::path &path) {
+namespace {
+
+std::vector<CandleRow> read(const Source &src) {
+    const auto &path = src.path;
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(path, 0, "cannot open");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     size_t first = text.find_first_not_of(" \t\r\n");
     if (first == std::string::npos) fail(path, 0, "empty file");
-    if (text[first] != '[' && text[first] != '{') return read_csv(path, text);
+    if (text[first] != '[' && text[first] != '{') return read_csv(src, text);
 
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     if (auto err = parser.parse(text).get(doc)) fail(path, 0, simdjson::error_message(err));
-    if (doc.is_array()) return read_json_rows(path, doc.get_array().value(), false, 5);
+    if (doc.is_array()) return read_json_rows(src, doc.get_array().value(), false, 5);
     // Kraken: {"error": [], "result": {"PAIR": [[...]], "last": ...}}
     simdjson::dom::object result;
     if (doc["result"].get_object().get(result))
         fail(path, 0, "a JSON object must hold the rows in `result` (Kraken OHLC)");
     for (auto field : result) {
         simdjson::dom::array arr;
-        if (!field.value.get_array().get(arr)) return read_json_rows(path, arr, true, 6);
+        if (!field.value.get_array().get(arr)) return read_json_rows(src, arr, true, 6);
     }
     fail(path, 0, "no array of rows in `result`");
+}
+
+}  // namespace
+
+std::vector<CandleRow> read_candle_file(const std::filesystem::path &path) {
+    return read(Source{path});
+}
+
+std::vector<CandleRow> scan_candle_file(const std::filesystem::path &path,
+                                        std::vector<CandleFileIssue> &issues) {
+    return read(Source{path, &issues});
+}
+
+TimeNs candle_interval(const std::vector<CandleRow> &rows) {
+    std::map<TimeNs, size_t> steps;
+    for (size_t k = 1; k < rows.size(); ++k) {
+        TimeNs d = rows[k].open_time - rows[k - 1].open_time;
+        if (d > 0) ++steps[d];
+    }
+    TimeNs interval = 0;
+    size_t most = 0;
+    for (const auto &[step, n] : steps) {
+        if (n > most) {  // ties: the shorter step, since the map is in order
+            most = n;
+            interval = step;
+        }
+    }
+    return interval;
+}
+
+std::vector<CandleGap> find_gaps(const std::vector<CandleRow> &rows, TimeNs &interval) {
+    interval = candle_interval(rows);
+    std::vector<CandleGap> gaps;
+    if (interval == 0) return gaps;
+    for (size_t k = 1; k < rows.size(); ++k) {
+        TimeNs d = rows[k].open_time - rows[k - 1].open_time;
+        if (d == interval) continue;
+        bool off_grid = d % interval != 0;
+        if (d > interval || off_grid)
+            gaps.push_back(
+                {rows[k - 1].open_time + interval, rows[k].open_time,
+                 d > interval ? static_cast<uint64_t>(d / interval - (off_grid ? 0 : 1)) : 0,
+                 off_grid});
+    }
+    return gaps;
 }
 
 }  // namespace keel::market

@@ -57,10 +57,47 @@ TEST_CASE("a bad candle file names the file, the line and what is wrong", "[mark
                                   "time,open,high,low,close,volume\n"
                                   "1618951380000,1,2,0.5,1.5,10\n"
                                   "1618951320000,1,2,0.5,1.5,10\n")),
-               Contains("o.csv:3: time does not increase"));
+               Contains("o.csv:3: time goes backwards (an out-of-order row)"));
     CHECK_THAT(error_of(dir.write("l.csv", "1618951320000,1,0.5,2,1.5,10\n")),
                Contains("l.csv:1: low 2 above high 0.5"));
     CHECK_THAT(error_of(dir.write("j.json", "[[1618951320000,1,2]]")),
                Contains("j.json: row 1: expected at least 6 fields, found 3"));
     CHECK_THAT(error_of(dir.path() / "missing.csv"), Contains("missing.csv: cannot open"));
+}
+
+TEST_CASE("checking a candle file lists every problem, with its line, and the gaps",
+          "[market][candles]") {
+    test::TempDir dir;
+    auto file = dir.write("bad.csv",
+                          "timestamp,open,high,low,close,volume\n"
+                          "1618951200000,1,2,0.5,1.5,10\n"    // 2 (00:00)
+                          "1618951260000,1,2,0.5,1.5,10\n"    // 3 (00:01)
+                          "1618951260000,1,2,0.5,1.5,10\n"    // 4: duplicate
+                          "1618951320000,1,2,0.5,x,10\n"      // 5: text in a number column
+                          "1618951380000,1,2,0.5,1.5,10\n"    // 6 (00:03; 00:02 missing)
+                          "1618951300000,1,2,0.5,1.5,10\n"    // 7: goes back
+                          "1618951440000,3,2,0.5,1.5,10\n"    // 8: open above high
+                          "1618951620000,1,2,0.5,1.5,10\n");  // 9 (00:07; 00:04..06 missing)
+    std::vector<market::CandleFileIssue> issues;
+    auto rows = market::scan_candle_file(file, issues);
+    REQUIRE(issues.size() == 4);
+    CHECK(issues[0].line == 4);
+    CHECK(issues[0].what == "duplicate time (the row before has it too)");
+    CHECK(issues[1].line == 5);
+    CHECK(issues[1].what == "bad close 'x'");
+    CHECK(issues[2].line == 7);
+    CHECK(issues[2].what == "time goes backwards (an out-of-order row)");
+    CHECK(issues[3].line == 8);
+    CHECK(issues[3].what == "open 3 or close 1.5 outside low 0.5 .. high 2");
+    REQUIRE(rows.size() == 4);  // the good ones, in order
+    TimeNs interval = 0;
+    auto gaps = market::find_gaps(rows, interval);
+    CHECK(interval == 60'000'000'000);
+    REQUIRE(gaps.size() == 2);
+    CHECK(gaps[0].missing == 1);
+    CHECK(gaps[0].from == TimeNs{1618951320} * 1'000'000'000);
+    CHECK(gaps[1].missing == 3);
+    CHECK_FALSE(gaps[1].off_grid);
+    // Strict reading still stops at the first problem.
+    CHECK_THAT(error_of(file), Contains("bad.csv:4: duplicate time"));
 }

@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "keel/core/types.hpp"
@@ -31,5 +32,29 @@ class CandleFileError : public std::runtime_error {
 };
 
 std::vector<CandleRow> read_candle_file(const std::filesystem::path &path);
+
+// `keel data check`: every problem of a file, not just the first. A row that cannot be read, or
+// repeats or goes back in time, or whose prices are not positive or whose open or close lie
+// outside its low..high, is an issue and is left out; the rest are returned. A file that cannot
+// be read at all (missing, not JSON, a CSV header without a needed column) still throws.
+struct CandleFileIssue {
+    size_t line = 0;  // CSV line; 0 for JSON, whose issues say "row N"
+    std::string what;
+};
+std::vector<CandleRow> scan_candle_file(const std::filesystem::path &path,
+                                        std::vector<CandleFileIssue> &issues);
+
+// The interval of rows in time order: their most common step (0 for fewer than two rows).
+TimeNs candle_interval(const std::vector<CandleRow> &rows);
+
+// Intervals missing from rows in time order, against candle_interval (returned in `interval`);
+// `off_grid` when a step is not a whole number of intervals (Binance's 2018 block of 1h candles
+// at HH:28:14.8), which is listed whatever its length.
+struct CandleGap {
+    TimeNs from = 0, to = 0;  // the first missing open time; the next row's open time
+    uint64_t missing = 0;     // whole intervals missing (for an off-grid step: that fit in it)
+    bool off_grid = false;
+};
+std::vector<CandleGap> find_gaps(const std::vector<CandleRow> &rows, TimeNs &interval);
 
 }  // namespace keel::market
