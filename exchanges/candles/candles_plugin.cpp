@@ -179,8 +179,19 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
         set_error(err, err_size, "candles: %s has fewer than two candles", inst->file.c_str());
         return KEEL_ERROR;
     }
-    // The interval: the most common step between candles (gaps are longer ones).
-    int64_t interval = market::candle_interval(inst->rows);
+    // The interval: the most common step between candles (gaps are longer ones). Gaps are
+    // played as silence (the engine's candles fill them by policy), and said so, never hidden.
+    int64_t interval = 0;
+    auto gaps = market::find_gaps(inst->rows, interval);
+    if (!gaps.empty() && host->log) {
+        uint64_t missing = 0;
+        for (const auto &g : gaps) missing += g.missing;
+        char line[512];
+        std::snprintf(line, sizeof line,
+                      "%s: %zu gaps, %llu candles missing in all (keel data check lists them)",
+                      inst->file.c_str(), gaps.size(), static_cast<unsigned long long>(missing));
+        host->log(ctx, KEEL_LOG_WARN, line);
+    }
     if (interval % 4 != 0) {
         set_error(err, err_size, "candles: %s: an interval of %lld ns cannot be split in four",
                   inst->file.c_str(), static_cast<long long>(interval));
