@@ -240,3 +240,28 @@ TEST_CASE("walk-forward picks each window's best in-sample values and measures t
         CHECK(w.out_of_sample.start == w.out_from);
     }
 }
+
+TEST_CASE("every shipped backtest config runs on the real candles and trades", "[data][backtest]") {
+    for (const char *name :
+         {"backtest-rsi.yaml", "backtest-seed-004.yaml", "backtest-lorentzian.yaml"}) {
+        DYNAMIC_SECTION(name) {
+            test::TempDir dir;
+            auto cfg = config::load_file(dir.write(name, test::shipped_config(name)));
+            cfg.notifiers.clear();
+            cfg.logging.level = "warn";
+            engine::Engine e(cfg, test::simulated());
+            auto summary = e.run(TimeNs{100} * 86400 * 1'000'000'000);
+            auto r = report::collect(e, summary, cfg);
+            CHECK(summary.strategy_errors == 0);
+            CHECK(summary.faulted_strategies.empty());
+            CHECK(r.trades.size() >= 10);
+            // Every strategy of the config traded.
+            CHECK(r.metrics.by_strategy.size() == cfg.strategies.size());
+            // The trades add up to the account: their net plus funding (which is the
+            // account's, not a trade's) is the change in equity, every position being closed.
+            for (const auto &p : summary.positions) CHECK(p.qty == 0);
+            CHECK(r.metrics.all.net + summary.funding ==
+                  Approx(summary.equity - summary.starting_balance).margin(1e-6));
+        }
+    }
+}
