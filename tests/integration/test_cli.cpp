@@ -143,6 +143,29 @@ TEST_CASE("keel data check lists every problem; consolidate merges fragments", "
                                 Contains("a.csv and ") && Contains("c.csv; not merged"));
 }
 
+TEST_CASE("keel backtest --data plays another file through the same config", "[cli]") {
+    keel::test::TempDir dir;
+    const std::string header = "timestamp,open,high,low,close,volume\n";
+    dir.write("a.csv", header + "1618951200000,1,2,0.5,1.5,10\n1618951260000,1,2,0.5,1.5,10\n");
+    auto b =
+        dir.write("b.csv", header + "1700000040000,1,2,0.5,1.5,10\n1700000100000,1,2,0.5,1.5,10\n");
+    auto cfg = dir.write("c.yaml", R"(venues:
+  c: { plugin: candles, settings: { file: a.csv } }
+instruments:
+  - { symbol: XUSDT, venue: c }
+)");
+    auto report = dir.path() / "r";
+    auto r = run({keel_binary(), "backtest", cfg.string(), "--data", b.string(), "--report",
+                  report.string()});
+    REQUIRE(r.code == 0);
+    std::ifstream in(report / "report.json");
+    std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK_THAT(json, Contains("\"end\":\"2023-11-14T22:15:45.000Z\""));  // b.csv's, not a.csv's
+    auto wrong = run({keel_binary(), "backtest", cfg.string(), "--data", "x=" + b.string()});
+    CHECK(wrong.code == 1);
+    CHECK_THAT(wrong.err, Contains("no venue \"x\" with a recording or a candle file"));
+}
+
 TEST_CASE("keel check accepts the default deployment", "[cli]") {
     auto r = run({keel_binary(), "check", paper_yaml()});
     INFO(r.err);

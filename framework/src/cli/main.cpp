@@ -101,6 +101,10 @@ Options:
   --sweep S.P=V,...   strategy S's param P over these values (P alone with one strategy)
   --jobs N            sweep threads (default: every core)
   --rank-by M         net (default), return, sharpe, profit_factor, win_rate, max_drawdown
+  --win-rate-rule R   the win rate each reward:risk needs, ascending "rr:pct,..." (default
+                      seed 001's "2:38,3:30"; below the first, break-even plus 5 points)
+  --data [VENUE=]FILE the recording or candle file of a venue, instead of the config's (VENUE
+                      may be left out when one venue has data); repeatable
   --walk-forward I,O  with --sweep, --from and --to: windows of I in-sample (the sweep picks
                       the best values) then O out-of-sample (measured with them), stepping by O;
                       writes walk_forward.csv and .json
@@ -151,6 +155,8 @@ struct Options {
     std::optional<std::pair<keel::TimeNs, keel::TimeNs>> walk_forward;  // in-sample, out
     unsigned jobs = 0;
     std::string rank_by = "net";
+    keel::report::WinRateRule win_rate_rule = keel::report::kSeed001Rule;
+    std::vector<std::string> data;   // --data [venue=]file
     std::vector<std::string> files;  // keel data
     std::optional<std::string> out, fill;
     bool help = false;
@@ -251,6 +257,17 @@ Options parse(int argc, char **argv) {
                     "14d,7d, found \"" +
                     text + "\"");
             o.walk_forward = std::pair{*in, *out};
+        } else if (a == "--win-rate-rule") {
+            auto text = value("--win-rate-rule");
+            auto rule = keel::report::parse_win_rate_rule(text);
+            if (!rule)
+                usage_error(
+                    "--win-rate-rule: expected ascending reward:risk:win-rate-% pairs "
+                    "like 2:38,3:30, found \"" +
+                    text + "\"");
+            o.win_rate_rule = *rule;
+        } else if (a == "--data") {
+            o.data.push_back(value("--data"));
         } else if (a == "--out") {
             o.out = value("--out");
         } else if (a == "--fill") {
@@ -442,7 +459,7 @@ int write_report(const Options &o, const keel::config::Config &cfg,
                      "lightweight-charts.js): run scripts/setup and scripts/build\n");
         return 1;
     }
-    auto report = keel::report::collect(engine, summary, cfg);
+    auto report = keel::report::collect(engine, summary, cfg, o.win_rate_rule);
     auto read = [](const fs::path &p) {
         std::ifstream in(p, std::ios::binary);
         return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -754,12 +771,57 @@ int data(const Options &o) {
     return 0;
 }
 
+// --data [venue=]file: the recording or candle file of a venue instead of the config's. A path
+// on the command line is relative to the working directory.
+void apply_data(const Options &o, keel::config::Config &cfg) {
+    for (const auto &arg : o.data) {
+        auto eq = arg.find('=');
+        std::string venue = eq == std::string::npos ? "" : arg.substr(0, eq);
+        auto file = std::filesystem::absolute(eq == std::string::npos ? arg : arg.substr(eq + 1));
+        auto has_data = [](const keel::config::PluginRef &v) {
+            return !v.replay.empty() || v.plugin == "candles";
+        };
+        if (venue.empty()) {
+            for (const auto &[name, v] : cfg.venues) {
+                if (!has_data(v)) continue;
+                if (!venue.empty())
+                    throw keel::config::ConfigError("--data " + arg +
+                                                    ": several venues have data; write "
+                                                    "venue=file");
+                venue = name;
+            }
+            if (venue.empty())
+                throw keel::config::ConfigError("--data " + arg +
+                                                ": no venue replays a recording or plays a "
+                                                "candle file");
+        }
+        auto it = cfg.venues.find(venue);
+        if (it == cfg.venues.end() || !has_data(it->second))
+            throw keel::config::ConfigError("--data " + arg + ": no venue \"" + venue +
+                                            "\" with a recording or a candle file");
+        if (!std::filesystem::is_regular_file(file))
+            throw keel::config::ConfigError("--data " + arg + ": no file " + file.string());
+        auto &v = it->second;
+        if (!v.replay.empty()) {
+            v.replay = file;
+        } else {
+            keel::config::RawSetting s;
+            s.value = file.string();
+            s.where = "--data";
+            s.key_path = "venues." + venue + ".settings.file";
+            v.settings["file"] = s;
+        }
+    }
+}
+
 int run_or_check(const Options &o) {
     if (o.config.empty()) usage_error(o.command + " needs a config file");
     configure_logging(o, nullptr);
     keel::config::Config cfg;
     try {
         cfg = keel::config::load_file(o.config);
+        if (!o.data.empty() && o.command != "backtest") usage_error("--data is for keel backtest");
+        apply_data(o, cfg);
         configure_logging(o, &cfg.logging);
     } catch (const keel::config::ConfigError &e) {
         std::fprintf(stderr, "error: %s\n", e.what());

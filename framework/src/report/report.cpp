@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -84,8 +85,30 @@ std::string duration_text(TimeNs ns) {
 
 }  // namespace
 
+std::optional<WinRateRule> parse_win_rate_rule(const std::string &text) {
+    WinRateRule rule;
+    size_t begin = 0;
+    while (begin <= text.size()) {
+        size_t end = text.find(',', begin);
+        if (end == std::string::npos) end = text.size();
+        std::string item = text.substr(begin, end - begin);
+        auto colon = item.find(':');
+        if (colon == std::string::npos) return std::nullopt;
+        char *stop = nullptr;
+        double rr = std::strtod(item.c_str(), &stop);
+        if (stop != item.c_str() + colon) return std::nullopt;
+        double pct = std::strtod(item.c_str() + colon + 1, &stop);
+        if (*stop != 0 || !(rr > 0) || !(pct > 0 && pct < 100)) return std::nullopt;
+        if (!rule.empty() && rr <= rule.back().first) return std::nullopt;  // ascending
+        rule.emplace_back(rr, pct / 100);
+        begin = end + 1;
+    }
+    if (rule.empty()) return std::nullopt;
+    return rule;
+}
+
 BacktestReport collect(const engine::Engine &engine, const engine::Summary &summary,
-                       const config::Config &config) {
+                       const config::Config &config, const WinRateRule &rule) {
     BacktestReport r;
     r.name = config.file.stem().string();
     std::ifstream in(config.file, std::ios::binary);
@@ -116,8 +139,8 @@ BacktestReport collect(const engine::Engine &engine, const engine::Summary &summ
         results.push_back({row.strategy, row.signal, row.net, row.fees, row.r});
         r.trades.push_back(std::move(row));
     }
-    r.metrics =
-        compute_metrics(results, r.equity, engine.traded_value(), summary.fees, summary.funding);
+    r.metrics = compute_metrics(results, r.equity, engine.traded_value(), summary.fees,
+                                summary.funding, rule);
     return r;
 }
 

@@ -5,6 +5,7 @@
 
 #include "keel/report/journal.hpp"
 #include "keel/report/metrics.hpp"
+#include "keel/report/report.hpp"
 
 using namespace keel;
 using namespace keel::report;
@@ -128,4 +129,14 @@ TEST_CASE("the journal makes round trips from fills, through flips, with exact m
     CHECK(open[0].signal == "flip");
     CHECK(open[0].fees == Money::from_double(0.12));
     CHECK_FALSE(j.r_multiple(open[0]));
+}
+
+TEST_CASE("a win-rate rule from the command line", "[report]") {
+    auto rule = parse_win_rate_rule("1.5:45,2:38,3:30");
+    REQUIRE(rule);
+    CHECK(required_win_rate(1.7, *rule) == Approx(0.45));
+    CHECK(required_win_rate(2.5, *rule) == Approx(0.38));
+    CHECK(required_win_rate(1.0, *rule) == Approx(0.55));  // below the first: 1/2 + 5 points
+    for (const char *bad : {"", "2", "2:", ":38", "2:38,", "3:30,2:38", "2:0", "2:100", "x:38"})
+        CHECK_FALSE(parse_win_rate_rule(bad));
 }

@@ -33,7 +33,10 @@ struct BacktestReport {
 
 // Everything the report needs from a finished run.
 BacktestReport collect(const engine::Engine &engine, const engine::Summary &summary,
-                       const config::Config &config);
+                       const config::Config &config, const WinRateRule &rule = kSeed001Rule);
+
+// "2:38,3:30" (reward:risk, then the win rate in %) -> the rule; nullopt if it is not that.
+std::optional<WinRateRule> parse_win_rate_rule(const std::string &text);
 
 std::string to_json(const BacktestReport &r);
 // `chart_library` is the text of lightweight-charts' standalone production build.
