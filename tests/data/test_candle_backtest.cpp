@@ -151,6 +151,21 @@ TEST_CASE("a sweep on two threads gives each combination's own backtest, in grid
     }
     // The parameters reached the strategy: the runs differ.
     CHECK(two[0].metrics.all.net != two[3].metrics.all.net);
+    // A random search runs a seeded draw of the grid: distinct combinations, each the same run
+    // as in the full grid, and the same draw for the same seed.
+    options.random = 2;
+    options.seed = 5;
+    auto drawn = results(2);
+    REQUIRE(drawn.size() == 2);
+    CHECK(drawn[0].index < drawn[1].index);
+    for (const auto &d : drawn) {
+        CHECK(d.values == two[d.index].values);
+        CHECK(d.metrics.all.net == two[d.index].metrics.all.net);
+    }
+    auto again = results(1);
+    CHECK(again[0].index == drawn[0].index);
+    CHECK(again[1].index == drawn[1].index);
+    options.random = 0;
     // And a combination equals a plain backtest with those params in the config.
     auto single = cfg;
     single.strategies[0].params["oversold"].value = "35";

@@ -100,6 +100,7 @@ Options:
                       data before --from still warms indicators up, and the run ends at --to
   --sweep S.P=V,...   strategy S's param P over these values (P alone with one strategy)
   --jobs N            sweep threads (default: every core)
+  --random N          random search: N combinations drawn from the grid (--seed S, default 1)
   --rank-by M         net (default), return, sharpe, profit_factor, win_rate, max_drawdown
   --win-rate-rule R   the win rate each reward:risk needs, ascending "rr:pct,..." (default
                       seed 001's "2:38,3:30"; below the first, break-even plus 5 points)
@@ -154,6 +155,8 @@ struct Options {
     keel::TimeNs from = 0, to = 0;
     std::optional<std::pair<keel::TimeNs, keel::TimeNs>> walk_forward;  // in-sample, out
     unsigned jobs = 0;
+    size_t random = 0;
+    uint64_t seed = 1;
     std::string rank_by = "net";
     keel::report::WinRateRule win_rate_rule = keel::report::kSeed001Rule;
     std::vector<std::string> data;   // --data [venue=]file
@@ -284,6 +287,14 @@ Options parse(int argc, char **argv) {
                 usage_error("--jobs: expected a number of threads from 1 to 256, found \"" + text +
                             "\"");
             o.jobs = n;
+        } else if (a == "--random" || a == "--seed") {
+            auto text = value(a.c_str());
+            uint64_t n = 0;
+            auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+            if (r.ec != std::errc() || r.ptr != text.data() + text.size() ||
+                (a == "--random" && n == 0))
+                usage_error(a + ": expected a positive whole number, found \"" + text + "\"");
+            (a == "--random" ? o.random : o.seed) = n;
         } else if (a == "--rank-by") {
             o.rank_by = value("--rank-by");
             static const char *kRanks[] = {"net",           "return",   "sharpe",
@@ -582,6 +593,8 @@ int sweep(const Options &o, const keel::config::Config &cfg,
     so.engine = options;
     so.duration = o.duration.value_or(keel::TimeNs{100} * 365 * 86400 * 1'000'000'000);
     so.jobs = o.jobs;
+    so.random = o.random;
+    so.seed = o.seed;
     // Logs from many engines at once would bury the progress (and contend for the log): errors
     // only, unless --log-level says otherwise.
     if (!o.log_level) {

@@ -135,8 +135,26 @@ std::vector<WalkForwardWindow> run_walk_forward(const config::Config &config,
 
 std::vector<SweepRun> run_sweep(const config::Config &config, const std::vector<SweepAxis> &axes,
                                 const SweepOptions &options) {
-    size_t total = 1;
-    for (const auto &a : axes) total *= a.values.size();
+    size_t grid = 1;
+    for (const auto &a : axes) grid *= a.values.size();
+    // Which grid indices run: all, or a seeded draw (Fisher-Yates on a splitmix64 stream, so
+    // the draw is the same on every machine), kept in grid order.
+    std::vector<size_t> chosen(grid);
+    for (size_t k = 0; k < grid; ++k) chosen[k] = k;
+    if (options.random > 0 && options.random < grid) {
+        uint64_t state = options.seed;
+        auto next_random = [&] {
+            uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            return z ^ (z >> 31);
+        };
+        for (size_t k = 0; k < options.random; ++k)
+            std::swap(chosen[k], chosen[k + next_random() % (grid - k)]);
+        chosen.resize(options.random);
+        std::sort(chosen.begin(), chosen.end());
+    }
+    const size_t total = chosen.size();
     std::vector<SweepRun> runs(total);
     std::atomic<size_t> next{0};
     std::mutex progress_lock;
@@ -144,10 +162,10 @@ std::vector<SweepRun> run_sweep(const config::Config &config, const std::vector<
     auto work = [&] {
         for (size_t k; (k = next++) < total;) {
             SweepRun &run = runs[k];
-            run.index = k;
+            run.index = chosen[k];
             try {
-                run.metrics = backtest(with_values(config, axes, k, run.values), options.engine,
-                                       options.duration);
+                run.metrics = backtest(with_values(config, axes, run.index, run.values),
+                                       options.engine, options.duration);
             } catch (const std::exception &err) {
                 run.error = err.what();
             }

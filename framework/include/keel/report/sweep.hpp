@@ -23,7 +23,7 @@ struct SweepAxis {
 SweepAxis parse_axis(const std::string &text, const config::Config &config);
 
 struct SweepRun {
-    size_t index = 0;                 // in grid order: the first axis varies slowest
+    size_t index = 0;                 // in the grid: the first axis varies slowest
     std::vector<std::string> values;  // one per axis
     Metrics metrics;
     std::string error;  // the run failed: why (metrics empty)
@@ -33,11 +33,16 @@ struct SweepOptions {
     engine::EngineOptions engine;  // the clock must be simulated
     TimeNs duration = 0;           // market time per run
     unsigned jobs = 0;             // threads; 0: every core
+    // Random search: this many combinations drawn from the grid without repeats (0: all of
+    // it), by `seed`; the same seed draws the same ones.
+    size_t random = 0;
+    uint64_t seed = 1;
     // Called after each run (from the thread that ran it, under a lock): done, total.
     std::function<void(size_t, size_t)> progress;
 };
 
-// Runs every combination. Results in grid order; the same inputs give the same results whatever
+// Runs every combination (or the random draw). Results in grid order; the same inputs give the
+// same results whatever
 // the number of jobs.
 std::vector<SweepRun> run_sweep(const config::Config &config, const std::vector<SweepAxis> &axes,
                                 const SweepOptions &options);
