@@ -12,7 +12,6 @@
 #include <keel/plugin.h>
 #include <keel/plugin_support.hpp>
 
-#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
-#include <cstdarg>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "keel/config/config.hpp"
+#include "keel/core/time_text.hpp"
 #include "keel/engine/engine.hpp"
 #include "keel/log/log.hpp"
 #include "keel/market/candle_file.hpp"
@@ -180,33 +180,6 @@ std::optional<keel::TimeNs> parse_duration(const std::string &text) {
     return static_cast<keel::TimeNs>(value * scale);
 }
 
-// "2021-05-01", "2021-05-01T12:00", "2021-05-01T12:00:00Z" (UTC) -> ns since the epoch.
-std::optional<keel::TimeNs> parse_utc(const std::string &text) {
-    std::tm tm{};
-    int n = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3)
-        return std::nullopt;
-    std::string rest = text.substr(static_cast<size_t>(n));
-    if (!rest.empty()) {
-        int m = 0;
-        if (std::sscanf(rest.c_str(), "T%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &m) != 2)
-            return std::nullopt;
-        rest = rest.substr(static_cast<size_t>(m));
-        if (rest.starts_with(":")) {
-            if (std::sscanf(rest.c_str(), ":%2d%n", &tm.tm_sec, &m) != 1) return std::nullopt;
-            rest = rest.substr(static_cast<size_t>(m));
-        }
-        if (rest == "Z") rest.clear();
-        if (!rest.empty()) return std::nullopt;
-    }
-    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-        tm.tm_min > 59 || tm.tm_sec > 59)
-        return std::nullopt;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<keel::TimeNs>(timegm(&tm)) * 1'000'000'000;
-}
-
 [[noreturn]] void usage_error(const std::string &msg) {
     std::fprintf(stderr, "keel: %s\nRun 'keel --help' for usage.\n", msg.c_str());
     std::exit(2);
@@ -241,7 +214,7 @@ Options parse(int argc, char **argv) {
             o.report_dir = value("--report");
         } else if (a == "--from" || a == "--to") {
             auto text = value(a.c_str());
-            auto t = parse_utc(text);
+            auto t = keel::parse_utc(text);
             if (!t)
                 usage_error(a +
                             ": expected a UTC date like 2021-05-01 or 2021-05-01T12:00:00Z, "
@@ -459,6 +432,19 @@ int describe_plugin(const Options &o) {
     }
 }
 
+int write_files(const std::filesystem::path &dir,
+                std::initializer_list<std::pair<const char *, std::string>> files) {
+    for (const auto &[name, text] : files) {
+        std::ofstream out(dir / name, std::ios::binary);
+        out << text;
+        if (!out) {
+            std::fprintf(stderr, "error: cannot write %s\n", (dir / name).c_str());
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int write_report(const Options &o, const keel::config::Config &cfg,
                  const keel::engine::Engine &engine, const keel::engine::Summary &summary) {
     namespace fs = std::filesystem;
@@ -477,16 +463,9 @@ int write_report(const Options &o, const keel::config::Config &cfg,
     };
     std::error_code ec;
     fs::create_directories(dir, ec);
-    for (const auto &[name, text] :
-         {std::pair{"report.json", keel::report::to_json(report)},
-          std::pair{"report.html", keel::report::to_html(report, read(library))}}) {
-        std::ofstream out(dir / name, std::ios::binary);
-        out << text;
-        if (!out) {
-            std::fprintf(stderr, "error: cannot write %s\n", (dir / name).c_str());
-            return 1;
-        }
-    }
+    if (int rc = write_files(dir, {{"report.json", keel::report::to_json(report)},
+                                   {"report.html", keel::report::to_html(report, read(library))}}))
+        return rc;
     const auto &m = report.metrics;
     std::printf("backtest: %llu trades, net %+.2f (%+.2f %%), max drawdown %.2f %%\n",
                 static_cast<unsigned long long>(m.all.trades), m.all.net, m.return_pct,
@@ -496,26 +475,11 @@ int write_report(const Options &o, const keel::config::Config &cfg,
     return 0;
 }
 
-int write_files(const std::filesystem::path &dir,
-                std::initializer_list<std::pair<const char *, std::string>> files) {
-    for (const auto &[name, text] : files) {
-        std::ofstream out(dir / name, std::ios::binary);
-        out << text;
-        if (!out) {
-            std::fprintf(stderr, "error: cannot write %s\n", (dir / name).c_str());
-            return 1;
-        }
-    }
-    return 0;
+std::string utc_minute(keel::TimeNs t) {
+    return keel::utc_text(t, "%Y-%m-%dT%H:%MZ");
 }
-
-std::string date_time(keel::TimeNs t) {
-    std::time_t secs = static_cast<std::time_t>(t / 1'000'000'000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%MZ", &tm);
-    return buf;
+std::string utc_second(keel::TimeNs t) {
+    return keel::utc_text(t, "%Y-%m-%d %H:%M:%S");
 }
 
 int walk_forward(const Options &o, const keel::config::Config &cfg,
@@ -555,23 +519,24 @@ int walk_forward(const Options &o, const keel::config::Config &cfg,
         total_net += out.all.net;
         total_trades += out.all.trades;
         csv += fmt::format("{},{},{},{},{}{},{:.2f},{},{:.4f},{:.2f},{:.4f},{:.4f},{}\n", k + 1,
-                           date_time(w.in_from), date_time(w.in_to), date_time(w.out_from),
-                           date_time(w.out_to), values, in.all.net, out.all.trades,
+                           utc_minute(w.in_from), utc_minute(w.in_to), utc_minute(w.out_from),
+                           utc_minute(w.out_to), values, in.all.net, out.all.trades,
                            out.all.win_rate, out.all.net, out.return_pct, out.max_drawdown_pct,
                            keel::log::json_string(w.error));
         json += fmt::format(
             "{}{{\"window\":{},\"in\":[\"{}\",\"{}\"],\"out\":[\"{}\",\"{}\"],\"best\":{{{}}},"
             "\"in_net\":{:.6g},\"out_trades\":{},\"out_win_rate\":{:.6g},\"out_net\":{:.6g},"
             "\"out_return_pct\":{:.6g},\"out_max_drawdown_pct\":{:.6g},\"error\":{}}}",
-            k ? ",\n" : "", k + 1, date_time(w.in_from), date_time(w.in_to), date_time(w.out_from),
-            date_time(w.out_to), json_values, in.all.net, out.all.trades, out.all.win_rate,
-            out.all.net, out.return_pct, out.max_drawdown_pct, keel::log::json_string(w.error));
+            k ? ",\n" : "", k + 1, utc_minute(w.in_from), utc_minute(w.in_to),
+            utc_minute(w.out_from), utc_minute(w.out_to), json_values, in.all.net, out.all.trades,
+            out.all.win_rate, out.all.net, out.return_pct, out.max_drawdown_pct,
+            keel::log::json_string(w.error));
         std::printf(
             "%2zu in %s..%s best %-20s in-net %+9.2f | out %s..%s trades %3llu net "
             "%+9.2f%s%s\n",
-            k + 1, date_time(w.in_from).c_str(), date_time(w.in_to).c_str(),
-            values.empty() ? "" : values.c_str() + 1, in.all.net, date_time(w.out_from).c_str(),
-            date_time(w.out_to).c_str(), static_cast<unsigned long long>(out.all.trades),
+            k + 1, utc_minute(w.in_from).c_str(), utc_minute(w.in_to).c_str(),
+            values.empty() ? "" : values.c_str() + 1, in.all.net, utc_minute(w.out_from).c_str(),
+            utc_minute(w.out_to).c_str(), static_cast<unsigned long long>(out.all.trades),
             out.all.net, w.error.empty() ? "" : "  error: ", w.error.c_str());
     }
     json += "\n]\n";
@@ -662,15 +627,6 @@ int sweep(const Options &o, const keel::config::Config &cfg,
     return 0;
 }
 
-std::string minute_time(keel::TimeNs t) {
-    std::time_t secs = static_cast<std::time_t>(t / 1'000'000'000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
-
 // keel data check|consolidate. `o.config` holds the subcommand.
 int data(const Options &o) {
     namespace m = keel::market;
@@ -693,8 +649,8 @@ int data(const Options &o) {
             auto gaps = m::find_gaps(rows, interval);
             std::printf("%s: %zu good rows", file.c_str(), rows.size());
             if (!rows.empty())
-                std::printf(", %s .. %s, every %g s", minute_time(rows.front().open_time).c_str(),
-                            minute_time(rows.back().open_time).c_str(),
+                std::printf(", %s .. %s, every %g s", utc_second(rows.front().open_time).c_str(),
+                            utc_second(rows.back().open_time).c_str(),
                             static_cast<double>(interval) / 1e9);
             std::printf(": %zu bad rows, %zu gaps\n", issues.size(), gaps.size());
             for (const auto &i : issues) {
@@ -707,11 +663,11 @@ int data(const Options &o) {
                 if (g.off_grid)
                     std::printf("  off the grid: a step of %g s from %s to %s\n",
                                 static_cast<double>(g.to - g.from + interval) / 1e9,
-                                minute_time(g.from - interval).c_str(), minute_time(g.to).c_str());
+                                utc_second(g.from - interval).c_str(), utc_second(g.to).c_str());
                 else
                     std::printf("  gap: %llu candles missing, %s .. %s\n",
                                 static_cast<unsigned long long>(g.missing),
-                                minute_time(g.from).c_str(), minute_time(g.to - interval).c_str());
+                                utc_second(g.from).c_str(), utc_second(g.to - interval).c_str());
             }
             bad = bad || !issues.empty();
         }
@@ -744,7 +700,7 @@ int data(const Options &o) {
                 p.volume != r.volume) {
                 std::fprintf(stderr,
                              "error: the candle at %s differs between %s and %s; not merged\n",
-                             minute_time(r.open_time).c_str(), o.files[all[k - 1].file].c_str(),
+                             utc_second(r.open_time).c_str(), o.files[all[k - 1].file].c_str(),
                              o.files[all[k].file].c_str());
                 return 1;
             }
@@ -771,12 +727,8 @@ int data(const Options &o) {
         }
         line(r.open_time, r.open, r.high, r.low, r.close, r.volume);
     }
-    std::ofstream out(*o.out, std::ios::binary);
-    out << csv;
-    if (!out) {
-        std::fprintf(stderr, "error: cannot write %s\n", o.out->c_str());
-        return 1;
-    }
+    const std::filesystem::path target(*o.out);
+    if (int rc = write_files(target.parent_path(), {{target.filename().c_str(), csv}})) return rc;
     std::printf(
         "%s: %zu candles from %zu files (%zu duplicates dropped, %zu gaps, %zu candles "
         "filled flat)\n",

@@ -4,11 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "keel/core/time_text.hpp"
 #include "keel/log/log.hpp"
 #include "keel/market/candle_file.hpp"
 #include "keel/market/capture.hpp"
@@ -121,16 +121,6 @@ void host_end_of_data(void *ctx) {
 void host_reject_frame(void *ctx, const char *why) {
     auto *v = static_cast<Engine::Venue *>(ctx);
     shield(v, "reject_frame", [&] { v->engine->on_reject_frame(*v, why ? why : ""); });
-}
-
-// "20240808T235400Z", for file names.
-std::string compact_utc(TimeNs t) {
-    std::time_t secs = static_cast<std::time_t>(t / 1'000'000'000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-    return buf;
 }
 
 TimeNs wall_now() {
@@ -375,7 +365,7 @@ void Engine::load_venues() {
         const auto &dir = config_.venues.at(v->name).record;
         if (dir.empty()) continue;
         std::filesystem::create_directories(dir);
-        auto file = dir / (v->name + "-" + compact_utc(now()) + ".gz");
+        auto file = dir / (v->name + "-" + utc_text(now(), "%Y%m%dT%H%M%SZ") + ".gz");
         v->recorder = std::make_unique<market::CaptureWriter>(file);
         keel::log::get("market").info("venue {}: recording raw frames to {}", v->name,
                                       file.string());

@@ -4,12 +4,12 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "keel/core/time_text.hpp"
 #include "keel/log/log.hpp"
 
 namespace keel::report {
@@ -18,12 +18,7 @@ namespace {
 
 // "2024-08-08T23:54:15.123Z"
 std::string iso(TimeNs t) {
-    std::time_t secs = static_cast<std::time_t>(t / 1'000'000'000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    return fmt::format("{}.{:03}Z", buf, (t / 1'000'000) % 1000);
+    return fmt::format("{}.{:03}Z", utc_text(t, "%Y-%m-%dT%H:%M:%S"), (t / 1'000'000) % 1000);
 }
 
 // Numbers as JSON: finite ones with 10 significant digits, the rest null.
