@@ -44,7 +44,7 @@ extern "C" {
 
 #define KEEL_PLUGIN_MAGIC 0x4B45454Cu /* "KEEL" */
 #define KEEL_ABI_MAJOR 1u
-#define KEEL_ABI_MINOR 1u
+#define KEEL_ABI_MINOR 2u
 
 #if defined(__GNUC__)
 #define KEEL_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -187,6 +187,112 @@ typedef struct keel_frame {
 } keel_frame;
 
 /* ---------------------------------------------------------------------------------------------
+ * ABI 1.2. Trading through a venue (KEEL_CAP_TRADING) and its account stream (KEEL_CAP_ACCOUNT).
+ * Only orders the host's risk gate approved ever reach place_order. Stops, take-profits, brackets
+ * and OCO stay in the host, which sends them as market orders when they trigger.
+ * Amounts of money (fees, balances, P&L) cross as exact integers of 1e-8 of their asset.
+ * ------------------------------------------------------------------------------------------- */
+#define KEEL_AMOUNT_SCALE 100000000LL /* units of keel amounts per 1 of the asset */
+
+typedef enum keel_order_type { KEEL_ORDER_MARKET = 1, KEEL_ORDER_LIMIT = 2 } keel_order_type;
+
+typedef enum keel_time_in_force {
+    KEEL_TIF_GTC = 1,
+    KEEL_TIF_IOC = 2,
+    KEEL_TIF_FOK = 3,
+    KEEL_TIF_POST_ONLY = 4 /* a limit that would take liquidity is rejected (Binance GTX) */
+} keel_time_in_force;
+
+#define KEEL_ORDER_REDUCE_ONLY (1u << 0)
+
+typedef struct keel_order_request {
+    uint32_t struct_size;
+    keel_instrument_id instrument;
+    /* Unique per deployment; the same id on a retry of the same order, so the venue refuses a
+     * duplicate instead of placing it twice. At most 36 characters of [A-Za-z0-9_-]. */
+    const char *client_order_id;
+    uint32_t side;          /* keel_side */
+    uint32_t type;          /* keel_order_type */
+    uint32_t time_in_force; /* keel_time_in_force; market orders ignore it */
+    uint32_t flags;         /* KEEL_ORDER_* */
+    int64_t price_ticks;    /* limit price; 0 for market orders */
+    int64_t qty_lots;
+} keel_order_request;
+
+/* Where an order is, as the venue says. */
+typedef enum keel_order_state {
+    KEEL_ORDER_STATE_NEW = 1, /* accepted and working */
+    KEEL_ORDER_STATE_PARTIALLY_FILLED = 2,
+    KEEL_ORDER_STATE_FILLED = 3,
+    KEEL_ORDER_STATE_CANCELED = 4,
+    KEEL_ORDER_STATE_REJECTED = 5,
+    KEEL_ORDER_STATE_EXPIRED = 6 /* time in force ran out (IOC/FOK rest, GTX that would take) */
+} keel_order_state;
+
+/* Why a venue refused or could not answer, mapped from its own codes (keep `venue_code`). */
+typedef enum keel_venue_reason {
+    KEEL_VENUE_OK = 0,
+    KEEL_VENUE_REJECTED = 1,             /* refused for a reason not listed below */
+    KEEL_VENUE_UNKNOWN_OUTCOME = 2,      /* timeout/503/-1007: may or may not be placed; query */
+    KEEL_VENUE_RATE_LIMITED = 3,         /* 429 / -1003 / -1015: back off, resend the same id */
+    KEEL_VENUE_BANNED = 4,               /* 418: stop sending until retry_after */
+    KEEL_VENUE_BAD_TIMESTAMP = 5,        /* -1021: clock offset or recvWindow */
+    KEEL_VENUE_BAD_SIGNATURE = 6,        /* -1022 */
+    KEEL_VENUE_UNAUTHORIZED = 7,         /* -2014 / -2015 / -1002: key, IP or permissions */
+    KEEL_VENUE_INSUFFICIENT_FUNDS = 8,   /* -2010 balance, -2019 margin */
+    KEEL_VENUE_UNKNOWN_ORDER = 9,        /* -2011 / -2013: cancel or query of an unknown order */
+    KEEL_VENUE_DUPLICATE_ORDER = 10,     /* the client order id was already used */
+    KEEL_VENUE_FILTER = 11,              /* -1013 / -1111 / -4164: price, lot or notional rule */
+    KEEL_VENUE_WOULD_TAKE = 12,          /* -2010 / -5022: a post-only order would have taken */
+    KEEL_VENUE_REDUCE_ONLY = 13,         /* -2022: a reduce-only order would increase */
+    KEEL_VENUE_TRANSIENT = 14            /* -1001 / -1008 / 5xx before sending: retry later */
+} keel_venue_reason;
+
+/* An order's state changed, or it filled. Strings are borrowed for the call. */
+typedef struct keel_order_update {
+    uint32_t struct_size;
+    keel_instrument_id instrument;
+    const char *client_order_id;
+    const char *venue_order_id; /* NULL until the venue has assigned one */
+    uint32_t state;             /* keel_order_state */
+    uint32_t side;              /* keel_side */
+    uint32_t reason;            /* keel_venue_reason, for REJECTED and EXPIRED */
+    int32_t venue_code;         /* the venue's own error code, 0 if none */
+    const char *message;        /* the venue's text, may be NULL; never a secret */
+    int64_t exchange_ts_ns;
+    int64_t qty_lots;         /* the order's quantity */
+    int64_t price_ticks;      /* its limit price, 0 for market */
+    int64_t filled_lots;      /* cumulative */
+    int64_t last_qty_lots;    /* this fill; 0 when the update carries none */
+    int64_t last_price_ticks; /* this fill's price */
+    uint64_t trade_id;        /* this fill's venue trade id */
+    uint32_t maker;           /* 1: this fill provided liquidity */
+    int64_t fee_amount;       /* this fill's fee (KEEL_AMOUNT_SCALE units of fee_asset) */
+    const char *fee_asset;
+    int64_t realized_pnl_amount; /* futures: the P&L this fill realised, in the margin asset */
+} keel_order_update;
+
+/* A position on an instrument as the venue holds it (futures), after a change or a query. */
+typedef struct keel_position_update {
+    uint32_t struct_size;
+    keel_instrument_id instrument;
+    int64_t exchange_ts_ns;
+    int64_t qty_lots;          /* signed: > 0 long, < 0 short */
+    int64_t entry_price_ticks; /* rounded to the nearest tick (venues average off the grid) */
+    int64_t unrealized_pnl_amount;
+} keel_position_update;
+
+/* A balance of one asset, after a change or a query. */
+typedef struct keel_balance_update {
+    uint32_t struct_size;
+    const char *asset;
+    int64_t exchange_ts_ns;
+    int64_t total_amount; /* wallet balance */
+    int64_t free_amount;  /* available for new orders (total_amount when has_free is 0) */
+    uint32_t has_free;    /* 0: the venue's update did not say what is available */
+} keel_balance_update;
+
+/* ---------------------------------------------------------------------------------------------
  * Host function table. `ctx` is the host's per-plugin-instance context passed to create(); hand it
  * back unchanged. Append-only.
  * ------------------------------------------------------------------------------------------- */
@@ -220,6 +326,13 @@ typedef struct keel_host_api {
 
     /* ABI 1.1 (optional). A playback plugin (KEEL_CAP_PLAYBACK) has emitted its last event. */
     void (*end_of_data)(void *ctx);
+
+    /* ABI 1.2 (optional). What the venue says about orders, positions and balances: answers to
+     * place/cancel/query and the account stream alike. The host merges them by client order id,
+     * so the same fill reported twice (an answer and a stream event) is booked once. */
+    void (*emit_order_update)(void *ctx, const keel_order_update *update);
+    void (*emit_position)(void *ctx, const keel_position_update *update);
+    void (*emit_balance)(void *ctx, const keel_balance_update *update);
 } keel_host_api;
 
 /* ---------------------------------------------------------------------------------------------
@@ -230,6 +343,8 @@ typedef struct keel_host_api {
 #define KEEL_CAP_SYNTHETIC (1ull << 2) /* generates its own market; needs no network */
 #define KEEL_CAP_FRAMES (1ull << 3)    /* parses raw frames (on_frame): live, record, replay */
 #define KEEL_CAP_PLAYBACK (1ull << 4)  /* plays stored data back on the simulated clock */
+#define KEEL_CAP_TRADING (1ull << 5)   /* ABI 1.2: places and cancels orders (live mode) */
+#define KEEL_CAP_ACCOUNT (1ull << 6)   /* ABI 1.2: reports order, position and balance changes */
 
 typedef struct keel_exchange_plugin {
     uint32_t struct_size;
@@ -261,6 +376,20 @@ typedef struct keel_exchange_plugin {
      * The host runs the session on the simulated clock from there (timers fire relative to it)
      * and ends it when every playback venue has called host->end_of_data. */
     int64_t (*playback_start)(void *self);
+
+    /* ABI 1.2 (required with KEEL_CAP_TRADING). Send an order the risk gate approved. KEEL_OK
+     * means it is on its way; what the venue says comes back through emit_order_update (a
+     * refusal as state REJECTED with a reason). KEEL_ERROR only for a request the plugin could
+     * not even send (unknown instrument, not connected): the host treats it as rejected. */
+    uint32_t (*place_order)(void *self, const keel_order_request *order, char *err,
+                            size_t err_size);
+    /* Cancel by client order id; the outcome comes back through emit_order_update. */
+    uint32_t (*cancel_order)(void *self, keel_instrument_id instrument,
+                             const char *client_order_id, char *err, size_t err_size);
+    /* Ask for an order's state (resolving an unknown outcome) or, with client_order_id NULL, for
+     * every open order, position and balance (reconciliation); answers come back as updates. */
+    uint32_t (*query_orders)(void *self, keel_instrument_id instrument,
+                             const char *client_order_id, char *err, size_t err_size);
 } keel_exchange_plugin;
 
 /* ---------------------------------------------------------------------------------------------
