@@ -232,20 +232,20 @@ typedef enum keel_order_state {
 /* Why a venue refused or could not answer, mapped from its own codes (keep `venue_code`). */
 typedef enum keel_venue_reason {
     KEEL_VENUE_OK = 0,
-    KEEL_VENUE_REJECTED = 1,             /* refused for a reason not listed below */
-    KEEL_VENUE_UNKNOWN_OUTCOME = 2,      /* timeout/503/-1007: may or may not be placed; query */
-    KEEL_VENUE_RATE_LIMITED = 3,         /* 429 / -1003 / -1015: back off, resend the same id */
-    KEEL_VENUE_BANNED = 4,               /* 418: stop sending until retry_after */
-    KEEL_VENUE_BAD_TIMESTAMP = 5,        /* -1021: clock offset or recvWindow */
-    KEEL_VENUE_BAD_SIGNATURE = 6,        /* -1022 */
-    KEEL_VENUE_UNAUTHORIZED = 7,         /* -2014 / -2015 / -1002: key, IP or permissions */
-    KEEL_VENUE_INSUFFICIENT_FUNDS = 8,   /* -2010 balance, -2019 margin */
-    KEEL_VENUE_UNKNOWN_ORDER = 9,        /* -2011 / -2013: cancel or query of an unknown order */
-    KEEL_VENUE_DUPLICATE_ORDER = 10,     /* the client order id was already used */
-    KEEL_VENUE_FILTER = 11,              /* -1013 / -1111 / -4164: price, lot or notional rule */
-    KEEL_VENUE_WOULD_TAKE = 12,          /* -2010 / -5022: a post-only order would have taken */
-    KEEL_VENUE_REDUCE_ONLY = 13,         /* -2022: a reduce-only order would increase */
-    KEEL_VENUE_TRANSIENT = 14            /* -1001 / -1008 / 5xx before sending: retry later */
+    KEEL_VENUE_REJECTED = 1,           /* refused for a reason not listed below */
+    KEEL_VENUE_UNKNOWN_OUTCOME = 2,    /* timeout/503/-1007: may or may not be placed; query */
+    KEEL_VENUE_RATE_LIMITED = 3,       /* 429 / -1003 / -1015: back off, resend the same id */
+    KEEL_VENUE_BANNED = 4,             /* 418: stop sending until retry_after */
+    KEEL_VENUE_BAD_TIMESTAMP = 5,      /* -1021: clock offset or recvWindow */
+    KEEL_VENUE_BAD_SIGNATURE = 6,      /* -1022 */
+    KEEL_VENUE_UNAUTHORIZED = 7,       /* -2014 / -2015 / -1002: key, IP or permissions */
+    KEEL_VENUE_INSUFFICIENT_FUNDS = 8, /* -2010 balance, -2019 margin */
+    KEEL_VENUE_UNKNOWN_ORDER = 9,      /* -2011 / -2013: cancel or query of an unknown order */
+    KEEL_VENUE_DUPLICATE_ORDER = 10,   /* the client order id was already used */
+    KEEL_VENUE_FILTER = 11,            /* -1013 / -1111 / -4164: price, lot or notional rule */
+    KEEL_VENUE_WOULD_TAKE = 12,        /* -2010 / -5022: a post-only order would have taken */
+    KEEL_VENUE_REDUCE_ONLY = 13,       /* -2022: a reduce-only order would increase */
+    KEEL_VENUE_TRANSIENT = 14          /* -1001 / -1008 / 5xx before sending: retry later */
 } keel_venue_reason;
 
 /* An order's state changed, or it filled. Strings are borrowed for the call. */
@@ -384,12 +384,12 @@ typedef struct keel_exchange_plugin {
     uint32_t (*place_order)(void *self, const keel_order_request *order, char *err,
                             size_t err_size);
     /* Cancel by client order id; the outcome comes back through emit_order_update. */
-    uint32_t (*cancel_order)(void *self, keel_instrument_id instrument,
-                             const char *client_order_id, char *err, size_t err_size);
+    uint32_t (*cancel_order)(void *self, keel_instrument_id instrument, const char *client_order_id,
+                             char *err, size_t err_size);
     /* Ask for an order's state (resolving an unknown outcome) or, with client_order_id NULL, for
      * every open order, position and balance (reconciliation); answers come back as updates. */
-    uint32_t (*query_orders)(void *self, keel_instrument_id instrument,
-                             const char *client_order_id, char *err, size_t err_size);
+    uint32_t (*query_orders)(void *self, keel_instrument_id instrument, const char *client_order_id,
+                             char *err, size_t err_size);
 } keel_exchange_plugin;
 
 /* ---------------------------------------------------------------------------------------------
