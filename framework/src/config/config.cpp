@@ -577,8 +577,10 @@ class Loader {
         const bool venue = std::string_view(what) == "venue";
         for (const auto &e : m.entries) {
             MapView block = venue
-                                ? map(e.val, "a mapping with keys plugin, settings, replay, record",
-                                      {"plugin", "settings", "replay", "record"}, false)
+                                ? map(e.val,
+                                      "a mapping with keys plugin, settings, replay, record, "
+                                      "ca_file",
+                                      {"plugin", "settings", "replay", "record", "ca_file"}, false)
                                 : map(e.val, "a mapping with keys plugin, settings",
                                       {"plugin", "settings"}, false);
             PluginRef ref;
@@ -586,6 +588,8 @@ class Loader {
             if (const Entry *s = block.find("settings")) ref.settings = settings(s->val);
             if (const Entry *r = block.find("replay")) ref.replay = input_file(r->val, "recording");
             if (const Entry *r = block.find("record")) ref.record = directory(r->val);
+            if (const Entry *r = block.find("ca_file"))
+                ref.ca_file = input_file(r->val, "certificate file");
             ref.where = location(e.val.mark);
             ref.key_path = e.val.path;
             out.emplace(e.key, std::move(ref));

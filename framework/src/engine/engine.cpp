@@ -12,6 +12,7 @@
 #include "keel/log/log.hpp"
 #include "keel/market/candle_file.hpp"
 #include "keel/market/capture.hpp"
+#include "keel/net/transport.hpp"
 
 namespace keel::engine {
 
@@ -34,6 +35,16 @@ struct Engine::Venue {
     bool playback = false;                 // plays stored data back (KEEL_CAP_PLAYBACK)
     std::atomic<bool> end_of_data{false};  // ... and has emitted all of it
     std::atomic<uint64_t> malformed{0};    // reject_frame may come from any thread
+    // The venue's network (created on its first ws_open or http_request; wall clock only).
+    std::filesystem::path ca_file;
+    std::unique_ptr<net::Transport> net;
+    std::mutex net_mutex;  // ws_open/http_request may come from any thread
+    bool offline = false;  // fed stored data: no network
+    net::Transport &network() {
+        std::lock_guard lock(net_mutex);
+        if (!net) net = std::make_unique<net::Transport>(ca_file.string());
+        return *net;
+    }
 
     // Reads the recording's next frame; a line that is not a frame is counted and skipped. An
     // error that does not move past a line (the file cannot be read) ends the replay with it.
@@ -53,6 +64,7 @@ struct Engine::Venue {
     }
 
     ~Venue() {
+        net.reset();  // no network callback may outlive the plugin
         if (self) library->exchange().destroy(self);
     }
 };
@@ -121,6 +133,42 @@ void host_end_of_data(void *ctx) {
 void host_reject_frame(void *ctx, const char *why) {
     auto *v = static_cast<Engine::Venue *>(ctx);
     shield(v, "reject_frame", [&] { v->engine->on_reject_frame(*v, why ? why : ""); });
+}
+
+uint64_t host_ws_open(void *ctx, const char *url, uint32_t flags) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    uint64_t id = 0;
+    shield(v, "ws_open", [&] {
+        if (url) id = v->engine->on_ws_open(*v, url, flags);
+    });
+    return id;
+}
+uint32_t host_ws_send(void *ctx, uint64_t connection, const char *data, size_t size) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    uint32_t rc = KEEL_ERROR;
+    shield(v, "ws_send", [&] {
+        if (!v->offline && v->net && (data || size == 0) &&
+            v->net->ws_send(connection, std::string(data ? data : "", size)))
+            rc = KEEL_OK;
+    });
+    return rc;
+}
+void host_ws_close(void *ctx, uint64_t connection) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    shield(v, "ws_close", [&] {
+        if (v->net) v->net->ws_close(connection);
+    });
+}
+uint32_t host_http_request(void *ctx, const keel_http_request *request) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    uint32_t rc = KEEL_ERROR;
+    shield(v, "http_request", [&] {
+        if (request) rc = v->engine->on_http_request(*v, *request);
+    });
+    return rc;
+}
+uint32_t host_offline(void *ctx) {
+    return static_cast<Engine::Venue *>(ctx)->offline ? 1u : 0u;
 }
 
 TimeNs wall_now() {
@@ -294,6 +342,14 @@ void Engine::load_venues() {
         v->host.emit_trade = host_emit_trade;
         v->host.reject_frame = host_reject_frame;
         v->host.end_of_data = host_end_of_data;
+        v->host.ws_open = host_ws_open;
+        v->host.ws_send = host_ws_send;
+        v->host.ws_close = host_ws_close;
+        v->host.http_request = host_http_request;
+        v->host.offline = host_offline;
+        v->ca_file = ref.ca_file;
+        // Stored data (a replay, playback, any simulated-clock session) never touches the network.
+        v->offline = !ref.replay.empty() || options_.clock == ClockKind::simulated;
 
         char err[512] = {0};
         void *self = nullptr;
@@ -465,6 +521,122 @@ void Engine::on_reject_frame(Venue &venue, const char *why) {
                                       why);
 }
 
+uint64_t Engine::on_ws_open(Venue &venue, const char *url, uint32_t flags) {
+    if (venue.offline) {
+        keel::log::get("net").warn("[{}] ws_open refused: this session replays stored data",
+                                   venue.name);
+        return 0;
+    }
+    Venue *v = &venue;
+    const bool is_private = flags & KEEL_NET_PRIVATE;
+    auto push = [this](NetMessage m) {
+        m.received = now();
+        std::lock_guard lock(mutex_);
+        net_incoming_.push_back(std::move(m));
+        wake_.notify_one();
+    };
+    uint64_t id = venue.network().ws_open(
+        url,
+        [push, v, is_private](uint64_t conn, std::string text) {
+            NetMessage m{.kind = NetMessage::Kind::frame, .venue = v, .id = conn};
+            m.is_private = is_private;
+            m.size = text.size();
+            text.resize(text.size() + kFramePadding, '\0');  // SIMD parsers read past the end
+            m.text = std::move(text);
+            push(std::move(m));
+        },
+        [push, v](uint64_t conn, net::LinkState state, std::string why) {
+            NetMessage m{.kind = NetMessage::Kind::link, .venue = v, .id = conn};
+            m.up = state == net::LinkState::up;
+            m.text = std::move(why);
+            push(std::move(m));
+        });
+    if (id == 0)
+        keel::log::get("net").warn("[{}] ws_open refused: not a ws:// or wss:// URL", venue.name);
+    return id;
+}
+
+uint32_t Engine::on_http_request(Venue &venue, const keel_http_request &r) {
+    if (venue.offline || r.struct_size < offsetof(keel_http_request, user) + sizeof(uint64_t) ||
+        !r.method || !r.url)
+        return KEEL_ERROR;
+    Venue *v = &venue;
+    std::string url = r.url;
+    uint64_t user = r.user;
+    auto timeout = std::chrono::milliseconds(r.timeout_ns > 0 ? r.timeout_ns / 1'000'000 : 10'000);
+    const bool is_private =
+        r.struct_size >= offsetof(keel_http_request, flags) + sizeof(uint32_t) &&
+        (r.flags & KEEL_NET_PRIVATE);
+    bool ok = venue.network().http(
+        r.method, url, r.headers ? r.headers : "", std::string(r.body ? r.body : "", r.body_size),
+        timeout, [this, v, url, user, is_private](net::HttpAnswer a) {
+            NetMessage m{.kind = NetMessage::Kind::answer, .venue = v};
+            m.is_private = is_private;
+            m.request = user;
+            m.status = a.status;
+            m.unsent = !a.sent;
+            m.url = url;
+            m.headers = std::move(a.headers);
+            std::string text = a.status ? std::move(a.body) : std::move(a.error);
+            m.size = text.size();
+            text.resize(text.size() + kFramePadding, '\0');
+            m.text = std::move(text);
+            m.received = now();
+            std::lock_guard lock(mutex_);
+            net_incoming_.push_back(std::move(m));
+            wake_.notify_one();
+        });
+    return ok ? KEEL_OK : KEEL_ERROR;
+}
+
+void Engine::deliver_network() {
+    {
+        std::lock_guard lock(mutex_);
+        if (net_incoming_.empty()) return;
+        std::swap(net_incoming_, net_processing_);
+    }
+    for (auto &m : net_processing_) {
+        Venue &v = *m.venue;
+        const auto &d = v.library->exchange();
+        if (m.kind == NetMessage::Kind::link) {
+            keel::log::get("net").info("[{}] connection {} {}{}{}", v.name, m.id,
+                                       m.up ? "up" : "down", m.text.empty() ? "" : ": ", m.text);
+            if (!m.up) {
+                // Whatever was in flight is lost: every book of the venue resyncs by snapshot.
+                for (InstrumentIndex i = 0; i < instruments_.size(); ++i)
+                    if (defined_[i] && instruments_[i].venue == v.name) {
+                        feeds_[i].restart();
+                        request_snapshot(i);
+                    }
+            }
+            if (d.struct_size >= offsetof(keel_exchange_plugin, on_link) + sizeof(void *) &&
+                d.on_link)
+                d.on_link(v.self, m.id, m.up ? KEEL_LINK_UP : KEEL_LINK_DOWN, m.text.c_str());
+        } else {
+            keel_frame f{};
+            f.struct_size = sizeof f;
+            f.receive_ts_ns = m.received;
+            f.data = m.text.data();
+            f.size = m.size;
+            f.capacity = m.text.size();
+            if (m.kind == NetMessage::Kind::frame) {
+                f.connection = m.id;
+            } else {
+                f.url = m.url.c_str();
+                f.request = m.request;
+                f.http_status = m.status;
+                f.unsent = m.unsent ? 1 : 0;
+                f.headers = m.headers.c_str();
+            }
+            // Account traffic and failed answers are not market data: never recorded.
+            bool record = !m.is_private && (m.kind == NetMessage::Kind::frame || m.status == 200);
+            deliver_frame(v, f, record);
+        }
+        process_queue();
+    }
+    net_processing_.clear();
+}
+
 uint32_t Engine::on_add_timer(Venue &, int64_t period_ns, keel_timer_fn fn, void *user) {
     if (period_ns <= 0 || !fn) return KEEL_ERROR;
     std::lock_guard lock(mutex_);
@@ -624,6 +796,7 @@ Summary Engine::run(TimeNs duration) {
             sample_equity();
         }
         process_queue();
+        deliver_network();
         const bool replaying = replay_due_frames();
         fire_due_timers();
         process_queue();
@@ -658,7 +831,7 @@ Summary Engine::run(TimeNs duration) {
         if (next_funding_ > 0) next = std::min(next, next_funding_);
         if (kill_.active && !kill_.late_alerted)
             next = std::min(next, kill_.started + kKillDeadline);
-        bool idle = incoming_.events.empty() && commands_.empty();
+        bool idle = incoming_.events.empty() && commands_.empty() && net_incoming_.empty();
         if (options_.clock == ClockKind::simulated) {
             if (idle) sim_now_ = std::max(sim_now_, next);
         } else if (idle) {
@@ -666,7 +839,8 @@ Summary Engine::run(TimeNs duration) {
                 std::chrono::duration_cast<std::chrono::system_clock::duration>(
                     std::chrono::nanoseconds(next)));
             wake_.wait_until(lock, deadline, [&] {
-                return stop_requested_.load() || !incoming_.events.empty() || !commands_.empty();
+                return stop_requested_.load() || !incoming_.events.empty() || !commands_.empty() ||
+                       !net_incoming_.empty();
             });
         }
     }
@@ -970,9 +1144,9 @@ bool Engine::replay_due_frames() {
     return pending;
 }
 
-void Engine::deliver_frame(Venue &venue, const keel_frame &frame) {
+void Engine::deliver_frame(Venue &venue, const keel_frame &frame, bool record) {
     ++venue.frames;
-    if (venue.recorder) {
+    if (venue.recorder && record) {
         try {
             if (!venue.recorder->write(frame.receive_ts_ns, frame.url ? frame.url : "",
                                        {frame.data, frame.size}))

@@ -184,7 +184,33 @@ typedef struct keel_frame {
     /* NULL for a stream frame; for the body of a REST answer, the URL that was requested (and
      * NULL when a recording did not keep it: hftbacktest's bare depth snapshots). */
     const char *url;
+    /* ABI 1.2 */
+    uint64_t connection; /* the host WebSocket (ws_open) it came on; 0 for answers, recordings */
+    uint64_t request;    /* a REST answer: the keel_http_request.user it answers */
+    int32_t http_status; /* a REST answer: its HTTP status; 0 when none came (data says why) */
+    uint32_t unsent;     /* with http_status 0: 1 if the request certainly never left (safe to
+                          * send again), 0 if it may have reached the venue */
+    const char *headers; /* a REST answer's headers, "Name: value\r\n" lines; NULL otherwise */
 } keel_frame;
+
+/* ABI 1.2. A REST request the host sends for a plugin; the answer comes back to on_frame with
+ * `url`, `request`, `http_status` and `headers` set. */
+typedef struct keel_http_request {
+    uint32_t struct_size;
+    const char *method;  /* "GET", "POST", "PUT" or "DELETE" */
+    const char *url;     /* https://host[:port]/path?query */
+    const char *headers; /* "Name: value\r\n" lines, or NULL; may hold an API key: never logged */
+    const char *body;
+    size_t body_size;
+    int64_t timeout_ns; /* 0: 10 s */
+    uint64_t user;      /* echoed in the answer's keel_frame.request */
+    uint32_t flags;     /* KEEL_NET_* */
+} keel_http_request;
+
+/* Account traffic (signed requests, the user-data stream): never written to a recording. */
+#define KEEL_NET_PRIVATE (1u << 0)
+
+typedef enum keel_link_state { KEEL_LINK_UP = 1, KEEL_LINK_DOWN = 2 } keel_link_state;
 
 /* ---------------------------------------------------------------------------------------------
  * ABI 1.2. Trading through a venue (KEEL_CAP_TRADING) and its account stream (KEEL_CAP_ACCOUNT).
@@ -333,6 +359,18 @@ typedef struct keel_host_api {
     void (*emit_order_update)(void *ctx, const keel_order_update *update);
     void (*emit_position)(void *ctx, const keel_position_update *update);
     void (*emit_balance)(void *ctx, const keel_balance_update *update);
+
+    /* ABI 1.2 (optional). The network, held by the host on its own thread; what arrives reaches
+     * the plugin on the engine thread (on_frame, on_link). TLS peers are verified against the
+     * system's certificates or the venue's `ca_file`. All four are refused (0 / KEEL_ERROR) when
+     * offline() is 1. ws_open returns a connection id the host keeps open, reconnecting with
+     * backoff after a drop and on its own before the venue's connection limit, until ws_close. */
+    uint64_t (*ws_open)(void *ctx, const char *url, uint32_t flags); /* flags: KEEL_NET_* */
+    uint32_t (*ws_send)(void *ctx, uint64_t connection, const char *data, size_t size);
+    void (*ws_close)(void *ctx, uint64_t connection);
+    uint32_t (*http_request)(void *ctx, const keel_http_request *request);
+    /* 1 when the host feeds this venue stored data (a replay or a backtest): open nothing. */
+    uint32_t (*offline)(void *ctx);
 } keel_host_api;
 
 /* ---------------------------------------------------------------------------------------------
@@ -390,6 +428,11 @@ typedef struct keel_exchange_plugin {
      * every open order, position and balance (reconciliation); answers come back as updates. */
     uint32_t (*query_orders)(void *self, keel_instrument_id instrument, const char *client_order_id,
                              char *err, size_t err_size);
+
+    /* ABI 1.2 (optional). A host WebSocket came up (subscribe, fetch snapshots) or went down
+     * (the host has discarded every book of this venue; they resync by snapshot once it is up
+     * again). `why` says what happened on a drop. */
+    void (*on_link)(void *self, uint64_t connection, uint32_t state, const char *why);
 } keel_exchange_plugin;
 
 /* ---------------------------------------------------------------------------------------------

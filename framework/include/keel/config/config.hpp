@@ -45,6 +45,9 @@ struct PluginRef {
     // venue receives is written in that format (docs/market-data.md). Both resolved against the
     // config file's directory; empty when not set.
     std::filesystem::path replay, record;
+    // Venues only: the certificates (PEM) to trust for the venue's TLS connections instead of
+    // the system's (a test venue's self-signed certificate). Verification is never turned off.
+    std::filesystem::path ca_file;
 };
 
 struct Instrument {

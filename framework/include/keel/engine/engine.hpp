@@ -177,6 +177,8 @@ class Engine final : public strategy::Services {
     void on_trade_event(Venue &venue, const keel_trade_event &event);
     uint32_t on_add_timer(Venue &venue, int64_t period_ns, keel_timer_fn fn, void *user);
     void on_reject_frame(Venue &venue, const char *why);
+    uint64_t on_ws_open(Venue &venue, const char *url, uint32_t flags);
+    uint32_t on_http_request(Venue &venue, const keel_http_request &request);
 
   private:
     struct QueuedEvent {
@@ -227,7 +229,23 @@ class Engine final : public strategy::Services {
     // Replay: hands every frame due by now() to its venue's plugin, one at a time, each
     // followed by the events it produced. False once every recording has ended.
     bool replay_due_frames();
-    void deliver_frame(Venue &venue, const keel_frame &frame);
+    void deliver_frame(Venue &venue, const keel_frame &frame, bool record = true);
+    // What the venues' network threads received (frames, REST answers, links going up or
+    // down), handed to the plugins on this thread in arrival order.
+    struct NetMessage {
+        enum class Kind : uint8_t { frame, answer, link } kind = Kind::frame;
+        Venue *venue = nullptr;
+        uint64_t id = 0;       // the connection (frames, links)
+        uint64_t request = 0;  // the plugin's request (answers)
+        int status = 0;
+        bool unsent = false, up = false, is_private = false;
+        std::string text;  // frame or body, padded for SIMD parsers; the error of a failure
+        size_t size = 0;   // of the text without the padding
+        std::string url, headers;
+        TimeNs received = 0;
+    };
+    static constexpr size_t kFramePadding = 64;
+    void deliver_network();
     // A book that stopped being usable asks its venue for a snapshot, once per episode.
     void request_snapshot(InstrumentIndex i);
     void check_stale_books();
@@ -331,6 +349,7 @@ class Engine final : public strategy::Services {
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     EventBuffer incoming_;
+    std::vector<NetMessage> net_incoming_;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     uint64_t timer_seq_ = 0;
     std::atomic<bool> stop_requested_{false};
@@ -353,6 +372,7 @@ class Engine final : public strategy::Services {
 
     // Engine thread only.
     EventBuffer processing_;
+    std::vector<NetMessage> net_processing_;
     std::vector<exec::OrderEvent> venue_events_;    // produced by the paper venue, not yet booked
     std::vector<exec::OrderEvent> pending_events_;  // booked, waiting for the strategy's on_order
     TimeNs sim_now_ = 0;
