@@ -1,17 +1,22 @@
 // The `binance` exchange plugin: Binance USD-M futures and spot market data, parsed from raw
-// frames the host hands over (a recording being replayed today; the live WebSocket and REST
-// transport and trading arrive with the Binance issue). docs/exchanges/binance.md.
+// frames: live, from the host's WebSocket and REST connections (network: mainnet or testnet, or
+// any rest_url/ws_url, which is how tests point it at the loopback venue), or from a recording
+// the host replays. docs/exchanges/binance.md.
 //
 // Settings: market ("usdm" or "spot"), exchange_info (a saved exchangeInfo answer: tick, lot and
-// minimums per symbol).
+// minimums per symbol), network, rest_url, ws_url, streams, depth_limit.
 // Frames: combined-stream frames ({"stream":"btcusdt@depth@0ms","data":…}) for depth diffs and
 // trades/aggTrades, and REST depth snapshots: with the URL that asked for them, or bare (as
 // hftbacktest records them), which is only unambiguous with one instrument subscribed. Depth
 // diffs carry U/u/pu, checked by the host under KEEL_SEQ_BINANCE_FUTURES or _SPOT.
+// Live, the plugin opens one combined stream for every subscribed symbol and fetches a depth
+// snapshot per symbol whenever the stream comes up and whenever the host asks (a gap); a failed
+// fetch is retried with backoff.
 
 #include <keel/plugin.h>
 #include <keel/plugin_support.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -37,6 +42,29 @@ struct Subscription {
     Codec codec;
 };
 
+// Where a venue lives, by market and network (Binance's documented base URLs).
+struct Endpoints {
+    const char *rest, *ws, *depth_path;
+};
+Endpoints endpoints(bool futures, bool testnet) {
+    if (futures)
+        return testnet ? Endpoints{"https://testnet.binancefuture.com",
+                                   "wss://fstream.binancefuture.com", "/fapi/v1/depth"}
+                       : Endpoints{"https://fapi.binance.com", "wss://fstream.binance.com",
+                                   "/fapi/v1/depth"};
+    return testnet ? Endpoints{"https://testnet.binance.vision",
+                               "wss://stream.testnet.binance.vision", "/api/v3/depth"}
+                   : Endpoints{"https://api.binance.com", "wss://stream.binance.com:9443",
+                               "/api/v3/depth"};
+}
+
+// A symbol's depth snapshot: fetched when the stream comes up and on every gap; a failure is
+// retried from the plugin's timer, waiting longer each time.
+struct SnapshotFetch {
+    bool wanted = false, in_flight = false;
+    int64_t retry_at_ns = 0, backoff_ns = 0;
+};
+
 struct Instance {
     const keel_host_api *host;
     void *ctx;
@@ -44,6 +72,17 @@ struct Instance {
     ExchangeInfo info;
     std::vector<std::unique_ptr<Subscription>> subs;
     std::vector<keel_level> bids, asks;  // reused for every book event
+    // Live only.
+    std::string rest_url, ws_url, depth_path;
+    std::vector<std::string> streams;  // per symbol: "depth", "trade", "aggTrade", "bookTicker"
+    int64_t depth_limit = 1000;
+    bool live = false;
+    uint64_t market_link = 0;  // the combined stream's connection
+    bool market_up = false;
+    std::vector<SnapshotFetch> fetches;  // by index in subs
+    uint64_t next_request = 1;
+
+    void log(uint32_t level, const std::string &msg) const { host->log(ctx, level, msg.c_str()); }
 
     void reject(const std::string &why) const {
         if (host->reject_frame) host->reject_frame(ctx, why.c_str());
@@ -137,10 +176,73 @@ std::string_view stream_symbol(std::string_view frame) {
     return frame.substr(0, at);
 }
 
+constexpr int64_t kSecond = 1'000'000'000;
+
+void fetch_snapshot(Instance &inst, size_t k) {
+    auto &fetch = inst.fetches[k];
+    fetch.wanted = true;
+    if (fetch.in_flight || !inst.market_up || fetch.retry_at_ns > inst.host->now_ns(inst.ctx))
+        return;  // the timer or the link coming up sends it
+    const auto &sub = *inst.subs[k];
+    std::string url = inst.rest_url + inst.depth_path + "?symbol=" + sub.symbol +
+                      "&limit=" + std::to_string(inst.depth_limit);
+    const keel_http_request r = {.struct_size = sizeof(keel_http_request),
+                                 .method = "GET",
+                                 .url = url.c_str(),
+                                 .timeout_ns = 10 * kSecond,
+                                 .user = inst.next_request++};
+    if (inst.host->http_request(inst.ctx, &r) == KEEL_OK)
+        fetch.in_flight = true;
+    else
+        inst.log(KEEL_LOG_ERROR, "depth snapshot request refused by the host: " + url);
+}
+
+void snapshot_failed(Instance &inst, size_t k, const std::string &why) {
+    auto &fetch = inst.fetches[k];
+    fetch.in_flight = false;
+    fetch.backoff_ns = std::min(fetch.backoff_ns ? fetch.backoff_ns * 2 : kSecond, 60 * kSecond);
+    fetch.retry_at_ns = inst.host->now_ns(inst.ctx) + fetch.backoff_ns;
+    inst.log(KEEL_LOG_WARN, inst.subs[k]->symbol + ": depth snapshot failed (" + why +
+                                "), retrying in " + std::to_string(fetch.backoff_ns / kSecond) +
+                                " s");
+}
+
+void on_timer(void *self, int64_t now_ns) {
+    auto &inst = *static_cast<Instance *>(self);
+    for (size_t k = 0; k < inst.fetches.size(); ++k) {
+        const auto &fetch = inst.fetches[k];
+        if (fetch.wanted && !fetch.in_flight && fetch.retry_at_ns <= now_ns)
+            fetch_snapshot(inst, k);
+    }
+}
+
+void on_link(void *self, uint64_t connection, uint32_t state, const char *why) {
+    auto &inst = *static_cast<Instance *>(self);
+    if (connection != inst.market_link) return;
+    inst.market_up = state == KEEL_LINK_UP;
+    if (!inst.market_up) {
+        inst.log(KEEL_LOG_WARN, std::string("market stream down: ") + (why ? why : ""));
+        for (auto &fetch : inst.fetches) fetch.in_flight = false;  // answers may still come
+        return;
+    }
+    // A new stream: every book starts over from a fresh snapshot.
+    for (size_t k = 0; k < inst.subs.size(); ++k) {
+        inst.fetches[k].retry_at_ns = 0;
+        fetch_snapshot(inst, k);
+    }
+}
+
+size_t sub_index(const Instance &inst, const Subscription &sub) {
+    for (size_t k = 0; k < inst.subs.size(); ++k)
+        if (inst.subs[k].get() == &sub) return k;
+    return 0;
+}
+
 void on_frame(void *self, const keel_frame *f) {
     auto &inst = *static_cast<Instance *>(self);
     if (!f || f->struct_size < offsetof(keel_frame, url) + sizeof(void *) || !f->data) return;
     std::string_view frame(f->data, f->size);
+    const bool v12 = f->struct_size >= offsetof(keel_frame, headers) + sizeof(void *);
     if (f->url) {
         std::string_view url(f->url);
         if (url.find("/depth?") == std::string_view::npos) return;  // other REST answers
@@ -149,7 +251,18 @@ void on_frame(void *self, const keel_frame *f) {
             symbol_at == std::string_view::npos ? "" : url.substr(symbol_at + 7);
         symbol = symbol.substr(0, symbol.find('&'));
         Subscription *sub = inst.by_symbol(symbol);
-        if (!sub) return;  // a symbol nobody subscribed
+        if (!sub) return;         // a symbol nobody subscribed
+        if (v12 && f->request) {  // a live answer (a recording keeps only good ones)
+            size_t k = sub_index(inst, *sub);
+            if (f->http_status != 200) {
+                snapshot_failed(inst, k,
+                                f->http_status ? "HTTP " + std::to_string(f->http_status) + ": " +
+                                                     std::string(frame.substr(0, 200))
+                                               : std::string(frame));
+                return;
+            }
+            inst.fetches[k] = SnapshotFetch{};
+        }
         deliver(inst, *sub, sub->codec.parse_depth_response(url, frame, f->capacity),
                 f->receive_ts_ns);
         return;
@@ -200,6 +313,17 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
     }
     const keel_setting *market = find_setting(settings, setting_count, "market");
     const keel_setting *info_file = find_setting(settings, setting_count, "exchange_info");
+    auto text = [&](const char *name, const char *fallback) {
+        const keel_setting *s = find_setting(settings, setting_count, name);
+        return std::string(s && s->string ? s->string : fallback);
+    };
+    std::string network = text("network", "mainnet");
+    if (network != "mainnet" && network != "testnet") {
+        set_error(err, err_size,
+                  "binance: network must be \"mainnet\" or \"testnet\", found \"%s\"",
+                  network.c_str());
+        return KEEL_ERROR;
+    }
     std::string market_name = market && market->string ? market->string : "usdm";
     if (market_name != "usdm" && market_name != "spot") {
         set_error(err, err_size, "binance: market must be \"usdm\" or \"spot\", found \"%s\"",
@@ -215,6 +339,37 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
         inst->host = host;
         inst->ctx = ctx;
         inst->futures = market_name == "usdm";
+        const Endpoints ends = endpoints(inst->futures, network == "testnet");
+        inst->rest_url = text("rest_url", "");
+        inst->ws_url = text("ws_url", "");
+        if (inst->rest_url.empty()) inst->rest_url = ends.rest;
+        if (inst->ws_url.empty()) inst->ws_url = ends.ws;
+        inst->depth_path = ends.depth_path;
+        for (auto *url : {&inst->rest_url, &inst->ws_url})
+            while (!url->empty() && url->back() == '/') url->pop_back();
+        std::string streams = text("streams", "depth,trade");
+        for (size_t at = 0; at <= streams.size();) {
+            size_t end = std::min(streams.find(',', at), streams.size());
+            std::string one = streams.substr(at, end - at);
+            if (one != "depth" && one != "trade" && one != "aggTrade" && one != "bookTicker") {
+                set_error(err, err_size,
+                          "binance: streams: \"%s\" is not one of depth, trade, aggTrade, "
+                          "bookTicker",
+                          one.c_str());
+                return KEEL_ERROR;
+            }
+            inst->streams.push_back(one);
+            at = end + 1;
+        }
+        if (const keel_setting *limit = find_setting(settings, setting_count, "depth_limit"))
+            inst->depth_limit = limit->integer;
+        static constexpr int64_t kLimits[] = {5, 10, 20, 50, 100, 500, 1000};
+        if (std::find(std::begin(kLimits), std::end(kLimits), inst->depth_limit) ==
+            std::end(kLimits)) {
+            set_error(err, err_size,
+                      "binance: depth_limit must be one of 5, 10, 20, 50, 100, 500, 1000");
+            return KEEL_ERROR;
+        }
         std::ifstream in(info_file->string, std::ios::binary);
         std::stringstream body;
         body << in.rdbuf();
@@ -264,6 +419,7 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
             ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         inst.subs.push_back(std::unique_ptr<Subscription>(
             new Subscription{id, s->symbol, std::move(stream), Codec(*tick, *lot)}));
+        inst.fetches.emplace_back();
         int64_t min_lots = 0;
         if (!s->min_qty.empty()) min_lots = lot->to_units(s->min_qty).value_or(0);
         const keel_instrument_def def = {
@@ -288,19 +444,49 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
     }
 }
 
-uint32_t start(void *, char *, size_t) {
-    return KEEL_OK;  // frames come from the host
+uint32_t start(void *self, char *err, size_t err_size) {
+    auto &inst = *static_cast<Instance *>(self);
+    const bool host_has_network =
+        inst.host->struct_size >= offsetof(keel_host_api, offline) + sizeof(void *) &&
+        inst.host->offline && inst.host->ws_open && inst.host->http_request;
+    if (!host_has_network || inst.host->offline(inst.ctx)) return KEEL_OK;  // frames come replayed
+    if (inst.subs.empty()) return KEEL_OK;
+    // One combined stream: /stream?streams=btcusdt@depth@0ms/btcusdt@trade/…
+    std::string url = inst.ws_url + "/stream?streams=";
+    bool first = true;
+    for (const auto &sub : inst.subs)
+        for (const auto &kind : inst.streams) {
+            std::string name = sub->stream + "@" + kind;
+            if (kind == "depth") name += inst.futures ? "@0ms" : "@100ms";
+            url += (first ? "" : "/") + name;
+            first = false;
+        }
+    inst.market_link = inst.host->ws_open(inst.ctx, url.c_str(), 0);
+    if (!inst.market_link) {
+        set_error(err, err_size, "binance: the host refused to open %s", url.c_str());
+        return KEEL_ERROR;
+    }
+    inst.live = true;
+    if (inst.host->add_timer(inst.ctx, kSecond, on_timer, &inst) != KEEL_OK) {
+        set_error(err, err_size, "binance: the host refused a timer");
+        return KEEL_ERROR;
+    }
+    inst.log(KEEL_LOG_INFO, "market stream " + url);
+    return KEEL_OK;
 }
 
 void request_snapshot(void *self, keel_instrument_id id) {
     auto &inst = *static_cast<Instance *>(self);
-    // Without a transport there is nothing to fetch: a replay waits for a snapshot in its
-    // recording (the live REST fetch comes with the transport).
-    for (auto &s : inst.subs)
-        if (s->id == id)
-            inst.host->log(
-                inst.ctx, KEEL_LOG_INFO,
-                (s->symbol + ": resync asked; waiting for a snapshot in the stream").c_str());
+    for (size_t k = 0; k < inst.subs.size(); ++k) {
+        if (inst.subs[k]->id != id) continue;
+        if (inst.live) {
+            fetch_snapshot(inst, k);
+        } else {
+            // A replay cannot fetch: it waits for a snapshot in its recording.
+            inst.log(KEEL_LOG_INFO,
+                     inst.subs[k]->symbol + ": resync asked; waiting for a snapshot in the stream");
+        }
+    }
 }
 
 const keel_config_key k_config_keys[] = {
@@ -314,6 +500,31 @@ const keel_config_key k_config_keys[] = {
      .type = KEEL_CFG_PATH,
      .default_value = nullptr,
      .description = "A saved exchangeInfo answer: tick, lot and minimums of every symbol"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "network",
+     .type = KEEL_CFG_STRING,
+     .default_value = "mainnet",
+     .description = "mainnet or testnet: which of Binance's base URLs to use"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "rest_url",
+     .type = KEEL_CFG_STRING,
+     .default_value = "",
+     .description = "REST base URL instead of the network's (e.g. a test venue)"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "ws_url",
+     .type = KEEL_CFG_STRING,
+     .default_value = "",
+     .description = "WebSocket base URL instead of the network's"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "streams",
+     .type = KEEL_CFG_STRING,
+     .default_value = "depth,trade",
+     .description = "Streams per symbol, comma-separated: depth, trade, aggTrade, bookTicker"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "depth_limit",
+     .type = KEEL_CFG_INT,
+     .default_value = "1000",
+     .description = "Levels per side of a depth snapshot (5, 10, 20, 50, 100, 500 or 1000)"},
 };
 
 constexpr keel_exchange_plugin k_descriptor = {
@@ -328,6 +539,7 @@ constexpr keel_exchange_plugin k_descriptor = {
     .on_frame = &on_frame,
     .request_snapshot = &request_snapshot,
     .playback_start = nullptr,  // replays come through the host (on_frame)
+    .on_link = &on_link,
 };
 
 constexpr keel_plugin_info k_info = {
@@ -335,7 +547,7 @@ constexpr keel_plugin_info k_info = {
     .kind = KEEL_PLUGIN_EXCHANGE,
     .name = "binance",
     .version = "0.1.0",
-    .description = "Binance USD-M futures and spot market data from raw frames (replay)",
+    .description = "Binance USD-M futures and spot market data, live or replayed",
     .descriptor = &k_descriptor,
 };
 
