@@ -1,0 +1,119 @@
+#pragma once
+// The loopback venue's trading side for one USD-M symbol: orders validated against the
+// exchangeInfo filters, matched against the replayed book (takers walk its levels, resting
+// limits fill when a recorded trade prints at or through their price), one-way positions, the
+// USDT wallet, and the answers and user-data events in Binance's USD-M layout. Money is kept in
+// 1e-8 USDT as integers.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "codec.hpp"
+#include "exchange_info.hpp"
+#include "market.hpp"
+
+namespace keel::venue {
+
+// Request parameters, percent-decoded, in the order sent (query string, then body).
+using Params = std::vector<std::pair<std::string, std::string>>;
+std::optional<std::string_view> find(const Params &params, std::string_view name);
+
+struct Answer {
+    unsigned status = 200;
+    std::string body;
+};
+// Binance's error body: {"code":-1022,"msg":"…"}.
+Answer error(unsigned status, int code, std::string_view message);
+
+class Exchange {
+  public:
+    Exchange(const binance::SymbolInfo &info, const Market &market, int64_t balance_usdt);
+
+    // POST /fapi/v1/order. `placed` tells whether an order now exists (accepted, filled or
+    // expired) as opposed to a rejected request.
+    Answer place(const Params &params, int64_t now_ms, bool &placed);
+    Answer cancel(const Params &params, int64_t now_ms);         // DELETE /fapi/v1/order
+    Answer query(const Params &params) const;                    // GET /fapi/v1/order
+    Answer open_orders(const Params &params) const;              // GET /fapi/v1/openOrders
+    Answer cancel_all(const Params &params, int64_t now_ms);     // DELETE …/allOpenOrders
+    Answer account(int64_t now_ms) const;                        // GET /fapi/v2/account
+    Answer balance(int64_t now_ms) const;                        // GET /fapi/v2/balance
+    Answer user_trades(const Params &params) const;              // GET /fapi/v1/userTrades
+    Answer listen_key(std::string_view method, int64_t now_ms);  // POST/PUT/DELETE listenKey
+
+    // A recorded trade printed: resting limits at or through its price fill, up to its size.
+    void on_trade(const binance::Trade &trade, int64_t now_ms);
+
+    // GET /keel-test/state: positions, wallet, open orders, orders placed per client order id.
+    std::string state_json() const;
+    // User-data messages since the last call, oldest first.
+    std::vector<std::string> take_events() { return std::exchange(events_, {}); }
+    bool listen_key_valid(std::string_view key, int64_t now_ms) const;
+
+  private:
+    enum class Status : uint8_t { fresh, partially_filled, filled, canceled, expired };
+    struct Order {
+        int64_t id = 0;
+        std::string client_id;
+        Side side = Side::buy;
+        bool market = false, reduce_only = false;
+        std::string tif;  // GTC, IOC, FOK, GTX
+        Ticks price = 0;  // 0 for a market order
+        Lots qty = 0, filled = 0;
+        int64_t quote = 0;  // executed notional in price units x qty units (10^-(pd+qd) USDT)
+        Status status = Status::fresh;
+        int64_t time_ms = 0, update_ms = 0;
+    };
+    struct Fill {
+        int64_t id = 0, order_id = 0, time_ms = 0;
+        Side side = Side::buy;
+        Ticks price = 0;
+        Lots qty = 0;
+        int64_t fee = 0, realized = 0;  // 1e-8 USDT
+        bool maker = false;
+    };
+
+    // Executes `qty` of `o` at `price`: position, wallet, fill record, events.
+    void execute(Order &o, Ticks price, Lots qty, bool maker, int64_t now_ms);
+    // Finishes an order's answer and its ORDER_TRADE_UPDATE (execution type `x`).
+    void order_event(const Order &o, std::string_view x, const Fill *fill, int64_t now_ms);
+    void account_event(int64_t now_ms);
+    std::string order_json(const Order &o, bool with_time) const;
+    const Order *lookup(const Params &params, std::optional<Answer> &failure) const;
+    static const char *status_text(Status s);
+    int64_t notional_money(Ticks price, Lots qty) const;  // 1e-8 USDT
+    int64_t unrealized() const;                           // 1e-8 USDT at the book's mid
+    std::string entry_price() const;
+
+    std::string symbol_;
+    const Market &market_;
+    ShownGrid price_show_, qty_show_;
+    market::DecimalGrid price_, qty_;
+    Lots min_qty_ = 1;
+    int64_t min_notional_ = 0;  // 1e-8 USDT
+    std::string min_notional_text_;
+    int64_t money_per_quote_ = 1;  // 1e-8 USDT per price unit x qty unit
+    int quote_decimals_ = 0;       // price decimals + qty decimals (of the grids)
+    // An amount in 10^-quote_decimals_ as Binance writes it (cumQuote: "0.00000" on BTCUSDT).
+    std::string quote_text(int64_t v) const;
+
+    int64_t wallet_ = 0, realized_total_ = 0;  // 1e-8 USDT
+    Lots position_ = 0;                        // signed, one-way mode
+    int64_t position_cost_ = 0;                // 1e-8 USDT of the open quantity at entry
+
+    int64_t next_order_id_ = 4000000001, next_trade_id_ = 900000001;
+    std::map<int64_t, Order> orders_;  // every order, by id (kept: queries of finished ones)
+    std::vector<int64_t> resting_;     // ids of open orders, in arrival order
+    std::map<std::string, uint64_t, std::less<>> placed_per_client_id_;
+    std::vector<Fill> fills_;
+    std::vector<std::string> events_;
+    std::string listen_key_;
+    int64_t listen_key_expiry_ms_ = 0;
+};
+
+}  // namespace keel::venue

@@ -1,0 +1,82 @@
+#pragma once
+// The loopback venue's market: a recorded Binance capture held in memory, replayed frame by frame
+// from its REST depth snapshot on, with the venue's own book kept current with every depth diff
+// it has sent. No networking here (binance_venue.cpp owns the sockets).
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec.hpp"
+#include "keel/core/types.hpp"
+#include "keel/market/book.hpp"
+#include "keel/market/decimal.hpp"
+
+namespace keel::venue {
+
+// One recorded stream frame, as it will go out.
+struct Frame {
+    TimeNs receive_ns = 0;
+    std::string_view stream;  // the combined-stream name: "btcusdt@depth@0ms"
+    std::string_view text;    // the frame byte for byte: {"stream":…,"data":{…}}
+    std::string_view data;    // its "data" object: what a raw /ws/<stream> connection gets
+    bool depth = false, trade = false;
+};
+
+// A grid with the number of decimals Binance writes on it: DecimalGrid reads "0.10" as one
+// decimal, while Binance prints prices on that grid with two ("61800.30").
+struct ShownGrid {
+    market::DecimalGrid grid;
+    int shown = 0;  // >= grid.decimals
+    // The decimals of a grid's text: "0.10" -> 2.
+    static ShownGrid parse(std::string_view text);
+};
+// Units of a grid as Binance writes them: 618003 ticks of "0.10" -> "61800.30".
+std::string format_units(int64_t units, ShownGrid grid);
+// A count of 10^-decimals as text with exactly `decimals` places: (-1234, 3) -> "-1.234".
+std::string format_fixed(int64_t value, int decimals);
+
+class Market {
+  public:
+    // Loads every frame of `capture` (keel's "<receive_ns> <json>" lines, gzip or plain) and
+    // starts the market at its first bare REST depth snapshot. The replay begins with the first
+    // depth diff recorded before the snapshot that the snapshot's lastUpdateId falls in (what a
+    // client connected at that moment would have bridged with), or right after the snapshot.
+    // Throws std::runtime_error if there is no snapshot or a frame does not parse.
+    Market(const std::filesystem::path &capture, std::string symbol, ShownGrid price,
+           ShownGrid qty);
+
+    bool done() const { return pos_ == frames_.size(); }
+    // The frame to send next; only when !done().
+    const Frame &next() const { return frames_[pos_]; }
+    // Takes the next frame as sent: a depth diff goes into the book. Returns the trade it
+    // printed, or nullptr.
+    const binance::Trade *advance();
+
+    // GET /fapi/v1/depth: the top `limit` levels per side of the current book, lastUpdateId the
+    // u of the last diff sent (the snapshot's id before any).
+    std::string depth_json(size_t limit) const;
+
+    const market::Book &book() const { return book_; }
+    const std::string &symbol() const { return symbol_; }
+    ShownGrid price_grid() const { return price_; }
+    ShownGrid qty_grid() const { return qty_; }
+    uint64_t last_update_id() const { return last_id_; }
+    size_t sent() const { return pos_; }
+    size_t total() const { return frames_.size(); }
+
+  private:
+    std::string symbol_;
+    ShownGrid price_, qty_;
+    binance::Codec codec_;
+    std::string text_;  // every frame, each followed by simdjson's padding
+    std::vector<Frame> frames_;
+    size_t pos_ = 0;
+    market::Book book_;
+    uint64_t last_id_ = 0;
+    int64_t event_ms_ = 0, transaction_ms_ = 0;  // E and T of the last diff (or the snapshot)
+};
+
+}  // namespace keel::venue

@@ -1,0 +1,401 @@
+#include "venue.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "exchange.hpp"
+#include "keel/market/capture.hpp"
+#include "signer.hpp"
+
+namespace keel::venue {
+
+namespace {
+
+std::string read_file(const std::filesystem::path &file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + file.string());
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The symbol a capture trades: its first stream name up to '@', upper-cased.
+std::string capture_symbol(const std::filesystem::path &capture) {
+    market::CaptureReader reader(capture);
+    TimeNs ts = 0;
+    std::string_view frame;
+    constexpr std::string_view kPrefix = R"({"stream":")";
+    while (reader.next(ts, frame)) {
+        if (!frame.starts_with(kPrefix)) continue;
+        std::string s(frame.substr(kPrefix.size(), frame.find('@') - kPrefix.size()));
+        for (char &c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        return s;
+    }
+    throw std::runtime_error(capture.string() + ": no stream frame");
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '+') {
+            out += ' ';
+        } else if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 &&
+                   hex_digit(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+void parse_form(std::string_view text, Params &out) {
+    while (!text.empty()) {
+        const auto amp = text.find('&');
+        const auto pair = text.substr(0, amp);
+        const auto eq = pair.find('=');
+        if (!pair.empty())
+            out.emplace_back(
+                percent_decode(pair.substr(0, eq)),
+                eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1)));
+        if (amp == std::string_view::npos) break;
+        text.remove_prefix(amp + 1);
+    }
+}
+
+// `text` without its `signature=…` parameter (and the '&' that joined it), as Binance signs.
+std::string without_signature(std::string_view text, std::string &signature) {
+    std::string out;
+    while (!text.empty()) {
+        const auto amp = text.find('&');
+        const auto pair = text.substr(0, amp);
+        if (pair.starts_with("signature=")) {
+            signature = std::string(pair.substr(10));
+        } else {
+            if (!out.empty()) out += '&';
+            out += pair;
+        }
+        if (amp == std::string_view::npos) break;
+        text.remove_prefix(amp + 1);
+    }
+    return out;
+}
+
+std::optional<int64_t> to_int(std::string_view s) {
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+Reply reply_of(Answer a) {
+    return Reply{.status = a.status, .body = std::move(a.body)};
+}
+
+// GET /fapi/v1/depth's weight by limit, as Binance documents it.
+int64_t depth_weight(int64_t limit) {
+    if (limit <= 50) return 2;
+    if (limit <= 100) return 5;
+    if (limit <= 500) return 10;
+    return 20;
+}
+
+struct Route {
+    std::string_view method, path;
+    int64_t weight;
+    bool is_signed;
+};
+// Every REST path the venue serves. Weights follow Binance's USD-M documentation (openOrders
+// without a symbol is 40 there; one symbol trades here, so 1).
+constexpr Route kRoutes[] = {
+    {"GET", "/fapi/v1/ping", 1, false},
+    {"GET", "/fapi/v1/time", 1, false},
+    {"GET", "/fapi/v1/exchangeInfo", 1, false},
+    {"GET", "/fapi/v1/depth", 0, false},  // by limit: depth_weight
+    {"POST", "/fapi/v1/order", 1, true},
+    {"DELETE", "/fapi/v1/order", 1, true},
+    {"GET", "/fapi/v1/order", 1, true},
+    {"GET", "/fapi/v1/openOrders", 1, true},
+    {"DELETE", "/fapi/v1/allOpenOrders", 1, true},
+    {"GET", "/fapi/v2/account", 5, true},
+    {"GET", "/fapi/v2/balance", 5, true},
+    {"GET", "/fapi/v1/userTrades", 5, true},
+    {"POST", "/fapi/v1/listenKey", 1, false},
+    {"PUT", "/fapi/v1/listenKey", 1, false},
+    {"DELETE", "/fapi/v1/listenKey", 1, false},
+};
+
+const Route *find_route(std::string_view method, std::string_view path) {
+    for (const auto &r : kRoutes)
+        if (r.method == method && r.path == path) return &r;
+    return nullptr;
+}
+
+}  // namespace
+
+std::optional<std::string_view> find(const Params &params, std::string_view name) {
+    for (const auto &[k, v] : params)
+        if (k == name) return std::string_view(v);
+    return std::nullopt;
+}
+
+Answer error(unsigned status, int code, std::string_view message) {
+    return Answer{status, fmt::format(R"({{"code":{},"msg":"{}"}})", code, message)};
+}
+
+Venue::Venue(Options options)
+    : options_(std::move(options)),
+      exchange_info_text_(read_file(options_.exchange_info)),
+      market_([&] {
+          std::string error;
+          const auto info = binance::parse_exchange_info(exchange_info_text_, error);
+          if (!info) throw std::runtime_error(options_.exchange_info.string() + ": " + error);
+          const auto symbol = capture_symbol(options_.capture);
+          const auto *s = info->find(symbol);
+          if (!s) throw std::runtime_error("exchangeInfo has no symbol " + symbol);
+          return Market(options_.capture, symbol, ShownGrid::parse(s->tick_size),
+                        ShownGrid::parse(s->step_size));
+      }()) {
+    std::string error;
+    const auto info = binance::parse_exchange_info(exchange_info_text_, error);
+    exchange_ =
+        std::make_unique<Exchange>(*info->find(market_.symbol()), market_, options_.balance);
+}
+
+Venue::~Venue() = default;
+
+std::vector<std::string> Venue::take_user_events() {
+    return exchange_->take_events();
+}
+
+bool Venue::listen_key_valid(std::string_view key, int64_t now_ms) const {
+    return exchange_->listen_key_valid(key, now_ms);
+}
+
+bool Venue::skip_next_depth(const Frame &f) {
+    if (!f.depth || !gap_pending_) return false;
+    gap_pending_ = false;
+    ++gaps_;
+    return true;
+}
+
+void Venue::advance(int64_t now_ms) {
+    if (const auto *trade = market_.advance()) exchange_->on_trade(*trade, now_ms);
+}
+
+Reply Venue::handle(const Request &request, int64_t now_ms) {
+    const auto q = request.target.find('?');
+    const auto path = request.target.substr(0, q);
+    const auto query =
+        q == std::string_view::npos ? std::string_view{} : request.target.substr(q + 1);
+    Params params;
+    parse_form(query, params);
+    parse_form(request.body, params);
+
+    if (path.starts_with("/keel-test/")) {
+        if (request.method == "POST" && path == "/keel-test/misbehave")
+            return misbehave(params, now_ms);
+        if (request.method == "GET" && path == "/keel-test/state") return state();
+        return Reply{.status = 404, .body = R"({"code":-1,"msg":"unknown test endpoint"})"};
+    }
+    const Route *entry = find_route(request.method, path);
+    if (!entry) {
+        // Binance answers an unknown path with 404 and an HTML page; a JSON body is kinder to a
+        // client's error log and changes nothing for a test.
+        return Reply{.status = 404, .body = R"({"code":-5000,"msg":"Path not found"})"};
+    }
+    if (auto refused = limit(path, params, entry->is_signed, now_ms)) return std::move(*refused);
+    Reply reply;
+    if (entry->is_signed || path == "/fapi/v1/listenKey") {
+        if (auto refused = authenticate(request, params, now_ms)) {
+            reply = std::move(*refused);
+        } else {
+            reply = route(request, path, params, now_ms);
+        }
+    } else {
+        reply = route(request, path, params, now_ms);
+    }
+    reply.headers.emplace_back("X-MBX-USED-WEIGHT-1M", std::to_string(weight_used_));
+    return reply;
+}
+
+std::optional<Reply> Venue::limit(std::string_view path, const Params &params, bool is_signed,
+                                  int64_t now_ms) {
+    const auto seconds_until = [&](int64_t t) { return std::to_string((t - now_ms + 999) / 1000); };
+    const auto ban = [&] {
+        ++answered_418_;
+        Reply r = reply_of(
+            error(418, -1003,
+                  fmt::format(
+                      "Way too much request weight used; IP banned until {}. Please use WebSocket "
+                      "Streams for live updates to avoid bans.",
+                      banned_until_ms_)));
+        r.headers.emplace_back("Retry-After", seconds_until(banned_until_ms_));
+        return r;
+    };
+    if (now_ms < banned_until_ms_) return ban();
+    if (now_ms < retry_until_ms_) {
+        // Sent again inside Retry-After: Binance escalates to a ban, longer than the wait was.
+        banned_until_ms_ = now_ms + std::max<int64_t>(5000, 5 * (retry_until_ms_ - now_ms));
+        retry_until_ms_ = 0;
+        return ban();
+    }
+    if (now_ms / 60000 != weight_minute_) {
+        weight_minute_ = now_ms / 60000;
+        weight_used_ = 0;
+    }
+    int64_t weight = 1;
+    for (const auto &r : kRoutes)
+        if (r.path == path && r.weight > 0) weight = r.weight;
+    if (path == "/fapi/v1/depth")
+        weight = depth_weight(to_int(find(params, "limit").value_or("500")).value_or(500));
+    const auto too_many = [&](int64_t until, std::string msg) {
+        ++answered_429_;
+        retry_until_ms_ = until;
+        Reply r = reply_of(error(429, -1003, msg));
+        r.headers.emplace_back("Retry-After", seconds_until(until));
+        r.headers.emplace_back("X-MBX-USED-WEIGHT-1M", std::to_string(weight_used_));
+        return r;
+    };
+    if (weight_used_ + weight > options_.weight_limit)
+        return too_many((weight_minute_ + 1) * 60000,
+                        fmt::format("Too much request weight used; current limit is {} request "
+                                    "weight per 1 MINUTE. Please use WebSocket Streams for live "
+                                    "updates to avoid polling the API.",
+                                    options_.weight_limit));
+    if (is_signed && forced_429_ > 0) {
+        --forced_429_;
+        return too_many(now_ms + forced_retry_after_s_ * 1000,
+                        "Too many requests; please use the websocket for live updates.");
+    }
+    weight_used_ += weight;
+    return std::nullopt;
+}
+
+std::optional<Reply> Venue::authenticate(const Request &request, const Params &params,
+                                         int64_t now_ms) const {
+    if (request.api_key.empty()) return reply_of(error(401, -2014, "API-key format invalid."));
+    if (request.api_key != options_.api_key)
+        return reply_of(error(401, -2015,
+                              "Invalid API-key, IP, or permissions for action, request ip: "
+                              "127.0.0.1"));
+    if (request.target.starts_with("/fapi/v1/listenKey")) return std::nullopt;  // key only
+
+    const auto mandatory = [](std::string_view name) {
+        return reply_of(error(
+            400, -1102,
+            fmt::format("Mandatory parameter '{}' was not sent, was empty/null, or malformed.",
+                        name)));
+    };
+    const auto q = request.target.find('?');
+    std::string signature;
+    const auto query = without_signature(
+        q == std::string_view::npos ? std::string_view{} : request.target.substr(q + 1), signature);
+    const auto body = without_signature(request.body, signature);
+    if (signature.empty()) return mandatory("signature");
+    const auto timestamp = to_int(find(params, "timestamp").value_or(""));
+    if (!timestamp) return mandatory("timestamp");
+    int64_t window = 5000;
+    if (const auto w = find(params, "recvWindow")) {
+        const auto v = to_int(*w);
+        if (!v || *v <= 0 || *v > 60000)
+            return reply_of(error(400, -1131, "recvWindow must be less than 60000"));
+        window = *v;
+    }
+    if (binance::rest_signature(options_.secret, query, body) != signature)
+        return reply_of(error(400, -1022, "Signature for this request is not valid."));
+    if (*timestamp > now_ms + 1000)
+        return reply_of(
+            error(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time."));
+    if (now_ms - *timestamp > window)
+        return reply_of(
+            error(400, -1021, "Timestamp for this request is outside of the recvWindow."));
+    return std::nullopt;
+}
+
+Reply Venue::route(const Request &request, std::string_view path, const Params &params,
+                   int64_t now_ms) {
+    const auto method = request.method;
+    if (path == "/fapi/v1/ping") return Reply{.body = "{}"};
+    if (path == "/fapi/v1/time")
+        return Reply{.body = fmt::format(R"({{"serverTime":{}}})", now_ms)};
+    if (path == "/fapi/v1/exchangeInfo") return Reply{.body = exchange_info_text_};
+    if (path == "/fapi/v1/depth") {
+        if (find(params, "symbol") != market_.symbol())
+            return reply_of(error(400, -1121, "Invalid symbol."));
+        const auto limit = to_int(find(params, "limit").value_or("500"));
+        if (!limit || *limit < 1 || *limit > 1000)
+            return reply_of(error(400, -1100, "Illegal characters found in parameter 'limit'."));
+        return Reply{.body = market_.depth_json(static_cast<size_t>(*limit))};
+    }
+    if (path == "/fapi/v1/order") {
+        if (method == "POST") {
+            bool placed = false;
+            Answer a = exchange_->place(params, now_ms, placed);
+            if (placed && forced_503_ > 0) {
+                // The order stands; only the answer is lost, as Binance warns a 503 may mean.
+                --forced_503_;
+                ++answered_503_;
+                return reply_of(error(
+                    503, -1000, "Unknown error, please check your request or try again later."));
+            }
+            return reply_of(std::move(a));
+        }
+        if (method == "DELETE") return reply_of(exchange_->cancel(params, now_ms));
+        return reply_of(exchange_->query(params));
+    }
+    if (path == "/fapi/v1/openOrders") return reply_of(exchange_->open_orders(params));
+    if (path == "/fapi/v1/allOpenOrders") return reply_of(exchange_->cancel_all(params, now_ms));
+    if (path == "/fapi/v2/account") return reply_of(exchange_->account(now_ms));
+    if (path == "/fapi/v2/balance") return reply_of(exchange_->balance(now_ms));
+    if (path == "/fapi/v1/userTrades") return reply_of(exchange_->user_trades(params));
+    return reply_of(exchange_->listen_key(method, now_ms));
+}
+
+Reply Venue::misbehave(const Params &params, int64_t now_ms) {
+    const auto what = find(params, "what").value_or("");
+    const auto number = [&](std::string_view name, int64_t fallback) {
+        return to_int(find(params, name).value_or("")).value_or(fallback);
+    };
+    Reply r{.body = "{}"};
+    if (what == "drop_streams") {
+        ++drops_;
+        r.drop_streams = true;
+    } else if (what == "stall") {
+        stall_until_ms_ = now_ms + number("ms", 1000);
+    } else if (what == "gap") {
+        gap_pending_ = true;
+    } else if (what == "rate_limit") {
+        forced_429_ = number("n", 1);
+        forced_retry_after_s_ = std::max<int64_t>(1, number("retry_after", 1));
+    } else if (what == "unknown") {
+        forced_503_ = number("n", 1);
+    } else {
+        return Reply{.status = 400, .body = R"({"code":-1,"msg":"unknown misbehaviour"})"};
+    }
+    return r;
+}
+
+Reply Venue::state() const {
+    return Reply{
+        .body = fmt::format(
+            R"({{"account":{},"market":{{"symbol":"{}","sent":{},"total":{},"lastUpdateId":{}}},)"
+            R"("answered":{{"429":{},"418":{},"503":{}}},"gaps":{},"drops":{}}})",
+            exchange_->state_json(), market_.symbol(), market_.sent(), market_.total(),
+            market_.last_update_id(), answered_429_, answered_418_, answered_503_, gaps_, drops_)};
+}
+
+}  // namespace keel::venue
