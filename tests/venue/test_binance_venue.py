@@ -393,6 +393,39 @@ class Trading(unittest.TestCase):
         self.assertIn("NEW", seen)
 
 
+class MakerFills(unittest.TestCase):
+    def test_resting_limit_fills_on_recorded_trades(self):
+        venue = Venue()
+        try:
+            _, _, body = venue.request("POST", "/fapi/v1/listenKey", key=API_KEY)
+            user = venue.ws("/ws/" + body["listenKey"])
+            market = venue.ws("/stream?streams=btcusdt@trade")
+            venue.request("POST", "/keel-test/misbehave", {"what": "stall", "ms": 500})
+            _, _, depth = venue.request("GET", "/fapi/v1/depth", {"symbol": "BTCUSDT", "limit": 5})
+            bid = depth["bids"][0][0]
+            status, _, order = venue.request("POST", "/fapi/v1/order",
+                                             order_params(side="BUY", type="LIMIT",
+                                                          timeInForce="GTX", quantity="0.050",
+                                                          price=bid, newClientOrderId="maker-1"),
+                                             signed=True)
+            self.assertEqual(order["status"], "NEW")
+            fills = []
+            while sum(round(float(f["l"]) * 1000) for f in fills) < 50:
+                e = json.loads(user.recv())
+                if e["e"] == "ORDER_TRADE_UPDATE" and e["o"]["x"] == "TRADE":
+                    fills.append(e["o"])
+            # At its own price, as maker, fee 0.02 % of each fill's notional.
+            for f in fills:
+                self.assertEqual((f["L"], f["m"]), (bid, True))
+                notional = round(float(f["L"]) * 10) * round(float(f["l"]) * 1000)  # 1e-4 USDT
+                self.assertEqual(int(f["n"].replace(".", "")), (notional * 10000 * 2 + 5000) // 10000)
+            self.assertEqual(fills[-1]["X"], "FILLED")
+            market.close()
+            user.close()
+        finally:
+            self.assertEqual(venue.stop(), 0)
+
+
 class Misbehaviour(unittest.TestCase):
     def setUp(self):
         self.venue = Venue()
