@@ -51,17 +51,20 @@ class TempDir {
     fs::path path_;
 };
 
-// A child process with its stdout and stderr captured.
+// A child process with its stdout and stderr captured. Its stdin is a pipe this object holds
+// open, so a child that exits when its stdin ends (a test server) goes with the test.
 class Child {
   public:
     explicit Child(std::vector<std::string> argv) {
-        int out[2], err[2];
-        if (pipe(out) != 0 || pipe(err) != 0) throw std::runtime_error("pipe failed");
+        int in[2], out[2], err[2];
+        if (pipe(in) != 0 || pipe(out) != 0 || pipe(err) != 0)
+            throw std::runtime_error("pipe failed");
         pid_ = fork();
         if (pid_ == 0) {
+            dup2(in[0], 0);
             dup2(out[1], 1);
             dup2(err[1], 2);
-            close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+            close(in[0]), close(in[1]), close(out[0]), close(out[1]), close(err[0]), close(err[1]);
             // The test runner may block signals; the child must see them.
             sigset_t none;
             sigemptyset(&none);
@@ -72,8 +75,10 @@ class Child {
             execv(args[0], args.data());
             _exit(127);
         }
+        close(in[0]);
         close(out[1]);
         close(err[1]);
+        in_fd_ = in[1];
         out_fd_ = out[0];
         err_fd_ = err[0];
     }
@@ -82,6 +87,7 @@ class Child {
             ::kill(pid_, SIGKILL);
             waitpid(pid_, nullptr, 0);
         }
+        if (in_fd_ >= 0) close(in_fd_);
         if (out_fd_ >= 0) close(out_fd_);
         if (err_fd_ >= 0) close(err_fd_);
     }
@@ -140,7 +146,7 @@ class Child {
         return any;
     }
     pid_t pid_ = -1;
-    int out_fd_ = -1, err_fd_ = -1;
+    int in_fd_ = -1, out_fd_ = -1, err_fd_ = -1;
     bool exited_ = false;
     std::string out_, err_;
 };

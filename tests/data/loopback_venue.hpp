@@ -1,0 +1,48 @@
+#pragma once
+// The loopback Binance venue (tests/venue) as a child process of a test: started on the real
+// USD-M BTCUSDT capture with a self-signed certificate in a temporary directory, stopped (its
+// stdin closes) when the object goes.
+
+#include <cstdlib>
+#include <string>
+
+#include "support/support.hpp"
+
+namespace keel::test {
+
+class LoopbackVenue {
+  public:
+    explicit LoopbackVenue(const TempDir &dir, const std::string &speed = "0")
+        : cert_(dir.path() / "venue.crt"), child_(start(dir, speed)) {
+        if (!child_.wait_for_output("listening 127.0.0.1:", std::chrono::seconds(30)))
+            throw std::runtime_error("the loopback venue did not start: " + child_.err());
+        auto at = child_.out().find("listening 127.0.0.1:");
+        port_ = std::stoi(child_.out().substr(at + std::string("listening 127.0.0.1:").size()));
+    }
+
+    int port() const { return port_; }
+    std::string https() const { return "https://127.0.0.1:" + std::to_string(port_); }
+    std::string wss() const { return "wss://127.0.0.1:" + std::to_string(port_); }
+    const std::filesystem::path &cert() const { return cert_; }
+    Child &process() { return child_; }
+
+    static constexpr const char *kApiKey = "keel-test-key";
+    static constexpr const char *kSecretVar = "KEEL_VENUE_SECRET";
+    static constexpr const char *kSecret = "keel-test-secret-not-a-real-one";
+
+  private:
+    static Child start(const TempDir &dir, const std::string &speed) {
+        ::setenv(kSecretVar, kSecret, 1);
+        const std::string data = KEEL_DATA_DIR;
+        return Child({KEEL_BINANCE_VENUE, "--capture",
+                      data + "/binance/usdm/ws_capture/btcusdt_20240808.gz", "--exchange-info",
+                      data + "/binance/usdm/rest/http_futures_market_exchange_info.json",
+                      "--cert-dir", dir.path().string(), "--speed", speed, "--api-key", kApiKey,
+                      "--secret-env", kSecretVar});
+    }
+    std::filesystem::path cert_;
+    Child child_;
+    int port_ = 0;
+};
+
+}  // namespace keel::test
