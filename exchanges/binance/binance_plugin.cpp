@@ -28,6 +28,7 @@
 
 #include "codec.hpp"
 #include "exchange_info.hpp"
+#include "execution.hpp"
 
 namespace keel::binance {
 namespace {
@@ -40,6 +41,7 @@ struct Subscription {
     std::string symbol;  // "BTCUSDT"
     std::string stream;  // "btcusdt": how stream names spell it
     Codec codec;
+    SymbolGrid grid;  // for the account side
 };
 
 // Where a venue lives, by market and network (Binance's documented base URLs).
@@ -81,6 +83,7 @@ struct Instance {
     bool market_up = false;
     std::vector<SnapshotFetch> fetches;  // by index in subs
     uint64_t next_request = 1;
+    std::unique_ptr<Execution> execution;  // trading: with api_key and api_secret
 
     void log(uint32_t level, const std::string &msg) const { host->log(ctx, level, msg.c_str()); }
 
@@ -209,6 +212,7 @@ void snapshot_failed(Instance &inst, size_t k, const std::string &why) {
 
 void on_timer(void *self, int64_t now_ns) {
     auto &inst = *static_cast<Instance *>(self);
+    if (inst.execution) inst.execution->on_timer(now_ns);
     for (size_t k = 0; k < inst.fetches.size(); ++k) {
         const auto &fetch = inst.fetches[k];
         if (fetch.wanted && !fetch.in_flight && fetch.retry_at_ns <= now_ns)
@@ -218,6 +222,7 @@ void on_timer(void *self, int64_t now_ns) {
 
 void on_link(void *self, uint64_t connection, uint32_t state, const char *why) {
     auto &inst = *static_cast<Instance *>(self);
+    if (inst.execution) inst.execution->on_link(connection, state == KEEL_LINK_UP);
     if (connection != inst.market_link) return;
     inst.market_up = state == KEEL_LINK_UP;
     if (!inst.market_up) {
@@ -243,6 +248,10 @@ void on_frame(void *self, const keel_frame *f) {
     if (!f || f->struct_size < offsetof(keel_frame, url) + sizeof(void *) || !f->data) return;
     std::string_view frame(f->data, f->size);
     const bool v12 = f->struct_size >= offsetof(keel_frame, headers) + sizeof(void *);
+    if (v12 && inst.execution) {
+        if (f->request & Execution::kRequestBit) return inst.execution->on_answer(*f);
+        if (f->connection && inst.execution->on_stream(*f)) return;
+    }
     if (f->url) {
         std::string_view url(f->url);
         if (url.find("/depth?") == std::string_view::npos) return;  // other REST answers
@@ -370,6 +379,44 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
                       "binance: depth_limit must be one of 5, 10, 20, 50, 100, 500, 1000");
             return KEEL_ERROR;
         }
+        ExecutionConfig trading{.futures = inst->futures,
+                                .rest_url = inst->rest_url,
+                                .ws_url = inst->ws_url,
+                                .api_key = text("api_key", ""),
+                                .api_secret = text("api_secret", "")};
+        if (const keel_setting *w = find_setting(settings, setting_count, "recv_window"))
+            trading.recv_window_ms = w->integer;
+        if (const keel_setting *w = find_setting(settings, setting_count, "weight_limit"))
+            trading.weight_limit = w->integer;
+        if (trading.recv_window_ms < 1 || trading.recv_window_ms > 60'000) {
+            set_error(err, err_size,
+                      "binance: recv_window must be 1 to 60000 ms (Binance's range)");
+            return KEEL_ERROR;
+        }
+        if (trading.api_key.empty() != trading.api_secret.empty()) {
+            set_error(err, err_size, "binance: api_key and api_secret go together");
+            return KEEL_ERROR;
+        }
+        const bool host_trades =
+            host->struct_size >= offsetof(keel_host_api, offline) + sizeof(void *) &&
+            host->emit_order_update && host->emit_position && host->emit_balance;
+        if (!trading.api_key.empty() && host_trades) {
+            Instance *raw = inst.get();
+            inst->execution = std::make_unique<Execution>(
+                host, ctx, std::move(trading),
+                [raw](std::string_view symbol) -> const SymbolGrid * {
+                    Subscription *sub = raw->by_symbol(symbol);
+                    return sub ? &sub->grid : nullptr;
+                },
+                [raw](keel_instrument_id id, std::string &symbol) -> const SymbolGrid * {
+                    for (auto &sub : raw->subs)
+                        if (sub->id == id) {
+                            symbol = sub->symbol;
+                            return &sub->grid;
+                        }
+                    return nullptr;
+                });
+        }
         std::ifstream in(info_file->string, std::ios::binary);
         std::stringstream body;
         body << in.rdbuf();
@@ -417,8 +464,8 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
         std::string stream(s->symbol);
         for (auto &ch : stream)
             ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        inst.subs.push_back(std::unique_ptr<Subscription>(
-            new Subscription{id, s->symbol, std::move(stream), Codec(*tick, *lot)}));
+        inst.subs.push_back(std::unique_ptr<Subscription>(new Subscription{
+            id, s->symbol, std::move(stream), Codec(*tick, *lot), SymbolGrid{id, *tick, *lot}}));
         inst.fetches.emplace_back();
         int64_t min_lots = 0;
         if (!s->min_qty.empty()) min_lots = lot->to_units(s->min_qty).value_or(0);
@@ -472,7 +519,38 @@ uint32_t start(void *self, char *err, size_t err_size) {
         return KEEL_ERROR;
     }
     inst.log(KEEL_LOG_INFO, "market stream " + url);
+    if (inst.execution) inst.execution->start();
     return KEEL_OK;
+}
+
+uint32_t place_order(void *self, const keel_order_request *order, char *err, size_t err_size) {
+    auto &inst = *static_cast<Instance *>(self);
+    if (!inst.execution || !inst.live || !order) {
+        set_error(err, err_size,
+                  "binance: trading is off (it needs api_key and api_secret, and a live session)");
+        return KEEL_ERROR;
+    }
+    return inst.execution->place(*order, err, err_size);
+}
+
+uint32_t cancel_order(void *self, keel_instrument_id instrument, const char *client_order_id,
+                      char *err, size_t err_size) {
+    auto &inst = *static_cast<Instance *>(self);
+    if (!inst.execution || !inst.live) {
+        set_error(err, err_size, "binance: trading is off");
+        return KEEL_ERROR;
+    }
+    return inst.execution->cancel(instrument, client_order_id, err, err_size);
+}
+
+uint32_t query_orders(void *self, keel_instrument_id instrument, const char *client_order_id,
+                      char *err, size_t err_size) {
+    auto &inst = *static_cast<Instance *>(self);
+    if (!inst.execution || !inst.live) {
+        set_error(err, err_size, "binance: trading is off");
+        return KEEL_ERROR;
+    }
+    return inst.execution->query(instrument, client_order_id, err, err_size);
 }
 
 void request_snapshot(void *self, keel_instrument_id id) {
@@ -525,11 +603,32 @@ const keel_config_key k_config_keys[] = {
      .type = KEEL_CFG_INT,
      .default_value = "1000",
      .description = "Levels per side of a depth snapshot (5, 10, 20, 50, 100, 500 or 1000)"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "api_key",
+     .type = KEEL_CFG_SECRET,
+     .default_value = "",
+     .description = "API key, from the environment (${BINANCE_API_KEY}); none: market data only"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "api_secret",
+     .type = KEEL_CFG_SECRET,
+     .default_value = "",
+     .description = "HMAC secret of the API key, from the environment"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "recv_window",
+     .type = KEEL_CFG_INT,
+     .default_value = "5000",
+     .description = "How long a signed request stays valid at the venue, in ms (1 to 60000)"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "weight_limit",
+     .type = KEEL_CFG_INT,
+     .default_value = "2400",
+     .description = "Request weight per minute; keel stops sending at 90 % of it"},
 };
 
 constexpr keel_exchange_plugin k_descriptor = {
     .struct_size = sizeof(keel_exchange_plugin),
-    .capabilities = KEEL_CAP_L2_BOOK | KEEL_CAP_TRADES | KEEL_CAP_FRAMES,
+    .capabilities =
+        KEEL_CAP_L2_BOOK | KEEL_CAP_TRADES | KEEL_CAP_FRAMES | KEEL_CAP_TRADING | KEEL_CAP_ACCOUNT,
     .config_keys = k_config_keys,
     .config_key_count = sizeof(k_config_keys) / sizeof(k_config_keys[0]),
     .create = &create,
@@ -539,6 +638,9 @@ constexpr keel_exchange_plugin k_descriptor = {
     .on_frame = &on_frame,
     .request_snapshot = &request_snapshot,
     .playback_start = nullptr,  // replays come through the host (on_frame)
+    .place_order = &place_order,
+    .cancel_order = &cancel_order,
+    .query_orders = &query_orders,
     .on_link = &on_link,
 };
 

@@ -1,0 +1,398 @@
+#include "execution.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace keel::binance {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kKeepaliveNs = 30LL * 60 * 1'000'000'000;  // Binance: every 30 minutes
+
+// Units of a grid as the decimal text Binance expects: 618003 on "0.10" -> "61800.30".
+std::string grid_text(int64_t units, market::DecimalGrid grid) {
+    __extension__ __int128 v = static_cast<__int128>(units) * grid.step;
+    std::string digits = std::to_string(static_cast<long long>(v));
+    if (grid.decimals == 0) return digits;
+    const size_t d = static_cast<size_t>(grid.decimals);
+    if (digits.size() <= d) digits.insert(0, d + 1 - digits.size(), '0');
+    digits.insert(digits.size() - d, ".");
+    return digits;
+}
+
+// A response header's value ("" if absent); names compare case-insensitively.
+std::string header(const char *headers, std::string_view name) {
+    if (!headers) return {};
+    std::string_view all(headers);
+    for (size_t at = 0; at < all.size();) {
+        size_t end = all.find("\r\n", at);
+        if (end == std::string_view::npos) end = all.size();
+        std::string_view line = all.substr(at, end - at);
+        size_t colon = line.find(':');
+        if (colon == name.size()) {
+            bool same = true;
+            for (size_t k = 0; k < colon && same; ++k)
+                same = std::tolower(static_cast<unsigned char>(line[k])) ==
+                       std::tolower(static_cast<unsigned char>(name[k]));
+            if (same) {
+                std::string_view value = line.substr(colon + 1);
+                while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+                return std::string(value);
+            }
+        }
+        at = end + 2;
+    }
+    return {};
+}
+
+}  // namespace
+
+Execution::Execution(const keel_host_api *host, void *ctx, ExecutionConfig config,
+                     SymbolLookup lookup, GridOf grid_of)
+    : host_(host),
+      ctx_(ctx),
+      config_(std::move(config)),
+      grid_of_(std::move(grid_of)),
+      codec_(std::move(lookup)) {}
+
+void Execution::start() {
+    send("GET", path("/fapi/v1/time", "/api/v3/time"), "", false, {.kind = Kind::server_time});
+    send("POST", path("/fapi/v1/listenKey", "/api/v3/userDataStream"), "", false,
+         {.kind = Kind::listen_key});
+}
+
+bool Execution::blocked(int64_t now_ns, keel_venue_reason &why) const {
+    if (now_ns < blocked_until_ns_) {
+        why = blocked_reason_;
+        return true;
+    }
+    // Keep a tenth of the minute's weight for cancels and queries.
+    if (weight_minute_ == now_ns / (60'000 * kMs) &&
+        weight_used_ * 10 >= config_.weight_limit * 9) {
+        why = KEEL_VENUE_RATE_LIMITED;
+        return true;
+    }
+    return false;
+}
+
+bool Execution::send(const char *method, const std::string &url_path, const std::string &query,
+                     bool sign, Pending pending) {
+    std::string q = query;
+    if (sign) {
+        const int64_t now_ms = host_->now_ns(ctx_) / kMs + offset_ms_;
+        Query extra;
+        extra.add("recvWindow", config_.recv_window_ms).add("timestamp", now_ms);
+        if (!q.empty()) q += "&";
+        q += extra.text();
+        q += "&signature=" + rest_signature(config_.api_secret, q);
+    }
+    std::string url = config_.rest_url + url_path + (q.empty() ? "" : "?" + q);
+    std::string headers = "X-MBX-APIKEY: " + config_.api_key + "\r\n";
+    const uint64_t tag = kRequestBit | next_tag_++;
+    pending.sent_ns = host_->now_ns(ctx_);
+    const keel_http_request r = {.struct_size = sizeof(keel_http_request),
+                                 .method = method,
+                                 .url = url.c_str(),
+                                 .headers = headers.c_str(),
+                                 .timeout_ns = 10'000 * kMs,
+                                 .user = tag,
+                                 .flags = KEEL_NET_PRIVATE};
+    if (host_->http_request(ctx_, &r) != KEEL_OK) return false;
+    pending_.emplace(tag, std::move(pending));
+    return true;
+}
+
+void Execution::refuse(const Pending &p, keel_venue_reason reason, int32_t code,
+                       std::string message) {
+    OrderUpdate u;
+    u.instrument = p.instrument;
+    u.client_order_id = p.client_order_id;
+    u.state = KEEL_ORDER_STATE_REJECTED;
+    u.side = p.side;
+    u.reason = reason;
+    u.venue_code = code;
+    u.message = std::move(message);
+    u.qty_lots = p.qty_lots;
+    u.price_ticks = p.price_ticks;
+    u.exchange_ts_ns = host_->now_ns(ctx_);
+    auto abi = u.abi();
+    host_->emit_order_update(ctx_, &abi);
+}
+
+uint32_t Execution::place(const keel_order_request &o, char *err, size_t err_size) {
+    std::string symbol;
+    const SymbolGrid *g = grid_of_(o.instrument, symbol);
+    if (!g || !o.client_order_id) {
+        std::snprintf(err, err_size, "binance: unknown instrument %u", o.instrument);
+        return KEEL_ERROR;
+    }
+    Pending p{.kind = Kind::place,
+              .instrument = o.instrument,
+              .client_order_id = o.client_order_id,
+              .side = static_cast<keel_side>(o.side),
+              .qty_lots = o.qty_lots,
+              .price_ticks = o.price_ticks};
+    keel_venue_reason why;
+    if (blocked(host_->now_ns(ctx_), why)) {
+        // Not sent: asking again while Binance says wait is what turns a 429 into a 418 ban.
+        refuse(p, why, 0, "not sent: the venue's rate limit asks us to wait");
+        return KEEL_OK;
+    }
+    Query q;
+    q.add("symbol", symbol).add("side", o.side == KEEL_SIDE_SELL ? "SELL" : "BUY");
+    if (o.type == KEEL_ORDER_MARKET) {
+        q.add("type", "MARKET");
+    } else if (o.time_in_force == KEEL_TIF_POST_ONLY && !config_.futures) {
+        q.add("type", "LIMIT_MAKER");
+    } else {
+        const char *tif = o.time_in_force == KEEL_TIF_IOC         ? "IOC"
+                          : o.time_in_force == KEEL_TIF_FOK       ? "FOK"
+                          : o.time_in_force == KEEL_TIF_POST_ONLY ? "GTX"
+                                                                  : "GTC";
+        q.add("type", "LIMIT").add("timeInForce", tif);
+    }
+    q.add("quantity", grid_text(o.qty_lots, g->qty));
+    if (o.type == KEEL_ORDER_LIMIT) q.add("price", grid_text(o.price_ticks, g->price));
+    if ((o.flags & KEEL_ORDER_REDUCE_ONLY) && config_.futures) q.add("reduceOnly", "true");
+    q.add("newClientOrderId", o.client_order_id);
+    if (config_.futures) q.add("newOrderRespType", "RESULT");
+    if (!send("POST", path("/fapi/v1/order", "/api/v3/order"), q.text(), true, std::move(p))) {
+        std::snprintf(err, err_size, "binance: the host refused the request");
+        return KEEL_ERROR;
+    }
+    return KEEL_OK;
+}
+
+uint32_t Execution::cancel(keel_instrument_id instrument, const char *client_order_id, char *err,
+                           size_t err_size) {
+    std::string symbol;
+    if (!grid_of_(instrument, symbol) || !client_order_id) {
+        std::snprintf(err, err_size, "binance: unknown instrument %u", instrument);
+        return KEEL_ERROR;
+    }
+    Query q;
+    q.add("symbol", symbol).add("origClientOrderId", client_order_id);
+    Pending p{.kind = Kind::cancel, .instrument = instrument, .client_order_id = client_order_id};
+    keel_venue_reason why;
+    if (blocked(host_->now_ns(ctx_), why) && blocked_until_ns_ > host_->now_ns(ctx_)) {
+        refuse(p, why, 0, "cancel not sent: the venue's rate limit asks us to wait");
+        return KEEL_OK;
+    }
+    if (!send("DELETE", path("/fapi/v1/order", "/api/v3/order"), q.text(), true, std::move(p))) {
+        std::snprintf(err, err_size, "binance: the host refused the request");
+        return KEEL_ERROR;
+    }
+    return KEEL_OK;
+}
+
+uint32_t Execution::query(keel_instrument_id instrument, const char *client_order_id, char *err,
+                          size_t err_size) {
+    if (!client_order_id) {
+        reconcile();
+        return KEEL_OK;
+    }
+    std::string symbol;
+    if (!grid_of_(instrument, symbol)) {
+        std::snprintf(err, err_size, "binance: unknown instrument %u", instrument);
+        return KEEL_ERROR;
+    }
+    Query q;
+    q.add("symbol", symbol).add("origClientOrderId", client_order_id);
+    send("GET", path("/fapi/v1/order", "/api/v3/order"), q.text(), true,
+         {.kind = Kind::query_order, .instrument = instrument, .client_order_id = client_order_id});
+    return KEEL_OK;
+}
+
+void Execution::reconcile() {
+    send("GET", path("/fapi/v1/openOrders", "/api/v3/openOrders"), "", true,
+         {.kind = Kind::open_orders});
+    send("GET", path("/fapi/v2/account", "/api/v3/account"), "", true, {.kind = Kind::account});
+}
+
+void Execution::note_limits(const keel_frame &f) {
+    const int64_t now = host_->now_ns(ctx_);
+    if (std::string used = header(f.headers, "X-MBX-USED-WEIGHT-1M"); !used.empty()) {
+        weight_used_ = std::strtoll(used.c_str(), nullptr, 10);
+        weight_minute_ = now / (60'000 * kMs);
+    }
+    if (f.http_status == 429 || f.http_status == 418) {
+        std::string after = header(f.headers, "Retry-After");
+        int64_t seconds =
+            after.empty() ? 60 : std::max<int64_t>(1, std::strtoll(after.c_str(), nullptr, 10));
+        blocked_until_ns_ = std::max(blocked_until_ns_, now + seconds * 1'000'000'000);
+        blocked_reason_ = f.http_status == 418 ? KEEL_VENUE_BANNED : KEEL_VENUE_RATE_LIMITED;
+        log(KEEL_LOG_WARN,
+            std::string(f.http_status == 418 ? "banned (418)" : "rate limited (429)") +
+                ": nothing is sent for " + std::to_string(seconds) + " s");
+    }
+}
+
+void Execution::emit_orders(const std::string &client_order_id) {
+    for (auto &u : codec_.orders()) {
+        OrderUpdate copy = u;
+        if (copy.client_order_id.empty()) copy.client_order_id = client_order_id;
+        auto abi = copy.abi();
+        host_->emit_order_update(ctx_, &abi);
+    }
+}
+
+void Execution::emit_account() {
+    for (const auto &p : codec_.positions()) {
+        if (p.position_side != "BOTH") continue;  // keel trades one-way mode only
+        auto abi = p.abi();
+        host_->emit_position(ctx_, &abi);
+    }
+    for (const auto &b : codec_.balances()) {
+        auto abi = b.abi();
+        host_->emit_balance(ctx_, &abi);
+    }
+}
+
+void Execution::on_answer(const keel_frame &f) {
+    auto it = pending_.find(f.request);
+    if (it == pending_.end()) return;
+    Pending p = std::move(it->second);
+    pending_.erase(it);
+    note_limits(f);
+    std::string_view body(f.data, f.size);
+    if (f.http_status == 0) {
+        // No answer: a request that never left can go again; one that may have arrived is
+        // resolved by asking the venue, never by sending it twice.
+        if (p.kind == Kind::place)
+            refuse(p, f.unsent ? KEEL_VENUE_TRANSIENT : KEEL_VENUE_UNKNOWN_OUTCOME, 0,
+                   std::string(body));
+        else
+            log(KEEL_LOG_WARN, "request without an answer: " + std::string(body));
+        return;
+    }
+    if (f.http_status != 200) {
+        codec_.parse_error(f.http_status, body);
+        const auto &e = codec_.last_error();
+        if (p.kind == Kind::place || p.kind == Kind::cancel || p.kind == Kind::query_order)
+            refuse(p, e.reason, e.code, e.message);
+        else
+            log(KEEL_LOG_WARN, "HTTP " + std::to_string(f.http_status) + ": " + e.message);
+        return;
+    }
+    switch (p.kind) {
+        case Kind::server_time: {
+            int64_t server_ms = 0;
+            auto at = body.find("\"serverTime\":");
+            if (at != std::string_view::npos)
+                server_ms =
+                    std::strtoll(std::string(body.substr(at + 13, 20)).c_str(), nullptr, 10);
+            // The venue read its clock halfway through the round trip.
+            const int64_t mid_ms = (p.sent_ns + f.receive_ts_ns) / 2 / kMs;
+            if (server_ms > 0) offset_ms_ = server_ms - mid_ms;
+            log(KEEL_LOG_INFO, "clock offset to the venue: " + std::to_string(offset_ms_) + " ms");
+            break;
+        }
+        case Kind::listen_key: {
+            auto at = body.find("\"listenKey\":\"");
+            if (at == std::string_view::npos) {
+                log(KEEL_LOG_ERROR, "listenKey answer without a key");
+                break;
+            }
+            auto key = body.substr(at + 13);
+            open_user_stream(std::string(key.substr(0, key.find('"'))));
+            break;
+        }
+        case Kind::keepalive:
+            break;
+        case Kind::place:
+        case Kind::cancel:
+        case Kind::query_order:
+            if (!codec_.parse_order(body)) {
+                log(KEEL_LOG_ERROR, "order answer: " + codec_.error());
+                break;
+            }
+            emit_orders(p.client_order_id);
+            if (p.kind == Kind::query_order && !codec_.orders().empty() &&
+                codec_.orders().back().filled_lots > 0) {
+                // The fills themselves (prices, fees, trade ids) come from the trade history.
+                std::string symbol;
+                grid_of_(p.instrument, symbol);
+                Query q;
+                q.add("symbol", symbol).add("orderId", codec_.orders().back().venue_order_id);
+                Pending next = p;
+                next.kind = Kind::query_trades;
+                send("GET", path("/fapi/v1/userTrades", "/api/v3/myTrades"), q.text(), true,
+                     std::move(next));
+            }
+            break;
+        case Kind::query_trades:
+            if (codec_.parse_trades(body))
+                emit_orders(p.client_order_id);
+            else
+                log(KEEL_LOG_ERROR, "trades answer: " + codec_.error());
+            break;
+        case Kind::open_orders:
+            if (codec_.parse_orders(body))
+                emit_orders();
+            else
+                log(KEEL_LOG_ERROR, "open orders answer: " + codec_.error());
+            break;
+        case Kind::account:
+            if (codec_.parse_account(body))
+                emit_account();
+            else
+                log(KEEL_LOG_ERROR, "account answer: " + codec_.error());
+            break;
+    }
+}
+
+void Execution::open_user_stream(const std::string &listen_key) {
+    if (listen_key == listen_key_ && user_link_) return;
+    if (user_link_) host_->ws_close(ctx_, user_link_);
+    listen_key_ = listen_key;
+    std::string url = config_.ws_url + "/ws/" + listen_key_;
+    user_link_ = host_->ws_open(ctx_, url.c_str(), KEEL_NET_PRIVATE);
+    next_keepalive_ns_ = host_->now_ns(ctx_) + kKeepaliveNs;
+    if (!user_link_) log(KEEL_LOG_ERROR, "the host refused the user-data stream");
+}
+
+bool Execution::on_stream(const keel_frame &f) {
+    if (!user_link_ || f.connection != user_link_) return false;
+    switch (codec_.parse_event({f.data, f.size})) {
+        case AccountEvent::orders:
+            emit_orders();
+            break;
+        case AccountEvent::account:
+            emit_account();
+            break;
+        case AccountEvent::listen_key_expired:
+            log(KEEL_LOG_WARN, "listenKey expired: asking for a new one");
+            send("POST", path("/fapi/v1/listenKey", "/api/v3/userDataStream"), "", false,
+                 {.kind = Kind::listen_key});
+            break;
+        case AccountEvent::algo:
+            log(KEEL_LOG_WARN, "an algo order keel did not place changed: " +
+                                   codec_.algo().client_algo_id + " " + codec_.algo().status);
+            break;
+        case AccountEvent::invalid:
+            if (host_->reject_frame)
+                host_->reject_frame(ctx_, ("user data: " + codec_.error()).c_str());
+            break;
+        case AccountEvent::fill_notice:  // ORDER_TRADE_UPDATE carries the same fill with its fee
+        case AccountEvent::other:
+            break;
+    }
+    return true;
+}
+
+void Execution::on_link(uint64_t connection, bool up) {
+    if (connection != user_link_ || !up) return;
+    // Back after a drop: what happened meanwhile is only known by asking.
+    if (user_up_once_) reconcile();
+    user_up_once_ = true;
+}
+
+void Execution::on_timer(int64_t now_ns) {
+    if (!listen_key_.empty() && now_ns >= next_keepalive_ns_) {
+        next_keepalive_ns_ = now_ns + kKeepaliveNs;
+        send("PUT", path("/fapi/v1/listenKey", "/api/v3/userDataStream"),
+             config_.futures ? "" : "listenKey=" + listen_key_, false, {.kind = Kind::keepalive});
+    }
+}
+
+}  // namespace keel::binance

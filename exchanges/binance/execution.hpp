@@ -1,0 +1,109 @@
+#pragma once
+// The trading side of the binance plugin: signed REST orders (place, cancel, query), the
+// user-data stream (listenKey, kept alive), the server-time offset, and the venue's rate limits
+// (request weight and 429/418 with Retry-After) respected before anything is sent. What the
+// venue says comes back to the host as keel_order_update / position / balance events, parsed by
+// the account codec; refusals carry keel's reason so the host knows whether to retry with the
+// same client order id, query, or give up. docs/exchanges/binance.md.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <keel/plugin.h>
+
+#include "account.hpp"
+#include "signer.hpp"
+
+namespace keel::binance {
+
+struct ExecutionConfig {
+    bool futures = true;
+    std::string rest_url, ws_url;
+    std::string api_key, api_secret;  // from the environment; never logged
+    int64_t recv_window_ms = 5000;
+    int64_t weight_limit = 2400;  // request weight per minute the account may use
+};
+
+class Execution {
+  public:
+    // `grid_of` finds a subscribed instrument's symbol and grids by the host's id.
+    using GridOf = std::function<const SymbolGrid *(keel_instrument_id id, std::string &symbol)>;
+    Execution(const keel_host_api *host, void *ctx, ExecutionConfig config, SymbolLookup lookup,
+              GridOf grid_of);
+
+    bool enabled() const { return !config_.api_key.empty() && !config_.api_secret.empty(); }
+    // Live: measures the clock offset and opens the user-data stream.
+    void start();
+    uint32_t place(const keel_order_request &order, char *err, size_t err_size);
+    uint32_t cancel(keel_instrument_id instrument, const char *client_order_id, char *err,
+                    size_t err_size);
+    uint32_t query(keel_instrument_id instrument, const char *client_order_id, char *err,
+                   size_t err_size);
+
+    // A REST answer to one of this side's requests (the `request` tag has kRequestBit set).
+    static constexpr uint64_t kRequestBit = 1ull << 63;
+    void on_answer(const keel_frame &frame);
+    // A frame of the user-data stream; true if it came on that connection.
+    bool on_stream(const keel_frame &frame);
+    void on_link(uint64_t connection, bool up);
+    void on_timer(int64_t now_ns);
+
+    int64_t clock_offset_ms() const { return offset_ms_; }
+
+  private:
+    enum class Kind : uint8_t {
+        server_time,
+        listen_key,
+        keepalive,
+        place,
+        cancel,
+        query_order,
+        query_trades,
+        open_orders,
+        account
+    };
+    struct Pending {
+        Kind kind;
+        keel_instrument_id instrument = 0;
+        std::string client_order_id;
+        keel_side side = KEEL_SIDE_BUY;
+        int64_t qty_lots = 0, price_ticks = 0;
+        int64_t sent_ns = 0;
+    };
+
+    // Sends a request; false (nothing sent) if the host refused it.
+    bool send(const char *method, const std::string &path, const std::string &query, bool sign,
+              Pending pending);
+    std::string path(std::string_view futures, std::string_view spot) const {
+        return std::string(config_.futures ? futures : spot);
+    }
+    // True while the venue has asked us to wait (429/418) or the weight budget is spent.
+    bool blocked(int64_t now_ns, keel_venue_reason &why) const;
+    void note_limits(const keel_frame &frame);
+    void refuse(const Pending &p, keel_venue_reason reason, int32_t code, std::string message);
+    void emit_orders(const std::string &client_order_id = {});
+    void emit_account();
+    void open_user_stream(const std::string &listen_key);
+    void reconcile();
+    void log(uint32_t level, const std::string &msg) const { host_->log(ctx_, level, msg.c_str()); }
+
+    const keel_host_api *host_;
+    void *ctx_;
+    ExecutionConfig config_;
+    GridOf grid_of_;
+    AccountCodec codec_;
+    std::map<uint64_t, Pending> pending_;  // by request tag
+    uint64_t next_tag_ = 1;
+    int64_t offset_ms_ = 0;  // venue clock minus ours
+    std::string listen_key_;
+    uint64_t user_link_ = 0;
+    bool user_up_once_ = false;
+    int64_t next_keepalive_ns_ = 0;
+    int64_t blocked_until_ns_ = 0;
+    keel_venue_reason blocked_reason_ = KEEL_VENUE_OK;
+    int64_t weight_used_ = 0, weight_minute_ = 0;  // X-MBX-USED-WEIGHT-1M and its minute
+};
+
+}  // namespace keel::binance
