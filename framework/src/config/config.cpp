@@ -538,9 +538,31 @@ class Loader {
 
     // ---- sections ---------------------------------------------------------------------------
 
+    // Live trading names its network on every venue, and real money needs a written yes.
+    void live_rules(const Config &cfg, const MapView &m) const {
+        for (const auto &[name, ref] : cfg.venues) {
+            auto it = ref.settings.find("network");
+            const std::string path = "venues." + name + ".settings.network";
+            if (it == ref.settings.end())
+                throw ConfigError(ref.where + ": " + path +
+                                  ": a live config must name the network: testnet or mainnet");
+            const RawSetting &net = it->second;
+            if (net.value != "testnet" && net.value != "mainnet")
+                throw ConfigError(net.where + ": " + path +
+                                  ": expected testnet or mainnet, found \"" + net.value + "\"");
+            if (net.value == "mainnet" && !cfg.confirm_mainnet) {
+                const Entry *mode = m.find("mode");
+                fail(mode->val,
+                     "live on mainnet trades real money: add `confirm_mainnet: true` "
+                     "to the config to say so (venue " +
+                         name + ")");
+            }
+        }
+    }
+
     Config build(const YAML::Node &root) {
         const Keys top = {"mode",    "venues", "instruments", "strategies", "risk",
-                          "account", "market", "notifiers",   "logging"};
+                          "account", "market", "notifiers",   "logging",    "confirm_mainnet"};
         Val root_val{root, root.Mark(), ""};
         if (!root.IsMap()) {
             fail(root_val, std::string("expected a mapping with keys ") + top_level_keys +
@@ -551,10 +573,13 @@ class Loader {
         Config cfg;
         cfg.file = file_;
         if (const Entry *e = m.find("mode")) {
-            one_of(e->val, {"paper"}, " (backtest, shadow and live are not available yet)");
-            cfg.mode = Mode::paper;
+            std::string mode = one_of(e->val, {"paper", "shadow", "live"},
+                                      " (a backtest is `keel backtest <config>`, in any mode)");
+            cfg.mode = mode == "live" ? Mode::live : mode == "shadow" ? Mode::shadow : Mode::paper;
         }
+        if (const Entry *e = m.find("confirm_mainnet")) cfg.confirm_mainnet = boolean(e->val);
         cfg.venues = plugins(require(m, "venues").val, "venue", true);
+        if (cfg.mode == Mode::live) live_rules(cfg, m);
         if (const Entry *e = m.find("notifiers"))
             cfg.notifiers = plugins(e->val, "notifier", false);
         cfg.instruments = instruments(require(m, "instruments").val, cfg);
@@ -1159,6 +1184,18 @@ std::optional<std::string> closest(const std::string &word,
         }
     }
     return best;
+}
+
+const char *to_string(Mode m) {
+    switch (m) {
+        case Mode::shadow:
+            return "shadow";
+        case Mode::live:
+            return "live";
+        case Mode::paper:
+            break;
+    }
+    return "paper";
 }
 
 }  // namespace keel::config

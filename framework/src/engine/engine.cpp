@@ -167,6 +167,24 @@ uint32_t host_http_request(void *ctx, const keel_http_request *request) {
     });
     return rc;
 }
+void host_emit_order_update(void *ctx, const keel_order_update *u) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    shield(v, "emit_order_update", [&] {
+        if (u) v->engine->on_order_update(*v, *u);
+    });
+}
+void host_emit_position(void *ctx, const keel_position_update *u) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    shield(v, "emit_position", [&] {
+        if (u) v->engine->on_position(*v, *u);
+    });
+}
+void host_emit_balance(void *ctx, const keel_balance_update *u) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    shield(v, "emit_balance", [&] {
+        if (u) v->engine->on_balance(*v, *u);
+    });
+}
 uint32_t host_offline(void *ctx) {
     return static_cast<Engine::Venue *>(ctx)->offline ? 1u : 0u;
 }
@@ -244,6 +262,7 @@ void Engine::prepare() {
     }
     portfolio_ = std::make_unique<exec::Portfolio>(instruments_, std::move(account));
     paper_ = std::make_unique<exec::PaperVenue>(config_.account, instruments_);
+    if (config_.mode == config::Mode::live) make_live_venue();
     std::vector<std::string> strategy_names;
     for (auto &s : config_.strategies) strategy_names.push_back(s.name);
     gate_ = std::make_unique<risk::RiskGate>(config_.risk, instruments_, strategy_names);
@@ -251,6 +270,154 @@ void Engine::prepare() {
     load_strategies();
     load_history();
     prepared_ = true;
+}
+
+void Engine::make_live_venue() {
+    if (options_.clock != ClockKind::wall)
+        throw config::ConfigError(config_.file.string() +
+                                  ": mode live trades on the wall clock, not in a replay or "
+                                  "backtest");
+    std::vector<exec::LiveVenue::Link> links;
+    for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
+        Venue *v = nullptr;
+        for (auto &venue : venues_)
+            if (venue->name == instruments_[i].venue) v = venue.get();
+        const auto &d = v->library->exchange();
+        const bool trades =
+            (d.capabilities & KEEL_CAP_TRADING) &&
+            d.struct_size >= offsetof(keel_exchange_plugin, query_orders) + sizeof(void *) &&
+            d.place_order && d.cancel_order && d.query_orders;
+        if (!trades)
+            throw config::ConfigError(config_.file.string() + ": venues." + v->name + ": plugin " +
+                                      v->library->name() +
+                                      " does not trade, so mode live cannot send " +
+                                      instruments_[i].id + " orders to it");
+        exec::LiveVenue::Link link;
+        link.venue_id = i;
+        link.place = [v](const keel_order_request &r, std::string &why) {
+            char err[512] = {0};
+            if (v->library->exchange().place_order(v->self, &r, err, sizeof err) == KEEL_OK)
+                return true;
+            why = err[0] ? err : "place_order failed without a message";
+            return false;
+        };
+        link.cancel = [v](keel_instrument_id id, const std::string &client, std::string &why) {
+            char err[512] = {0};
+            if (v->library->exchange().cancel_order(v->self, id, client.c_str(), err, sizeof err) ==
+                KEEL_OK)
+                return true;
+            why = err[0] ? err : "cancel_order failed without a message";
+            return false;
+        };
+        link.query = [v](keel_instrument_id id, const std::string &client, std::string &why) {
+            char err[512] = {0};
+            if (v->library->exchange().query_orders(v->self, id, client.c_str(), err, sizeof err) ==
+                KEEL_OK)
+                return true;
+            why = err[0] ? err : "query_orders failed without a message";
+            return false;
+        };
+        links.push_back(std::move(link));
+    }
+    // Client order ids carry the config's name and the start time, so two runs never share one.
+    std::string deployment = config_.file.stem().string().substr(0, 8) +
+                             fmt::format("{:x}", wall_now() / 1'000'000'000 % 0xffffff);
+    live_ = std::make_unique<exec::LiveVenue>(deployment, instruments_, std::move(links));
+}
+
+void Engine::on_order_update(Venue &venue, const keel_order_update &u) {
+    if (u.struct_size < offsetof(keel_order_update, realized_pnl_amount) + sizeof(int64_t) ||
+        u.instrument >= instruments_.size() || instruments_[u.instrument].venue != venue.name) {
+        ++rejected_events_;
+        return;
+    }
+    exec::VenueOrderUpdate c;
+    c.instrument = u.instrument;
+    c.client_order_id = u.client_order_id ? u.client_order_id : "";
+    c.venue_order_id = u.venue_order_id ? u.venue_order_id : "";
+    c.message = u.message ? u.message : "";
+    c.fee_asset = u.fee_asset ? u.fee_asset : "";
+    c.state = u.state;
+    c.reason = u.reason;
+    c.venue_code = u.venue_code;
+    c.ts = u.exchange_ts_ns;
+    c.qty = u.qty_lots;
+    c.filled = u.filled_lots;
+    c.last_qty = u.last_qty_lots;
+    c.price = u.price_ticks;
+    c.last_price = u.last_price_ticks;
+    c.trade_id = u.trade_id;
+    c.maker = u.maker != 0;
+    c.fee_amount = u.fee_amount;
+    std::lock_guard lock(mutex_);
+    order_updates_in_.push_back(std::move(c));
+    wake_.notify_one();
+}
+
+void Engine::on_position(Venue &venue, const keel_position_update &u) {
+    if (u.struct_size < offsetof(keel_position_update, unrealized_pnl_amount) + sizeof(int64_t) ||
+        u.instrument >= instruments_.size() || instruments_[u.instrument].venue != venue.name)
+        return;
+    std::lock_guard lock(mutex_);
+    positions_in_.push_back({u.instrument, u.qty_lots});
+    wake_.notify_one();
+}
+
+void Engine::on_balance(Venue &venue, const keel_balance_update &u) {
+    if (u.struct_size < offsetof(keel_balance_update, free_amount) + sizeof(int64_t) || !u.asset)
+        return;
+    keel::log::get("exec").info("[{}] balance {}: {:.8f} ({:.8f} free)", venue.name, u.asset,
+                                static_cast<double>(u.total_amount) / KEEL_AMOUNT_SCALE,
+                                static_cast<double>(u.free_amount) / KEEL_AMOUNT_SCALE);
+}
+
+void Engine::process_account_updates() {
+    std::vector<VenuePosition> positions;
+    {
+        std::lock_guard lock(mutex_);
+        if (order_updates_in_.empty() && positions_in_.empty()) return;
+        std::swap(order_updates_in_, order_updates_);
+        positions.swap(positions_in_);
+    }
+    for (const auto &u : order_updates_) {
+        if (live_) live_->on_update(u, now(), venue_events_);
+        handle_venue_events();
+    }
+    order_updates_.clear();
+    watch_account();
+    deliver_order_events();
+    for (const auto &p : positions) {
+        // The venue's word on a position after a change or a reconciliation: ours must agree.
+        ++stats_.position_checks;
+        Lots ours = portfolio_->position(p.instrument).qty;
+        if (ours == p.qty) continue;
+        ++stats_.position_mismatches;
+        const auto &spec = instruments_[p.instrument];
+        keel::log::get("exec").warn("{}: the venue holds {}, keel counts {}", spec.id,
+                                    spec.qty_text(p.qty), spec.qty_text(ours));
+        notify(strategy::NotifyLevel::warning, "exec",
+               spec.id + ": position differs from the venue",
+               fmt::format("venue {}, keel {}", spec.qty_text(p.qty), spec.qty_text(ours)));
+    }
+}
+
+void Engine::drain_live_orders() {
+    if (!live_) return;
+    const TimeNs deadline = now() + 5'000'000'000;
+    while (live_->open_orders() > 0 && now() < deadline) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, std::chrono::milliseconds(100),
+                           [&] { return !net_incoming_.empty() || !order_updates_in_.empty(); });
+        }
+        deliver_network();
+        process_account_updates();
+        live_->on_timer(now(), venue_events_);
+        handle_venue_events();
+    }
+    if (live_->open_orders() > 0)
+        keel::log::get("exec").error("{} orders still open at the venue after the session ended",
+                                     live_->open_orders());
 }
 
 void Engine::load_history() {
@@ -347,6 +514,9 @@ void Engine::load_venues() {
         v->host.ws_close = host_ws_close;
         v->host.http_request = host_http_request;
         v->host.offline = host_offline;
+        v->host.emit_order_update = host_emit_order_update;
+        v->host.emit_position = host_emit_position;
+        v->host.emit_balance = host_emit_balance;
         v->ca_file = ref.ca_file;
         // Stored data (a replay, playback, any simulated-clock session) never touches the network.
         v->offline = !ref.replay.empty() || options_.clock == ClockKind::simulated;
@@ -797,6 +967,11 @@ Summary Engine::run(TimeNs duration) {
         }
         process_queue();
         deliver_network();
+        process_account_updates();
+        if (live_) {
+            live_->on_timer(now(), venue_events_);
+            handle_venue_events();
+        }
         const bool replaying = replay_due_frames();
         fire_due_timers();
         process_queue();
@@ -831,7 +1006,8 @@ Summary Engine::run(TimeNs duration) {
         if (next_funding_ > 0) next = std::min(next, next_funding_);
         if (kill_.active && !kill_.late_alerted)
             next = std::min(next, kill_.started + kKillDeadline);
-        bool idle = incoming_.events.empty() && commands_.empty() && net_incoming_.empty();
+        bool idle = incoming_.events.empty() && commands_.empty() && net_incoming_.empty() &&
+                    order_updates_in_.empty() && positions_in_.empty();
         if (options_.clock == ClockKind::simulated) {
             if (idle) sim_now_ = std::max(sim_now_, next);
         } else if (idle) {
@@ -840,7 +1016,8 @@ Summary Engine::run(TimeNs duration) {
                     std::chrono::nanoseconds(next)));
             wake_.wait_until(lock, deadline, [&] {
                 return stop_requested_.load() || !incoming_.events.empty() || !commands_.empty() ||
-                       !net_incoming_.empty();
+                       !net_incoming_.empty() || !order_updates_in_.empty() ||
+                       !positions_in_.empty();
             });
         }
     }
@@ -1044,7 +1221,7 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
     if (status != market::SyncStatus::applied) return;  // a stale delta: nothing changed
     const auto &book = feed.book();
     portfolio_->mark(e.instrument, book.best_bid()->price, book.best_ask()->price);
-    paper_->on_book(e.instrument, book, now(), venue_events_);
+    if (!live_) paper_->on_book(e.instrument, book, now(), venue_events_);
     handle_venue_events();
     trigger_conditionals(e.instrument, book);
     watch_account();
@@ -1072,7 +1249,7 @@ void Engine::process_trade(const QueuedEvent &e) {
     // Candles use the venue's trade time; candles the trade closes go out before on_trade.
     candles_[e.instrument].on_trade(e.ts, e.price, e.qty,
                                     [&](const market::Candle &c) { emit_candle(e.instrument, c); });
-    paper_->on_trade(e.instrument, e.price, e.qty, e.aggressor, now(), venue_events_);
+    if (!live_) paper_->on_trade(e.instrument, e.price, e.qty, e.aggressor, now(), venue_events_);
     handle_venue_events();
     strategy::TradeView t{e.price, e.qty, e.aggressor, e.ts};
     for (auto &s : strategies_) {
@@ -1191,7 +1368,7 @@ exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::Or
     risk::RiskContext ctx{instruments_.at(i),
                           feeds_.at(i).book(),
                           *portfolio_,
-                          paper_->open_orders(i, intent.strategy),
+                          orders([&](auto &v) { return v.open_orders(i, intent.strategy); }),
                           now(),
                           feeds_.at(i).usable()};
     auto decision = gate_->check(intent, ctx);  // a copy: a veto reports the intent as asked
@@ -1220,7 +1397,10 @@ exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::Or
     const auto &b = feeds_.at(i).book();
     arrivals_[id] =
         Arrival{b.valid() ? b.best_bid()->price + b.best_ask()->price : 0, now(), entry.qty, 0};
-    paper_->submit(std::move(approved), id, feeds_.at(i).book(), now(), venue_events_);
+    if (live_)
+        live_->submit(std::move(approved), id, now(), venue_events_);
+    else
+        paper_->submit(std::move(approved), id, feeds_.at(i).book(), now(), venue_events_);
     handle_venue_events();
     watch_account();
     return id;
@@ -1437,7 +1617,7 @@ bool Engine::cancel(exec::StrategyIndex strategy, exec::OrderId id, std::string 
         }
         return cancel_conditional(id, "CANCELLED");
     }
-    const exec::Order *o = paper_->find_resting(id);
+    const exec::Order *o = orders([&](auto &v) { return v.find_resting(id); });
     if (!o) {
         why = fmt::format("order {} is not open", id);
         return false;
@@ -1446,22 +1626,25 @@ bool Engine::cancel(exec::StrategyIndex strategy, exec::OrderId id, std::string 
         why = fmt::format("order {} belongs to another strategy", id);
         return false;
     }
-    paper_->cancel(id, now(), venue_events_);
+    orders([&](auto &v) { return v.cancel(id, now(), venue_events_); });
     handle_venue_events();
     return true;
 }
 
 std::vector<exec::OrderId> Engine::open_orders(exec::StrategyIndex strategy) const {
-    auto ids = paper_->resting_ids(strategy);
+    auto ids = orders([&](auto &v) { return v.resting_ids(strategy); });
     for (auto id : conditional_.ids(strategy)) ids.push_back(id);
     return ids;
 }
 
 void Engine::shutdown_orders() {
-    // Paper orders do not outlive the session.
+    // Orders do not outlive the session: paper ones are cancelled here, live ones at the venue,
+    // whose confirmations are awaited (a few seconds at most).
     for (auto id : conditional_.all_ids()) cancel_conditional(id, "SESSION_END");
-    for (auto id : paper_->all_resting_ids()) paper_->cancel(id, now(), venue_events_);
+    for (auto id : orders([&](auto &v) { return v.all_resting_ids(); }))
+        orders([&](auto &v) { return v.cancel(id, now(), venue_events_); });
     handle_venue_events();
+    drain_live_orders();
     deliver_order_events();
 }
 
@@ -1624,8 +1807,8 @@ void Engine::advance_kill_switch() {
     ++kill_.attempts;
     for (auto id : conditional_.all_ids())
         if (cancel_conditional(id, "KILL_SWITCH")) ++kill_.cancelled;
-    for (auto id : paper_->all_resting_ids())
-        if (paper_->cancel(id, now(), venue_events_)) ++kill_.cancelled;
+    for (auto id : orders([&](auto &v) { return v.all_resting_ids(); }))
+        if (orders([&](auto &v) { return v.cancel(id, now(), venue_events_); })) ++kill_.cancelled;
     handle_venue_events();
     for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
         Lots qty = portfolio_->position(i).qty;
@@ -1641,7 +1824,7 @@ void Engine::advance_kill_switch() {
         ++kill_.orders;
         place(std::move(intent));
     }
-    bool flat = paper_->open_orders() == 0 && conditional_.size() == 0;
+    bool flat = orders([&](auto &v) { return v.open_orders(); }) == 0 && conditional_.size() == 0;
     for (InstrumentIndex i = 0; i < instruments_.size() && flat; ++i)
         flat = portfolio_->position(i).qty == 0;
     TimeNs elapsed = now() - kill_.started;
@@ -1669,8 +1852,8 @@ void Engine::strategy_faulted(exec::StrategyIndex strategy, const std::string &w
     size_t cancelled = 0;
     for (auto id : conditional_.ids(strategy))
         if (cancel_conditional(id, "STRATEGY_FAULTED")) ++cancelled;
-    for (auto id : paper_->resting_ids(strategy))
-        if (paper_->cancel(id, now(), venue_events_)) ++cancelled;
+    for (auto id : orders([&](auto &v) { return v.resting_ids(strategy); }))
+        if (orders([&](auto &v) { return v.cancel(id, now(), venue_events_); })) ++cancelled;
     handle_venue_events();
     const std::string &name = strategies_.at(strategy)->name();
     notify(strategy::NotifyLevel::error, "strategy:" + name, "strategy " + name + " FAULTED",
@@ -1692,6 +1875,7 @@ const strategy::LuaStrategy *Engine::strategy(const std::string &name) const {
 Summary Engine::summary() const {
     Summary s = stats_;
     s.rejected_events = rejected_events_.load();
+    if (live_) s.live = live_->stats();
     for (auto &v : venues_) {
         s.frames += v->frames;
         s.malformed_frames += v->malformed.load();
@@ -1768,6 +1952,12 @@ std::string format_summary(const Summary &s) {
     for (auto &[reason, n] : s.vetoes_by_reason) line(fmt::format("    veto {:<22} {}", reason, n));
     line(fmt::format("  strategy errors {}  reloads {} ({} failed)  signals {}", s.strategy_errors,
                      s.reloads, s.failed_reloads, s.signals));
+    if (s.live.sent)
+        line(
+            fmt::format("  live      sent {}  again {}  queries {}  duplicate fills {}  unknown "
+                        "reports {}  positions checked {}  differed {}",
+                        s.live.sent, s.live.resent, s.live.queries, s.live.duplicate_fills,
+                        s.live.unknown_updates, s.position_checks, s.position_mismatches));
     if (s.illegal_transitions)
         line(fmt::format("  ILLEGAL order transitions {} (see the exec log)",
                          s.illegal_transitions));

@@ -21,7 +21,11 @@ class ConfigError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-enum class Mode { paper };  // backtest, shadow and live arrive with the execution issue
+// Where market data comes from and where orders go (docs/config.md): paper = a simulated or
+// replayed market with simulated fills; shadow = a venue's live market data with simulated
+// fills; live = the venue's data and the venue's own fills. Backtests are `keel backtest`.
+enum class Mode { paper, shadow, live };
+const char *to_string(Mode m);
 
 // A plugin setting exactly as written in YAML (after ${ENV} substitution), with where it was
 // written. Typed validation against the plugin's declared keys happens when the plugin is loaded
@@ -188,6 +192,8 @@ struct Logging {
 struct Config {
     std::filesystem::path file;  // as given
     Mode mode = Mode::paper;
+    // Live on mainnet needs `confirm_mainnet: true` written in the config.
+    bool confirm_mainnet = false;
     std::map<std::string, PluginRef> venues;  // venue name -> plugin
     std::vector<Instrument> instruments;
     std::vector<Strategy> strategies;

@@ -18,6 +18,7 @@
 
 #include "keel/config/config.hpp"
 #include "keel/exec/conditional.hpp"
+#include "keel/exec/live_venue.hpp"
 #include "keel/exec/order_state.hpp"
 #include "keel/exec/paper_venue.hpp"
 #include "keel/exec/portfolio.hpp"
@@ -83,7 +84,10 @@ struct Summary {
     uint64_t kill_switches = 0, kill_switches_done = 0;
     uint64_t reloads = 0, failed_reloads = 0, signals = 0;
     uint64_t illegal_transitions = 0;  // order events refused by the lifecycle check
-    std::string last_reload_error;     // "name: file:line: message"
+    // Live mode: the order manager's traffic and how the venue's account compares with ours.
+    exec::LiveVenue::Stats live;
+    uint64_t position_checks = 0, position_mismatches = 0;
+    std::string last_reload_error;  // "name: file:line: message"
     std::vector<PositionSummary> positions;
     // Execution quality: slippage of each fill against the mid when its order arrived (bps,
     // positive = paid more than the mid), time from order to fill, and filled / asked of orders
@@ -178,6 +182,9 @@ class Engine final : public strategy::Services {
     uint32_t on_add_timer(Venue &venue, int64_t period_ns, keel_timer_fn fn, void *user);
     void on_reject_frame(Venue &venue, const char *why);
     uint64_t on_ws_open(Venue &venue, const char *url, uint32_t flags);
+    void on_order_update(Venue &venue, const keel_order_update &update);
+    void on_position(Venue &venue, const keel_position_update &update);
+    void on_balance(Venue &venue, const keel_balance_update &update);
     uint32_t on_http_request(Venue &venue, const keel_http_request &request);
 
   private:
@@ -309,6 +316,27 @@ class Engine final : public strategy::Services {
     std::vector<std::unique_ptr<strategy::LuaStrategy>> strategies_;
     std::unique_ptr<exec::Portfolio> portfolio_;
     std::unique_ptr<exec::PaperVenue> paper_;
+    std::unique_ptr<exec::LiveVenue> live_;  // mode live: orders go to the venue plugins
+    // The venue orders go to: the plugins' in live mode, the fill simulator otherwise.
+    template <typename F>
+    decltype(auto) orders(F &&f) const {
+        return live_ ? f(std::as_const(*live_)) : f(std::as_const(*paper_));
+    }
+    template <typename F>
+    decltype(auto) orders(F &&f) {
+        return live_ ? f(*live_) : f(*paper_);
+    }
+    void make_live_venue();
+    // What live venues said about orders, positions and balances (any thread -> engine thread).
+    struct VenuePosition {
+        InstrumentIndex instrument;
+        Lots qty;
+    };
+    std::vector<exec::VenueOrderUpdate> order_updates_in_, order_updates_;
+    std::vector<VenuePosition> positions_in_;
+    void process_account_updates();
+    // Live shutdown: cancels are confirmed by the venue, so wait (bounded) for their answers.
+    void drain_live_orders();
     std::unique_ptr<risk::RiskGate> gate_;
     exec::ConditionalBook conditional_;
     exec::OrderTracker tracker_;

@@ -1,0 +1,118 @@
+#pragma once
+// Orders at a real venue, through its plugin (mode: live): the order manager's side of ABI 1.2.
+// Every order the risk gate approved gets a client order id unique to this deployment and keeps
+// it for every retry, so the venue can refuse a duplicate but never place one twice. What the
+// venue says (answers, the account stream, queries) is merged by client order id: a fill is
+// booked once by its trade id however often it is reported, a final state waits until every
+// fill it implies is booked, and a refusal is read by its reason:
+//   rate limited, banned, transient   -> sent again later with the same id (backoff + jitter)
+//   unknown outcome, duplicate id     -> asked of the venue (query), never sent blindly again
+//   "no such order" to that question  -> it never arrived: sent again with the same id
+//   anything else                     -> rejected, with the venue's reason and text
+// docs/execution.md describes the lifecycle.
+
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <keel/plugin.h>
+
+#include "keel/exec/order.hpp"
+#include "keel/risk/risk_gate.hpp"
+
+namespace keel::exec {
+
+// An update from a venue plugin, copied off the ABI struct.
+struct VenueOrderUpdate {
+    InstrumentIndex instrument = 0;
+    std::string client_order_id, venue_order_id, message, fee_asset;
+    uint32_t state = 0;  // keel_order_state; 0: a fill from the trade history
+    uint32_t reason = KEEL_VENUE_OK;
+    int32_t venue_code = 0;
+    TimeNs ts = 0;
+    Lots qty = 0, filled = 0, last_qty = 0;
+    Ticks price = 0, last_price = 0;
+    uint64_t trade_id = 0;
+    bool maker = false;
+    int64_t fee_amount = 0;  // KEEL_AMOUNT_SCALE units of fee_asset
+};
+
+class LiveVenue {
+  public:
+    // How to reach one instrument's venue plugin. Each returns false when the request could not
+    // even be handed over (`why` says why).
+    struct Link {
+        keel_instrument_id venue_id = 0;  // the plugin's id for the instrument
+        std::function<bool(const keel_order_request &, std::string &why)> place;
+        std::function<bool(keel_instrument_id, const std::string &client_id, std::string &why)>
+            cancel;
+        std::function<bool(keel_instrument_id, const std::string &client_id, std::string &why)>
+            query;
+    };
+    struct Stats {
+        uint64_t sent = 0, resent = 0, queries = 0, duplicate_fills = 0, unknown_updates = 0;
+        uint64_t late_updates = 0;  // about orders already final
+    };
+
+    // `deployment` prefixes client order ids ("k" + up to 16 characters of [A-Za-z0-9]).
+    LiveVenue(std::string deployment, const std::vector<InstrumentSpec> &instruments,
+              std::vector<Link> links);
+
+    void submit(risk::ApprovedOrder order, OrderId id, TimeNs now, std::vector<OrderEvent> &out);
+    // Asks the venue to cancel; false if the order is unknown or already final.
+    bool cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out);
+    void on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
+    // Resends, queries and timeouts that are due.
+    void on_timer(TimeNs now, std::vector<OrderEvent> &out);
+
+    int open_orders() const { return static_cast<int>(orders_.size()); }
+    risk::OpenOrders open_orders(InstrumentIndex instrument, StrategyIndex strategy) const;
+    std::vector<OrderId> all_resting_ids() const;
+    const Order *find_resting(OrderId id) const;
+    std::vector<OrderId> resting_ids(StrategyIndex strategy) const;
+    std::string client_id(OrderId id) const;
+    const Stats &stats() const { return stats_; }
+
+  private:
+    enum class Next : uint8_t { none, resend, query, cancel };
+    struct Working {
+        Order order;
+        std::string client_id;
+        std::set<uint64_t> trade_ids;  // fills already booked
+        Lots venue_filled = 0;         // what the venue says has filled
+        // A final state the venue reported before all its fills were booked.
+        std::optional<OrderStatus> venue_final;
+        bool acked = false, cancel_wanted = false;
+        bool querying = false;  // a question is out: its refusal says nothing about the order
+        Next next = Next::none;
+        TimeNs due = 0, last_heard = 0;
+        int attempts = 0;
+        std::string last_reason;
+    };
+
+    void send(Working &w, TimeNs now, std::vector<OrderEvent> &out);
+    void ask(Working &w, TimeNs now);
+    void later(Working &w, Next next, TimeNs now);
+    void fill(Working &w, const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
+    // Emits the final state once every fill the venue reported is booked.
+    void settle(Working &w, TimeNs now, std::vector<OrderEvent> &out);
+    void finish(OrderId id, OrderStatus status, TimeNs now, std::string reason, std::string message,
+                std::vector<OrderEvent> &out);
+    OrderEvent event(const Working &w, OrderStatus status, TimeNs now) const;
+
+    std::string deployment_;
+    const std::vector<InstrumentSpec> &instruments_;
+    std::vector<Link> links_;
+    std::vector<NotionalScale> scales_;
+    std::map<OrderId, Working> orders_;  // working orders, by id (time priority)
+    std::unordered_map<std::string, OrderId> by_client_;
+    std::set<std::string> finished_;  // client ids of final orders: late reports are ignored
+    std::mt19937_64 jitter_{0x6b65656c};
+    Stats stats_;
+};
+
+}  // namespace keel::exec

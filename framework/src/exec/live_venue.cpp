@@ -1,0 +1,360 @@
+#include "keel/exec/live_venue.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "keel/log/log.hpp"
+
+namespace keel::exec {
+namespace {
+
+constexpr TimeNs kSecond = 1'000'000'000;
+constexpr int kMaxAttempts = 8;            // resends of one order before it is given up
+constexpr TimeNs kSilence = 10 * kSecond;  // no word about an order for this long: ask
+
+const char *reason_code(uint32_t reason) {
+    switch (reason) {
+        case KEEL_VENUE_INSUFFICIENT_FUNDS:
+            return "VENUE_INSUFFICIENT_FUNDS";
+        case KEEL_VENUE_FILTER:
+            return "VENUE_FILTER";
+        case KEEL_VENUE_WOULD_TAKE:
+            return "VENUE_WOULD_TAKE";
+        case KEEL_VENUE_REDUCE_ONLY:
+            return "VENUE_REDUCE_ONLY";
+        case KEEL_VENUE_BAD_TIMESTAMP:
+            return "VENUE_BAD_TIMESTAMP";
+        case KEEL_VENUE_BAD_SIGNATURE:
+            return "VENUE_BAD_SIGNATURE";
+        case KEEL_VENUE_UNAUTHORIZED:
+            return "VENUE_UNAUTHORIZED";
+        default:
+            return "VENUE_REJECTED";
+    }
+}
+
+}  // namespace
+
+LiveVenue::LiveVenue(std::string deployment, const std::vector<InstrumentSpec> &instruments,
+                     std::vector<Link> links)
+    : instruments_(instruments), links_(std::move(links)) {
+    // Binance allows 36 characters of [.A-Z:/a-z0-9_-]: "k" + tag + "-" + id fits.
+    for (char c : deployment)
+        if (std::isalnum(static_cast<unsigned char>(c)) && deployment_.size() < 16)
+            deployment_.push_back(c);
+    for (const auto &spec : instruments_) scales_.emplace_back(spec.tick_size, spec.lot_size);
+}
+
+std::string LiveVenue::client_id(OrderId id) const {
+    return "k" + deployment_ + "-" + std::to_string(id);
+}
+
+OrderEvent LiveVenue::event(const Working &w, OrderStatus status, TimeNs now) const {
+    const Order &o = w.order;
+    OrderEvent e;
+    e.id = o.id;
+    e.strategy = o.intent.strategy;
+    e.instrument = o.intent.instrument;
+    e.side = o.intent.side;
+    e.type = o.intent.type;
+    e.status = status;
+    e.qty = o.intent.qty;
+    e.filled = o.filled;
+    e.avg_price =
+        o.filled ? o.fill_value.to_double() / instruments_[o.intent.instrument].qty(o.filled) : 0;
+    e.tag = o.intent.tag;
+    e.ts = now;
+    return e;
+}
+
+void LiveVenue::submit(risk::ApprovedOrder approved, OrderId id, TimeNs now,
+                       std::vector<OrderEvent> &out) {
+    Working w;
+    w.order.id = id;
+    w.order.intent = approved.intent();
+    w.order.status = OrderStatus::pending_new;
+    w.order.created = now;
+    w.client_id = client_id(id);
+    w.last_heard = now;
+    by_client_[w.client_id] = id;
+    auto &kept = orders_.emplace(id, std::move(w)).first->second;
+    out.push_back(event(kept, OrderStatus::pending_new, now));
+    send(kept, now, out);
+}
+
+void LiveVenue::send(Working &w, TimeNs now, std::vector<OrderEvent> &out) {
+    const auto &in = w.order.intent;
+    const Link &link = links_.at(in.instrument);
+    keel_order_request r{};
+    r.struct_size = sizeof r;
+    r.instrument = link.venue_id;
+    r.client_order_id = w.client_id.c_str();
+    r.side = in.side == Side::buy ? KEEL_SIDE_BUY : KEEL_SIDE_SELL;
+    r.type = in.type == OrderType::limit ? KEEL_ORDER_LIMIT : KEEL_ORDER_MARKET;
+    r.time_in_force = in.post_only                 ? KEEL_TIF_POST_ONLY
+                      : in.tif == TimeInForce::ioc ? KEEL_TIF_IOC
+                      : in.tif == TimeInForce::fok ? KEEL_TIF_FOK
+                                                   : KEEL_TIF_GTC;
+    r.flags = in.reduce_only ? KEEL_ORDER_REDUCE_ONLY : 0u;
+    r.price_ticks = in.type == OrderType::limit ? in.price : 0;
+    r.qty_lots = in.qty;
+    std::string why;
+    ++w.attempts;
+    w.next = Next::none;
+    if (!link.place(r, why)) {
+        finish(w.order.id, OrderStatus::rejected, now, "VENUE_UNREACHABLE", why, out);
+        return;
+    }
+    ++(w.attempts == 1 ? stats_.sent : stats_.resent);
+}
+
+void LiveVenue::ask(Working &w, TimeNs now) {
+    const Link &link = links_.at(w.order.intent.instrument);
+    std::string why;
+    w.next = Next::none;
+    w.last_heard = now;  // the answer is awaited from here
+    w.querying = true;
+    ++stats_.queries;
+    if (!link.query(link.venue_id, w.client_id, why))
+        keel::log::get("exec").warn("order {}: cannot ask the venue: {}", w.order.id, why);
+}
+
+void LiveVenue::later(Working &w, Next next, TimeNs now) {
+    // Exponential backoff from 1 s with up to half again of jitter, capped at a minute.
+    const TimeNs base = std::min<TimeNs>(kSecond << std::min(w.attempts, 6), 60 * kSecond);
+    std::uniform_int_distribution<TimeNs> spread(0, base / 2);
+    w.next = next;
+    w.due = now + base + spread(jitter_);
+}
+
+bool LiveVenue::cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out) {
+    auto it = orders_.find(id);
+    if (it == orders_.end() || it->second.cancel_wanted) return false;
+    Working &w = it->second;
+    w.cancel_wanted = true;
+    if (!w.acked && w.next == Next::resend) {
+        // Never reached the venue and not sent again yet: nothing to cancel there.
+        finish(id, OrderStatus::cancelled, now, "CANCELLED", "", out);
+        return true;
+    }
+    out.push_back(event(w, OrderStatus::pending_cancel, now));
+    const Link &link = links_.at(w.order.intent.instrument);
+    std::string why;
+    if (!link.cancel(link.venue_id, w.client_id, why)) later(w, Next::cancel, now);
+    return true;
+}
+
+void LiveVenue::fill(Working &w, const VenueOrderUpdate &u, TimeNs now,
+                     std::vector<OrderEvent> &out) {
+    if (u.trade_id != 0 && !w.trade_ids.insert(u.trade_id).second) {
+        ++stats_.duplicate_fills;
+        return;
+    }
+    Order &o = w.order;
+    const Lots qty = std::min(u.last_qty, o.intent.qty - o.filled);
+    if (qty <= 0) return;
+    const auto &spec = instruments_[o.intent.instrument];
+    Money notional = scales_[o.intent.instrument].notional(u.last_price, qty);
+    Money fee;
+    if (u.fee_asset.empty() || u.fee_asset == spec.quote) {
+        fee = Money::from_units(u.fee_amount);
+    } else {
+        keel::log::get("exec").warn("order {}: fee of {} in {} not booked (only {} fees are)", o.id,
+                                    static_cast<double>(u.fee_amount) / KEEL_AMOUNT_SCALE,
+                                    u.fee_asset, spec.quote);
+    }
+    o.filled += qty;
+    o.fill_value += notional;
+    o.fees += fee;
+    o.status = o.filled == o.intent.qty ? OrderStatus::filled : OrderStatus::partially_filled;
+    OrderEvent e = event(w, o.status, now);
+    e.last_qty = qty;
+    e.last_price = u.last_price;
+    e.last_fee = fee;
+    e.maker = u.maker;
+    out.push_back(std::move(e));
+}
+
+void LiveVenue::on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out) {
+    auto found = by_client_.find(u.client_order_id);
+    if (found == by_client_.end()) {
+        ++(finished_.count(u.client_order_id) ? stats_.late_updates : stats_.unknown_updates);
+        if (!finished_.count(u.client_order_id) && !u.client_order_id.empty())
+            keel::log::get("exec").warn(
+                "the venue reports order {} that this session did not place", u.client_order_id);
+        return;
+    }
+    Working &w = orders_.at(found->second);
+    w.last_heard = now;
+    const bool answers_query = std::exchange(w.querying, false);
+    if (u.state == KEEL_ORDER_STATE_REJECTED && answers_query &&
+        u.reason != KEEL_VENUE_UNKNOWN_ORDER) {
+        // The question failed (rate limit, clock, network): the order is as unknown as before.
+        later(w, Next::query, now);
+        return;
+    }
+    if (u.state == KEEL_ORDER_STATE_REJECTED) {
+        switch (u.reason) {
+            case KEEL_VENUE_RATE_LIMITED:
+            case KEEL_VENUE_BANNED:
+            case KEEL_VENUE_TRANSIENT:
+                // Not placed (or not cancelled): again later, the same id.
+                if (w.cancel_wanted && w.acked)
+                    later(w, Next::cancel, now);
+                else if (w.cancel_wanted)
+                    finish(w.order.id, OrderStatus::cancelled, now, "CANCELLED", "", out);
+                else if (w.attempts >= kMaxAttempts)
+                    finish(w.order.id, OrderStatus::rejected, now, "VENUE_UNAVAILABLE", u.message,
+                           out);
+                else
+                    later(w, Next::resend, now);
+                return;
+            case KEEL_VENUE_UNKNOWN_OUTCOME:
+            case KEEL_VENUE_DUPLICATE_ORDER:
+                w.next = Next::query;
+                w.due = now + kSecond;
+                return;
+            case KEEL_VENUE_UNKNOWN_ORDER:
+                if (w.acked || w.order.filled > 0) {
+                    ask(w, now);  // a cancel that came too late: what became of it?
+                } else if (w.cancel_wanted) {
+                    finish(w.order.id, OrderStatus::cancelled, now, "CANCELLED", "", out);
+                } else if (w.attempts >= kMaxAttempts) {
+                    finish(w.order.id, OrderStatus::rejected, now, "VENUE_UNAVAILABLE", u.message,
+                           out);
+                } else {
+                    send(w, now, out);  // it never arrived: the same id again
+                }
+                return;
+            default:
+                if (w.acked) {  // a refused cancel: the order itself stands
+                    keel::log::get("exec").warn("order {}: cancel refused: {}", w.order.id,
+                                                u.message);
+                    return;
+                }
+                finish(w.order.id, OrderStatus::rejected, now, reason_code(u.reason),
+                       u.message.empty() ? "refused by the venue" : u.message, out);
+                return;
+        }
+    }
+    if (u.state != 0 && !w.acked) {
+        w.acked = true;
+        w.next = Next::none;
+        if (w.order.status == OrderStatus::pending_new) {
+            w.order.status = OrderStatus::accepted;
+            out.push_back(event(w, OrderStatus::accepted, now));
+        }
+    }
+    if (u.last_qty > 0) fill(w, u, now, out);
+    w.venue_filled = std::max(w.venue_filled, u.filled);
+    if (u.state == KEEL_ORDER_STATE_FILLED) w.venue_final = OrderStatus::filled;
+    if (u.state == KEEL_ORDER_STATE_CANCELED) w.venue_final = OrderStatus::cancelled;
+    if (u.state == KEEL_ORDER_STATE_EXPIRED) w.venue_final = OrderStatus::expired;
+    settle(w, now, out);
+}
+
+void LiveVenue::settle(Working &w, TimeNs now, std::vector<OrderEvent> &out) {
+    if (!w.venue_final) return;
+    if (w.order.filled < std::max(w.venue_filled, *w.venue_final == OrderStatus::filled
+                                                      ? w.order.intent.qty
+                                                      : Lots{0})) {
+        // Final at the venue, but fills are missing here: they follow, or a query brings them.
+        if (w.next == Next::none) {
+            w.next = Next::query;
+            w.due = now + 2 * kSecond;
+        }
+        return;
+    }
+    if (*w.venue_final == OrderStatus::filled) {
+        // The last fill event already said filled.
+        finish(w.order.id, OrderStatus::filled, now, "", "", out);
+    } else {
+        finish(w.order.id, *w.venue_final, now,
+               *w.venue_final == OrderStatus::expired ? "EXPIRED" : "CANCELLED", "", out);
+    }
+}
+
+void LiveVenue::finish(OrderId id, OrderStatus status, TimeNs now, std::string reason,
+                       std::string message, std::vector<OrderEvent> &out) {
+    auto it = orders_.find(id);
+    if (it == orders_.end()) return;
+    Working &w = it->second;
+    // A filled order's final event was its last fill.
+    if (status != OrderStatus::filled || w.order.status != OrderStatus::filled) {
+        OrderEvent e = event(w, status, now);
+        e.reason = std::move(reason);
+        e.message = std::move(message);
+        out.push_back(std::move(e));
+    }
+    finished_.insert(w.client_id);
+    by_client_.erase(w.client_id);
+    orders_.erase(it);
+}
+
+void LiveVenue::on_timer(TimeNs now, std::vector<OrderEvent> &out) {
+    std::vector<OrderId> due;
+    for (auto &[id, w] : orders_)
+        if ((w.next != Next::none && w.due <= now) ||
+            (w.next == Next::none && !w.acked && now - w.last_heard >= kSilence))
+            due.push_back(id);
+    for (OrderId id : due) {
+        auto it = orders_.find(id);
+        if (it == orders_.end()) continue;
+        Working &w = it->second;
+        switch (w.next) {
+            case Next::resend:
+                send(w, now, out);
+                break;
+            case Next::cancel: {
+                const Link &link = links_.at(w.order.intent.instrument);
+                std::string why;
+                w.next = Next::none;
+                if (!link.cancel(link.venue_id, w.client_id, why)) later(w, Next::cancel, now);
+                break;
+            }
+            case Next::query:
+            case Next::none:  // silence: the answer may have been lost
+                ask(w, now);
+                break;
+        }
+    }
+}
+
+risk::OpenOrders LiveVenue::open_orders(InstrumentIndex instrument, StrategyIndex strategy) const {
+    risk::OpenOrders r;
+    r.total = static_cast<int>(orders_.size());
+    for (const auto &[id, w] : orders_) {
+        const Order &o = w.order;
+        if (o.intent.instrument != instrument) continue;
+        bool entry = o.intent.strategy == strategy && !o.intent.reduce_only;
+        if (o.intent.side == Side::buy) {
+            r.buy_qty += o.remaining();
+            r.buy_notional += scales_[instrument].notional(o.intent.price, o.remaining());
+            r.entry_buy = r.entry_buy || entry;
+        } else {
+            r.sell_qty += o.remaining();
+            r.entry_sell = r.entry_sell || entry;
+        }
+    }
+    return r;
+}
+
+std::vector<OrderId> LiveVenue::all_resting_ids() const {
+    std::vector<OrderId> ids;
+    for (const auto &[id, w] : orders_) ids.push_back(id);
+    return ids;
+}
+
+const Order *LiveVenue::find_resting(OrderId id) const {
+    auto it = orders_.find(id);
+    return it == orders_.end() ? nullptr : &it->second.order;
+}
+
+std::vector<OrderId> LiveVenue::resting_ids(StrategyIndex strategy) const {
+    std::vector<OrderId> ids;
+    for (const auto &[id, w] : orders_)
+        if (w.order.intent.strategy == strategy) ids.push_back(id);
+    return ids;
+}
+
+}  // namespace keel::exec
