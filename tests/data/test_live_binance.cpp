@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -22,28 +23,23 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Buys at market, rests a sell far above the book and cancels it, then (once the venue confirms
-// the cancel) closes at market; counts what its orders went through.
+// One step at a time, each on the venue's word: buy at market; once filled, rest a sell far
+// above the book; once the venue accepts it, cancel it; once the cancel is confirmed, close at
+// market. Counts what its orders went through.
 constexpr const char *kTrader = R"(
 n, fills, accepted, cancelled, rejected, filled_qty = 0, 0, 0, 0, 0, 0
 reasons = ""
-local resting
+local entry, resting
 function on_book(inst, book)
   n = n + 1
-  if n == 50 then
-    keel.order{ instrument = "BTCUSDT", side = "buy", qty = 0.005 }
-  elseif n == 100 then
-    local ask = book:best_ask()
-    resting = keel.order{ instrument = "BTCUSDT", side = "sell", qty = 0.005, type = "limit",
-                          price = ask + 500 }
-  elseif n == 150 then
-    keel.cancel(resting)
-  end
+  if n == 50 then entry = keel.order{ instrument = "BTCUSDT", side = "buy", qty = 0.005 } end
 end
 function on_order(o)
-  if o.status == "accepted" then accepted = accepted + 1 end
+  if o.status == "accepted" then
+    accepted = accepted + 1
+    if o.id == resting then keel.cancel(resting) end
+  end
   if o.status == "cancelled" then
-    -- Confirmed by the venue only now: until then the resting sell counts against a close.
     cancelled = cancelled + 1
     keel.order{ instrument = "BTCUSDT", side = "sell", qty = 0.005, reduce_only = true }
   end
@@ -55,16 +51,22 @@ function on_order(o)
     fills = fills + 1
     filled_qty = filled_qty + o.fill_qty
   end
+  if o.id == entry and o.status == "filled" then
+    local ask = keel.book("BTCUSDT"):best_ask()
+    resting = keel.order{ instrument = "BTCUSDT", side = "sell", qty = 0.005, type = "limit",
+                          price = ask + 500 }
+  end
 end
 )";
 
-// GET of the venue's own record, through the host's network as a plugin would.
-std::string venue_state(const test::LoopbackVenue &venue) {
+// A request to the venue through the host's network, as a plugin would send it.
+std::string ask_venue(const test::LoopbackVenue &venue, const char *method,
+                      const std::string &target) {
     net::Transport t(venue.cert().string());
     std::mutex m;
     std::condition_variable cv;
     std::optional<net::HttpAnswer> answer;
-    REQUIRE(t.http("GET", venue.https() + "/keel-test/state", "", "", 10s, [&](net::HttpAnswer a) {
+    REQUIRE(t.http(method, venue.https() + target, "", "", 10s, [&](net::HttpAnswer a) {
         std::lock_guard lock(m);
         answer = std::move(a);
         cv.notify_all();
@@ -75,12 +77,7 @@ std::string venue_state(const test::LoopbackVenue &venue) {
     return answer->body;
 }
 
-}  // namespace
-
-TEST_CASE("live session against the loopback venue places, fills and cancels through the plugin",
-          "[data][live][network]") {
-    test::TempDir dir;
-    test::LoopbackVenue venue(dir);
+config::Config live_config(const test::TempDir &dir, const test::LoopbackVenue &venue) {
     ::setenv("KEEL_TEST_API_KEY", test::LoopbackVenue::kApiKey, 1);
     dir.write("trader.lua", kTrader);
     auto cfg = config::load_file(
@@ -105,39 +102,92 @@ strategies:
                                            dir.path().string(), test::usdm::kExchangeInfo.string(),
                                            venue.port(), test::LoopbackVenue::kSecretVar)));
     cfg.notifiers.clear();
+    return cfg;
+}
+
+engine::EngineOptions live_options() {
     engine::EngineOptions options;
     options.plugin_search = {KEEL_PLUGIN_DIR};
     options.watch_strategy_files = false;
-    engine::Engine e(cfg, options);
-    auto summary = e.run(TimeNs{8} * 1'000'000'000);
+    return options;
+}
 
+// What the strategy and the venue say after a session: the trade happened once, in full.
+void check_round_trip(engine::Engine &e, const engine::Summary &summary,
+                      const test::LoopbackVenue &venue, simdjson::dom::parser &parser,
+                      simdjson::dom::element &root) {
     auto num = [&](const char *g) { return std::stod(*e.strategy("trader")->global_as_string(g)); };
     INFO("rejections:" << *e.strategy("trader")->global_as_string("reasons"));
-    INFO("venue stderr: " << venue.process().err());
     CHECK(num("rejected") == 0);
     CHECK(num("accepted") == 3);
     CHECK(num("cancelled") == 1);
     CHECK(num("filled_qty") == Approx(0.010));
-    CHECK(summary.live.sent == 3);
-    CHECK(summary.live.resent == 0);
     CHECK(summary.live.unknown_updates == 0);
     CHECK(summary.position_mismatches == 0);
     CHECK(e.portfolio().position(0).qty == 0);
 
-    // The venue's side of the story.
-    std::string state = venue_state(venue);
+    std::string state = ask_venue(venue, "GET", "/keel-test/state");
     INFO(state);
-    simdjson::dom::parser parser;
-    simdjson::dom::element root = parser.parse(state);
+    root = parser.parse(state);
     simdjson::dom::object account = root["account"];
     CHECK(std::string_view(account["positions"].at(0)["positionAmt"]) == "0.000");
     CHECK(simdjson::dom::array(account["openOrders"]).size() == 0);
     size_t placed = 0;
     for (auto [cid, times] : simdjson::dom::object(account["ordersPlacedPerClientOrderId"])) {
         INFO(cid);
-        CHECK(int64_t(times) == 1);
+        CHECK(int64_t(times) == 1);  // never an order twice
         ++placed;
     }
     CHECK(placed == 3);
     CHECK(int64_t(account["fills"]) == static_cast<int64_t>(summary.fills));
+}
+
+}  // namespace
+
+TEST_CASE("live session against the loopback venue places, fills and cancels through the plugin",
+          "[data][live][network]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir);
+    engine::Engine e(live_config(dir, venue), live_options());
+    auto summary = e.run(TimeNs{8} * 1'000'000'000);
+    INFO("venue stderr: " << venue.process().err());
+    CHECK(summary.live.sent == 3);
+    CHECK(summary.live.resent == 0);
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    check_round_trip(e, summary, venue, parser, root);
+}
+
+TEST_CASE("a live session rides out 429, an unknown outcome, a gap and dropped streams",
+          "[data][live][network]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir, "10");  // ten times the recorded pace: 36 s of market
+    // The first order meets a 429 and must wait out Retry-After; the next attempt is answered
+    // 503 "unknown" although the venue placed it, so keel must learn its fate (the user-data
+    // stream or a query), never send it again. The stream skips a depth diff: the book resyncs.
+    ask_venue(venue, "POST", "/keel-test/misbehave?what=rate_limit&n=1&retry_after=1");
+    ask_venue(venue, "POST", "/keel-test/misbehave?what=unknown&n=1");
+    ask_venue(venue, "POST", "/keel-test/misbehave?what=gap");
+    engine::Engine e(live_config(dir, venue), live_options());
+    engine::Summary summary;
+    std::thread session([&] { summary = e.run(TimeNs{12} * 1'000'000'000); });
+    // Mid-session, every socket drops: both streams come back, books resync, the account is
+    // reconciled.
+    std::this_thread::sleep_for(5s);
+    ask_venue(venue, "POST", "/keel-test/misbehave?what=drop_streams");
+    session.join();
+
+    INFO("venue stderr: " << venue.process().err());
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    check_round_trip(e, summary, venue, parser, root);
+    CHECK(int64_t(root["answered"]["429"]) == 1);
+    CHECK(int64_t(root["answered"]["418"]) == 0);  // waited as told: never banned
+    CHECK(int64_t(root["answered"]["503"]) == 1);
+    CHECK(int64_t(root["drops"]) >= 1);
+    CHECK(summary.live.resent >= 1);  // after the 429
+    REQUIRE(summary.market.size() == 1);
+    CHECK(summary.market[0].sync.gaps >= 1);
+    CHECK(summary.market[0].resyncs >= 2);  // the gap and the drop
+    CHECK(summary.position_checks >= 1);    // reconciled after the user stream came back
 }
