@@ -1,5 +1,6 @@
 #include "codec.hpp"
 
+#include <bit>
 #include <cstring>
 #include <limits>
 
@@ -77,7 +78,7 @@ inline bool is_digit(char c, uint64_t &d) {
 
 }  // namespace
 
-Codec::FastGrid Codec::FastGrid::of(market::DecimalGrid g) {
+Codec::FastGrid Codec::FastGrid::of(market::DecimalGrid g, std::string_view follow) {
     FastGrid f;
     if (g.decimals < 0 || g.decimals > 18 || g.step <= 0) return f;
     int decimals = g.decimals, shift = 0;
@@ -94,6 +95,23 @@ Codec::FastGrid Codec::FastGrid::of(market::DecimalGrid g) {
     for (int i = 0; i <= decimals; ++i)
         f.max_digits[i] =
             uint64_t(std::numeric_limits<int64_t>::max()) / market::kPowersOfTen[i + shift];
+    // Fixed form: the kept decimals, then `shift` zeros, the quote and `follow`, in one word.
+    auto &x = f.fixed;
+    x.length = unsigned(g.decimals) + 1 + unsigned(follow.size());
+    x.usable = std::endian::native == std::endian::little && decimals > 0 && x.length <= 8;
+    if (!x.usable) return f;
+    auto kept = unsigned(decimals);
+    x.kept = kept;
+    x.kept_shift = 64 - 8 * kept;
+    x.kept_power = market::kPowersOfTen[kept];
+    x.kept_mask = (uint64_t{1} << (8 * kept)) - 1;
+    std::string tail(size_t(shift), '0');
+    tail += '"';
+    tail += follow;
+    for (size_t i = 0; i < tail.size(); ++i) {
+        x.tail_mask |= uint64_t{0xFF} << (8 * (kept + i));
+        x.tail |= uint64_t(static_cast<unsigned char>(tail[i])) << (8 * (kept + i));
+    }
     return f;
 }
 
@@ -136,6 +154,54 @@ Codec::FastGrid Codec::FastGrid::of(market::DecimalGrid g) {
     return true;
 }
 
+namespace {
+
+uint64_t load_word(const char *p) {
+    uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+}
+
+// 0x80 in the lowest byte of `w` that is not an ASCII digit (exact: carries and borrows only
+// run upwards from it, so bytes above may be flagged too), none if all eight are digits.
+uint64_t non_digits(uint64_t w) {
+    return ((w + 0x4646464646464646) | (w - 0x3030303030303030)) & 0x8080808080808080;
+}
+
+// Eight ASCII digits, the first in the lowest byte, to their value (zero bytes read as leading
+// zeros): pairs, then quads, then all, one multiplication each.
+uint64_t eight_digits(uint64_t w) {
+    w = (w & 0x0F0F0F0F0F0F0F0F) * 2561 >> 8;
+    w = (w & 0x00FF00FF00FF00FF) * 6553601 >> 16;
+    return (w & 0x0000FFFF0000FFFF) * 42949672960001 >> 32;
+}
+
+}  // namespace
+
+// Two words and no branch per digit: the first holds the integer digits and the point, the
+// second the decimals, the quote and what follows. Reads 16 bytes from `p`, within the padding.
+[[gnu::always_inline]] inline bool Codec::scan_fixed(const char *&p, const FastGrid::Fixed &f,
+                                                     uint64_t step, int64_t &out) {
+    if (!f.usable) return false;
+    const uint64_t w = load_word(p);
+    const auto point = static_cast<unsigned>(std::countr_zero(non_digits(w))) / 8;
+    if (point - 1 > 6 || ((w >> (8 * point)) & 0xFF) != '.') return false;  // 1 to 7 digits
+    const uint64_t x = load_word(p + point + 1);
+    if ((non_digits(x) & f.kept_mask) != 0 || (x & f.tail_mask) != f.tail) return false;
+    // At most 7 + 7 digits: no overflow. Where they fit in one word, the integer digits move
+    // down to make room for the decimals and one conversion reads both.
+    const uint64_t whole = w << (64 - 8 * point), decimals = x << f.kept_shift;
+    uint64_t v = point + f.kept <= 8 ? eight_digits(whole >> (8 * f.kept) | decimals)
+                                     : eight_digits(whole) * f.kept_power + eight_digits(decimals);
+    if (step != 1) {
+        if (v % step != 0) return false;
+        v /= step;
+    }
+    out = static_cast<int64_t>(v);
+    p += point + 1 + f.length;
+    return true;
+}
+
 bool Codec::scan_levels(const char *&pos, std::vector<market::Level> &out) const {
     const char *p = pos, *end = end_;
     out.clear();
@@ -146,25 +212,37 @@ bool Codec::scan_levels(const char *&pos, std::vector<market::Level> &out) const
         pos = p + 1;
         return true;
     }
+    // Every opening quote lies inside the frame, so each string ends inside it too; the bytes
+    // between strings may run into the padding, which is readable.
+    if (p + 1 >= end || p[0] != '[' || p[1] != '"') return false;
+    p += 2;
+    // Copies the level stores cannot alias, so the loop keeps them in registers.
+    const auto price_form = fast_price_.fixed, qty_form = fast_qty_.fixed;
+    const uint64_t price_step = fast_price_.step, qty_step = fast_qty_.step;
     for (;;) {
-        // Every opening quote lies inside the frame, so each string ends inside it too; the
-        // bytes between strings may run into the padding, which is readable.
-        if (p + 1 >= end || p[0] != '[' || p[1] != '"') return false;
-        p += 2;
+        // `p` is just past the opening quote of a level's price.
         market::Level lv;
-        if (!scan_units(p, fast_price_, lv.price)) return false;
-        if (p + 1 >= end || p[0] != ',' || p[1] != '"') return false;
-        p += 2;
+        if (scan_fixed(p, price_form, price_step, lv.price)) {
+            if (p - 1 >= end) return false;  // the quantity's opening quote
+        } else {
+            if (!scan_units(p, fast_price_, lv.price)) return false;
+            if (p + 1 >= end || p[0] != ',' || p[1] != '"') return false;
+            p += 2;
+        }
+        if (scan_fixed(p, qty_form, qty_step, lv.qty)) {  // and the next level's opening
+            out.push_back(lv);
+            if (p - 1 >= end) return false;
+            continue;
+        }
         if (!scan_units(p, fast_qty_, lv.qty)) return false;
         if (*p != ']') return false;
         out.push_back(lv);
-        if (p[1] == ',') {
+        if (p[1] == ']') {
             p += 2;
-            continue;
+            break;
         }
-        if (p[1] != ']') return false;
-        p += 2;
-        break;
+        if (p + 3 >= end || p[1] != ',' || p[2] != '[' || p[3] != '"') return false;
+        p += 4;
     }
     if (p > end) return false;
     pos = p;
@@ -198,28 +276,55 @@ bool literal(const char *&p, const char *end, std::string_view text) {
     return true;
 }
 
+// 0x80 in the lowest byte of `w` equal to `c` (exact, as in non_digits).
+uint64_t bytes_equal(uint64_t w, unsigned char c) {
+    const uint64_t x = w ^ (0x0101010101010101 * c);
+    return (x - 0x0101010101010101) & ~x & 0x8080808080808080;
+}
+
 // A JSON string of printable ASCII with no escape, from just past its opening quote to just past
-// its closing one: what simdjson's get_string would give, byte for byte.
+// its closing one: what simdjson's get_string would give, byte for byte. A word at a time: the
+// first quote, backslash, control or non-ASCII byte ends it.
 bool plain_string(const char *&p, const char *end, std::string_view &out) {
     const char *first = p;
-    while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x7F) ++p;
-    if (p == end || *p != '"') return false;
+    for (;; p += 8) {
+        if (p >= end) return false;
+        const uint64_t w = load_word(p);
+        const uint64_t stop = bytes_equal(w, '"') | bytes_equal(w, '\\') | bytes_equal(w, 0x7F) |
+                              ((((w - 0x2020202020202020) & ~w) | w) & 0x8080808080808080);
+        if (stop != 0) {
+            p += std::countr_zero(stop) / 8;
+            break;
+        }
+    }
+    if (p >= end || *p != '"') return false;
     out = {first, size_t(p - first)};
     ++p;
     return true;
 }
 
 // A JSON integer of at most 18 digits (so it fits both int64 and uint64), without sign, leading
-// zero, fraction or exponent: what simdjson's get_uint64 and get_int64 would give.
+// zero, fraction or exponent: what simdjson's get_uint64 and get_int64 would give. Eight digits
+// at a time; a run longer than 18 stops within 24 bytes, inside the padding.
 bool plain_uint(const char *&p, const char *end, uint64_t &out) {
     const char *first = p;
-    uint64_t v = 0, d;
-    while (p < end && is_digit(*p, d)) {
-        v = v * 10 + d;
-        ++p;
+    uint64_t v = 0;
+    for (;;) {
+        const uint64_t w = load_word(p);
+        const uint64_t flags = non_digits(w);
+        if (flags == 0) {
+            v = v * 100'000'000 + eight_digits(w);
+            p += 8;
+            if (p - first > 18) return false;
+            continue;
+        }
+        const auto n = static_cast<unsigned>(std::countr_zero(flags)) / 8;
+        if (n != 0) v = v * market::kPowersOfTen[n] + eight_digits(w << (64 - 8 * n));
+        p += n;
+        break;
     }
     auto n = p - first;
-    if (n == 0 || n > 18 || (n > 1 && *first == '0')) return false;
+    if (p > end || n == 0 || n > 18 || (n > 1 && *first == '0')) return false;
     out = v;
     return true;
 }
@@ -231,7 +336,10 @@ bool json_space(char c) {
 }  // namespace
 
 bool Codec::parse_depth_text(std::string_view frame, size_t capacity) {
-    if (capacity < frame.size() + simdjson::SIMDJSON_PADDING) return false;
+    // Words are read in little-endian order, past the frame's end into its padding.
+    if (std::endian::native != std::endian::little ||
+        capacity < frame.size() + simdjson::SIMDJSON_PADDING)
+        return false;
     const char *p = frame.data(), *end = p + frame.size();
     // The end of the frame is checked before the levels; fetch it while the header is read.
     if (!frame.empty()) __builtin_prefetch(end - 1);

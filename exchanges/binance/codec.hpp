@@ -79,7 +79,19 @@ class Codec {
         int decimals = 0;
         uint64_t step = 1;
         uint64_t max_digits[19] = {};  // the largest digit value that scales by 10^i in range
-        static FastGrid of(market::DecimalGrid g);
+        // The form Binance writes, read a word at a time: up to 7 digits, the point, every
+        // decimal of the grid as given ("61800.30" on "0.10"), the closing quote and `follow`,
+        // the text that comes next in a level.
+        struct Fixed {
+            bool usable = false;      // the decimals, quote and follow fit in one 8-byte word
+            unsigned length = 0;      // bytes after the point: decimals, quote, follow
+            unsigned kept = 0;        // decimals kept: those before the zeros beyond the grid
+            unsigned kept_shift = 0;  // 64 - 8 x kept
+            uint64_t kept_power = 1;  // 10^decimals kept
+            uint64_t kept_mask = 0;   // the bytes of the kept decimals
+            uint64_t tail_mask = 0, tail = 0;  // the zeros beyond the grid, quote and follow
+        } fixed;
+        static FastGrid of(market::DecimalGrid g, std::string_view follow);
     };
 
     MessageKind fail(std::string what);
@@ -90,6 +102,9 @@ class Codec {
     // Binance sends; false for anything else, and the caller asks levels() for the verdict.
     bool scan_levels(const char *&p, std::vector<market::Level> &out) const;
     static bool scan_units(const char *&p, const FastGrid &g, int64_t &out);
+    // scan_units for the grid's fixed form, with what follows the number: `p` ends past it.
+    // False if the text is not in that form; nothing is decided then.
+    static bool scan_fixed(const char *&p, const FastGrid::Fixed &f, uint64_t step, int64_t &out);
     // One side ("b", "bids", …) of a depth message: the scan if it can, levels() if not.
     // `after` is where the scanned array ends, null when levels() read it.
     bool side(simdjson::simdjson_result<simdjson::ondemand::value> v,
@@ -106,7 +121,8 @@ class Codec {
     MessageKind parse_snapshot(simdjson::ondemand::object doc);
 
     market::DecimalGrid price_, qty_;
-    FastGrid fast_price_ = FastGrid::of(price_), fast_qty_ = FastGrid::of(qty_);
+    // A level is ["<price>","<qty>"], followed by another (,[") or the end of the array.
+    FastGrid fast_price_ = FastGrid::of(price_, R"(,")"), fast_qty_ = FastGrid::of(qty_, R"(],[")");
     simdjson::ondemand::parser parser_;
     DepthUpdate depth_;
     BookTicker ticker_;

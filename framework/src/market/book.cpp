@@ -28,10 +28,6 @@ void Book::apply_snapshot(std::span<const Level> bids, std::span<const Level> as
     has_snapshot_ = true;
 }
 
-void Book::apply_delta(Side side, Level level) {
-    (side == Side::buy ? bids_ : asks_).set(level);
-}
-
 bool Book::valid() const {
     return has_snapshot_ && !bids_.empty() && !asks_.empty() &&
            bids_.best()->price < asks_.best()->price;
@@ -100,17 +96,6 @@ Book::Sweep Book::vwap_to_size(Side side, Lots qty) const {
                  static_cast<double>(static_cast<Lots>(rest)) / static_cast<double>(s.filled);
     }
     return s;
-}
-
-Lots Book::volume(Side side, size_t n) const {
-    return side_of(side).top_volume(n);
-}
-
-std::optional<double> Book::imbalance(size_t n) const {
-    Lots bid = volume(Side::buy, n);
-    Lots ask = volume(Side::sell, n);
-    if (bid == 0 || ask == 0) return std::nullopt;
-    return static_cast<double>(bid) / static_cast<double>(ask);
 }
 
 }  // namespace keel::market

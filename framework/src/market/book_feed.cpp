@@ -3,6 +3,15 @@
 namespace keel::market {
 
 bool BookFeed::levels_sane(std::span<const Level> bids, std::span<const Level> asks) {
+    // One pass with no branch per level, on sign bits: price - 1 or price negative means
+    // price <= 0. The reason is looked for only when a level is bad.
+    uint64_t signs = 0;
+    for (auto side : {bids, asks})
+        for (const auto &l : side) {
+            const auto price = static_cast<uint64_t>(l.price);
+            signs |= (price - 1) | price | static_cast<uint64_t>(l.qty);
+        }
+    if ((signs >> 63) == 0) return true;
     for (auto side : {bids, asks}) {
         for (const auto &l : side) {
             if (l.price <= 0 || l.qty < 0) {

@@ -139,92 +139,61 @@ void BookSide::clear() {
 }
 
 Ticks BookSide::next_below(Ticks k) const {
-    auto i = static_cast<size_t>(k - low_);
+    const size_t i = slot(k) + 1;
     size_t word = i >> 6;
-    uint64_t below = bits_[word] & ((uint64_t{1} << (i & 63)) - 1);
+    if (word == kWords) return top_ - kWindow;
+    uint64_t below = bits_[word] & (~uint64_t{0} << (i & 63));
     while (below == 0) {
-        if (word == 0) return low_ - 1;
-        below = bits_[--word];
+        if (++word == kWords) return top_ - kWindow;
+        below = bits_[word];
     }
-    return low_ + Ticks(word * 64 + 63 - size_t(std::countl_zero(below)));
-}
-
-void BookSide::window_set(Ticks k, Lots qty) {
-    auto i = static_cast<size_t>(k - low_);
-    uint64_t bit = uint64_t{1} << (i & 63);
-    uint64_t &word = bits_[i >> 6];
-    bool had = (word & bit) != 0;
-    if (qty == 0) {
-        if (!had) return;
-        word &= ~bit;
-        --window_count_;
-        if (k == best_key_ && window_count_) best_key_ = next_below(k);
-        return;
-    }
-    qty_[i] = qty;
-    if (!had) {
-        word |= bit;
-        if (window_count_++ == 0 || k > best_key_) best_key_ = k;
-    }
+    return top_ - Ticks(word * 64 + size_t(std::countr_zero(below)));
 }
 
 void BookSide::move_window(Ticks key) {
-    Ticks low = key + kWindow / 4 + 1 - kWindow;
+    const Ticks top = key + kWindow / 4;
     if (!placed_) {
         qty_.assign(size_t(kWindow), 0);
         bits_.assign(kWords, 0);
         placed_ = true;
-        low_ = low;
+        top_ = top;
         return;
     }
     // Every caller moves the window up past all its levels, or moves an empty window down.
     moving_.clear();
-    for (Ticks k = window_count_ ? best_key_ : low_ - 1; k >= low_; k = next_below(k))
-        moving_.push_back({k, qty_[size_t(k - low_)]});
+    const Ticks below = top_ - kWindow;  // the first key under the window
+    for (Ticks k = window_count_ ? best_key_ : below; k > below; k = next_below(k))
+        moving_.push_back({k, qty_[slot(k)]});
     std::fill(bits_.begin(), bits_.end(), 0);
     window_count_ = 0;
-    low_ = low;
+    top_ = top;
     for (const auto &l : moving_) {
-        if (l.price >= low_)
+        if (l.price > top_ - kWindow)
             window_set(l.price, l.qty);
         else
             deep_.set(l.price, l.qty);
     }
-    while (auto top = deep_.top()) {
-        if (top->price < low_) break;
-        window_set(top->price, top->qty);
-        deep_.set(top->price, 0);
+    while (auto deep_best = deep_.top()) {
+        if (deep_best->price <= top_ - kWindow) break;
+        window_set(deep_best->price, deep_best->qty);
+        deep_.set(deep_best->price, 0);
     }
 }
 
-void BookSide::set(Level level) {
-    const Ticks k = key_of(level.price);
+void BookSide::set_outside(Ticks k, Lots qty) {
     if (window_count_ == 0) {  // empty side (the window is never empty while deep levels exist)
-        if (level.qty == 0) return;
+        if (qty == 0) return;
         move_window(k);
-    } else if (k >= low_ + kWindow) {  // better than the window can hold: move it up
-        if (level.qty == 0) return;
+    } else if (k > top_) {  // better than the window can hold: move it up
+        if (qty == 0) return;
         move_window(k);
     }
-    if (k >= low_) {
-        window_set(k, level.qty);
-        // The window emptied while deeper levels remain: bring it down to them.
+    if (k > top_ - kWindow) {
+        window_set(k, qty);
         if (window_count_ == 0 && !deep_.empty()) move_window(deep_.top()->price);
     } else {
-        deep_.set(k, level.qty);
+        deep_.set(k, qty);
     }
-}
-
-Lots BookSide::top_volume(size_t n) const {
-    Lots total = 0;
-    if (n == 0) return 0;
-    auto add = [&](Lots qty) {
-        total += qty;
-        return --n > 0;
-    };
-    if (walk_window([&](size_t i) { return add(qty_[i]); }))
-        deep_.visit([&](const Level &l) { return add(l.qty); });
-    return total;
 }
 
 std::optional<Level> BookSide::at(size_t i) const {

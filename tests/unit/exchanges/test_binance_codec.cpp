@@ -231,8 +231,10 @@ TEST_CASE("every level price and size is read as DecimalGrid::to_units reads it"
         Parser p(grid, grid);
         for (int i = 0; i < 3000; ++i) {
             auto price = text(), size = text();
-            auto frame =
-                futures_depth(R"([["1",")" + size + R"("]])", R"([[")" + price + R"(","1"]])");
+            // Each number both before another level and last: the text path reads a level
+            // followed by another in one word where it can.
+            auto frame = futures_depth(R"([["1",")" + size + R"("],["1",")" + size + R"("]])",
+                                       R"([[")" + price + R"(","1"],[")" + price + R"(","1"]])");
             INFO(frame << " on " << grid.decimals << "/" << grid.step);
             auto one = grid.to_units("1");
             auto want_price = grid.to_units(price), want_size = grid.to_units(size);
@@ -250,7 +252,9 @@ TEST_CASE("every level price and size is read as DecimalGrid::to_units reads it"
             } else {
                 REQUIRE(kind == MessageKind::depth);
                 CHECK(p.codec.depth().bids[0].qty == *want_size);
+                CHECK(p.codec.depth().bids[1].qty == *want_size);
                 CHECK(p.codec.depth().asks[0].price == *want_price);
+                CHECK(p.codec.depth().asks[1].price == *want_price);
             }
         }
     }

@@ -16,7 +16,7 @@ class Book {
     // Replaces the whole book. Levels need not be sorted; zero quantities are ignored.
     void apply_snapshot(std::span<const Level> bids, std::span<const Level> asks);
     // Absolute quantities; 0 deletes the level (deleting an unknown level is normal).
-    void apply_delta(Side side, Level level);
+    void apply_delta(Side side, Level level) { (side == Side::buy ? bids_ : asks_).set(level); }
 
     // Whole and uncrossed: the engine trades only on a valid book.
     bool valid() const;
@@ -64,8 +64,13 @@ class Book {
     Sweep vwap_to_size(Side side, Lots qty) const;
 
     // Volume over the top n levels of each side: bid / ask. nullopt if either side is empty.
-    std::optional<double> imbalance(size_t n) const;
-    Lots volume(Side side, size_t n) const;
+    std::optional<double> imbalance(size_t n) const {
+        Lots bid = volume(Side::buy, n);
+        Lots ask = volume(Side::sell, n);
+        if (bid == 0 || ask == 0) return std::nullopt;
+        return static_cast<double>(bid) / static_cast<double>(ask);
+    }
+    Lots volume(Side side, size_t n) const { return side_of(side).top_volume(n); }
 
   private:
     const BookSide &side_of(Side s) const { return s == Side::buy ? bids_ : asks_; }

@@ -71,8 +71,10 @@ class LevelBlocks {
 // asks, so that a larger key is always a better level. The levels within kWindow ticks below the
 // best (where almost all traffic is) live in a dense array indexed by price with an occupancy
 // bitmap: an update there is one store, and walking down from the best skips empty ticks a word
-// at a time. Everything deeper lives in LevelBlocks. When the best moves out of the window, the
-// window moves (rare: it leaves a quarter of its width above the best).
+// at a time. Both count down from the window's top key, so that walk takes the lowest set bit
+// each step (count trailing zeros, clear the lowest bit: no chain through a bit scan).
+// Everything deeper lives in LevelBlocks. When the best moves out of the window, the window
+// moves (rare: it leaves a quarter of its width above the best).
 class BookSide {
   public:
     static constexpr Ticks kWindow = 1 << 14;
@@ -81,62 +83,99 @@ class BookSide {
 
     void clear();
     // Absolute quantity at a price; 0 deletes (deleting an unknown level is a no-op).
-    void set(Level level);
+    void set(Level level) {
+        const Ticks k = key_of(level.price);
+        // Almost every update lands in the window: inline. The rest moves the window or goes deep.
+        if (window_count_ != 0 && k <= top_ && k > top_ - kWindow) [[likely]] {
+            window_set(k, level.qty);
+            // The window emptied while deeper levels remain: bring it down to them.
+            if (window_count_ == 0 && !deep_.empty()) [[unlikely]]
+                move_window(deep_.top()->price);
+            return;
+        }
+        set_outside(k, level.qty);
+    }
 
     size_t size() const { return window_count_ + deep_.size(); }
     bool empty() const { return size() == 0; }
     std::optional<Level> best() const {
-        if (window_count_) return Level{price_of(best_key_), qty_[size_t(best_key_ - low_)]};
+        if (window_count_) return Level{price_of(best_key_), qty_[slot(best_key_)]};
         if (auto l = deep_.top()) return Level{price_of(l->price), l->qty};
         return std::nullopt;
     }
     // Level i from the best (0 = best).
     std::optional<Level> at(size_t i) const;
-    // Total quantity of the best n levels (the imbalance query).
-    Lots top_volume(size_t n) const;
+    // Total quantity of the best n levels (the imbalance query). Inline: a handful of levels.
+    Lots top_volume(size_t n) const {
+        Lots total = 0;
+        if (n == 0) return 0;
+        auto add = [&](Lots qty) {
+            total += qty;
+            return --n > 0;
+        };
+        if (walk_window([&](size_t i) { return add(qty_[i]); }))
+            deep_.visit([&](const Level &l) { return add(l.qty); });
+        return total;
+    }
 
     // Calls f(Level) from the best level outwards until f returns false or the side ends.
     template <typename F>
     void visit(F &&f) const {
-        if (!walk_window([&](size_t i) { return f(Level{price_of(low_ + Ticks(i)), qty_[i]}); }))
+        if (!walk_window([&](size_t i) { return f(Level{price_of(top_ - Ticks(i)), qty_[i]}); }))
             return;
         deep_.visit([&](const Level &l) { return f(Level{price_of(l.price), l.qty}); });
     }
 
   private:
     static constexpr size_t kWords = size_t(kWindow) / 64;
-    // Calls f(index into qty_) for each occupied key of the window, best first, a word of the
-    // bitmap at a time; false if f stopped the walk.
+    // Calls f(slot) for each occupied key of the window, best first, a word of the bitmap at a
+    // time; false if f stopped the walk.
     template <typename F>
     bool walk_window(F &&f) const {
         if (window_count_ == 0) return true;
-        auto top = static_cast<size_t>(best_key_ - low_);
-        size_t word = top >> 6;
-        uint64_t bits = bits_[word] & (~uint64_t{0} >> (63 - (top & 63)));
+        size_t word = slot(best_key_) >> 6;
+        uint64_t bits = bits_[word];  // no key above the best: no bit below its slot
         for (;;) {
             while (bits) {
-                size_t bit = 63 - size_t(std::countl_zero(bits));
-                bits &= ~(uint64_t{1} << bit);
-                if (!f(word * 64 + bit)) return false;
+                const size_t i = word * 64 + size_t(std::countr_zero(bits));
+                bits &= bits - 1;
+                if (!f(i)) return false;
             }
-            if (word == 0) return true;
-            bits = bits_[--word];
+            if (++word == kWords) return true;
+            bits = bits_[word];
         }
     }
+    // Index of a window key in qty_ and the bitmap: 0 for the window's top key.
+    size_t slot(Ticks key) const { return static_cast<size_t>(top_ - key); }
     Ticks key_of(Ticks price) const { return side_ == Side::buy ? price : -price; }
     Ticks price_of(Ticks key) const { return side_ == Side::buy ? key : -key; }
-    // The next occupied key of the window below k, or low_ - 1 if there is none.
+    // The next occupied key of the window below k, or top_ - kWindow if there is none.
     Ticks next_below(Ticks k) const;
     // Places the window so that `key` sits a quarter of its width below the top, moving the
     // levels that change sides between the window and the deep levels.
     void move_window(Ticks key);
-    void window_set(Ticks key, Lots qty);
+    // set() of a key in the window: one store and a bit, with no branch on whether the level
+    // existed or is deleted (diffs mix those cases unpredictably). A deleted level's quantity is
+    // stored too, and never read.
+    void window_set(Ticks key, Lots qty) {
+        const size_t i = slot(key);
+        uint64_t &word = bits_[i >> 6];
+        const uint64_t bit = uint64_t{1} << (i & 63);
+        const bool had = (word & bit) != 0, has = qty != 0;
+        const bool was_empty = window_count_ == 0;
+        qty_[i] = qty;
+        word = (word & ~bit) | (has ? bit : 0);
+        window_count_ = window_count_ + size_t(has) - size_t(had);
+        best_key_ = has && (was_empty || key > best_key_) ? key : best_key_;
+        if (had && !has && key == best_key_ && window_count_ != 0) best_key_ = next_below(key);
+    }
+    void set_outside(Ticks key, Lots qty);
 
     Side side_;
-    Ticks low_ = 0;        // the window holds keys low_ .. low_ + kWindow - 1
-    bool placed_ = false;  // the window has been placed (the arrays exist)
-    std::vector<Lots> qty_;
-    std::vector<uint64_t> bits_;  // occupancy of qty_, one bit per key
+    Ticks top_ = 0;               // the window holds keys top_ - kWindow + 1 .. top_
+    bool placed_ = false;         // the window has been placed (the arrays exist)
+    std::vector<Lots> qty_;       // by slot
+    std::vector<uint64_t> bits_;  // occupancy of qty_, one bit per slot
     size_t window_count_ = 0;
     Ticks best_key_ = 0;         // the largest occupied key in the window, if window_count_
     LevelBlocks deep_;           // keys below the window; none are above it
