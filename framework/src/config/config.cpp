@@ -34,7 +34,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char *top_level_keys =
-    "mode, venues, instruments, strategies, risk, account, market, notifiers, logging";
+    "mode, venues, instruments, strategies, risk, account, market, notifiers, logging, "
+    "confirm_mainnet";
 
 using Keys = std::initializer_list<std::string_view>;
 

@@ -62,7 +62,8 @@ instruments:
 )";
 
 const std::string top_keys =
-    "mode, venues, instruments, strategies, risk, account, market, notifiers, logging";
+    "mode, venues, instruments, strategies, risk, account, market, notifiers, logging, "
+    "confirm_mainnet";
 
 }  // namespace
 
@@ -173,8 +174,37 @@ TEST_CASE("an empty value where a string is required", "[config]") {
 
 TEST_CASE("an unknown mode lists the allowed values", "[config]") {
     const std::string yaml = base;
-    const std::string msg = error_of("mode: live\n" + yaml.substr(yaml.find('\n') + 1));
-    CHECK_THAT(msg, StartsWith("test.yaml:1:7: mode: expected one of paper, found \"live\""));
+    const std::string msg = error_of("mode: backtest\n" + yaml.substr(yaml.find('\n') + 1));
+    CHECK_THAT(msg,
+               StartsWith("test.yaml:1:7: mode: expected one of paper, shadow, live, found "
+                          "\"backtest\" (a backtest is `keel backtest <config>`, in any mode)"));
+}
+
+TEST_CASE("a live config names its network, and mainnet needs a written yes", "[config]") {
+    const std::string yaml = base;
+    const std::string rest = yaml.substr(yaml.find('\n') + 1);
+    CHECK(error_of("mode: live\n" + rest) ==
+          "test.yaml:4:5: venues.sim.settings.network: a live config must name the network: "
+          "testnet or mainnet");
+    auto with_network = [&](const std::string &net, const std::string &extra) {
+        std::string text = "mode: live\n" + extra + rest;
+        auto at = text.find("tick_ms: 50 }");
+        REQUIRE(at != std::string::npos);
+        text.insert(at + 11, ", network: " + net);
+        return text;
+    };
+    CHECK_THAT(
+        error_of(with_network("prod", "")),
+        Contains("venues.sim.settings.network: expected testnet or mainnet, found \"prod\""));
+    CHECK_THAT(error_of(with_network("mainnet", "")),
+               StartsWith("test.yaml:1:7: mode: live on mainnet trades real money: add "
+                          "`confirm_mainnet: true`"));
+    auto cfg =
+        load_string(with_network("mainnet", "confirm_mainnet: true\n"), "test.yaml", env_of());
+    CHECK(cfg.mode == keel::config::Mode::live);
+    CHECK(cfg.confirm_mainnet);
+    CHECK(load_string(with_network("testnet", ""), "test.yaml", env_of()).mode ==
+          keel::config::Mode::live);
 }
 
 TEST_CASE("an enum value with a typo gets a suggestion", "[config]") {
@@ -197,7 +227,7 @@ TEST_CASE("a mapping where a sequence is expected", "[config]") {
 TEST_CASE("a venue block must be a mapping", "[config]") {
     CHECK(error_of("venues:\n  sim: sim\n") ==
           "test.yaml:2:8: venues.sim: expected a mapping with keys plugin, settings, replay, "
-          "record, found \"sim\"");
+          "record, ca_file, found \"sim\"");
 }
 
 TEST_CASE("an unset environment variable is named, never a value", "[config]") {
