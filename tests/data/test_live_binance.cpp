@@ -16,6 +16,7 @@
 #include "keel/engine/engine.hpp"
 #include "keel/net/transport.hpp"
 #include "loopback_venue.hpp"
+#include "support/shipped_config.hpp"
 #include "usdm_reference.hpp"
 
 using namespace keel;
@@ -190,4 +191,80 @@ TEST_CASE("a live session rides out 429, an unknown outcome, a gap and dropped s
     CHECK(summary.market[0].sync.gaps >= 1);
     CHECK(summary.market[0].resyncs >= 2);  // the gap and the drop
     CHECK(summary.position_checks >= 1);    // reconciled after the user stream came back
+}
+
+namespace {
+
+// A shipped Binance config pointed at the loopback venue: its URLs and certificate.
+std::string at_loopback(std::string text, const test::LoopbackVenue &venue) {
+    auto insert_after = [&](const std::string &anchor, const std::string &lines) {
+        auto at = text.find(anchor);
+        REQUIRE(at != std::string::npos);
+        at = text.find('\n', at) + 1;
+        text.insert(at, lines);
+    };
+    insert_after("    plugin: binance", "    ca_file: " + venue.cert().string() + "\n");
+    insert_after("      market: usdm",
+                 "      rest_url: " + venue.https() + "\n      ws_url: " + venue.wss() + "\n");
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("the shipped shadow and live Binance configs trade against the loopback venue",
+          "[data][live][network]") {
+    SECTION("shadow: live data, simulated fills, nothing sent") {
+        test::TempDir dir;
+        test::LoopbackVenue venue(dir);
+        auto cfg = config::load_file(
+            dir.write("shadow-binance.yaml",
+                      at_loopback(test::shipped_config("shadow-binance.yaml"), venue)));
+        CHECK(cfg.mode == config::Mode::shadow);
+        cfg.notifiers.clear();
+        engine::Engine e(cfg, live_options());
+        auto summary = e.run(TimeNs{8} * 1'000'000'000);
+        CHECK(summary.orders > 0);
+        CHECK(summary.fills > 0);
+        CHECK(summary.live.sent == 0);
+        REQUIRE(summary.market.size() == 1);
+        CHECK(summary.market[0].sync.gaps == 0);
+        std::string state = ask_venue(venue, "GET", "/keel-test/state");
+        INFO(state);
+        CHECK(state.find("\"ordersPlacedPerClientOrderId\":{}") != std::string::npos);
+    }
+    SECTION("live on testnet: the venue's orders and position are keel's") {
+        test::TempDir dir;
+        test::LoopbackVenue venue(dir);
+        ::setenv("BINANCE_TESTNET_API_KEY", test::LoopbackVenue::kApiKey, 1);
+        ::setenv("BINANCE_TESTNET_API_SECRET", test::LoopbackVenue::kSecret, 1);
+        auto cfg = config::load_file(dir.write(
+            "live-binance-testnet.example.yaml",
+            at_loopback(test::shipped_config("live-binance-testnet.example.yaml"), venue)));
+        CHECK(cfg.mode == config::Mode::live);
+        cfg.notifiers.clear();
+        engine::Engine e(cfg, live_options());
+        auto summary = e.run(TimeNs{8} * 1'000'000'000);
+        INFO("venue stderr: " << venue.process().err());
+        CHECK(summary.live.sent > 0);
+        CHECK(summary.fills > 0);
+        CHECK(summary.position_mismatches == 0);
+        std::string state = ask_venue(venue, "GET", "/keel-test/state");
+        INFO(state);
+        simdjson::dom::parser parser;
+        simdjson::dom::element root = parser.parse(state);
+        simdjson::dom::object account = root["account"];
+        size_t placed = 0;
+        for (auto [cid, times] : simdjson::dom::object(account["ordersPlacedPerClientOrderId"])) {
+            INFO(cid);
+            CHECK(int64_t(times) == 1);
+            ++placed;
+        }
+        CHECK(placed == summary.live.sent);
+        CHECK(int64_t(account["fills"]) == static_cast<int64_t>(summary.fills));
+        // The position the venue holds is the one keel counts (lot 0.001).
+        double venue_qty =
+            std::stod(std::string(std::string_view(account["positions"].at(0)["positionAmt"])));
+        CHECK(std::llround(venue_qty * 1000) == e.portfolio().position(0).qty);
+        CHECK(simdjson::dom::array(account["openOrders"]).size() == 0);
+    }
 }
