@@ -649,7 +649,7 @@ constexpr keel_plugin_info k_info = {
     .kind = KEEL_PLUGIN_EXCHANGE,
     .name = "binance",
     .version = "0.1.0",
-    .description = "Binance USD-M futures and spot market data, live or replayed",
+    .description = "Binance USD-M futures and spot: market data (live or replayed) and trading",
     .descriptor = &k_descriptor,
 };
 

@@ -404,11 +404,11 @@ int describe_plugin(const Options &o) {
         std::printf("%s %s: %s plugin\n  file: %s\n  %s\n", lib->name().c_str(),
                     lib->version().c_str(), keel::plugin::to_string(lib->kind()), file->c_str(),
                     lib->description().c_str());
-        static const std::pair<uint64_t, const char *> caps[] = {{KEEL_CAP_L2_BOOK, "l2_book"},
-                                                                 {KEEL_CAP_TRADES, "trades"},
-                                                                 {KEEL_CAP_SYNTHETIC, "synthetic"},
-                                                                 {KEEL_CAP_FRAMES, "frames"},
-                                                                 {KEEL_CAP_PLAYBACK, "playback"}};
+        static const std::pair<uint64_t, const char *> caps[] = {
+            {KEEL_CAP_L2_BOOK, "l2_book"},     {KEEL_CAP_TRADES, "trades"},
+            {KEEL_CAP_SYNTHETIC, "synthetic"}, {KEEL_CAP_FRAMES, "frames"},
+            {KEEL_CAP_PLAYBACK, "playback"},   {KEEL_CAP_TRADING, "trading"},
+            {KEEL_CAP_ACCOUNT, "account"}};
         if (lib->kind() == keel::plugin::Kind::exchange) {
             std::string names;
             for (auto &[bit, name] : caps)
