@@ -1,11 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include "approve.hpp"
 #include "keel/exec/paper_venue.hpp"
 #include "keel/exec/portfolio.hpp"
 
 using namespace keel;
 using exec::OrderEvent;
 using exec::OrderStatus;
+using test::approve;
 
 namespace {
 
@@ -23,20 +25,6 @@ market::Book book() {
     market::Book b;
     b.apply_snapshot(bids, asks);
     return b;
-}
-
-// The venue only takes approved orders: approve through a gate with every limit off.
-risk::ApprovedOrder approve(exec::OrderIntent intent, const InstrumentSpec &spec,
-                            const market::Book &b) {
-    config::RiskLimits l;
-    l.order = config::OrderLimits{};
-    l.daily_loss_pct = l.max_drawdown_pct = config::OrderLimits::kOff;
-    std::vector<InstrumentSpec> specs{spec};
-    exec::Portfolio pf(specs, {});
-    risk::RiskGate gate(l, specs, {});
-    auto r = gate.check(std::move(intent), risk::RiskContext{spec, b, pf, {}, 0});
-    REQUIRE(std::holds_alternative<risk::ApprovedOrder>(r));
-    return std::move(std::get<risk::ApprovedOrder>(r));
 }
 
 }  // namespace

@@ -1,0 +1,297 @@
+// The live order manager against a scripted venue: what it sends, and what it makes of every
+// kind of answer (duplicates, fills before or after the final state, refusals by reason,
+// silence, cancels), on a clock the test moves.
+
+#include <catch2/catch.hpp>
+
+#include "approve.hpp"
+#include "keel/exec/live_venue.hpp"
+
+using namespace keel;
+using exec::OrderEvent;
+using exec::OrderStatus;
+using exec::VenueOrderUpdate;
+
+namespace {
+
+constexpr TimeNs kSecond = 1'000'000'000;
+
+struct Script {
+    std::vector<keel_order_request> placed;
+    std::vector<std::string> placed_ids, cancels, queries;
+    bool refuse_handover = false;
+};
+
+struct Fixture {
+    std::vector<InstrumentSpec> specs;
+    Script script;
+    std::unique_ptr<exec::LiveVenue> venue;
+    std::vector<OrderEvent> out;
+    market::Book book;
+
+    Fixture() {
+        InstrumentSpec s;
+        s.id = s.symbol = "BTCUSDT";
+        s.quote = "USDT";
+        s.tick_size = 0.1;
+        s.lot_size = 0.001;
+        specs = {s};
+        std::vector<market::Level> bids{{1000, 1000}}, asks{{1001, 1000}};
+        book.apply_snapshot(bids, asks);
+        exec::LiveVenue::Link link;
+        link.venue_id = 7;
+        link.place = [this](const keel_order_request &r, std::string &why) {
+            if (script.refuse_handover) {
+                why = "not connected";
+                return false;
+            }
+            script.placed.push_back(r);
+            script.placed_ids.push_back(r.client_order_id);
+            return true;
+        };
+        link.cancel = [this](keel_instrument_id id, const std::string &cid, std::string &) {
+            CHECK(id == 7);
+            script.cancels.push_back(cid);
+            return true;
+        };
+        link.query = [this](keel_instrument_id id, const std::string &cid, std::string &) {
+            CHECK(id == 7);
+            script.queries.push_back(cid);
+            return true;
+        };
+        venue = std::make_unique<exec::LiveVenue>("t est!", specs,
+                                                  std::vector<exec::LiveVenue::Link>{link});
+    }
+
+    void buy(exec::OrderId id, Lots qty, TimeNs now = 0,
+             exec::OrderType type = exec::OrderType::market, Ticks price = 0) {
+        exec::OrderIntent i;
+        i.side = Side::buy;
+        i.type = type;
+        i.qty = qty;
+        i.price = price;
+        venue->submit(test::approve(i, specs[0], book), id, now, out);
+    }
+    VenueOrderUpdate update(const std::string &cid, uint32_t state) {
+        VenueOrderUpdate u;
+        u.client_order_id = cid;
+        u.state = state;
+        u.qty = 2;
+        return u;
+    }
+    VenueOrderUpdate fill(const std::string &cid, uint32_t state, Lots qty, Ticks price,
+                          uint64_t trade, Lots cumulative) {
+        auto u = update(cid, state);
+        u.last_qty = qty;
+        u.last_price = price;
+        u.trade_id = trade;
+        u.filled = cumulative;
+        u.fee_amount = 5000;  // 0.00005 USDT
+        u.fee_asset = "USDT";
+        return u;
+    }
+    VenueOrderUpdate refusal(const std::string &cid, uint32_t reason) {
+        auto u = update(cid, KEEL_ORDER_STATE_REJECTED);
+        u.reason = reason;
+        u.message = "the venue says no";
+        return u;
+    }
+    std::vector<OrderStatus> statuses() {
+        std::vector<OrderStatus> s;
+        for (auto &e : out) s.push_back(e.status);
+        out.clear();
+        return s;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("live orders: one client id, fills booked once, final after the last fill", "[live]") {
+    Fixture f;
+    f.buy(1, 2);
+    REQUIRE(f.script.placed.size() == 1);
+    const auto &r = f.script.placed[0];
+    const std::string cid = f.script.placed_ids[0];
+    CHECK(cid == "ktest-1");  // only [A-Za-z0-9] of the deployment name
+    CHECK(r.instrument == 7);
+    CHECK(r.side == KEEL_SIDE_BUY);
+    CHECK(r.type == KEEL_ORDER_MARKET);
+    CHECK(r.qty_lots == 2);
+    CHECK(f.statuses() == std::vector{OrderStatus::pending_new});
+    CHECK(f.venue->open_orders(0, exec::kNoStrategy).buy_qty == 2);
+
+    f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_NEW), 1, f.out);
+    CHECK(f.statuses() == std::vector{OrderStatus::accepted});
+    auto first = f.fill(cid, KEEL_ORDER_STATE_PARTIALLY_FILLED, 1, 1001, 11, 1);
+    f.venue->on_update(first, 2, f.out);
+    REQUIRE(f.out.size() == 1);
+    CHECK(f.out[0].last_qty == 1);
+    CHECK(f.out[0].last_price == 1001);
+    CHECK(f.out[0].last_fee == Money::from_units(5000));
+    CHECK(f.statuses() == std::vector{OrderStatus::partially_filled});
+    f.venue->on_update(first, 3, f.out);  // the same fill again (the stream and the answer)
+    CHECK(f.out.empty());
+    CHECK(f.venue->stats().duplicate_fills == 1);
+    f.venue->on_update(f.fill(cid, KEEL_ORDER_STATE_FILLED, 1, 1002, 12, 2), 4, f.out);
+    CHECK(f.statuses() == std::vector{OrderStatus::filled});
+    CHECK(f.venue->open_orders() == 0);
+    f.venue->on_update(f.fill(cid, KEEL_ORDER_STATE_FILLED, 1, 1002, 12, 2), 5, f.out);
+    CHECK(f.out.empty());
+    CHECK(f.venue->stats().late_updates == 1);
+    CHECK(f.venue->stats().sent == 1);
+}
+
+TEST_CASE("live orders: a final state without its fills waits for them, then asks", "[live]") {
+    Fixture f;
+    f.buy(1, 2);
+    const std::string cid = f.script.placed_ids[0];
+    f.statuses();
+    auto done = f.update(cid, KEEL_ORDER_STATE_FILLED);
+    done.filled = 2;  // an answer that says filled, without prices
+    f.venue->on_update(done, 0, f.out);
+    CHECK(f.statuses() == std::vector{OrderStatus::accepted});
+    CHECK(f.venue->open_orders() == 1);
+    f.venue->on_timer(kSecond, f.out);
+    CHECK(f.script.queries.empty());
+    f.venue->on_timer(3 * kSecond, f.out);
+    REQUIRE(f.script.queries == std::vector<std::string>{cid});
+    // The trade history brings the fills (no status of their own).
+    f.venue->on_update(f.fill(cid, 0, 1, 1001, 21, 0), 4 * kSecond, f.out);
+    f.venue->on_update(f.fill(cid, 0, 1, 1001, 22, 0), 4 * kSecond, f.out);
+    CHECK(f.statuses() == std::vector{OrderStatus::partially_filled, OrderStatus::filled});
+    CHECK(f.venue->open_orders() == 0);
+}
+
+TEST_CASE("live orders: refusals are read by their reason", "[live]") {
+    Fixture f;
+    SECTION("rate limited: sent again later with the same id") {
+        f.buy(1, 2);
+        const std::string cid = f.script.placed_ids[0];
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_RATE_LIMITED), 0, f.out);
+        CHECK(f.statuses() == std::vector{OrderStatus::pending_new});
+        f.venue->on_timer(kSecond, f.out);
+        CHECK(f.script.placed.size() == 1);  // backoff: 2 s at least
+        f.venue->on_timer(4 * kSecond, f.out);
+        REQUIRE(f.script.placed_ids == std::vector<std::string>{cid, cid});
+        CHECK(f.venue->stats().resent == 1);
+    }
+    SECTION("unknown outcome: asked, never sent blindly; 'no such order' means send it again") {
+        f.buy(1, 2);
+        const std::string cid = f.script.placed_ids[0];
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_UNKNOWN_OUTCOME), 0, f.out);
+        f.venue->on_timer(2 * kSecond, f.out);
+        CHECK(f.script.placed.size() == 1);
+        REQUIRE(f.script.queries == std::vector<std::string>{cid});
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_UNKNOWN_ORDER), 3 * kSecond, f.out);
+        CHECK(f.script.placed_ids == std::vector<std::string>{cid, cid});
+    }
+    SECTION("unknown outcome: the venue has it, so it is not sent again") {
+        f.buy(1, 2);
+        const std::string cid = f.script.placed_ids[0];
+        f.statuses();
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_UNKNOWN_OUTCOME), 0, f.out);
+        f.venue->on_timer(2 * kSecond, f.out);
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_NEW), 3 * kSecond, f.out);
+        CHECK(f.statuses() == std::vector{OrderStatus::accepted});
+        f.venue->on_timer(60 * kSecond, f.out);
+        CHECK(f.script.placed.size() == 1);
+    }
+    SECTION("a question that fails is asked again, not taken for a refusal of the order") {
+        f.buy(1, 2);
+        const std::string cid = f.script.placed_ids[0];
+        f.statuses();
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_UNKNOWN_OUTCOME), 0, f.out);
+        f.venue->on_timer(2 * kSecond, f.out);
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_BAD_TIMESTAMP), 3 * kSecond, f.out);
+        CHECK(f.out.empty());
+        CHECK(f.venue->open_orders() == 1);
+        f.venue->on_timer(10 * kSecond, f.out);
+        CHECK(f.script.queries.size() == 2);
+        CHECK(f.script.placed.size() == 1);
+    }
+    SECTION("a plain refusal rejects, with the venue's reason and text") {
+        f.buy(1, 2);
+        const std::string cid = f.script.placed_ids[0];
+        f.statuses();
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_INSUFFICIENT_FUNDS), 0, f.out);
+        REQUIRE(f.out.size() == 1);
+        CHECK(f.out[0].status == OrderStatus::rejected);
+        CHECK(f.out[0].reason == "VENUE_INSUFFICIENT_FUNDS");
+        CHECK(f.out[0].message == "the venue says no");
+        CHECK(f.venue->open_orders() == 0);
+    }
+    SECTION("given up after eight attempts") {
+        f.buy(1, 2);
+        const std::string cid = f.script.placed_ids[0];
+        f.statuses();
+        TimeNs now = 0;
+        for (int k = 0; k < 8; ++k) {
+            f.venue->on_update(f.refusal(cid, KEEL_VENUE_TRANSIENT), now, f.out);
+            now += 120 * kSecond;
+            f.venue->on_timer(now, f.out);
+        }
+        CHECK(f.script.placed.size() == 8);
+        REQUIRE(f.out.size() == 1);
+        CHECK(f.out[0].status == OrderStatus::rejected);
+        CHECK(f.out[0].reason == "VENUE_UNAVAILABLE");
+    }
+    SECTION("an order the plugin cannot even hand over is rejected at once") {
+        f.script.refuse_handover = true;
+        f.buy(1, 2);
+        CHECK(f.statuses() == std::vector{OrderStatus::pending_new, OrderStatus::rejected});
+    }
+    SECTION("silence about an unacknowledged order: asked after 10 s") {
+        f.buy(1, 2);
+        f.venue->on_timer(9 * kSecond, f.out);
+        CHECK(f.script.queries.empty());
+        f.venue->on_timer(11 * kSecond, f.out);
+        CHECK(f.script.queries.size() == 1);
+    }
+    SECTION("a report about an order this session did not place is counted, not booked") {
+        f.venue->on_update(f.fill("someone-else", KEEL_ORDER_STATE_FILLED, 1, 1001, 99, 1), 0,
+                           f.out);
+        CHECK(f.out.empty());
+        CHECK(f.venue->stats().unknown_updates == 1);
+    }
+}
+
+TEST_CASE("live orders: cancels are confirmed by the venue", "[live]") {
+    Fixture f;
+    SECTION("a working order: pending_cancel, then cancelled on the venue's word") {
+        f.buy(1, 2, 0, exec::OrderType::limit, 990);
+        const std::string cid = f.script.placed_ids[0];
+        CHECK(f.script.placed[0].price_ticks == 990);
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_NEW), 0, f.out);
+        f.statuses();
+        CHECK(f.venue->cancel(1, 1, f.out));
+        CHECK_FALSE(f.venue->cancel(1, 1, f.out));  // already asked
+        CHECK(f.statuses() == std::vector{OrderStatus::pending_cancel});
+        CHECK(f.script.cancels == std::vector<std::string>{cid});
+        CHECK(f.venue->open_orders() == 1);  // still counts until the venue confirms
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_CANCELED), 2, f.out);
+        CHECK(f.statuses() == std::vector{OrderStatus::cancelled});
+        CHECK(f.venue->open_orders() == 0);
+    }
+    SECTION("an order waiting to be sent again is cancelled here, nothing sent") {
+        f.buy(1, 2);
+        const std::string cid = f.script.placed_ids[0];
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_RATE_LIMITED), 0, f.out);
+        f.statuses();
+        CHECK(f.venue->cancel(1, 1, f.out));
+        CHECK(f.statuses() == std::vector{OrderStatus::cancelled});
+        CHECK(f.script.cancels.empty());
+        f.venue->on_timer(100 * kSecond, f.out);
+        CHECK(f.script.placed.size() == 1);
+    }
+    SECTION("a cancel the venue does not know: asked what became of the order") {
+        f.buy(1, 2, 0, exec::OrderType::limit, 990);
+        const std::string cid = f.script.placed_ids[0];
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_NEW), 0, f.out);
+        CHECK(f.venue->cancel(1, 1, f.out));
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_UNKNOWN_ORDER), 2, f.out);
+        CHECK(f.script.queries == std::vector<std::string>{cid});
+        f.venue->on_update(f.fill(cid, KEEL_ORDER_STATE_FILLED, 2, 990, 5, 2), 3, f.out);
+        f.statuses();
+        CHECK(f.venue->open_orders() == 0);
+    }
+}
