@@ -139,6 +139,26 @@ class Fields {
     const char *bad_ = nullptr;
 };
 
+// The fields USD-M's ORDER_TRADE_UPDATE "o" and spot's executionReport share: the order and,
+// when the event is a fill, the fill with its fee.
+void order_fields(Fields &f, const SymbolGrid &g, OrderUpdate &u) {
+    u.venue_order_id = f.id("i");
+    u.state = state_of(f.str("X"));
+    u.side = side_of(f.str("S"));
+    u.type = f.str("o");
+    u.qty_lots = f.units("q", g.qty);
+    u.price_ticks = f.units("p", g.price);
+    u.filled_lots = f.units("z", g.qty);
+    u.last_qty_lots = f.units("l", g.qty);
+    if (u.last_qty_lots > 0) {
+        u.last_price_ticks = f.units("L", g.price);
+        u.trade_id = static_cast<uint64_t>(f.int_or("t", 0));
+        u.maker = f.flag("m");
+        u.fee_amount = f.amount_or_zero("n");
+        u.fee_asset = f.str_or("N", "");
+    }
+}
+
 }  // namespace
 
 std::optional<int64_t> parse_amount(std::string_view text) {
@@ -326,22 +346,8 @@ bool AccountCodec::futures_order_event(Object data) {
     u.instrument = g->id;
     u.symbol = symbol;
     u.client_order_id = f.str("c");
-    u.venue_order_id = f.id("i");
-    u.state = state_of(f.str("X"));
-    u.side = side_of(f.str("S"));
-    u.type = f.str("o");
     u.exchange_ts_ns = f.has("T") ? f.ms_to_ns("T") : event_ts;
-    u.qty_lots = f.units("q", g->qty);
-    u.price_ticks = f.units("p", g->price);
-    u.filled_lots = f.units("z", g->qty);
-    u.last_qty_lots = f.units("l", g->qty);
-    if (u.last_qty_lots > 0) {
-        u.last_price_ticks = f.units("L", g->price);
-        u.trade_id = static_cast<uint64_t>(f.int_or("t", 0));
-        u.maker = f.flag("m");
-        u.fee_amount = f.amount_or_zero("n");
-        u.fee_asset = f.str_or("N", "");
-    }
+    order_fields(f, *g, u);
     u.realized_pnl_amount = f.amount_or_zero("rp");
     if (u.state == KEEL_ORDER_STATE_EXPIRED || u.state == KEEL_ORDER_STATE_REJECTED)
         u.message = f.str_or("x", "");
@@ -363,22 +369,8 @@ bool AccountCodec::spot_execution_report(Object data) {
     // A cancel carries the cancel request's own id in "c" and the order's in "C".
     std::string_view original = f.str_or("C", "");
     u.client_order_id = original.empty() ? f.str("c") : original;
-    u.venue_order_id = f.id("i");
-    u.state = state_of(f.str("X"));
-    u.side = side_of(f.str("S"));
-    u.type = f.str("o");
     u.exchange_ts_ns = f.ms_to_ns("T");
-    u.qty_lots = f.units("q", g->qty);
-    u.price_ticks = f.units("p", g->price);
-    u.filled_lots = f.units("z", g->qty);
-    u.last_qty_lots = f.units("l", g->qty);
-    if (u.last_qty_lots > 0) {
-        u.last_price_ticks = f.units("L", g->price);
-        u.trade_id = static_cast<uint64_t>(f.int_or("t", 0));
-        u.maker = f.flag("m");
-        u.fee_amount = f.amount_or_zero("n");
-        u.fee_asset = f.str_or("N", "");
-    }
+    order_fields(f, *g, u);
     std::string_view why = f.str_or("r", "NONE");
     if (why != "NONE") {
         u.message = why;

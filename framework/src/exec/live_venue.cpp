@@ -323,19 +323,8 @@ void LiveVenue::on_timer(TimeNs now, std::vector<OrderEvent> &out) {
 risk::OpenOrders LiveVenue::open_orders(InstrumentIndex instrument, StrategyIndex strategy) const {
     risk::OpenOrders r;
     r.total = static_cast<int>(orders_.size());
-    for (const auto &[id, w] : orders_) {
-        const Order &o = w.order;
-        if (o.intent.instrument != instrument) continue;
-        bool entry = o.intent.strategy == strategy && !o.intent.reduce_only;
-        if (o.intent.side == Side::buy) {
-            r.buy_qty += o.remaining();
-            r.buy_notional += scales_[instrument].notional(o.intent.price, o.remaining());
-            r.entry_buy = r.entry_buy || entry;
-        } else {
-            r.sell_qty += o.remaining();
-            r.entry_sell = r.entry_sell || entry;
-        }
-    }
+    for (const auto &[id, w] : orders_)
+        if (w.order.intent.instrument == instrument) r.add(w.order, strategy, scales_[instrument]);
     return r;
 }
 

@@ -172,18 +172,8 @@ void PaperVenue::on_trade(InstrumentIndex instrument, Ticks price, Lots qty, Sid
 risk::OpenOrders PaperVenue::open_orders(InstrumentIndex instrument, StrategyIndex strategy) const {
     risk::OpenOrders r;
     r.total = static_cast<int>(resting_.size());
-    for (auto &[id, o] : resting_) {
-        if (o.intent.instrument != instrument) continue;
-        bool entry = o.intent.strategy == strategy && !o.intent.reduce_only;
-        if (o.intent.side == Side::buy) {
-            r.buy_qty += o.remaining();
-            r.buy_notional += scales_[instrument].notional(o.intent.price, o.remaining());
-            r.entry_buy = r.entry_buy || entry;
-        } else {
-            r.sell_qty += o.remaining();
-            r.entry_sell = r.entry_sell || entry;
-        }
-    }
+    for (auto &[id, o] : resting_)
+        if (o.intent.instrument == instrument) r.add(o, strategy, scales_[instrument]);
     return r;
 }
 

@@ -91,6 +91,19 @@ struct OpenOrders {
     bool entry_buy = false;          // this strategy has a resting non-reduce buy here
     bool entry_sell = false;
     int total = 0;  // across the deployment
+
+    // Counts one working order on this instrument, for a decision about an order of `strategy`.
+    void add(const exec::Order &o, exec::StrategyIndex strategy, const NotionalScale &scale) {
+        const bool entry = o.intent.strategy == strategy && !o.intent.reduce_only;
+        if (o.intent.side == Side::buy) {
+            buy_qty += o.remaining();
+            buy_notional += scale.notional(o.intent.price, o.remaining());
+            entry_buy = entry_buy || entry;
+        } else {
+            sell_qty += o.remaining();
+            entry_sell = entry_sell || entry;
+        }
+    }
 };
 
 struct RiskContext {
