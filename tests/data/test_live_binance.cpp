@@ -33,6 +33,8 @@ reasons = ""
 local entry, resting
 function on_book(inst, book)
   n = n + 1
+  -- Over the config's max_order_notional: vetoed by the gate, so the venue never sees it.
+  if n == 10 then keel.order{ instrument = "BTCUSDT", side = "buy", qty = 1 } end
   if n == 50 then entry = keel.order{ instrument = "BTCUSDT", side = "buy", qty = 0.005 } end
 end
 function on_order(o)
@@ -99,6 +101,8 @@ instruments:
   - {{ symbol: BTCUSDT, venue: binance }}
 strategies:
   - {{ name: trader, file: trader.lua, instruments: [BTCUSDT] }}
+risk:
+  max_order_notional: 2000
 )",
                                            dir.path().string(), test::usdm::kExchangeInfo.string(),
                                            venue.port(), test::LoopbackVenue::kSecretVar)));
@@ -119,7 +123,10 @@ void check_round_trip(engine::Engine &e, const engine::Summary &summary,
                       simdjson::dom::element &root) {
     auto num = [&](const char *g) { return std::stod(*e.strategy("trader")->global_as_string(g)); };
     INFO("rejections:" << *e.strategy("trader")->global_as_string("reasons"));
-    CHECK(num("rejected") == 0);
+    const std::string reasons = *e.strategy("trader")->global_as_string("reasons");
+    CHECK(num("rejected") == 1);  // the oversized order, by the gate; the venue refused nothing
+    CHECK(reasons.find("MAX_ORDER_NOTIONAL") != std::string::npos);
+    CHECK(summary.vetoes == 1);
     CHECK(num("accepted") == 3);
     CHECK(num("cancelled") == 1);
     CHECK(num("filled_qty") == Approx(0.010));
@@ -139,7 +146,7 @@ void check_round_trip(engine::Engine &e, const engine::Summary &summary,
         CHECK(int64_t(times) == 1);  // never an order twice
         ++placed;
     }
-    CHECK(placed == 3);
+    CHECK(placed == 3);  // the vetoed order never reached the venue
     CHECK(int64_t(account["fills"]) == static_cast<int64_t>(summary.fills));
 }
 
