@@ -50,21 +50,7 @@ std::string LiveVenue::client_id(OrderId id) const {
 }
 
 OrderEvent LiveVenue::event(const Working &w, OrderStatus status, TimeNs now) const {
-    const Order &o = w.order;
-    OrderEvent e;
-    e.id = o.id;
-    e.strategy = o.intent.strategy;
-    e.instrument = o.intent.instrument;
-    e.side = o.intent.side;
-    e.type = o.intent.type;
-    e.status = status;
-    e.qty = o.intent.qty;
-    e.filled = o.filled;
-    e.avg_price =
-        o.filled ? o.fill_value.to_double() / instruments_[o.intent.instrument].qty(o.filled) : 0;
-    e.tag = o.intent.tag;
-    e.ts = now;
-    return e;
+    return order_event(w.order, status, instruments_[w.order.intent.instrument], now);
 }
 
 void LiveVenue::submit(risk::ApprovedOrder approved, OrderId id, TimeNs now,

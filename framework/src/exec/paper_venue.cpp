@@ -13,20 +13,7 @@ PaperVenue::PaperVenue(const config::Account &account,
 }
 
 OrderEvent PaperVenue::event(const Order &o, TimeNs now) const {
-    OrderEvent e;
-    e.id = o.id;
-    e.strategy = o.intent.strategy;
-    e.instrument = o.intent.instrument;
-    e.side = o.intent.side;
-    e.type = o.intent.type;
-    e.status = o.status;
-    e.qty = o.intent.qty;
-    e.filled = o.filled;
-    e.avg_price =
-        o.filled ? o.fill_value.to_double() / instruments_[o.intent.instrument].qty(o.filled) : 0;
-    e.tag = o.intent.tag;
-    e.ts = now;
-    return e;
+    return order_event(o, o.status, instruments_[o.intent.instrument], now);
 }
 
 void PaperVenue::fill(Order &o, Lots qty, Ticks price, bool maker, TimeNs now,

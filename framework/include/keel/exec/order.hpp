@@ -106,4 +106,22 @@ struct OrderEvent {
     TimeNs ts = 0;
 };
 
+// An event about `o` in its current state, before the venue adds what the event is about.
+inline OrderEvent order_event(const Order &o, OrderStatus status, const InstrumentSpec &spec,
+                              TimeNs now) {
+    OrderEvent e;
+    e.id = o.id;
+    e.strategy = o.intent.strategy;
+    e.instrument = o.intent.instrument;
+    e.side = o.intent.side;
+    e.type = o.intent.type;
+    e.status = status;
+    e.qty = o.intent.qty;
+    e.filled = o.filled;
+    e.avg_price = o.filled ? o.fill_value.to_double() / spec.qty(o.filled) : 0;
+    e.tag = o.intent.tag;
+    e.ts = now;
+    return e;
+}
+
 }  // namespace keel::exec
