@@ -520,6 +520,7 @@ void Engine::load_venues() {
         v->ca_file = ref.ca_file;
         // Stored data (a replay, playback, any simulated-clock session) never touches the network.
         v->offline = !ref.replay.empty() || options_.clock == ClockKind::simulated;
+        networked_ = networked_ || !v->offline;
 
         char err[512] = {0};
         void *self = nullptr;
@@ -966,8 +967,10 @@ Summary Engine::run(TimeNs duration) {
             sample_equity();
         }
         process_queue();
-        deliver_network();
-        process_account_updates();
+        if (networked_) {  // not in replays and backtests: no lock per loop for nothing
+            deliver_network();
+            process_account_updates();
+        }
         if (live_) {
             live_->on_timer(now(), venue_events_);
             handle_venue_events();

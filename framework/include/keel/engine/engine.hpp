@@ -253,6 +253,7 @@ class Engine final : public strategy::Services {
     };
     static constexpr size_t kFramePadding = 64;
     void deliver_network();
+    bool networked_ = false;  // some venue may use the network (not a replay or backtest)
     // A book that stopped being usable asks its venue for a snapshot, once per episode.
     void request_snapshot(InstrumentIndex i);
     void check_stale_books();
