@@ -83,6 +83,7 @@ struct Instance {
     bool market_up = false;
     std::vector<SnapshotFetch> fetches;  // by index in subs
     uint64_t next_request = 1;
+    RequestLimits limits;                  // what the venue said about sending, for both sides
     std::unique_ptr<Execution> execution;  // trading: with api_key and api_secret
 
     void log(uint32_t level, const std::string &msg) const { host->log(ctx, level, msg.c_str()); }
@@ -184,8 +185,13 @@ constexpr int64_t kSecond = 1'000'000'000;
 void fetch_snapshot(Instance &inst, size_t k) {
     auto &fetch = inst.fetches[k];
     fetch.wanted = true;
-    if (fetch.in_flight || !inst.market_up || fetch.retry_at_ns > inst.host->now_ns(inst.ctx))
+    const int64_t now = inst.host->now_ns(inst.ctx);
+    if (fetch.in_flight || !inst.market_up || fetch.retry_at_ns > now)
         return;  // the timer or the link coming up sends it
+    if (inst.limits.resume_at(now) > now) {
+        fetch.retry_at_ns = inst.limits.resume_at(now);  // the venue said wait: so we do
+        return;
+    }
     const auto &sub = *inst.subs[k];
     std::string url = inst.rest_url + inst.depth_path + "?symbol=" + sub.symbol +
                       "&limit=" + std::to_string(inst.depth_limit);
@@ -262,6 +268,7 @@ void on_frame(void *self, const keel_frame *f) {
         Subscription *sub = inst.by_symbol(symbol);
         if (!sub) return;         // a symbol nobody subscribed
         if (v12 && f->request) {  // a live answer (a recording keeps only good ones)
+            inst.limits.note(*f, inst.host->now_ns(inst.ctx));
             size_t k = sub_index(inst, *sub);
             if (f->http_status != 200) {
                 snapshot_failed(inst, k,
@@ -387,7 +394,7 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
         if (const keel_setting *w = find_setting(settings, setting_count, "recv_window"))
             trading.recv_window_ms = w->integer;
         if (const keel_setting *w = find_setting(settings, setting_count, "weight_limit"))
-            trading.weight_limit = w->integer;
+            inst->limits = RequestLimits(w->integer);
         if (trading.recv_window_ms < 1 || trading.recv_window_ms > 60'000) {
             set_error(err, err_size,
                       "binance: recv_window must be 1 to 60000 ms (Binance's range)");
@@ -415,7 +422,8 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
                             return &sub->grid;
                         }
                     return nullptr;
-                });
+                },
+                inst->limits);
         }
         std::ifstream in(info_file->string, std::ios::binary);
         std::stringstream body;

@@ -20,59 +20,26 @@ std::string grid_text(int64_t units, market::DecimalGrid grid) {
     return digits;
 }
 
-// A response header's value ("" if absent); names compare case-insensitively.
-std::string header(const char *headers, std::string_view name) {
-    if (!headers) return {};
-    std::string_view all(headers);
-    for (size_t at = 0; at < all.size();) {
-        size_t end = all.find("\r\n", at);
-        if (end == std::string_view::npos) end = all.size();
-        std::string_view line = all.substr(at, end - at);
-        size_t colon = line.find(':');
-        if (colon == name.size()) {
-            bool same = true;
-            for (size_t k = 0; k < colon && same; ++k)
-                same = std::tolower(static_cast<unsigned char>(line[k])) ==
-                       std::tolower(static_cast<unsigned char>(name[k]));
-            if (same) {
-                std::string_view value = line.substr(colon + 1);
-                while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-                return std::string(value);
-            }
-        }
-        at = end + 2;
-    }
-    return {};
-}
-
 }  // namespace
 
 Execution::Execution(const keel_host_api *host, void *ctx, ExecutionConfig config,
-                     SymbolLookup lookup, GridOf grid_of)
+                     SymbolLookup lookup, GridOf grid_of, RequestLimits &limits)
     : host_(host),
       ctx_(ctx),
       config_(std::move(config)),
       grid_of_(std::move(grid_of)),
-      codec_(std::move(lookup)) {}
+      codec_(std::move(lookup)),
+      limits_(limits) {}
 
 void Execution::start() {
-    send("GET", path("/fapi/v1/time", "/api/v3/time"), "", false, {.kind = Kind::server_time});
-    send("POST", path("/fapi/v1/listenKey", "/api/v3/userDataStream"), "", false,
-         {.kind = Kind::listen_key});
+    // Sent from the timer, which waits while the venue says wait.
+    time_retry_ns_ = listen_key_retry_ns_ = host_->now_ns(ctx_);
+    on_timer(time_retry_ns_);
 }
 
-bool Execution::blocked(int64_t now_ns, keel_venue_reason &why) const {
-    if (now_ns < blocked_until_ns_) {
-        why = blocked_reason_;
-        return true;
-    }
-    // Keep a tenth of the minute's weight for cancels and queries.
-    if (weight_minute_ == now_ns / (60'000 * kMs) &&
-        weight_used_ * 10 >= config_.weight_limit * 9) {
-        why = KEEL_VENUE_RATE_LIMITED;
-        return true;
-    }
-    return false;
+void Execution::retry_later(Kind kind, int64_t now_ns) {
+    const int64_t at = std::max(now_ns + 5'000 * kMs, limits_.resume_at(now_ns));
+    (kind == Kind::listen_key ? listen_key_retry_ns_ : time_retry_ns_) = at;
 }
 
 bool Execution::send(const char *method, const std::string &url_path, const std::string &query,
@@ -133,7 +100,7 @@ uint32_t Execution::place(const keel_order_request &o, char *err, size_t err_siz
               .qty_lots = o.qty_lots,
               .price_ticks = o.price_ticks};
     keel_venue_reason why;
-    if (blocked(host_->now_ns(ctx_), why)) {
+    if (limits_.blocked(host_->now_ns(ctx_), why)) {
         // Not sent: asking again while Binance says wait is what turns a 429 into a 418 ban.
         refuse(p, why, 0, "not sent: the venue's rate limit asks us to wait");
         return KEEL_OK;
@@ -174,7 +141,7 @@ uint32_t Execution::cancel(keel_instrument_id instrument, const char *client_ord
     q.add("symbol", symbol).add("origClientOrderId", client_order_id);
     Pending p{.kind = Kind::cancel, .instrument = instrument, .client_order_id = client_order_id};
     keel_venue_reason why;
-    if (blocked(host_->now_ns(ctx_), why) && blocked_until_ns_ > host_->now_ns(ctx_)) {
+    if (limits_.banned(host_->now_ns(ctx_)) && limits_.blocked(host_->now_ns(ctx_), why)) {
         refuse(p, why, 0, "cancel not sent: the venue's rate limit asks us to wait");
         return KEEL_OK;
     }
@@ -209,24 +176,6 @@ void Execution::reconcile() {
     send("GET", path("/fapi/v2/account", "/api/v3/account"), "", true, {.kind = Kind::account});
 }
 
-void Execution::note_limits(const keel_frame &f) {
-    const int64_t now = host_->now_ns(ctx_);
-    if (std::string used = header(f.headers, "X-MBX-USED-WEIGHT-1M"); !used.empty()) {
-        weight_used_ = std::strtoll(used.c_str(), nullptr, 10);
-        weight_minute_ = now / (60'000 * kMs);
-    }
-    if (f.http_status == 429 || f.http_status == 418) {
-        std::string after = header(f.headers, "Retry-After");
-        int64_t seconds =
-            after.empty() ? 60 : std::max<int64_t>(1, std::strtoll(after.c_str(), nullptr, 10));
-        blocked_until_ns_ = std::max(blocked_until_ns_, now + seconds * 1'000'000'000);
-        blocked_reason_ = f.http_status == 418 ? KEEL_VENUE_BANNED : KEEL_VENUE_RATE_LIMITED;
-        log(KEEL_LOG_WARN,
-            std::string(f.http_status == 418 ? "banned (418)" : "rate limited (429)") +
-                ": nothing is sent for " + std::to_string(seconds) + " s");
-    }
-}
-
 void Execution::emit_orders(const std::string &client_order_id) {
     for (auto &u : codec_.orders()) {
         OrderUpdate copy = u;
@@ -253,7 +202,10 @@ void Execution::on_answer(const keel_frame &f) {
     if (it == pending_.end()) return;
     Pending p = std::move(it->second);
     pending_.erase(it);
-    note_limits(f);
+    if (int64_t wait = limits_.note(f, host_->now_ns(ctx_)))
+        log(KEEL_LOG_WARN,
+            std::string(f.http_status == 418 ? "banned (418)" : "rate limited (429)") +
+                ": nothing is sent for " + std::to_string(wait) + " s");
     std::string_view body(f.data, f.size);
     if (f.http_status == 0) {
         // No answer: a request that never left can go again; one that may have arrived is
@@ -263,6 +215,8 @@ void Execution::on_answer(const keel_frame &f) {
                    std::string(body));
         else
             log(KEEL_LOG_WARN, "request without an answer: " + std::string(body));
+        if (p.kind == Kind::listen_key || p.kind == Kind::server_time)
+            retry_later(p.kind, host_->now_ns(ctx_));
         return;
     }
     if (f.http_status != 200) {
@@ -272,6 +226,8 @@ void Execution::on_answer(const keel_frame &f) {
             refuse(p, e.reason, e.code, e.message);
         else
             log(KEEL_LOG_WARN, "HTTP " + std::to_string(f.http_status) + ": " + e.message);
+        if (p.kind == Kind::listen_key || p.kind == Kind::server_time)
+            retry_later(p.kind, host_->now_ns(ctx_));
         return;
     }
     switch (p.kind) {
@@ -388,6 +344,17 @@ void Execution::on_link(uint64_t connection, bool up) {
 }
 
 void Execution::on_timer(int64_t now_ns) {
+    keel_venue_reason why;
+    if (limits_.blocked(now_ns, why)) return;
+    if (time_retry_ns_ && now_ns >= time_retry_ns_) {
+        time_retry_ns_ = 0;
+        send("GET", path("/fapi/v1/time", "/api/v3/time"), "", false, {.kind = Kind::server_time});
+    }
+    if (listen_key_retry_ns_ && now_ns >= listen_key_retry_ns_) {
+        listen_key_retry_ns_ = 0;
+        send("POST", path("/fapi/v1/listenKey", "/api/v3/userDataStream"), "", false,
+             {.kind = Kind::listen_key});
+    }
     if (!listen_key_.empty() && now_ns >= next_keepalive_ns_) {
         next_keepalive_ns_ = now_ns + kKeepaliveNs;
         send("PUT", path("/fapi/v1/listenKey", "/api/v3/userDataStream"),

@@ -14,6 +14,7 @@
 #include <keel/plugin.h>
 
 #include "account.hpp"
+#include "limits.hpp"
 #include "signer.hpp"
 
 namespace keel::binance {
@@ -23,7 +24,6 @@ struct ExecutionConfig {
     std::string rest_url, ws_url;
     std::string api_key, api_secret;  // from the environment; never logged
     int64_t recv_window_ms = 5000;
-    int64_t weight_limit = 2400;  // request weight per minute the account may use
 };
 
 class Execution {
@@ -31,7 +31,7 @@ class Execution {
     // `grid_of` finds a subscribed instrument's symbol and grids by the host's id.
     using GridOf = std::function<const SymbolGrid *(keel_instrument_id id, std::string &symbol)>;
     Execution(const keel_host_api *host, void *ctx, ExecutionConfig config, SymbolLookup lookup,
-              GridOf grid_of);
+              GridOf grid_of, RequestLimits &limits);
 
     bool enabled() const { return !config_.api_key.empty() && !config_.api_secret.empty(); }
     // Live: measures the clock offset and opens the user-data stream.
@@ -79,9 +79,9 @@ class Execution {
     std::string path(std::string_view futures, std::string_view spot) const {
         return std::string(config_.futures ? futures : spot);
     }
-    // True while the venue has asked us to wait (429/418) or the weight budget is spent.
-    bool blocked(int64_t now_ns, keel_venue_reason &why) const;
-    void note_limits(const keel_frame &frame);
+    // The listenKey and the clock offset are asked for again after a failure, not before the
+    // venue lets us send.
+    void retry_later(Kind kind, int64_t now_ns);
     void refuse(const Pending &p, keel_venue_reason reason, int32_t code, std::string message);
     void emit_orders(const std::string &client_order_id = {});
     void emit_account();
@@ -101,9 +101,8 @@ class Execution {
     uint64_t user_link_ = 0;
     bool user_up_once_ = false;
     int64_t next_keepalive_ns_ = 0;
-    int64_t blocked_until_ns_ = 0;
-    keel_venue_reason blocked_reason_ = KEEL_VENUE_OK;
-    int64_t weight_used_ = 0, weight_minute_ = 0;  // X-MBX-USED-WEIGHT-1M and its minute
+    RequestLimits &limits_;                                // shared with the market side
+    int64_t listen_key_retry_ns_ = 0, time_retry_ns_ = 0;  // 0: none due
 };
 
 }  // namespace keel::binance

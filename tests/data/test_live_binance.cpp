@@ -16,6 +16,7 @@
 #include "keel/engine/engine.hpp"
 #include "keel/net/transport.hpp"
 #include "loopback_venue.hpp"
+#include "signer.hpp"
 #include "support/shipped_config.hpp"
 #include "usdm_reference.hpp"
 
@@ -63,21 +64,42 @@ end
 )";
 
 // A request to the venue through the host's network, as a plugin would send it.
-std::string ask_venue(const test::LoopbackVenue &venue, const char *method,
-                      const std::string &target) {
+// A request to the venue through the host's network, as a plugin would send it.
+net::HttpAnswer request(const test::LoopbackVenue &venue, const char *method,
+                        const std::string &target, const std::string &headers = {}) {
     net::Transport t(venue.cert().string());
     std::mutex m;
     std::condition_variable cv;
     std::optional<net::HttpAnswer> answer;
-    REQUIRE(t.http(method, venue.https() + target, "", "", 10s, [&](net::HttpAnswer a) {
+    REQUIRE(t.http(method, venue.https() + target, headers, "", 10s, [&](net::HttpAnswer a) {
         std::lock_guard lock(m);
         answer = std::move(a);
         cv.notify_all();
     }));
     std::unique_lock lock(m);
     REQUIRE(cv.wait_for(lock, 20s, [&] { return answer.has_value(); }));
-    REQUIRE(answer->status == 200);
-    return answer->body;
+    return std::move(*answer);
+}
+
+std::string ask_venue(const test::LoopbackVenue &venue, const char *method,
+                      const std::string &target) {
+    auto answer = request(venue, method, target);
+    REQUIRE(answer.status == 200);
+    return answer.body;
+}
+
+// A signed GET of the account, as another client of the same key would send it.
+int signed_request(const test::LoopbackVenue &venue) {
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    binance::Query q;
+    q.add("timestamp", static_cast<long long>(now_ms));
+    std::string target = "/fapi/v2/account?" + q.text() + "&signature=" +
+                         binance::rest_signature(test::LoopbackVenue::kSecret, q.text());
+    return request(venue, "GET", target,
+                   std::string("X-MBX-APIKEY: ") + test::LoopbackVenue::kApiKey + "\r\n")
+        .status;
 }
 
 config::Config live_config(const test::TempDir &dir, const test::LoopbackVenue &venue) {
@@ -164,6 +186,30 @@ TEST_CASE("live session against the loopback venue places, fills and cancels thr
     simdjson::dom::parser parser;
     simdjson::dom::element root;
     check_round_trip(e, summary, venue, parser, root);
+}
+
+TEST_CASE("a live session under a 418 ban sends nothing until Retry-After",
+          "[data][live][network]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir, "10");
+    // Another client of the same key earns a 429 and, asking again inside its Retry-After, the
+    // ban: every request gets 418 for a while, the session's first order included.
+    ask_venue(venue, "POST", "/keel-test/misbehave?what=rate_limit&n=1&retry_after=1");
+    REQUIRE(signed_request(venue) == 429);
+    REQUIRE(signed_request(venue) == 418);
+    engine::Engine e(live_config(dir, venue), live_options());
+    auto summary = e.run(TimeNs{20} * 1'000'000'000);
+    INFO("venue stderr: " << venue.process().err());
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    check_round_trip(e, summary, venue, parser, root);
+    CHECK(int64_t(root["answered"]["429"]) == 1);
+    // The other client's request, and what the session sent at once on start before any answer
+    // came (the clock, the listenKey, perhaps the depth snapshot): after the first 418 the
+    // session waited out Retry-After for everything, then got its listenKey and book and traded.
+    const int64_t banned = int64_t(root["answered"]["418"]);
+    CHECK(banned >= 3);
+    CHECK(banned <= 4);
 }
 
 TEST_CASE("a live session rides out 429, an unknown outcome, a gap and dropped streams",
