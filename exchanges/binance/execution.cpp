@@ -44,6 +44,8 @@ void Execution::retry_later(Kind kind, int64_t now_ns) {
 
 bool Execution::send(const char *method, const std::string &url_path, const std::string &query,
                      bool sign, Pending pending) {
+    // Inside a 429/418 Retry-After nothing goes out, whatever it is.
+    if (limits_.banned(host_->now_ns(ctx_))) return false;
     std::string q = query;
     if (sign) {
         const int64_t now_ms = host_->now_ns(ctx_) / kMs + offset_ms_;
@@ -165,15 +167,21 @@ uint32_t Execution::query(keel_instrument_id instrument, const char *client_orde
     }
     Query q;
     q.add("symbol", symbol).add("origClientOrderId", client_order_id);
-    send("GET", path("/fapi/v1/order", "/api/v3/order"), q.text(), true,
-         {.kind = Kind::query_order, .instrument = instrument, .client_order_id = client_order_id});
+    Pending p{
+        .kind = Kind::query_order, .instrument = instrument, .client_order_id = client_order_id};
+    // Not asked now: the refusal tells the host to ask again later.
+    if (!send("GET", path("/fapi/v1/order", "/api/v3/order"), q.text(), true, p))
+        refuse(p, KEEL_VENUE_RATE_LIMITED, 0, "question not sent: the venue asks us to wait");
     return KEEL_OK;
 }
 
 void Execution::reconcile() {
-    send("GET", path("/fapi/v1/openOrders", "/api/v3/openOrders"), "", true,
-         {.kind = Kind::open_orders});
-    send("GET", path("/fapi/v2/account", "/api/v3/account"), "", true, {.kind = Kind::account});
+    const bool sent =
+        send("GET", path("/fapi/v1/openOrders", "/api/v3/openOrders"), "", true,
+             {.kind = Kind::open_orders}) &&
+        send("GET", path("/fapi/v2/account", "/api/v3/account"), "", true, {.kind = Kind::account});
+    // Refused while the venue says wait: done from the timer once it lets us.
+    reconcile_retry_ns_ = sent ? 0 : limits_.resume_at(host_->now_ns(ctx_));
 }
 
 void Execution::emit_orders(const std::string &client_order_id) {
@@ -318,8 +326,7 @@ bool Execution::on_stream(const keel_frame &f) {
             break;
         case AccountEvent::listen_key_expired:
             log(KEEL_LOG_WARN, "listenKey expired: asking for a new one");
-            send("POST", path("/fapi/v1/listenKey", "/api/v3/userDataStream"), "", false,
-                 {.kind = Kind::listen_key});
+            listen_key_retry_ns_ = host_->now_ns(ctx_);  // from the timer, within the limits
             break;
         case AccountEvent::algo:
             log(KEEL_LOG_WARN, "an algo order keel did not place changed: " +
@@ -350,6 +357,7 @@ void Execution::on_timer(int64_t now_ns) {
         time_retry_ns_ = 0;
         send("GET", path("/fapi/v1/time", "/api/v3/time"), "", false, {.kind = Kind::server_time});
     }
+    if (reconcile_retry_ns_ && now_ns >= reconcile_retry_ns_) reconcile();
     if (listen_key_retry_ns_ && now_ns >= listen_key_retry_ns_) {
         listen_key_retry_ns_ = 0;
         send("POST", path("/fapi/v1/listenKey", "/api/v3/userDataStream"), "", false,

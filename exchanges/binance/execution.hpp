@@ -101,8 +101,8 @@ class Execution {
     uint64_t user_link_ = 0;
     bool user_up_once_ = false;
     int64_t next_keepalive_ns_ = 0;
-    RequestLimits &limits_;                                // shared with the market side
-    int64_t listen_key_retry_ns_ = 0, time_retry_ns_ = 0;  // 0: none due
+    RequestLimits &limits_;  // shared with the market side
+    int64_t listen_key_retry_ns_ = 0, time_retry_ns_ = 0, reconcile_retry_ns_ = 0;  // 0: none
 };
 
 }  // namespace keel::binance

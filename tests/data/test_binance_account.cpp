@@ -4,27 +4,18 @@
 
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <simdjson.h>
 
 #include "account.hpp"
+#include "data_file.hpp"
 #include "signer.hpp"
 
 using namespace keel;
 using namespace keel::binance;
 
 namespace {
-
-std::string read(const std::string &relative) {
-    std::ifstream in(std::string(KEEL_DATA_DIR) + "/" + relative, std::ios::binary);
-    REQUIRE(in);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // The grids Binance publishes for the symbols in the payloads (USD-M exchangeInfo; BTCUSD from
 // Binance.US).
@@ -54,7 +45,7 @@ constexpr int64_t ms(int64_t v) {
 
 TEST_CASE("every Binance signing vector reproduces", "[binance][signing]") {
     simdjson::dom::parser parser;
-    std::string text = read("signing_vectors.json");
+    std::string text = test::data_file("signing_vectors.json");
     simdjson::dom::element root = parser.parse(text);
     int checked = 0;
     for (simdjson::dom::object v : root["vectors"].get_array()) {
@@ -123,7 +114,7 @@ TEST_CASE("exact amounts and nearest ticks", "[binance][account]") {
 
 TEST_CASE("USD-M ORDER_TRADE_UPDATE (docs example)", "[binance][account]") {
     auto c = codec();
-    REQUIRE(c.parse_event(read("binance/usdm/docs_examples/order_update_new.json")) ==
+    REQUIRE(c.parse_event(test::data_file("binance/usdm/docs_examples/order_update_new.json")) ==
             AccountEvent::orders);
     REQUIRE(c.orders().size() == 1);
     const OrderUpdate &u = c.orders()[0];
@@ -152,9 +143,9 @@ TEST_CASE("USD-M ORDER_TRADE_UPDATE (docs example)", "[binance][account]") {
 
 TEST_CASE("spot executionReport (real, Binance.US fill)", "[binance][account]") {
     auto c = codec();
-    REQUIRE(
-        c.parse_event(read("binance/spot/user_data/ws_spot_execution_report_binance_us.json")) ==
-        AccountEvent::orders);
+    REQUIRE(c.parse_event(test::data_file(
+                "binance/spot/user_data/ws_spot_execution_report_binance_us.json")) ==
+            AccountEvent::orders);
     REQUIRE(c.orders().size() == 1);
     const OrderUpdate &u = c.orders()[0];
     CHECK(u.instrument == 5);
@@ -192,7 +183,7 @@ TEST_CASE("a spot cancel names the order by its original client id", "[binance][
 
 TEST_CASE("USD-M TRADE_LITE (real)", "[binance][account]") {
     auto c = codec();
-    REQUIRE(c.parse_event(read("binance/usdm/user_data/ws_futures_trade_lite.json")) ==
+    REQUIRE(c.parse_event(test::data_file("binance/usdm/user_data/ws_futures_trade_lite.json")) ==
             AccountEvent::fill_notice);
     REQUIRE(c.orders().size() == 1);
     const OrderUpdate &u = c.orders()[0];
@@ -212,7 +203,7 @@ TEST_CASE("USD-M TRADE_LITE (real)", "[binance][account]") {
 
 TEST_CASE("USD-M ACCOUNT_UPDATE (docs example)", "[binance][account]") {
     auto c = codec();
-    REQUIRE(c.parse_event(read("binance/usdm/docs_examples/account_update.json")) ==
+    REQUIRE(c.parse_event(test::data_file("binance/usdm/docs_examples/account_update.json")) ==
             AccountEvent::account);
     REQUIRE(c.balances().size() == 1);
     CHECK(c.balances()[0].asset == "USDT");
@@ -240,7 +231,8 @@ TEST_CASE("USD-M ACCOUNT_UPDATE (docs example)", "[binance][account]") {
 
 TEST_CASE("USD-M ALGO_UPDATE lifecycle (real) and docs example", "[binance][account]") {
     auto c = codec();
-    REQUIRE(c.parse_event(read("binance/usdm/user_data/ws_futures_algo_update_triggering.json")) ==
+    REQUIRE(c.parse_event(
+                test::data_file("binance/usdm/user_data/ws_futures_algo_update_triggering.json")) ==
             AccountEvent::algo);
     CHECK(c.algo().status == "TRIGGERING");
     CHECK(c.algo().client_algo_id == "O-20251211-053131-TEST-000-1");
@@ -250,18 +242,20 @@ TEST_CASE("USD-M ALGO_UPDATE lifecycle (real) and docs example", "[binance][acco
     CHECK(c.algo().qty_lots == 38);
     CHECK(c.algo().trigger_price_ticks == 13855);  // 0.13855 on 0.00001
     CHECK(c.algo().venue_order_id.empty());
-    REQUIRE(c.parse_event(read("binance/usdm/user_data/ws_futures_algo_update_triggered.json")) ==
+    REQUIRE(c.parse_event(
+                test::data_file("binance/usdm/user_data/ws_futures_algo_update_triggered.json")) ==
             AccountEvent::algo);
     CHECK(c.algo().status == "TRIGGERED");
     CHECK(c.algo().venue_order_id == "88937381063");
     CHECK(c.algo().filled_lots == 0);
-    REQUIRE(c.parse_event(read("binance/usdm/user_data/ws_futures_algo_update_finished.json")) ==
+    REQUIRE(c.parse_event(
+                test::data_file("binance/usdm/user_data/ws_futures_algo_update_finished.json")) ==
             AccountEvent::algo);
     CHECK(c.algo().status == "FINISHED");
     CHECK(c.algo().filled_lots == 38);
     CHECK(c.algo().exchange_ts_ns == ms(1765431097031));
-    REQUIRE(c.parse_event(read("binance/usdm/docs_examples/algo_update_canceled.json")) ==
-            AccountEvent::algo);
+    REQUIRE(c.parse_event(test::data_file(
+                "binance/usdm/docs_examples/algo_update_canceled.json")) == AccountEvent::algo);
     CHECK(c.algo().status == "CANCELED");
     CHECK(c.algo().symbol == "BNBUSDT");
     CHECK(c.algo().side == KEEL_SIDE_SELL);
@@ -272,8 +266,8 @@ TEST_CASE("USD-M ALGO_UPDATE lifecycle (real) and docs example", "[binance][acco
 
 TEST_CASE("USD-M batchOrders answer (real, transcribed)", "[binance][account]") {
     auto c = codec();
-    REQUIRE(
-        c.parse_orders(read("binance/usdm/rest/ccxt_extract_batchOrders_new_limit_response.json")));
+    REQUIRE(c.parse_orders(
+        test::data_file("binance/usdm/rest/ccxt_extract_batchOrders_new_limit_response.json")));
     REQUIRE(c.orders().size() == 1);
     const OrderUpdate &u = c.orders()[0];
     CHECK(u.client_order_id == "x-xcKtGhcu04075babaeb34c55af79ba");
@@ -296,7 +290,7 @@ TEST_CASE("USD-M batchOrders answer (real, transcribed)", "[binance][account]") 
 
 TEST_CASE("USD-M userTrades (real) are fills with fees and realised P&L", "[binance][account]") {
     auto c = codec();
-    REQUIRE(c.parse_trades(read("binance/usdm/rest/http_futures_account_trades.json")));
+    REQUIRE(c.parse_trades(test::data_file("binance/usdm/rest/http_futures_account_trades.json")));
     REQUIRE(c.orders().size() == 2);
     const OrderUpdate &a = c.orders()[0], &b = c.orders()[1];
     CHECK(a.venue_order_id == "831238666");
@@ -317,7 +311,7 @@ TEST_CASE("USD-M userTrades (real) are fills with fees and realised P&L", "[bina
 
 TEST_CASE("USD-M account and balance answers (docs examples)", "[binance][account]") {
     auto c = codec();
-    REQUIRE(c.parse_account(read("binance/usdm/docs_examples/account_info_v2.json")));
+    REQUIRE(c.parse_account(test::data_file("binance/usdm/docs_examples/account_info_v2.json")));
     REQUIRE(c.balances().size() == 1);
     CHECK(c.balances()[0].asset == "USDT");
     CHECK(c.balances()[0].total_amount == 2372469206);
@@ -327,7 +321,7 @@ TEST_CASE("USD-M account and balance answers (docs examples)", "[binance][accoun
     CHECK(c.positions()[0].instrument == 1);
     CHECK(c.positions()[0].qty_lots == 0);
     CHECK(c.positions()[0].position_side == "BOTH");
-    REQUIRE(c.parse_account(read("binance/usdm/docs_examples/balance.json")));
+    REQUIRE(c.parse_account(test::data_file("binance/usdm/docs_examples/balance.json")));
     REQUIRE(c.balances().size() == 1);
     CHECK(c.balances()[0].total_amount == 12212345678);
     CHECK(c.balances()[0].free_amount == 12212345678);
@@ -408,13 +402,13 @@ TEST_CASE("bad account messages are refused with the field, never half-read",
     CHECK(c.parse_event(R"({"e":"listenKeyExpired","E":1})") == AccountEvent::listen_key_expired);
     CHECK(c.parse_event(R"({"e":"MARGIN_CALL","E":1})") == AccountEvent::other);
     // Off-grid price: refused, not rounded.
-    std::string off = read("binance/usdm/docs_examples/order_update_new.json");
+    std::string off = test::data_file("binance/usdm/docs_examples/order_update_new.json");
     off.replace(off.find("\"q\": \"0.001\""), 12, "\"q\": \"0.0015\"");
     CHECK(c.parse_event(off) == AccountEvent::invalid);
     CHECK(c.error().find("\"q\"") != std::string::npos);
     CHECK(c.orders().empty());
     // A symbol nobody subscribed is counted and skipped.
-    std::string other = read("binance/usdm/docs_examples/order_update_new.json");
+    std::string other = test::data_file("binance/usdm/docs_examples/order_update_new.json");
     other.replace(other.find("BTCUSDT"), 7, "XRPUSDT");
     uint64_t before = c.foreign_symbols();
     CHECK(c.parse_event(other) == AccountEvent::orders);

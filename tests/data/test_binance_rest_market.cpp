@@ -5,10 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "codec.hpp"
+#include "data_file.hpp"
 #include "rest_market.hpp"
 
 using namespace keel;
@@ -16,20 +14,12 @@ using namespace keel::binance;
 
 namespace {
 
-std::string read(const std::string &relative) {
-    std::ifstream in(std::string(KEEL_DATA_DIR) + "/" + relative, std::ios::binary);
-    REQUIRE(in);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::string spot(const std::string &name) {
-    return read("binance/spot/rest/http_spot_market_" + name + ".json");
+    return test::data_file("binance/spot/rest/http_spot_market_" + name + ".json");
 }
 
 std::string usdm(const std::string &name) {
-    return read("binance/usdm/docs_examples/" + name + ".json");
+    return test::data_file("binance/usdm/docs_examples/" + name + ".json");
 }
 
 // `text` with its only `from` replaced by `to`.

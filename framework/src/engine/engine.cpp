@@ -1411,18 +1411,12 @@ exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::Or
 
 void Engine::conditional_event(const exec::ConditionalOrder &o, exec::OrderStatus status,
                                const char *reason, std::string message) {
-    exec::OrderEvent e;
-    e.id = o.id;
-    e.strategy = o.intent.strategy;
-    e.instrument = o.intent.instrument;
-    e.side = o.intent.side;
-    e.type = o.intent.type;
-    e.status = status;
-    e.qty = o.intent.qty;
+    exec::Order order;
+    order.id = o.id;
+    order.intent = o.intent;
+    exec::OrderEvent e = exec::order_event(order, status, instruments_[o.intent.instrument], now());
     e.reason = reason;
     e.message = std::move(message);
-    e.tag = o.intent.tag;
-    e.ts = now();
     if (status == exec::OrderStatus::cancelled) ++stats_.cancels;
     book_event(std::move(e));
 }
