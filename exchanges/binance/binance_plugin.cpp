@@ -210,10 +210,12 @@ void snapshot_failed(Instance &inst, size_t k, const std::string &why) {
     auto &fetch = inst.fetches[k];
     fetch.in_flight = false;
     fetch.backoff_ns = std::min(fetch.backoff_ns ? fetch.backoff_ns * 2 : kSecond, 60 * kSecond);
-    fetch.retry_at_ns = inst.host->now_ns(inst.ctx) + fetch.backoff_ns;
-    inst.log(KEEL_LOG_WARN, inst.subs[k]->symbol + ": depth snapshot failed (" + why +
-                                "), retrying in " + std::to_string(fetch.backoff_ns / kSecond) +
-                                " s");
+    const int64_t now = inst.host->now_ns(inst.ctx);
+    // Not before the venue lets us send again (a 429/418 answer just said when).
+    fetch.retry_at_ns = std::max(now + fetch.backoff_ns, inst.limits.resume_at(now));
+    inst.log(KEEL_LOG_WARN,
+             inst.subs[k]->symbol + ": depth snapshot failed (" + why + "), retrying in " +
+                 std::to_string((fetch.retry_at_ns - now + kSecond - 1) / kSecond) + " s");
 }
 
 void on_timer(void *self, int64_t now_ns) {

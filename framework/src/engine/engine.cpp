@@ -350,7 +350,7 @@ void Engine::on_order_update(Venue &venue, const keel_order_update &u) {
     c.maker = u.maker != 0;
     c.fee_amount = u.fee_amount;
     std::lock_guard lock(mutex_);
-    order_updates_in_.push_back(std::move(c));
+    account_in_.push_back({.order = std::move(c)});
     wake_.notify_one();
 }
 
@@ -359,7 +359,8 @@ void Engine::on_position(Venue &venue, const keel_position_update &u) {
         u.instrument >= instruments_.size() || instruments_[u.instrument].venue != venue.name)
         return;
     std::lock_guard lock(mutex_);
-    positions_in_.push_back({u.instrument, u.qty_lots});
+    account_in_.push_back(
+        {.is_position = true, .instrument = u.instrument, .position = u.qty_lots});
     wake_.notify_one();
 }
 
@@ -372,33 +373,32 @@ void Engine::on_balance(Venue &venue, const keel_balance_update &u) {
 }
 
 void Engine::process_account_updates() {
-    std::vector<VenuePosition> positions;
     {
         std::lock_guard lock(mutex_);
-        if (order_updates_in_.empty() && positions_in_.empty()) return;
-        std::swap(order_updates_in_, order_updates_);
-        positions.swap(positions_in_);
+        if (account_in_.empty()) return;
+        std::swap(account_in_, account_updates_);
     }
-    for (const auto &u : order_updates_) {
-        if (live_) live_->on_update(u, now(), venue_events_);
-        handle_venue_events();
-    }
-    order_updates_.clear();
-    watch_account();
-    deliver_order_events();
-    for (const auto &p : positions) {
+    for (const auto &u : account_updates_) {
+        if (!u.is_position) {
+            if (live_) live_->on_update(u.order, now(), venue_events_);
+            handle_venue_events();
+            continue;
+        }
         // The venue's word on a position after a change or a reconciliation: ours must agree.
         ++stats_.position_checks;
-        Lots ours = portfolio_->position(p.instrument).qty;
-        if (ours == p.qty) continue;
+        Lots ours = portfolio_->position(u.instrument).qty;
+        if (ours == u.position) continue;
         ++stats_.position_mismatches;
-        const auto &spec = instruments_[p.instrument];
+        const auto &spec = instruments_[u.instrument];
         keel::log::get("exec").warn("{}: the venue holds {}, keel counts {}", spec.id,
-                                    spec.qty_text(p.qty), spec.qty_text(ours));
+                                    spec.qty_text(u.position), spec.qty_text(ours));
         notify(strategy::NotifyLevel::warning, "exec",
                spec.id + ": position differs from the venue",
-               fmt::format("venue {}, keel {}", spec.qty_text(p.qty), spec.qty_text(ours)));
+               fmt::format("venue {}, keel {}", spec.qty_text(u.position), spec.qty_text(ours)));
     }
+    account_updates_.clear();
+    watch_account();
+    deliver_order_events();
 }
 
 void Engine::drain_live_orders() {
@@ -408,7 +408,7 @@ void Engine::drain_live_orders() {
         {
             std::unique_lock lock(mutex_);
             wake_.wait_for(lock, std::chrono::milliseconds(100),
-                           [&] { return !net_incoming_.empty() || !order_updates_in_.empty(); });
+                           [&] { return !net_incoming_.empty() || !account_in_.empty(); });
         }
         deliver_network();
         process_account_updates();
@@ -1010,7 +1010,7 @@ Summary Engine::run(TimeNs duration) {
         if (kill_.active && !kill_.late_alerted)
             next = std::min(next, kill_.started + kKillDeadline);
         bool idle = incoming_.events.empty() && commands_.empty() && net_incoming_.empty() &&
-                    order_updates_in_.empty() && positions_in_.empty();
+                    account_in_.empty();
         if (options_.clock == ClockKind::simulated) {
             if (idle) sim_now_ = std::max(sim_now_, next);
         } else if (idle) {
@@ -1019,8 +1019,7 @@ Summary Engine::run(TimeNs duration) {
                     std::chrono::nanoseconds(next)));
             wake_.wait_until(lock, deadline, [&] {
                 return stop_requested_.load() || !incoming_.events.empty() || !commands_.empty() ||
-                       !net_incoming_.empty() || !order_updates_in_.empty() ||
-                       !positions_in_.empty();
+                       !net_incoming_.empty() || !account_in_.empty();
             });
         }
     }

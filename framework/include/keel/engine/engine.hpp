@@ -328,13 +328,15 @@ class Engine final : public strategy::Services {
         return live_ ? f(*live_) : f(*paper_);
     }
     void make_live_venue();
-    // What live venues said about orders, positions and balances (any thread -> engine thread).
-    struct VenuePosition {
-        InstrumentIndex instrument;
-        Lots qty;
+    // What live venues said about orders and positions (any thread -> engine thread), in the
+    // order they said it: a position is the venue's word after the fills reported before it.
+    struct AccountUpdate {
+        bool is_position = false;
+        exec::VenueOrderUpdate order;
+        InstrumentIndex instrument = 0;  // a position's
+        Lots position = 0;
     };
-    std::vector<exec::VenueOrderUpdate> order_updates_in_, order_updates_;
-    std::vector<VenuePosition> positions_in_;
+    std::vector<AccountUpdate> account_in_, account_updates_;
     void process_account_updates();
     // Live shutdown: cancels are confirmed by the venue, so wait (bounded) for their answers.
     void drain_live_orders();
