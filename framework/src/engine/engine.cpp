@@ -40,6 +40,11 @@ struct Engine::Venue {
     std::unique_ptr<net::Transport> net;
     std::mutex net_mutex;  // ws_open/http_request may come from any thread
     bool offline = false;  // fed stored data: no network
+    // Limits on new orders the plugin declared (declare_order_limit, any thread); the live
+    // order manager takes them on the engine thread when `order_limits_changed` is set.
+    std::mutex order_limits_mutex;
+    std::vector<exec::OrderLimit> order_limits;
+    std::atomic<bool> order_limits_changed{false};
     net::Transport &network() {
         std::lock_guard lock(net_mutex);
         if (!net) net = std::make_unique<net::Transport>(ca_file.string());
@@ -188,6 +193,16 @@ void host_emit_balance(void *ctx, const keel_balance_update *u) {
 uint32_t host_offline(void *ctx) {
     return static_cast<Engine::Venue *>(ctx)->offline ? 1u : 0u;
 }
+uint32_t host_declare_order_limit(void *ctx, uint32_t max_orders, int64_t interval_ns) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    if (max_orders == 0 || interval_ns <= 0) return KEEL_ERROR;
+    std::lock_guard lock(v->order_limits_mutex);
+    std::erase_if(v->order_limits,
+                  [&](const exec::OrderLimit &l) { return l.interval == interval_ns; });
+    v->order_limits.push_back({max_orders, interval_ns});
+    v->order_limits_changed = true;
+    return KEEL_OK;
+}
 
 TimeNs wall_now() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -280,8 +295,12 @@ void Engine::make_live_venue() {
     std::vector<exec::LiveVenue::Link> links;
     for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
         Venue *v = nullptr;
-        for (auto &venue : venues_)
-            if (venue->name == instruments_[i].venue) v = venue.get();
+        size_t venue_index = 0;
+        for (size_t k = 0; k < venues_.size(); ++k)
+            if (venues_[k]->name == instruments_[i].venue) {
+                v = venues_[k].get();
+                venue_index = k;
+            }
         const auto &d = v->library->exchange();
         const bool trades =
             (d.capabilities & KEEL_CAP_TRADING) &&
@@ -293,6 +312,7 @@ void Engine::make_live_venue() {
                                       " does not trade, so mode live cannot send " +
                                       instruments_[i].id + " orders to it");
         exec::LiveVenue::Link link;
+        link.venue = venue_index;
         link.venue_id = i;
         link.place = [v](const keel_order_request &r, std::string &why) {
             char err[512] = {0};
@@ -323,6 +343,21 @@ void Engine::make_live_venue() {
     std::string deployment = config_.file.stem().string().substr(0, 8) +
                              fmt::format("{:x}", wall_now() / 1'000'000'000 % 0xffffff);
     live_ = std::make_unique<exec::LiveVenue>(deployment, instruments_, std::move(links));
+    take_order_limits();
+}
+
+void Engine::take_order_limits() {
+    for (size_t i = 0; i < venues_.size(); ++i) {
+        Venue &v = *venues_[i];
+        if (!v.order_limits_changed.exchange(false)) continue;
+        std::lock_guard lock(v.order_limits_mutex);
+        for (const auto &limit : v.order_limits) {
+            live_->declare_order_limit(i, limit);
+            keel::log::get("exec").info("venue {}: at most {} new orders per {} s", v.name,
+                                        limit.max_orders,
+                                        static_cast<double>(limit.interval) / 1e9);
+        }
+    }
 }
 
 void Engine::on_order_update(Venue &venue, const keel_order_update &u) {
@@ -517,6 +552,7 @@ void Engine::load_venues() {
         v->host.emit_order_update = host_emit_order_update;
         v->host.emit_position = host_emit_position;
         v->host.emit_balance = host_emit_balance;
+        v->host.declare_order_limit = host_declare_order_limit;
         v->ca_file = ref.ca_file;
         // Stored data (a replay, playback, any simulated-clock session) never touches the network.
         v->offline = !ref.replay.empty() || options_.clock == ClockKind::simulated;
@@ -972,6 +1008,7 @@ Summary Engine::run(TimeNs duration) {
             process_account_updates();
         }
         if (live_) {
+            take_order_limits();
             live_->on_timer(now(), venue_events_);
             handle_venue_events();
         }
@@ -1949,11 +1986,11 @@ std::string format_summary(const Summary &s) {
     line(fmt::format("  strategy errors {}  reloads {} ({} failed)  signals {}", s.strategy_errors,
                      s.reloads, s.failed_reloads, s.signals));
     if (s.live.sent)
-        line(
-            fmt::format("  live      sent {}  again {}  queries {}  duplicate fills {}  unknown "
-                        "reports {}  positions checked {}  differed {}",
-                        s.live.sent, s.live.resent, s.live.queries, s.live.duplicate_fills,
-                        s.live.unknown_updates, s.position_checks, s.position_mismatches));
+        line(fmt::format(
+            "  live      sent {}  again {}  paced {}  queries {}  duplicate fills {}  "
+            "unknown reports {}  positions checked {}  differed {}",
+            s.live.sent, s.live.resent, s.live.paced, s.live.queries, s.live.duplicate_fills,
+            s.live.unknown_updates, s.position_checks, s.position_mismatches));
     if (s.illegal_transitions)
         line(fmt::format("  ILLEGAL order transitions {} (see the exec log)",
                          s.illegal_transitions));

@@ -43,6 +43,38 @@ LiveVenue::LiveVenue(std::string deployment, const std::vector<InstrumentSpec> &
         if (std::isalnum(static_cast<unsigned char>(c)) && deployment_.size() < 16)
             deployment_.push_back(c);
     for (const auto &spec : instruments_) scales_.emplace_back(spec.tick_size, spec.lot_size);
+    size_t venues = 0;
+    for (const auto &link : links_) venues = std::max(venues, link.venue + 1);
+    pacers_.resize(venues);
+    waiting_.resize(venues);
+}
+
+void LiveVenue::declare_order_limit(size_t venue, OrderLimit limit) {
+    if (venue < pacers_.size()) pacers_[venue].declare(limit);
+}
+
+bool LiveVenue::pace(Working &w, TimeNs now) {
+    const size_t venue = links_.at(w.order.intent.instrument).venue;
+    const TimeNs slot = pacers_[venue].next_slot(now);
+    // Orders already waiting go first: a new one queues behind them even if a slot is free.
+    if (slot <= now && (w.waiting || waiting_[venue] == 0)) {
+        stop_waiting(w);
+        pacers_[venue].sent(now);
+        return false;
+    }
+    if (!w.waiting) {
+        w.waiting = true;
+        ++waiting_[venue];
+        ++stats_.paced;
+    }
+    w.next = Next::resend;
+    w.due = slot;
+    return true;
+}
+
+void LiveVenue::stop_waiting(Working &w) {
+    if (!std::exchange(w.waiting, false)) return;
+    --waiting_[links_.at(w.order.intent.instrument).venue];
 }
 
 std::string LiveVenue::client_id(OrderId id) const {
@@ -69,6 +101,7 @@ void LiveVenue::submit(risk::ApprovedOrder approved, OrderId id, TimeNs now,
 }
 
 void LiveVenue::send(Working &w, TimeNs now, std::vector<OrderEvent> &out) {
+    if (pace(w, now)) return;
     const auto &in = w.order.intent;
     const Link &link = links_.at(in.instrument);
     keel_order_request r{};
@@ -265,6 +298,7 @@ void LiveVenue::finish(OrderId id, OrderStatus status, TimeNs now, std::string r
     auto it = orders_.find(id);
     if (it == orders_.end()) return;
     Working &w = it->second;
+    stop_waiting(w);
     // A filled order's final event was its last fill.
     if (status != OrderStatus::filled || w.order.status != OrderStatus::filled) {
         OrderEvent e = event(w, status, now);

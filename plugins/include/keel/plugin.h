@@ -44,7 +44,7 @@ extern "C" {
 
 #define KEEL_PLUGIN_MAGIC 0x4B45454Cu /* "KEEL" */
 #define KEEL_ABI_MAJOR 1u
-#define KEEL_ABI_MINOR 2u
+#define KEEL_ABI_MINOR 3u
 
 #if defined(__GNUC__)
 #define KEEL_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -371,6 +371,14 @@ typedef struct keel_host_api {
     uint32_t (*http_request)(void *ctx, const keel_http_request *request);
     /* 1 when the host feeds this venue stored data (a replay or a backtest): open nothing. */
     uint32_t (*offline)(void *ctx);
+
+    /* ABI 1.3 (optional). One of the venue's limits on new orders: at most `max_orders` in any
+     * `interval_ns` (Binance USD-M: 300 per 10 s and 1200 per minute). Call once per limit, from
+     * create() or later; a later call for the same interval replaces the earlier one. The host
+     * paces live orders to stay inside every declared limit: an order beyond it waits in the
+     * host's queue, in time priority, instead of being sent and refused. KEEL_ERROR for
+     * max_orders 0 or interval_ns <= 0. */
+    uint32_t (*declare_order_limit)(void *ctx, uint32_t max_orders, int64_t interval_ns);
 } keel_host_api;
 
 /* ---------------------------------------------------------------------------------------------

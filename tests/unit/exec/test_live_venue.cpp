@@ -295,3 +295,69 @@ TEST_CASE("live orders: cancels are confirmed by the venue", "[live]") {
         CHECK(f.venue->open_orders() == 0);
     }
 }
+
+TEST_CASE("order pacer: never more than a limit's orders in any window a guard second longer",
+          "[live][pacer]") {
+    exec::OrderPacer p;
+    CHECK(p.next_slot(5) == 5);  // no limits: always now
+    p.declare({3, 10 * kSecond});
+    p.declare({5, 60 * kSecond});
+    p.declare({0, kSecond});  // empty: ignored
+    REQUIRE(p.limits().size() == 2);
+    const TimeNs window10 = 11 * kSecond, window60 = 61 * kSecond;
+    // Sends as soon as each slot opens, for three minutes; then every window of either length
+    // must hold no more than its limit.
+    std::vector<TimeNs> sent;
+    for (TimeNs now = p.next_slot(0); now < 180 * kSecond; now = p.next_slot(now)) {
+        p.sent(now);
+        sent.push_back(now);
+    }
+    for (size_t i = 0; i < sent.size(); ++i) {
+        size_t in10 = 0, in60 = 0;
+        for (size_t j = i; j < sent.size(); ++j) {
+            in10 += sent[j] < sent[i] + window10;
+            in60 += sent[j] < sent[i] + window60;
+        }
+        INFO(i);
+        CHECK(in10 <= 3);
+        CHECK(in60 <= 5);
+    }
+    // And the pace is the limits', not slower: 3 at 0 s, 2 at 11 s (the minute's 5), then the
+    // same at 61 and 72 s, and at 122 and 133 s.
+    CHECK(sent.size() == 5 * 3);
+    CHECK(sent[3] == 11 * kSecond);
+    CHECK(sent[5] == 61 * kSecond);
+    // A later declaration of the same interval replaces it.
+    p.declare({100, 10 * kSecond});
+    CHECK(p.limits().size() == 2);
+    CHECK(p.limits()[0].max_orders == 100);
+}
+
+TEST_CASE("live orders wait for the venue's order limit in time priority, never refused",
+          "[live][pacer]") {
+    Fixture f;
+    f.venue->declare_order_limit(0, {2, 10 * kSecond});
+    for (exec::OrderId id = 1; id <= 5; ++id) f.buy(id, 1, 0);
+    // Two go out; the others wait (pending_new, counted against the gate), nobody is refused.
+    CHECK(f.script.placed_ids == std::vector<std::string>{"ktest-1", "ktest-2"});
+    CHECK(f.venue->open_orders() == 5);
+    CHECK(f.venue->stats().paced == 3);
+    for (const auto &e : f.out) CHECK(e.status == OrderStatus::pending_new);
+    f.out.clear();
+    // A cancel of a waiting order ends it here: it never reached the venue.
+    REQUIRE(f.venue->cancel(4, kSecond, f.out));
+    CHECK(f.statuses() == std::vector{OrderStatus::cancelled});
+    CHECK(f.script.cancels.empty());
+    f.venue->on_timer(10 * kSecond, f.out);
+    CHECK(f.script.placed.size() == 2);  // the window (plus its guard second) is not over
+    f.venue->on_timer(11 * kSecond, f.out);
+    // Then the oldest first; a new order queues behind the one still waiting.
+    CHECK(f.script.placed_ids ==
+          std::vector<std::string>{"ktest-1", "ktest-2", "ktest-3", "ktest-5"});
+    f.buy(6, 1, 11 * kSecond);
+    CHECK(f.script.placed.size() == 4);
+    f.venue->on_timer(22 * kSecond, f.out);
+    CHECK(f.script.placed_ids.back() == "ktest-6");
+    CHECK(f.venue->stats().sent == 5);
+    CHECK(f.venue->stats().resent == 0);
+}

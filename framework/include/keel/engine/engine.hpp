@@ -328,6 +328,8 @@ class Engine final : public strategy::Services {
         return live_ ? f(*live_) : f(*paper_);
     }
     void make_live_venue();
+    // Hands the venues' newly declared order limits to the live order manager.
+    void take_order_limits();
     // What live venues said about orders and positions (any thread -> engine thread), in the
     // order they said it: a position is the venue's word after the fills reported before it.
     struct AccountUpdate {

@@ -9,6 +9,8 @@
 //   unknown outcome, duplicate id     -> asked of the venue (query), never sent blindly again
 //   "no such order" to that question  -> it never arrived: sent again with the same id
 //   anything else                     -> rejected, with the venue's reason and text
+// New orders are paced to the limits each venue's plugin declared (OrderPacer): an order beyond
+// them waits here, in time priority, rather than being sent and refused.
 // docs/execution.md describes the lifecycle.
 
 #include <functional>
@@ -22,6 +24,7 @@
 #include <keel/plugin.h>
 
 #include "keel/exec/order.hpp"
+#include "keel/exec/order_pacer.hpp"
 #include "keel/risk/risk_gate.hpp"
 
 namespace keel::exec {
@@ -46,6 +49,7 @@ class LiveVenue {
     // How to reach one instrument's venue plugin. Each returns false when the request could not
     // even be handed over (`why` says why).
     struct Link {
+        size_t venue = 0;                 // which venue (its order limits), counted from 0
         keel_instrument_id venue_id = 0;  // the plugin's id for the instrument
         std::function<bool(const keel_order_request &, std::string &why)> place;
         std::function<bool(keel_instrument_id, const std::string &client_id, std::string &why)>
@@ -56,6 +60,7 @@ class LiveVenue {
     struct Stats {
         uint64_t sent = 0, resent = 0, queries = 0, duplicate_fills = 0, unknown_updates = 0;
         uint64_t late_updates = 0;  // about orders already final
+        uint64_t paced = 0;         // orders that waited for a venue's order limit
     };
 
     // `deployment` prefixes client order ids ("k" + up to 16 characters of [A-Za-z0-9]).
@@ -68,6 +73,8 @@ class LiveVenue {
     void on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
     // Resends, queries and timeouts that are due.
     void on_timer(TimeNs now, std::vector<OrderEvent> &out);
+    // One of a venue's limits on new orders (its plugin's declare_order_limit).
+    void declare_order_limit(size_t venue, OrderLimit limit);
 
     int open_orders() const { return static_cast<int>(orders_.size()); }
     risk::OpenOrders open_orders(InstrumentIndex instrument, StrategyIndex strategy) const;
@@ -88,6 +95,7 @@ class LiveVenue {
         std::optional<OrderStatus> venue_final;
         bool acked = false, cancel_wanted = false;
         bool querying = false;  // a question is out: its refusal says nothing about the order
+        bool waiting = false;   // held back by the venue's order limits
         Next next = Next::none;
         TimeNs due = 0, last_heard = 0;
         int attempts = 0;
@@ -95,6 +103,9 @@ class LiveVenue {
     };
 
     void send(Working &w, TimeNs now, std::vector<OrderEvent> &out);
+    // True (and `w` scheduled) when `w` must wait for its venue's order limits.
+    bool pace(Working &w, TimeNs now);
+    void stop_waiting(Working &w);
     void ask(Working &w, TimeNs now);
     void later(Working &w, Next next, TimeNs now);
     void fill(Working &w, const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
@@ -108,6 +119,8 @@ class LiveVenue {
     const std::vector<InstrumentSpec> &instruments_;
     std::vector<Link> links_;
     std::vector<NotionalScale> scales_;
+    std::vector<OrderPacer> pacers_;     // by venue
+    std::vector<size_t> waiting_;        // by venue: orders held back by its limits
     std::map<OrderId, Working> orders_;  // working orders, by id (time priority)
     std::unordered_map<std::string, OrderId> by_client_;
     std::set<std::string> finished_;  // client ids of final orders: late reports are ignored
