@@ -388,6 +388,30 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
                       "binance: depth_limit must be one of 5, 10, 20, 50, 100, 500, 1000");
             return KEEL_ERROR;
         }
+        std::ifstream in(info_file->string, std::ios::binary);
+        std::stringstream body;
+        body << in.rdbuf();
+        if (!in) {
+            set_error(err, err_size, "binance: cannot read exchange_info \"%s\"",
+                      info_file->string);
+            return KEEL_ERROR;
+        }
+        std::string why;
+        auto info = parse_exchange_info(body.str(), why);
+        if (!info) {
+            set_error(err, err_size, "binance: %s: %s", info_file->string, why.c_str());
+            return KEEL_ERROR;
+        }
+        inst->info = std::move(*info);
+        // The minute's request weight as exchangeInfo states it, unless the settings say.
+        int64_t weight_limit = 2400;
+        for (const auto &r : inst->info.rate_limits)
+            if (r.type == "REQUEST_WEIGHT" && r.interval_ns == RequestLimits::kMinuteNs)
+                weight_limit = r.limit;
+        if (const keel_setting *w = find_setting(settings, setting_count, "weight_limit");
+            w && w->integer > 0)
+            weight_limit = w->integer;
+        inst->limits = RequestLimits(weight_limit);
         ExecutionConfig trading{.futures = inst->futures,
                                 .rest_url = inst->rest_url,
                                 .ws_url = inst->ws_url,
@@ -395,8 +419,6 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
                                 .api_secret = text("api_secret", "")};
         if (const keel_setting *w = find_setting(settings, setting_count, "recv_window"))
             trading.recv_window_ms = w->integer;
-        if (const keel_setting *w = find_setting(settings, setting_count, "weight_limit"))
-            inst->limits = RequestLimits(w->integer);
         if (trading.recv_window_ms < 1 || trading.recv_window_ms > 60'000) {
             set_error(err, err_size,
                       "binance: recv_window must be 1 to 60000 ms (Binance's range)");
@@ -426,22 +448,15 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
                     return nullptr;
                 },
                 inst->limits);
+            // The account's limits on new orders: the host paces orders inside them.
+            const bool host_paces =
+                host->struct_size >=
+                    offsetof(keel_host_api, declare_order_limit) + sizeof(void *) &&
+                host->declare_order_limit;
+            for (const auto &r : inst->info.rate_limits)
+                if (r.type == "ORDERS" && host_paces)
+                    host->declare_order_limit(ctx, static_cast<uint32_t>(r.limit), r.interval_ns);
         }
-        std::ifstream in(info_file->string, std::ios::binary);
-        std::stringstream body;
-        body << in.rdbuf();
-        if (!in) {
-            set_error(err, err_size, "binance: cannot read exchange_info \"%s\"",
-                      info_file->string);
-            return KEEL_ERROR;
-        }
-        std::string why;
-        auto info = parse_exchange_info(body.str(), why);
-        if (!info) {
-            set_error(err, err_size, "binance: %s: %s", info_file->string, why.c_str());
-            return KEEL_ERROR;
-        }
-        inst->info = std::move(*info);
         *self = inst.release();
         return KEEL_OK;
     } catch (const std::exception &e) {
@@ -631,8 +646,9 @@ const keel_config_key k_config_keys[] = {
     {.struct_size = sizeof(keel_config_key),
      .name = "weight_limit",
      .type = KEEL_CFG_INT,
-     .default_value = "2400",
-     .description = "Request weight per minute; keel stops sending at 90 % of it"},
+     .default_value = "0",
+     .description = "Request weight per minute; keel stops sending at 90 % of it (0: "
+                    "exchangeInfo's REQUEST_WEIGHT, else 2400)"},
 };
 
 constexpr keel_exchange_plugin k_descriptor = {

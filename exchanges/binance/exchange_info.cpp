@@ -34,6 +34,28 @@ std::optional<ExchangeInfo> parse_exchange_info(std::string_view body, std::stri
         return std::nullopt;
     }
     ExchangeInfo out;
+    simdjson::dom::array limits;
+    if (!doc["rateLimits"].get_array().get(limits)) {
+        for (auto entry : limits) {
+            RateLimit r;
+            r.type = text(entry, "rateLimitType");
+            const std::string interval = text(entry, "interval");
+            int64_t count = 0;
+            const int64_t unit = interval == "SECOND"   ? 1'000'000'000
+                                 : interval == "MINUTE" ? 60'000'000'000
+                                 : interval == "DAY"    ? 86'400'000'000'000
+                                                        : 0;
+            if (r.type.empty() || unit == 0 || entry["intervalNum"].get_int64().get(count) ||
+                entry["limit"].get_int64().get(r.limit) || count <= 0 || r.limit <= 0) {
+                error = "exchangeInfo rateLimits entry \"" + r.type +
+                        "\" needs rateLimitType, interval (SECOND, MINUTE or DAY), a positive "
+                        "intervalNum and limit";
+                return std::nullopt;
+            }
+            r.interval_ns = unit * count;
+            out.rate_limits.push_back(std::move(r));
+        }
+    }
     for (auto entry : symbols) {
         SymbolInfo s;
         s.symbol = text(entry, "symbol");

@@ -3,6 +3,7 @@
 // assets and filters, as the decimal text Binance sends, so grids stay exact. The risk gate's
 // venue filters (tick, lot, minimum quantity and notional) come from here.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,8 +19,16 @@ struct SymbolInfo {
     std::string min_notional;  // MIN_NOTIONAL notional (USD-M) or minNotional (spot); "" if none
 };
 
+// One of rateLimits: REQUEST_WEIGHT (per address), ORDERS (per account) or RAW_REQUESTS.
+struct RateLimit {
+    std::string type;
+    int64_t interval_ns = 0;  // interval x intervalNum
+    int64_t limit = 0;
+};
+
 struct ExchangeInfo {
     std::vector<SymbolInfo> symbols;
+    std::vector<RateLimit> rate_limits;
     const SymbolInfo *find(std::string_view symbol) const;
 };
 

@@ -221,11 +221,11 @@ class Server {
     asio::awaitable<void> serve(tcp::socket socket) {
         ++connections_;
         TlsStream stream(std::move(socket), tls_);
-        co_await serve_tls(stream);
+        co_await serve_tls(stream, ++connection_ids_);
         --connections_;
     }
 
-    asio::awaitable<void> serve_tls(TlsStream &stream) {
+    asio::awaitable<void> serve_tls(TlsStream &stream, uint64_t connection) {
         beast::error_code ec;
         beast::get_lowest_layer(stream).expires_after(10s);
         co_await stream.async_handshake(ssl::stream_base::server,
@@ -244,7 +244,17 @@ class Server {
                 co_await upgrade(std::move(stream), std::move(request));
                 co_return;
             }
-            http::response<http::string_body> response = answer(request);
+            Reply reply = handle(request, connection);
+            if (reply.hang) {
+                beast::get_lowest_layer(stream).socket().close(ec);  // no answer, no close_notify
+                co_return;
+            }
+            if (reply.delay_ms > 0) {
+                asio::steady_timer wait(io_, std::chrono::milliseconds(reply.delay_ms));
+                beast::get_lowest_layer(stream).expires_never();
+                co_await wait.async_wait(asio::redirect_error(use_awaitable, ec));
+            }
+            http::response<http::string_body> response = answer(request, std::move(reply));
             co_await http::async_write(stream, response, asio::redirect_error(use_awaitable, ec));
             if (ec || !response.keep_alive()) break;
         }
@@ -252,22 +262,29 @@ class Server {
         co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
     }
 
-    http::response<http::string_body> answer(const http::request<http::string_body> &request) {
+    // What the venue makes of a request; its user-data events go out before the answer, as
+    // Binance's usually do.
+    Reply handle(const http::request<http::string_body> &request, uint64_t connection) {
         Reply reply;
         try {
             reply = venue_.handle({.method = view(request.method_string()),
                                    .target = view(request.target()),
                                    .api_key = view(request["X-MBX-APIKEY"]),
-                                   .body = request.body()},
+                                   .body = request.body(),
+                                   .connection = connection},
                                   wall_ms());
         } catch (const std::exception &e) {
             reply = Reply{.status = 500,
                           .body = fmt::format(R"({{"code":-1000,"msg":"{}"}})", e.what())};
         }
-        // User-data events go out before the answer, as Binance's usually do.
         deliver_user_events();
         if (reply.drop_streams)
             for (const auto &s : std::vector<Session>(sessions_)) forget(s);
+        return reply;
+    }
+
+    http::response<http::string_body> answer(const http::request<http::string_body> &request,
+                                             Reply reply) {
         http::response<http::string_body> response;
         response.version(request.version());
         response.result(reply.status);
@@ -426,6 +443,7 @@ class Server {
     asio::steady_timer replay_wake_;
     std::vector<Session> sessions_;
     size_t connections_ = 0;
+    uint64_t connection_ids_ = 0;
     simdjson::dom::parser parser_;
     bool started_ = false;
     std::chrono::steady_clock::time_point started_at_;
@@ -476,7 +494,7 @@ Options parse_options(int argc, char **argv) {
                 o.secret_env = value;
             else if (flag == "--balance")
                 o.balance = std::stoll(value);
-            else if (flag == "--weight-limit")
+            else if (flag == "--weight-limit")  // 0: exchangeInfo's REQUEST_WEIGHT
                 o.weight_limit = std::stoll(value);
             else
                 usage("unknown option");

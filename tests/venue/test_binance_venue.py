@@ -51,8 +51,12 @@ class Venue:
         self.dir.cleanup()
         return code
 
+    def connect(self):
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls, timeout=10)
+
     def request(self, method, path, params=None, signed=False, key=API_KEY, body_params=None,
-                tamper=False):
+                tamper=False, conn=None):
+        """On `conn` (kept open) if given, else on a connection of its own."""
         query = urllib.parse.urlencode(params or {})
         body = urllib.parse.urlencode(body_params or {})
         if signed:
@@ -60,7 +64,9 @@ class Venue:
             if tamper:
                 signature = signature[:-1] + ("0" if signature[-1] != "0" else "1")
             query += ("&" if query else "") + "signature=" + signature
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls, timeout=10)
+        own = conn is None
+        if own:
+            conn = self.connect()
         headers = {"X-MBX-APIKEY": key} if key else {}
         if body:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -68,12 +74,13 @@ class Venue:
                      headers=headers)
         r = conn.getresponse()
         data = r.read()
-        conn.close()
+        if own:
+            conn.close()
         return r.status, dict(r.getheaders()), json.loads(data) if data else None
 
-    def signed(self, method, path, **params):
+    def signed(self, method, path, conn=None, **params):
         params.setdefault("timestamp", int(time.time() * 1000))
-        return self.request(method, path, params, signed=True)
+        return self.request(method, path, params, signed=True, conn=conn)
 
     def ws(self, path):
         return WebSocket(self, path)
@@ -434,15 +441,49 @@ class Misbehaviour(unittest.TestCase):
         self.assertEqual(self.venue.stop(), 0)
 
     def test_rate_limit_then_ban(self):
-        self.venue.request("POST", "/keel-test/misbehave", {"what": "rate_limit", "n": 1})
-        status, headers, body = self.venue.signed("GET", "/fapi/v2/balance")
+        self.venue.request("POST", "/keel-test/misbehave", {"what": "rate_limit", "n": 1,
+                                                            "retry_after": 2})
+        conn = self.venue.connect()
+        status, headers, body = self.venue.signed("GET", "/fapi/v2/balance", conn=conn)
         self.assertEqual((status, body["code"]), (429, -1003))
-        self.assertEqual(headers["Retry-After"], "1")
-        status, headers, body = self.venue.signed("GET", "/fapi/v2/balance")
+        self.assertEqual(headers["Retry-After"], "2")
+        # On another connection at once: it may have left before the 429 arrived, so it is
+        # answered as usual; after half a second, or on the same connection, it is a ban.
+        status, _, _ = self.venue.signed("GET", "/fapi/v2/balance")
+        self.assertEqual(status, 200)
+        status, headers, body = self.venue.signed("GET", "/fapi/v2/balance", conn=conn)
         self.assertEqual(status, 418)
         self.assertGreater(int(headers["Retry-After"]), 1)
+        conn.close()
         _, _, state = self.venue.request("GET", "/keel-test/state")
         self.assertEqual(state["answered"], {"429": 1, "418": 1, "503": 0})
+        self.assertEqual(state["overLimit"], {"weight": 0, "orders": 0})
+
+    def test_order_count_limits(self):
+        ws = self.venue.ws("/stream?streams=btcusdt@depth@0ms")
+        ws.recv()
+        status, headers, _ = self.venue.request(
+            "POST", "/fapi/v1/order", order_params(side="BUY", type="LIMIT", timeInForce="GTC",
+                                                   quantity="0.010", price="50000.00"),
+            signed=True)
+        self.assertEqual(status, 200)
+        # exchangeInfo's ORDERS limits: 300 per 10 s and 1200 per minute.
+        self.assertEqual(headers["X-MBX-ORDER-COUNT-10S"], "1")
+        self.assertEqual(headers["X-MBX-ORDER-COUNT-1M"], "1")
+        ws.close()
+
+    def test_flaky_faults_are_counted(self):
+        self.venue.request("POST", "/keel-test/misbehave",
+                           {"what": "flaky", "seed": 3, "p503": 0.5, "p_delay": 0.5,
+                            "delay_ms": 20})
+        statuses = [self.venue.request("GET", "/fapi/v1/time")[0] for _ in range(40)]
+        _, _, state = self.venue.request("GET", "/keel-test/state")
+        self.assertEqual(statuses.count(503), state["faults"]["503"])
+        self.assertGreater(state["faults"]["503"], 5)
+        self.assertGreater(state["faults"]["delay"], 5)
+        self.venue.request("POST", "/keel-test/misbehave", {"what": "flaky"})  # all off
+        statuses = [self.venue.request("GET", "/fapi/v1/time")[0] for _ in range(20)]
+        self.assertEqual(statuses, [200] * 20)
 
     def test_unknown_places_the_order_anyway(self):
         ws = self.venue.ws("/stream?streams=btcusdt@depth@0ms")

@@ -1,6 +1,7 @@
 #include "venue.hpp"
 
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -173,12 +174,35 @@ Venue::Venue(Options options)
     const auto info = binance::parse_exchange_info(exchange_info_text_, error);
     exchange_ =
         std::make_unique<Exchange>(*info->find(market_.symbol()), market_, options_.balance);
+    // The limits it serves are the limits it keeps.
+    for (const auto &r : info->rate_limits) {
+        const int64_t ms = r.interval_ns / 1'000'000;
+        if (r.type == "REQUEST_WEIGHT" && ms == 60'000 && options_.weight_limit <= 0)
+            options_.weight_limit = r.limit;
+        if (r.type == "ORDERS")
+            order_windows_.push_back(
+                {.interval_ms = ms,
+                 .limit = r.limit,
+                 .header = ms % 60'000 == 0 ? fmt::format("X-MBX-ORDER-COUNT-{}M", ms / 60'000)
+                                            : fmt::format("X-MBX-ORDER-COUNT-{}S", ms / 1000)});
+    }
+    if (options_.weight_limit <= 0) options_.weight_limit = 2400;
 }
 
 Venue::~Venue() = default;
 
 std::vector<std::string> Venue::take_user_events() {
-    return exchange_->take_events();
+    auto events = exchange_->take_events();
+    if (flaky_.p_dup <= 0) return events;
+    std::vector<std::string> out;
+    for (auto &e : events) {
+        if (chance(flaky_.p_dup)) {
+            ++faults_["dup"];
+            out.push_back(e);
+        }
+        out.push_back(std::move(e));
+    }
+    return out;
 }
 
 bool Venue::listen_key_valid(std::string_view key, int64_t now_ms) const {
@@ -217,23 +241,96 @@ Reply Venue::handle(const Request &request, int64_t now_ms) {
         // client's error log and changes nothing for a test.
         return Reply{.status = 404, .body = R"({"code":-5000,"msg":"Path not found"})"};
     }
-    if (auto refused = limit(path, params, entry->is_signed, now_ms)) return std::move(*refused);
-    Reply reply;
-    if (entry->is_signed || path == "/fapi/v1/listenKey") {
-        if (auto refused = authenticate(request, params, now_ms)) {
-            reply = std::move(*refused);
-        } else {
-            reply = route(request, path, params, now_ms);
-        }
-    } else {
-        reply = route(request, path, params, now_ms);
-    }
+    if (auto refused = limit(path, params, entry->is_signed, request.connection, now_ms))
+        return std::move(*refused);
+    Reply reply = with_faults(request, path, params, now_ms, entry->is_signed);
     reply.headers.emplace_back("X-MBX-USED-WEIGHT-1M", std::to_string(weight_used_));
     return reply;
 }
 
+Reply Venue::with_faults(const Request &request, std::string_view path, const Params &params,
+                         int64_t now_ms, bool is_signed) {
+    const auto fault = [&](const char *kind) {
+        ++faults_[kind];
+        return true;
+    };
+    if (flaky_.on()) {
+        if (chance(flaky_.p429) && fault("429"))
+            return too_many(now_ms + 1000, -1003,
+                            "Too many requests; please use the websocket for live updates.",
+                            request.connection, now_ms);
+        if (chance(flaky_.p503) && fault("503")) {
+            ++answered_503_;
+            return reply_of(
+                error(503, -1000, "Unknown error, please check your request or try again later."));
+        }
+        if (chance(flaky_.p_hang / 2) && fault("hang")) return Reply{.hang = true};
+    }
+    if (is_signed || path == "/fapi/v1/listenKey") {
+        if (auto refused = authenticate(request, params, now_ms)) return std::move(*refused);
+    }
+    std::vector<std::pair<std::string, std::string>> order_counts;
+    if (path == "/fapi/v1/order" && request.method == "POST") {
+        if (auto refused = count_order(now_ms, order_counts)) return std::move(*refused);
+    }
+    Reply reply = route(request, path, params, now_ms);
+    for (auto &h : order_counts) reply.headers.push_back(std::move(h));
+    if (!flaky_.on()) return reply;
+    if (chance(flaky_.p503_after) && fault("503_after")) {
+        ++answered_503_;
+        reply.status = 503;
+        reply.body =
+            R"({"code":-1000,"msg":"Unknown error, please check your request or try again later."})";
+    } else if (chance(flaky_.p_hang / 2) && fault("hang")) {
+        reply.hang = true;
+    } else if (chance(flaky_.p_timeout) && fault("timeout")) {
+        reply.delay_ms = flaky_.timeout_ms;
+    } else if (chance(flaky_.p_delay) && fault("delay")) {
+        reply.delay_ms = std::uniform_int_distribution<int64_t>(1, flaky_.delay_ms)(rng_);
+    }
+    if (chance(flaky_.p_drop) && fault("drop")) {
+        ++drops_;
+        reply.drop_streams = true;
+    }
+    return reply;
+}
+
+std::optional<Reply> Venue::count_order(int64_t now_ms,
+                                        std::vector<std::pair<std::string, std::string>> &headers) {
+    for (auto &w : order_windows_) {
+        if (now_ms / w.interval_ms != w.window) {
+            w.window = now_ms / w.interval_ms;
+            w.count = 0;
+        }
+        if (w.count >= w.limit) {
+            ++over_orders_;
+            return too_many((w.window + 1) * w.interval_ms, -1015,
+                            fmt::format("Too many new orders; current limit is {} orders per {}.",
+                                        w.limit, w.header.substr(w.header.rfind('-') + 1)),
+                            0, now_ms);
+        }
+    }
+    for (auto &w : order_windows_) {
+        ++w.count;
+        headers.emplace_back(w.header, std::to_string(w.count));
+    }
+    return std::nullopt;
+}
+
+Reply Venue::too_many(int64_t until_ms, int code, std::string msg, uint64_t connection,
+                      int64_t now_ms) {
+    ++answered_429_;
+    retry_until_ms_ = until_ms;
+    retry_from_ms_ = now_ms;
+    retry_connection_ = connection;
+    Reply r = reply_of(error(429, code, msg));
+    r.headers.emplace_back("Retry-After", std::to_string((until_ms - now_ms + 999) / 1000));
+    r.headers.emplace_back("X-MBX-USED-WEIGHT-1M", std::to_string(weight_used_));
+    return r;
+}
+
 std::optional<Reply> Venue::limit(std::string_view path, const Params &params, bool is_signed,
-                                  int64_t now_ms) {
+                                  uint64_t connection, int64_t now_ms) {
     const auto seconds_until = [&](int64_t t) { return std::to_string((t - now_ms + 999) / 1000); };
     const auto ban = [&] {
         ++answered_418_;
@@ -247,7 +344,10 @@ std::optional<Reply> Venue::limit(std::string_view path, const Params &params, b
         return r;
     };
     if (now_ms < banned_until_ms_) return ban();
-    if (now_ms < retry_until_ms_) {
+    // A request on another connection just after the 429 may have left before it arrived.
+    constexpr int64_t kInFlightMs = 500;
+    const bool in_flight = connection != retry_connection_ && now_ms < retry_from_ms_ + kInFlightMs;
+    if (now_ms < retry_until_ms_ && !in_flight) {
         // Sent again inside Retry-After: Binance escalates to a ban, longer than the wait was.
         banned_until_ms_ = now_ms + std::max<int64_t>(5000, 5 * (retry_until_ms_ - now_ms));
         retry_until_ms_ = 0;
@@ -262,24 +362,20 @@ std::optional<Reply> Venue::limit(std::string_view path, const Params &params, b
         if (r.path == path && r.weight > 0) weight = r.weight;
     if (path == "/fapi/v1/depth")
         weight = depth_weight(to_int(find(params, "limit").value_or("500")).value_or(500));
-    const auto too_many = [&](int64_t until, std::string msg) {
-        ++answered_429_;
-        retry_until_ms_ = until;
-        Reply r = reply_of(error(429, -1003, msg));
-        r.headers.emplace_back("Retry-After", seconds_until(until));
-        r.headers.emplace_back("X-MBX-USED-WEIGHT-1M", std::to_string(weight_used_));
-        return r;
-    };
-    if (weight_used_ + weight > options_.weight_limit)
-        return too_many((weight_minute_ + 1) * 60000,
+    if (weight_used_ + weight > options_.weight_limit) {
+        ++over_weight_;
+        return too_many((weight_minute_ + 1) * 60000, -1003,
                         fmt::format("Too much request weight used; current limit is {} request "
                                     "weight per 1 MINUTE. Please use WebSocket Streams for live "
                                     "updates to avoid polling the API.",
-                                    options_.weight_limit));
+                                    options_.weight_limit),
+                        connection, now_ms);
+    }
     if (is_signed && forced_429_ > 0) {
         --forced_429_;
-        return too_many(now_ms + forced_retry_after_s_ * 1000,
-                        "Too many requests; please use the websocket for live updates.");
+        return too_many(now_ms + forced_retry_after_s_ * 1000, -1003,
+                        "Too many requests; please use the websocket for live updates.", connection,
+                        now_ms);
     }
     weight_used_ += weight;
     return std::nullopt;
@@ -383,6 +479,22 @@ Reply Venue::misbehave(const Params &params, int64_t now_ms) {
         forced_retry_after_s_ = std::max<int64_t>(1, number("retry_after", 1));
     } else if (what == "unknown") {
         forced_503_ = number("n", 1);
+    } else if (what == "flaky") {
+        const auto p = [&](std::string_view name) {
+            const auto v = find(params, name);
+            return v ? std::strtod(std::string(*v).c_str(), nullptr) : 0.0;
+        };
+        flaky_ = Flaky{.p429 = p("p429"),
+                       .p503 = p("p503"),
+                       .p503_after = p("p503_after"),
+                       .p_hang = p("p_hang"),
+                       .p_delay = p("p_delay"),
+                       .delay_ms = std::max<int64_t>(1, number("delay_ms", 300)),
+                       .p_timeout = p("p_timeout"),
+                       .timeout_ms = std::max<int64_t>(1, number("timeout_ms", 11000)),
+                       .p_dup = p("p_dup"),
+                       .p_drop = p("p_drop")};
+        rng_.seed(static_cast<uint64_t>(number("seed", 1)));
     } else {
         return Reply{.status = 400, .body = R"({"code":-1,"msg":"unknown misbehaviour"})"};
     }
@@ -390,12 +502,17 @@ Reply Venue::misbehave(const Params &params, int64_t now_ms) {
 }
 
 Reply Venue::state() const {
+    std::string faults;
+    for (const auto &[kind, n] : faults_)
+        faults += fmt::format(R"({}"{}":{})", faults.empty() ? "" : ",", kind, n);
     return Reply{
         .body = fmt::format(
             R"({{"account":{},"market":{{"symbol":"{}","sent":{},"total":{},"lastUpdateId":{}}},)"
-            R"("answered":{{"429":{},"418":{},"503":{}}},"gaps":{},"drops":{}}})",
+            R"("answered":{{"429":{},"418":{},"503":{}}},"overLimit":{{"weight":{},"orders":{}}},)"
+            R"("faults":{{{}}},"gaps":{},"drops":{}}})",
             exchange_->state_json(), market_.symbol(), market_.sent(), market_.total(),
-            market_.last_update_id(), answered_429_, answered_418_, answered_503_, gaps_, drops_)};
+            market_.last_update_id(), answered_429_, answered_418_, answered_503_, over_weight_,
+            over_orders_, faults, gaps_, drops_)};
 }
 
 }  // namespace keel::venue

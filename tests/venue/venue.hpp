@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,9 +27,9 @@ struct Options {
     double speed = 0;  // times the recorded pace; 0 = as fast as the sockets take
     std::string api_key = "keel-venue-key";
     std::string secret_env = "KEEL_VENUE_SECRET";
-    std::string secret;       // read from the environment variable `secret_env`
-    int64_t balance = 10000;  // USDT at start
-    int64_t weight_limit = 2400;
+    std::string secret;        // read from the environment variable `secret_env`
+    int64_t balance = 10000;   // USDT at start
+    int64_t weight_limit = 0;  // request weight per minute; 0: exchangeInfo's REQUEST_WEIGHT
 };
 
 struct Request {
@@ -35,6 +37,7 @@ struct Request {
     std::string_view target;   // path and query: "/fapi/v1/depth?symbol=BTCUSDT&limit=5"
     std::string_view api_key;  // the X-MBX-APIKEY header, empty if absent
     std::string_view body;
+    uint64_t connection = 0;  // which TCP connection it came on
 };
 
 struct Reply {
@@ -42,6 +45,26 @@ struct Reply {
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
     bool drop_streams = false;  // close every WebSocket abruptly once this is answered
+    bool hang = false;          // close the connection instead of answering
+    int64_t delay_ms = 0;       // answer this much later
+};
+
+// `misbehave?what=flaky`: faults drawn at random for every REST request (probabilities) and
+// every user-data event, until `what=flaky` comes again with all of them 0.
+struct Flaky {
+    double p429 = 0;        // 429 -1003 with Retry-After 1, request not processed
+    double p503 = 0;        // 503 -1000, not processed
+    double p503_after = 0;  // processed, answered 503 -1000 (the outcome is unknown to the client)
+    double p_hang = 0;      // the connection closes without an answer (half before processing)
+    double p_delay = 0;     // the answer waits up to delay_ms
+    int64_t delay_ms = 300;
+    double p_timeout = 0;  // processed, the answer waits timeout_ms (past the client's timeout)
+    int64_t timeout_ms = 11000;
+    double p_dup = 0;   // a user-data event is sent twice
+    double p_drop = 0;  // after the answer, every WebSocket drops
+    bool on() const {
+        return p429 + p503 + p503_after + p_hang + p_delay + p_timeout + p_dup + p_drop > 0;
+    }
 };
 
 class Venue {
@@ -76,7 +99,17 @@ class Venue {
     Reply state() const;
     // Request weight and the 429/418 escalation; nullopt when the request may go on.
     std::optional<Reply> limit(std::string_view path, const Params &params, bool is_signed,
-                               int64_t now_ms);
+                               uint64_t connection, int64_t now_ms);
+    // A new order over the account's ORDERS limits (-1015); nullopt when it may go on. Adds the
+    // X-MBX-ORDER-COUNT-* headers to `headers` either way.
+    std::optional<Reply> count_order(int64_t now_ms,
+                                     std::vector<std::pair<std::string, std::string>> &headers);
+    // Applies a flaky-mode fault drawn for this request around `route`.
+    Reply with_faults(const Request &request, std::string_view path, const Params &params,
+                      int64_t now_ms, bool is_signed);
+    Reply too_many(int64_t until_ms, int code, std::string msg, uint64_t connection,
+                   int64_t now_ms);
+    bool chance(double p) { return p > 0 && std::uniform_real_distribution<>(0, 1)(rng_) < p; }
     // The API key, timestamp and signature of a SIGNED request; nullopt when they hold.
     std::optional<Reply> authenticate(const Request &request, const Params &params,
                                       int64_t now_ms) const;
@@ -87,13 +120,25 @@ class Venue {
     std::unique_ptr<Exchange> exchange_;
 
     int64_t weight_minute_ = 0, weight_used_ = 0;
-    int64_t retry_until_ms_ = 0;   // a 429 was answered: sending before this is a ban
-    int64_t banned_until_ms_ = 0;  // 418 until this
+    struct OrderWindow {
+        int64_t interval_ms = 0, limit = 0, window = -1, count = 0;
+        std::string header;  // X-MBX-ORDER-COUNT-10S, …
+    };
+    std::vector<OrderWindow> order_windows_;  // exchangeInfo's ORDERS limits, fixed windows
+    int64_t retry_until_ms_ = 0;     // a 429 was answered: sending before this is a ban, except
+    int64_t retry_from_ms_ = 0;      // on another connection within kInFlightMs of the 429 (it
+    uint64_t retry_connection_ = 0;  // may have been sent before the 429 arrived)
+    int64_t banned_until_ms_ = 0;    // 418 until this
     int64_t forced_429_ = 0, forced_retry_after_s_ = 1;
     int64_t forced_503_ = 0;
     int64_t stall_until_ms_ = 0;
     bool gap_pending_ = false;
     uint64_t answered_429_ = 0, answered_418_ = 0, answered_503_ = 0, gaps_ = 0, drops_ = 0;
+    // 429s earned by going over a limit (not forced): a client that keeps to limits has none.
+    uint64_t over_weight_ = 0, over_orders_ = 0;
+    Flaky flaky_;
+    std::mt19937_64 rng_{1};
+    std::map<std::string, uint64_t> faults_;  // by kind, for /keel-test/state
 };
 
 }  // namespace keel::venue
