@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "keel/net/transport.hpp"
 #include "loopback_venue.hpp"
@@ -143,4 +144,39 @@ TEST_CASE("a peer whose certificate is not trusted is refused, and nothing is se
     REQUIRE(in.wait([&] { return in.answers.size() == 2; }));
     INFO(in.answers[1].error);
     CHECK(in.answers[1].status == 200);
+}
+
+TEST_CASE("a request that got no answer after it was sent says so, and is never sent again",
+          "[net][network]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir);
+    net::Transport t(venue.cert().string());
+    Inbox in;
+    // One answered request leaves a kept-alive connection in the pool.
+    REQUIRE(t.http("GET", venue.https() + "/fapi/v1/time", "", "", 10s, in.answer()));
+    REQUIRE(in.wait([&] { return in.answers.size() == 1; }));
+    REQUIRE(in.answers[0].status == 200);
+    // From now on the venue acts on every request but answers only after 3 s; keel waits 500 ms.
+    REQUIRE(t.http("POST",
+                   venue.https() + "/keel-test/misbehave?what=flaky&p_timeout=1&timeout_ms=3000",
+                   "", "", 10s, in.answer()));
+    REQUIRE(in.wait([&] { return in.answers.size() == 2; }));
+    REQUIRE(in.answers[1].status == 200);
+    REQUIRE(t.http("GET", venue.https() + "/fapi/v1/time", "", "", 500ms, in.answer()));
+    REQUIRE(in.wait([&] { return in.answers.size() == 3; }));
+    const auto &a = in.answers[2];
+    CHECK(a.status == 0);
+    CHECK(a.sent);  // it left: whoever sent it must ask what became of it, not send it again
+    CHECK_FALSE(a.error.empty());
+
+    net::Transport other(venue.cert().string());
+    Inbox state;
+    std::this_thread::sleep_for(3s);  // the venue answers its held request first
+    REQUIRE(other.http("POST", venue.https() + "/keel-test/misbehave?what=flaky", "", "", 10s,
+                       state.answer()));
+    REQUIRE(other.http("GET", venue.https() + "/keel-test/state", "", "", 10s, state.answer()));
+    REQUIRE(state.wait([&] { return state.answers.size() == 2; }));
+    INFO(state.answers[1].body);
+    // Held once: the request was not sent a second time on a fresh connection.
+    CHECK(state.answers[1].body.find("\"timeout\":1}") != std::string::npos);
 }

@@ -156,11 +156,17 @@ bool LiveVenue::cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out) {
         finish(id, OrderStatus::cancelled, now, "CANCELLED", "", out);
         return true;
     }
+    // On its way: a cancel sent now could overtake it (another connection) and find nothing,
+    // and the order would then rest unseen. It is cancelled once the venue acknowledges it.
+    if (w.acked) request_cancel(w, now, out);
+    return true;
+}
+
+void LiveVenue::request_cancel(Working &w, TimeNs now, std::vector<OrderEvent> &out) {
     out.push_back(event(w, OrderStatus::pending_cancel, now));
     const Link &link = links_.at(w.order.intent.instrument);
     std::string why;
     if (!link.cancel(link.venue_id, w.client_id, why)) later(w, Next::cancel, now);
-    return true;
 }
 
 void LiveVenue::fill(Working &w, const VenueOrderUpdate &u, TimeNs now,
@@ -263,6 +269,9 @@ void LiveVenue::on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<Ord
             w.order.status = OrderStatus::accepted;
             out.push_back(event(w, OrderStatus::accepted, now));
         }
+        const bool open =
+            u.state == KEEL_ORDER_STATE_NEW || u.state == KEEL_ORDER_STATE_PARTIALLY_FILLED;
+        if (w.cancel_wanted && open) request_cancel(w, now, out);  // asked for while on its way
     }
     if (u.last_qty > 0) fill(w, u, now, out);
     w.venue_filled = std::max(w.venue_filled, u.filled);

@@ -241,13 +241,16 @@ struct Transport::Impl {
     // ---- HTTP --------------------------------------------------------------------------------
 
     template <typename Stream>
+    // `sent` is set once the request is written, so a failure after it (no answer, a timeout)
+    // is known to have left: the venue may have acted on it.
     asio::awaitable<HttpAnswer> exchange(Stream &stream, http::request<http::string_body> &req,
-                                         std::chrono::milliseconds timeout, bool &reusable) {
+                                         std::chrono::milliseconds timeout, bool &reusable,
+                                         bool &sent) {
         HttpAnswer answer;
         auto &layer = beast::get_lowest_layer(stream);
         layer.expires_after(timeout);
         co_await http::async_write(stream, req, use_awaitable);
-        answer.sent = true;
+        sent = answer.sent = true;
         beast::flat_buffer buffer;
         http::response_parser<http::string_body> parser;
         parser.body_limit(64 * 1024 * 1024);
@@ -282,13 +285,14 @@ struct Transport::Impl {
             } else {
                 stream = co_await connect();
             }
-            bool reusable = false;
+            bool reusable = false, sent = false;
             HttpAnswer answer;
             try {
-                answer = co_await exchange(*stream, req, timeout, reusable);
+                answer = co_await exchange(*stream, req, timeout, reusable, sent);
             } catch (const boost::system::system_error &e) {
-                if (pooled && !answer.sent) continue;
+                if (pooled && !sent) continue;
                 answer.status = 0;
+                answer.sent = sent;
                 answer.error = describe(e.code());
                 co_return answer;
             }

@@ -283,6 +283,27 @@ TEST_CASE("live orders: cancels are confirmed by the venue", "[live]") {
         f.venue->on_timer(100 * kSecond, f.out);
         CHECK(f.script.placed.size() == 1);
     }
+    SECTION("an order still on its way is cancelled once the venue has it, never before") {
+        f.buy(1, 2, 0, exec::OrderType::limit, 990);
+        const std::string cid = f.script.placed_ids[0];
+        f.statuses();
+        CHECK(f.venue->cancel(1, 1, f.out));
+        // A cancel now could overtake the order and find nothing: none is sent yet.
+        CHECK(f.script.cancels.empty());
+        CHECK(f.out.empty());
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_NEW), 2, f.out);
+        CHECK(f.statuses() == std::vector{OrderStatus::accepted, OrderStatus::pending_cancel});
+        CHECK(f.script.cancels == std::vector<std::string>{cid});
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_CANCELED), 3, f.out);
+        CHECK(f.statuses() == std::vector{OrderStatus::cancelled});
+        // One that fills on arrival needs no cancel.
+        f.buy(2, 2);
+        const std::string second = f.script.placed_ids[1];
+        CHECK(f.venue->cancel(2, 4, f.out));
+        f.venue->on_update(f.fill(second, KEEL_ORDER_STATE_FILLED, 2, 1001, 9, 2), 5, f.out);
+        CHECK(f.script.cancels.size() == 1);
+        CHECK(f.venue->open_orders() == 0);
+    }
     SECTION("a cancel the venue does not know: asked what became of the order") {
         f.buy(1, 2, 0, exec::OrderType::limit, 990);
         const std::string cid = f.script.placed_ids[0];

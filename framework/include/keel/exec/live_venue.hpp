@@ -107,6 +107,8 @@ class LiveVenue {
     bool pace(Working &w, TimeNs now);
     void stop_waiting(Working &w);
     void ask(Working &w, TimeNs now);
+    // Emits pending_cancel and asks the venue to cancel an order it acknowledged.
+    void request_cancel(Working &w, TimeNs now, std::vector<OrderEvent> &out);
     void later(Working &w, Next next, TimeNs now);
     void fill(Working &w, const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
     // Emits the final state once every fill the venue reported is booked.
