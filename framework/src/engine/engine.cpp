@@ -1266,6 +1266,7 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
     watch_account();
     if (kill_.active) advance_kill_switch();
     deliver_order_events();
+    if (options_.probe) options_.probe->book_ready(e.instrument);
     for (auto &s : strategies_) {
         if (!s->wants(e.instrument)) continue;
         s->on_book(e.instrument);
@@ -1361,6 +1362,7 @@ bool Engine::replay_due_frames() {
 }
 
 void Engine::deliver_frame(Venue &venue, const keel_frame &frame, bool record) {
+    if (options_.probe) options_.probe->frame_in(frame);
     ++venue.frames;
     if (venue.recorder && record) {
         try {
@@ -1436,6 +1438,7 @@ exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::Or
     const auto &b = feeds_.at(i).book();
     arrivals_[id] =
         Arrival{b.valid() ? b.best_bid()->price + b.best_ask()->price : 0, now(), entry.qty, 0};
+    if (options_.probe) options_.probe->order_out(id, entry);
     if (live_)
         live_->submit(std::move(approved), id, now(), venue_events_);
     else

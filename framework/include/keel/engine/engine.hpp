@@ -40,6 +40,19 @@ enum class ClockKind {
     simulated  // tests and backtests: time jumps to the next timer, as fast as the CPU allows
 };
 
+// A measurement hook (bench_tick_to_order), called on the engine thread: when a raw frame is
+// handed to its venue's plugin; when a book update has been applied (sync, sanitizer, marks,
+// resting fills) and the strategies are about to see it; when an approved order is handed to
+// the venue (the fill simulator or the live order manager), before the venue does anything with
+// it. Unset (the default), the engine pays one pointer test at each of these.
+class Probe {
+  public:
+    virtual ~Probe() = default;
+    virtual void frame_in(const keel_frame &) {}
+    virtual void book_ready(InstrumentIndex) {}
+    virtual void order_out(exec::OrderId, const exec::OrderIntent &) {}
+};
+
 struct EngineOptions {
     ClockKind clock = ClockKind::wall;
     // Where simulated time starts; a session that replays a recording starts at its first frame.
@@ -51,6 +64,7 @@ struct EngineOptions {
     // but strategies get no market callbacks and the equity curve has not started; the session
     // ends at `trade_until`. 0: no limit.
     TimeNs trade_from = 0, trade_until = 0;
+    Probe *probe = nullptr;  // not owned; must outlive run()
 };
 
 struct PositionSummary {
