@@ -215,14 +215,16 @@ void Execution::on_answer(const keel_frame &f) {
             std::string(f.http_status == 418 ? "banned (418)" : "rate limited (429)") +
                 ": nothing is sent for " + std::to_string(wait) + " s");
     std::string_view body(f.data, f.size);
+    // What the host must hear about whatever becomes of it: the order's requests.
+    const bool about_an_order = p.kind == Kind::place || p.kind == Kind::cancel ||
+                                p.kind == Kind::query_order || p.kind == Kind::query_trades;
     if (f.http_status == 0) {
         // No answer: a request that never left can go again; one that may have arrived is
         // resolved by asking the venue, never by sending it twice.
-        if (p.kind == Kind::place)
+        if (about_an_order)
             refuse(p, f.unsent ? KEEL_VENUE_TRANSIENT : KEEL_VENUE_UNKNOWN_OUTCOME, 0,
                    std::string(body));
-        else
-            log(KEEL_LOG_WARN, "request without an answer: " + std::string(body));
+        log(KEEL_LOG_WARN, "request without an answer: " + std::string(body));
         if (p.kind == Kind::listen_key || p.kind == Kind::server_time)
             retry_later(p.kind, host_->now_ns(ctx_));
         return;
@@ -230,7 +232,7 @@ void Execution::on_answer(const keel_frame &f) {
     if (f.http_status != 200) {
         codec_.parse_error(f.http_status, body);
         const auto &e = codec_.last_error();
-        if (p.kind == Kind::place || p.kind == Kind::cancel || p.kind == Kind::query_order)
+        if (about_an_order)
             refuse(p, e.reason, e.code, e.message);
         else
             log(KEEL_LOG_WARN, "HTTP " + std::to_string(f.http_status) + ": " + e.message);

@@ -12,8 +12,10 @@ namespace keel::test {
 
 class LoopbackVenue {
   public:
-    explicit LoopbackVenue(const TempDir &dir, const std::string &speed = "0")
-        : cert_(dir.path() / "venue.crt"), child_(start(dir, speed)) {
+    // `exchange_info`: the file it serves (and whose limits it keeps); the real one by default.
+    explicit LoopbackVenue(const TempDir &dir, const std::string &speed = "0",
+                           std::filesystem::path exchange_info = {})
+        : cert_(dir.path() / "venue.crt"), child_(start(dir, speed, std::move(exchange_info))) {
         if (!child_.wait_for_output("listening 127.0.0.1:", std::chrono::seconds(30)))
             throw std::runtime_error("the loopback venue did not start: " + child_.err());
         auto at = child_.out().find("listening 127.0.0.1:");
@@ -31,14 +33,16 @@ class LoopbackVenue {
     static constexpr const char *kSecret = "keel-test-secret-not-a-real-one";
 
   private:
-    static Child start(const TempDir &dir, const std::string &speed) {
+    static Child start(const TempDir &dir, const std::string &speed,
+                       std::filesystem::path exchange_info) {
         ::setenv(kSecretVar, kSecret, 1);
         const std::string data = KEEL_DATA_DIR;
+        if (exchange_info.empty())
+            exchange_info = data + "/binance/usdm/rest/http_futures_market_exchange_info.json";
         return Child({KEEL_BINANCE_VENUE, "--capture",
                       data + "/binance/usdm/ws_capture/btcusdt_20240808.gz", "--exchange-info",
-                      data + "/binance/usdm/rest/http_futures_market_exchange_info.json",
-                      "--cert-dir", dir.path().string(), "--speed", speed, "--api-key", kApiKey,
-                      "--secret-env", kSecretVar});
+                      exchange_info.string(), "--cert-dir", dir.path().string(), "--speed", speed,
+                      "--api-key", kApiKey, "--secret-env", kSecretVar});
     }
     std::filesystem::path cert_;
     Child child_;

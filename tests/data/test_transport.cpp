@@ -172,11 +172,9 @@ TEST_CASE("a request that got no answer after it was sent says so, and is never 
     net::Transport other(venue.cert().string());
     Inbox state;
     std::this_thread::sleep_for(3s);  // the venue answers its held request first
-    REQUIRE(other.http("POST", venue.https() + "/keel-test/misbehave?what=flaky", "", "", 10s,
-                       state.answer()));
     REQUIRE(other.http("GET", venue.https() + "/keel-test/state", "", "", 10s, state.answer()));
-    REQUIRE(state.wait([&] { return state.answers.size() == 2; }));
-    INFO(state.answers[1].body);
+    REQUIRE(state.wait([&] { return state.answers.size() == 1; }));
+    INFO(state.answers[0].body);
     // Held once: the request was not sent a second time on a fresh connection.
-    CHECK(state.answers[1].body.find("\"timeout\":1}") != std::string::npos);
+    CHECK(state.answers[0].body.find("\"faults\":{\"timeout\":1}") != std::string::npos);
 }

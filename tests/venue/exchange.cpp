@@ -547,11 +547,20 @@ std::string Exchange::state_json() const {
         fmt::format_to(std::back_inserter(placed), R"("{}":{})", cid, n);
     }
     placed += '}';
+    // Where each client order id's (last) order stands: status and executed quantity.
+    std::string outcome = "{";
+    for (const auto &[id, o] : orders_) {
+        if (outcome.size() > 1) outcome += ',';
+        fmt::format_to(std::back_inserter(outcome), R"("{}":["{}","{}"])", o.client_id,
+                       status_text(o.status), format_units(o.filled, qty_show_));
+    }
+    outcome += '}';
     return fmt::format(R"({{"walletBalance":"{}","realizedPnl":"{}","unrealizedProfit":"{}",)"
                        R"("positions":[{{"symbol":"{}","positionAmt":"{}","entryPrice":"{}"}}],)"
-                       R"("openOrders":{},"ordersPlacedPerClientOrderId":{},"fills":{}}})",
+                       R"("openOrders":{},"ordersPlacedPerClientOrderId":{},)"
+                       R"("ordersByClientOrderId":{},"fills":{}}})",
                        money(wallet_), money(realized_total_), money(unrealized()), symbol_,
-                       format_units(position_, qty_show_), entry_price(), open, placed,
+                       format_units(position_, qty_show_), entry_price(), open, placed, outcome,
                        fills_.size());
 }
 

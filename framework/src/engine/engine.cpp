@@ -413,27 +413,43 @@ void Engine::process_account_updates() {
         if (account_in_.empty()) return;
         std::swap(account_in_, account_updates_);
     }
+    venue_positions_.resize(instruments_.size());
     for (const auto &u : account_updates_) {
         if (!u.is_position) {
+            if (u.order.instrument < venue_positions_.size())
+                venue_positions_[u.order.instrument].last_change = now();
             if (live_) live_->on_update(u.order, now(), venue_events_);
             handle_venue_events();
             continue;
         }
-        // The venue's word on a position after a change or a reconciliation: ours must agree.
-        ++stats_.position_checks;
-        Lots ours = portfolio_->position(u.instrument).qty;
-        if (ours == u.position) continue;
-        ++stats_.position_mismatches;
-        const auto &spec = instruments_[u.instrument];
-        keel::log::get("exec").warn("{}: the venue holds {}, keel counts {}", spec.id,
-                                    spec.qty_text(u.position), spec.qty_text(ours));
-        notify(strategy::NotifyLevel::warning, "exec",
-               spec.id + ": position differs from the venue",
-               fmt::format("venue {}, keel {}", spec.qty_text(u.position), spec.qty_text(ours)));
+        auto &p = venue_positions_[u.instrument];
+        p.qty = u.position;
+        p.unchecked = true;
+        p.last_change = now();
     }
     account_updates_.clear();
     watch_account();
     deliver_order_events();
+}
+
+void Engine::check_positions() {
+    constexpr TimeNs kQuiet = 2'000'000'000;  // no order update or report for this long
+    for (InstrumentIndex i = 0; i < venue_positions_.size(); ++i) {
+        auto &p = venue_positions_[i];
+        if (!p.unchecked || now() - p.last_change < kQuiet) continue;
+        if (live_ && !live_->settled(i)) continue;  // an order's fate is being asked: not yet
+        p.unchecked = false;
+        ++stats_.position_checks;
+        const Lots ours = portfolio_->position(i).qty;
+        if (ours == p.qty) continue;
+        ++stats_.position_mismatches;
+        const auto &spec = instruments_[i];
+        keel::log::get("exec").warn("{}: the venue holds {}, keel counts {}", spec.id,
+                                    spec.qty_text(p.qty), spec.qty_text(ours));
+        notify(strategy::NotifyLevel::warning, "exec",
+               spec.id + ": position differs from the venue",
+               fmt::format("venue {}, keel {}", spec.qty_text(p.qty), spec.qty_text(ours)));
+    }
 }
 
 void Engine::drain_live_orders() {
@@ -752,8 +768,9 @@ uint64_t Engine::on_ws_open(Venue &venue, const char *url, uint32_t flags) {
             m.text = std::move(text);
             push(std::move(m));
         },
-        [push, v](uint64_t conn, net::LinkState state, std::string why) {
+        [push, v, is_private](uint64_t conn, net::LinkState state, std::string why) {
             NetMessage m{.kind = NetMessage::Kind::link, .venue = v, .id = conn};
+            m.is_private = is_private;
             m.up = state == net::LinkState::up;
             m.text = std::move(why);
             push(std::move(m));
@@ -819,6 +836,12 @@ void Engine::deliver_network() {
             if (d.struct_size >= offsetof(keel_exchange_plugin, on_link) + sizeof(void *) &&
                 d.on_link)
                 d.on_link(v.self, m.id, m.up ? KEEL_LINK_UP : KEEL_LINK_DOWN, m.text.c_str());
+            if (m.up && m.is_private && live_) {
+                // The account stream is back: what it said while down is lost, so every working
+                // order of the venue is asked about (one may have filled or ended meanwhile).
+                for (size_t k = 0; k < venues_.size(); ++k)
+                    if (venues_[k].get() == &v) live_->reconcile(k, now());
+            }
         } else {
             keel_frame f{};
             f.struct_size = sizeof f;
@@ -1009,6 +1032,7 @@ Summary Engine::run(TimeNs duration) {
         }
         if (live_) {
             take_order_limits();
+            check_positions();
             live_->on_timer(now(), venue_events_);
             handle_venue_events();
         }

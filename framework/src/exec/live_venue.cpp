@@ -49,6 +49,21 @@ LiveVenue::LiveVenue(std::string deployment, const std::vector<InstrumentSpec> &
     waiting_.resize(venues);
 }
 
+void LiveVenue::reconcile(size_t venue, TimeNs now) {
+    for (auto &[id, w] : orders_)
+        if (links_.at(w.order.intent.instrument).venue == venue && w.acked &&
+            w.next == Next::none && !w.querying)
+            ask(w, now);
+}
+
+bool LiveVenue::settled(InstrumentIndex instrument) const {
+    for (const auto &[id, w] : orders_)
+        if (w.order.intent.instrument == instrument &&
+            (!w.acked || w.querying || w.next != Next::none || w.venue_final))
+            return false;
+    return true;
+}
+
 void LiveVenue::declare_order_limit(size_t venue, OrderLimit limit) {
     if (venue < pacers_.size()) pacers_[venue].declare(limit);
 }
@@ -163,7 +178,8 @@ bool LiveVenue::cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out) {
 }
 
 void LiveVenue::request_cancel(Working &w, TimeNs now, std::vector<OrderEvent> &out) {
-    out.push_back(event(w, OrderStatus::pending_cancel, now));
+    if (!std::exchange(w.cancel_announced, true))
+        out.push_back(event(w, OrderStatus::pending_cancel, now));
     const Link &link = links_.at(w.order.intent.instrument);
     std::string why;
     if (!link.cancel(link.venue_id, w.client_id, why)) later(w, Next::cancel, now);
@@ -223,9 +239,10 @@ void LiveVenue::on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<Ord
             case KEEL_VENUE_RATE_LIMITED:
             case KEEL_VENUE_BANNED:
             case KEEL_VENUE_TRANSIENT:
-                // Not placed (or not cancelled): again later, the same id.
-                if (w.cancel_wanted && w.acked)
-                    later(w, Next::cancel, now);
+                // Not done: again later. The venue has an acknowledged order, so what failed was
+                // a cancel or a question about it (its fills), never the order itself.
+                if (w.acked)
+                    later(w, w.cancel_wanted ? Next::cancel : Next::query, now);
                 else if (w.cancel_wanted)
                     finish(w.order.id, OrderStatus::cancelled, now, "CANCELLED", "", out);
                 else if (w.attempts >= kMaxAttempts)
@@ -252,9 +269,11 @@ void LiveVenue::on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<Ord
                 }
                 return;
             default:
-                if (w.acked) {  // a refused cancel: the order itself stands
-                    keel::log::get("exec").warn("order {}: cancel refused: {}", w.order.id,
-                                                u.message);
+                if (w.acked) {  // a refused cancel or question: the order itself stands
+                    if (w.cancel_wanted)
+                        keel::log::get("exec").warn("order {}: cancel refused: {}", w.order.id,
+                                                    u.message);
+                    later(w, w.cancel_wanted ? Next::cancel : Next::query, now);
                     return;
                 }
                 finish(w.order.id, OrderStatus::rejected, now, reason_code(u.reason),
@@ -262,6 +281,8 @@ void LiveVenue::on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<Ord
                 return;
         }
     }
+    const bool open =
+        u.state == KEEL_ORDER_STATE_NEW || u.state == KEEL_ORDER_STATE_PARTIALLY_FILLED;
     if (u.state != 0 && !w.acked) {
         w.acked = true;
         w.next = Next::none;
@@ -269,9 +290,9 @@ void LiveVenue::on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<Ord
             w.order.status = OrderStatus::accepted;
             out.push_back(event(w, OrderStatus::accepted, now));
         }
-        const bool open =
-            u.state == KEEL_ORDER_STATE_NEW || u.state == KEEL_ORDER_STATE_PARTIALLY_FILLED;
         if (w.cancel_wanted && open) request_cancel(w, now, out);  // asked for while on its way
+    } else if (answers_query && w.cancel_wanted && open) {
+        request_cancel(w, now, out);  // the venue still has it: the cancel did not happen
     }
     if (u.last_qty > 0) fill(w, u, now, out);
     w.venue_filled = std::max(w.venue_filled, u.filled);
@@ -324,7 +345,7 @@ void LiveVenue::on_timer(TimeNs now, std::vector<OrderEvent> &out) {
     std::vector<OrderId> due;
     for (auto &[id, w] : orders_)
         if ((w.next != Next::none && w.due <= now) ||
-            (w.next == Next::none && !w.acked && now - w.last_heard >= kSilence))
+            (w.next == Next::none && (!w.acked || w.querying) && now - w.last_heard >= kSilence))
             due.push_back(id);
     for (OrderId id : due) {
         auto it = orders_.find(id);
@@ -342,7 +363,7 @@ void LiveVenue::on_timer(TimeNs now, std::vector<OrderEvent> &out) {
                 break;
             }
             case Next::query:
-            case Next::none:  // silence: the answer may have been lost
+            case Next::none:  // silence: the answer (or the question) may have been lost
                 ask(w, now);
                 break;
         }

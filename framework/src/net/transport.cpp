@@ -1,10 +1,14 @@
 #include "keel/net/transport.hpp"
 
 #include <atomic>
+#include <cctype>
+#include <charconv>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <variant>
@@ -101,6 +105,33 @@ struct WsConnection {
     std::function<void()> drop;
 };
 
+namespace {
+
+// The seconds of a Retry-After header among "Name: value\r\n" lines (case-insensitive name).
+std::optional<int64_t> retry_after_seconds(std::string_view headers) {
+    constexpr std::string_view kName = "retry-after:";
+    for (size_t at = 0; at < headers.size();) {
+        size_t end = headers.find("\r\n", at);
+        if (end == std::string_view::npos) end = headers.size();
+        std::string_view line = headers.substr(at, end - at);
+        at = end + 2;
+        if (line.size() <= kName.size()) continue;
+        bool same = true;
+        for (size_t k = 0; k < kName.size() && same; ++k)
+            same = std::tolower(static_cast<unsigned char>(line[k])) == kName[k];
+        if (!same) continue;
+        std::string_view value = line.substr(kName.size());
+        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        int64_t seconds = 0;
+        auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+        if (ec == std::errc() && seconds > 0) return seconds;
+        return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 struct Transport::Impl {
     asio::io_context io;
     asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
@@ -113,6 +144,9 @@ struct Transport::Impl {
     // Idle kept-alive HTTP connections by "host:port" (network thread only).
     std::map<std::string, std::vector<std::unique_ptr<TlsStream>>> tls_pool;
     std::map<std::string, std::vector<std::unique_ptr<beast::tcp_stream>>> plain_pool;
+    // A 429 or 418 with Retry-After holds every request to that "host:port" until then
+    // (network thread only): requests already queued here when it came are not sent into it.
+    std::map<std::string, std::chrono::steady_clock::time_point> retry_after;
 
     asio::awaitable<tcp::resolver::results_type> resolve(const Url &u) {
         tcp::resolver resolver(io);
@@ -326,12 +360,29 @@ struct Transport::Impl {
             req.body() = std::move(body);
             req.prepare_payload();
             std::string key = u.host + ":" + u.port;
+            const auto now = std::chrono::steady_clock::now();
+            if (auto held = retry_after.find(key);
+                held != retry_after.end() && now < held->second) {
+                answer.error = "not sent: " + key + " asked to wait (Retry-After) " +
+                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  held->second - now)
+                                                  .count()) +
+                               " ms more";
+                on_answer(std::move(answer));
+                co_return;
+            }
             if (u.tls)
                 answer = co_await request_on<TlsStream>(tls_pool, key, req, timeout,
                                                         [&] { return connect_tls(u, timeout); });
             else
                 answer = co_await request_on<beast::tcp_stream>(
                     plain_pool, key, req, timeout, [&] { return connect_plain(u, timeout); });
+            if (answer.status == 429 || answer.status == 418) {
+                if (const auto seconds = retry_after_seconds(answer.headers))
+                    retry_after[key] =
+                        std::max(retry_after[key],
+                                 std::chrono::steady_clock::now() + std::chrono::seconds(*seconds));
+            }
         } catch (const boost::system::system_error &e) {
             answer.status = 0;
             answer.error = describe(e.code());

@@ -304,6 +304,54 @@ TEST_CASE("live orders: cancels are confirmed by the venue", "[live]") {
         CHECK(f.script.cancels.size() == 1);
         CHECK(f.venue->open_orders() == 0);
     }
+    SECTION("a cancel whose fate is unknown is sent again if the order is still there") {
+        f.buy(1, 2, 0, exec::OrderType::limit, 990);
+        const std::string cid = f.script.placed_ids[0];
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_NEW), 0, f.out);
+        CHECK(f.venue->cancel(1, 1, f.out));
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_UNKNOWN_OUTCOME), 2, f.out);
+        f.venue->on_timer(4 * kSecond, f.out);
+        CHECK(f.script.queries == std::vector<std::string>{cid});
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_NEW), 5 * kSecond, f.out);
+        CHECK(f.script.cancels == std::vector<std::string>{cid, cid});
+        CHECK(f.statuses() == std::vector{OrderStatus::pending_new, OrderStatus::accepted,
+                                          OrderStatus::pending_cancel});  // announced once
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_CANCELED), 6 * kSecond, f.out);
+        CHECK(f.statuses() == std::vector{OrderStatus::cancelled});
+    }
+    SECTION("a failed question about an acknowledged order is asked again, never resent") {
+        f.buy(1, 2, 0, exec::OrderType::limit, 990);
+        const std::string cid = f.script.placed_ids[0];
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_NEW), 0, f.out);
+        // Its fills' history could not be fetched (no answer): ask again, send nothing.
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_TRANSIENT), kSecond, f.out);
+        f.venue->on_timer(100 * kSecond, f.out);
+        CHECK(f.script.placed.size() == 1);
+        CHECK(f.script.queries == std::vector<std::string>{cid});
+        // That question gets no answer at all: after 10 s it is asked again.
+        f.venue->on_timer(109 * kSecond, f.out);
+        CHECK(f.script.queries.size() == 1);
+        f.venue->on_timer(111 * kSecond, f.out);
+        CHECK(f.script.queries.size() == 2);
+        CHECK(f.script.placed.size() == 1);
+    }
+    SECTION("after the account stream comes back, every acknowledged order is asked about") {
+        f.buy(1, 2, 0, exec::OrderType::limit, 990);
+        f.buy(2, 2, 0, exec::OrderType::limit, 991);
+        const std::string cid = f.script.placed_ids[0];
+        CHECK_FALSE(f.venue->settled(0));  // neither acknowledged
+        f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_NEW), 0, f.out);
+        f.venue->on_update(f.update(f.script.placed_ids[1], KEEL_ORDER_STATE_NEW), 0, f.out);
+        CHECK(f.venue->settled(0));
+        f.venue->reconcile(0, kSecond);
+        CHECK(f.script.queries == f.script.placed_ids);
+        CHECK_FALSE(f.venue->settled(0));  // until the answers come
+        f.venue->on_update(f.fill(cid, KEEL_ORDER_STATE_FILLED, 2, 990, 3, 2), 2 * kSecond, f.out);
+        f.venue->on_update(f.update(f.script.placed_ids[1], KEEL_ORDER_STATE_NEW), 2 * kSecond,
+                           f.out);
+        CHECK(f.venue->settled(0));
+        CHECK(f.venue->open_orders() == 1);
+    }
     SECTION("a cancel the venue does not know: asked what became of the order") {
         f.buy(1, 2, 0, exec::OrderType::limit, 990);
         const std::string cid = f.script.placed_ids[0];

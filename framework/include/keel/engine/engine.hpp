@@ -345,7 +345,7 @@ class Engine final : public strategy::Services {
     // Hands the venues' newly declared order limits to the live order manager.
     void take_order_limits();
     // What live venues said about orders and positions (any thread -> engine thread), in the
-    // order they said it: a position is the venue's word after the fills reported before it.
+    // order they said it.
     struct AccountUpdate {
         bool is_position = false;
         exec::VenueOrderUpdate order;
@@ -354,6 +354,16 @@ class Engine final : public strategy::Services {
     };
     std::vector<AccountUpdate> account_in_, account_updates_;
     void process_account_updates();
+    // The venue's last word on each position, compared with keel's once the instrument's account
+    // traffic has been quiet for a while: answers and the account stream come on different
+    // connections, so a position report can be older or newer than the fills keel has booked.
+    struct VenuePosition {
+        Lots qty = 0;
+        bool unchecked = false;
+        TimeNs last_change = 0;  // the last order update or position report
+    };
+    std::vector<VenuePosition> venue_positions_;
+    void check_positions();
     // Live shutdown: cancels are confirmed by the venue, so wait (bounded) for their answers.
     void drain_live_orders();
     std::unique_ptr<risk::RiskGate> gate_;

@@ -73,6 +73,13 @@ class LiveVenue {
     void on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
     // Resends, queries and timeouts that are due.
     void on_timer(TimeNs now, std::vector<OrderEvent> &out);
+    // The venue's account stream came back after a drop: every working order there that the
+    // venue acknowledged is asked about (it may have filled or ended unheard).
+    void reconcile(size_t venue, TimeNs now);
+    // True when no working order on `instrument` is waiting for the venue's word (unacknowledged,
+    // asked about, or due to be sent, cancelled or asked again): keel's position is then all the
+    // venue has told.
+    bool settled(InstrumentIndex instrument) const;
     // One of a venue's limits on new orders (its plugin's declare_order_limit).
     void declare_order_limit(size_t venue, OrderLimit limit);
 
@@ -94,6 +101,7 @@ class LiveVenue {
         // A final state the venue reported before all its fills were booked.
         std::optional<OrderStatus> venue_final;
         bool acked = false, cancel_wanted = false;
+        bool cancel_announced = false;  // pending_cancel emitted
         bool querying = false;  // a question is out: its refusal says nothing about the order
         bool waiting = false;   // held back by the venue's order limits
         Next next = Next::none;
