@@ -339,16 +339,16 @@ TEST_CASE("the shipped shadow and live Binance configs trade against the loopbac
 
 namespace {
 
-// Orders without pause, a few at a time: market orders, limits that rest at the touch until
+// Orders without pause for 65 s, ten at a time: market orders, limits that rest at the touch until
 // cancelled (40 looks later), limits far away cancelled as soon as they are accepted, and IOC
 // limits that cross.
 // Sides keep the position near flat. Counts every order's final state, and any order that
 // reaches one twice.
 constexpr const char *kSoak = R"(
-target = 2000
+placing_ticks = 650  -- 65 s of ordering, then only what it placed settles
 placed, finals, twice, fills, filled_qty, vetoed, venue_rejects = 0, 0, 0, 0, 0, 0, 0
 reasons, outcomes = "", ""
-local working, done, kind, n = {}, {}, 0, 0
+local working, done, kind, n, ticks = {}, {}, 0, 0, 0
 local function top_up()
   n = n + 1
   local book = keel.book("BTCUSDT")
@@ -363,7 +363,7 @@ local function top_up()
     end
   end
   local qty = keel.position("BTCUSDT").qty
-  while count < 10 and placed < target do
+  while count < 10 and ticks < placing_ticks do
     kind = kind % 4 + 1
     local side = (qty > 0.004 or (qty > -0.004 and kind % 2 == 0)) and "sell" or "buy"
     local o = { instrument = "BTCUSDT", side = side, qty = 0.002 }
@@ -385,7 +385,10 @@ local function top_up()
   end
 end
 function on_start() keel.every(0.1) end  -- after the replayed market ends, time goes on
-function on_timer(id) top_up() end
+function on_timer(id)
+  ticks = ticks + 1
+  top_up()
+end
 function on_book(inst, book) top_up() end
 function on_order(o)
   local w = working[o.id]
@@ -460,7 +463,7 @@ TEST_CASE(
     };
     INFO("rejections:" << *e.strategy("trader")->global_as_string("reasons"));
     const auto placed = static_cast<uint64_t>(global("placed"));
-    CHECK(placed == 2000);
+    CHECK(placed >= 1000);                        // about 2,000 on an idle machine
     CHECK(global("finals") == global("placed"));  // every order ended, once
     CHECK(global("twice") == 0);
     CHECK(global("venue_rejects") <= 5);  // given up after 8 attempts at most, rarely
