@@ -125,11 +125,22 @@ uint32_t Execution::place(const keel_order_request &o, char *err, size_t err_siz
     if ((o.flags & KEEL_ORDER_REDUCE_ONLY) && config_.futures) q.add("reduceOnly", "true");
     q.add("newClientOrderId", o.client_order_id);
     if (config_.futures) q.add("newOrderRespType", "RESULT");
+    const int64_t now = host_->now_ns(ctx_);
+    if (placed_at_ns_.size() > 4096)  // forget what can no longer arrive
+        std::erase_if(placed_at_ns_,
+                      [&](const auto &e) { return !may_still_arrive(e.first, now); });
+    placed_at_ns_[o.client_order_id] = now;
     if (!send("POST", path("/fapi/v1/order", "/api/v3/order"), q.text(), true, std::move(p))) {
         std::snprintf(err, err_size, "binance: the host refused the request");
         return KEEL_ERROR;
     }
     return KEEL_OK;
+}
+
+bool Execution::may_still_arrive(const std::string &client_order_id, int64_t now_ns) {
+    auto it = placed_at_ns_.find(client_order_id);
+    // A second of slack for the clock offset's error.
+    return it != placed_at_ns_.end() && now_ns < it->second + (config_.recv_window_ms + 1000) * kMs;
 }
 
 uint32_t Execution::cancel(keel_instrument_id instrument, const char *client_order_id, char *err,
@@ -232,7 +243,12 @@ void Execution::on_answer(const keel_frame &f) {
     if (f.http_status != 200) {
         codec_.parse_error(f.http_status, body);
         const auto &e = codec_.last_error();
-        if (about_an_order)
+        if (p.kind == Kind::query_order && e.reason == KEEL_VENUE_UNKNOWN_ORDER &&
+            may_still_arrive(p.client_order_id, host_->now_ns(ctx_)))
+            // Not there yet is not never: the host must not send it again before recvWindow.
+            refuse(p, KEEL_VENUE_UNKNOWN_OUTCOME, e.code,
+                   e.message + " (the order may still arrive within recvWindow)");
+        else if (about_an_order)
             refuse(p, e.reason, e.code, e.message);
         else
             log(KEEL_LOG_WARN, "HTTP " + std::to_string(f.http_status) + ": " + e.message);

@@ -95,6 +95,11 @@ class Execution {
     GridOf grid_of_;
     AccountCodec codec_;
     std::map<uint64_t, Pending> pending_;  // by request tag
+    // When each client order id was last sent (host clock). Binance refuses a request that
+    // reaches it more than recvWindow after its timestamp, so until then a placement whose
+    // answer was lost may still arrive: "no such order" means nothing yet.
+    std::map<std::string, int64_t, std::less<>> placed_at_ns_;
+    bool may_still_arrive(const std::string &client_order_id, int64_t now_ns);
     uint64_t next_tag_ = 1;
     int64_t offset_ms_ = 0;  // venue clock minus ours
     std::string listen_key_;
