@@ -196,12 +196,16 @@ uint32_t host_offline(void *ctx) {
 uint32_t host_declare_order_limit(void *ctx, uint32_t max_orders, int64_t interval_ns) {
     auto *v = static_cast<Engine::Venue *>(ctx);
     if (max_orders == 0 || interval_ns <= 0) return KEEL_ERROR;
-    std::lock_guard lock(v->order_limits_mutex);
-    std::erase_if(v->order_limits,
-                  [&](const exec::OrderLimit &l) { return l.interval == interval_ns; });
-    v->order_limits.push_back({max_orders, interval_ns});
-    v->order_limits_changed = true;
-    return KEEL_OK;
+    uint32_t rc = KEEL_ERROR;
+    shield(v, "declare_order_limit", [&] {
+        std::lock_guard lock(v->order_limits_mutex);
+        std::erase_if(v->order_limits,
+                      [&](const exec::OrderLimit &l) { return l.interval == interval_ns; });
+        v->order_limits.push_back({max_orders, interval_ns});
+        v->order_limits_changed = true;
+        rc = KEEL_OK;
+    });
+    return rc;
 }
 
 TimeNs wall_now() {
@@ -349,7 +353,10 @@ void Engine::make_live_venue() {
 void Engine::take_order_limits() {
     for (size_t i = 0; i < venues_.size(); ++i) {
         Venue &v = *venues_[i];
-        if (!v.order_limits_changed.exchange(false)) continue;
+        // A plain load first: the loop asks every pass, and a change is rare.
+        if (!v.order_limits_changed.load(std::memory_order_relaxed) ||
+            !v.order_limits_changed.exchange(false))
+            continue;
         std::lock_guard lock(v.order_limits_mutex);
         for (const auto &limit : v.order_limits) {
             live_->declare_order_limit(i, limit);
