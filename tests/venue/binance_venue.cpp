@@ -151,6 +151,7 @@ class Server {
             };
             size_t sent = 0;
             while (sent < budget && !m.done() && due()) {
+                for (const auto &g : venue_.before_next()) send(g);
                 send(m.next());
                 venue_.advance(now);
                 ++sent;
@@ -192,6 +193,18 @@ class Server {
                 continue;
             }
             s->push({.shared = s->combined ? f.text : f.data});
+        }
+    }
+
+    // A frame the venue made (markPrice): as a recorded one, but each socket gets its own copy.
+    void send(const Generated &g) {
+        for (const auto &s : sessions_) {
+            if (!s->open || !s->subscribed(g.stream)) continue;
+            if (s->queued_bytes > kMaxQueuedBytes) {
+                close(s);
+                continue;
+            }
+            s->push({.owned = s->combined ? g.text : std::string(g.data())});
         }
     }
 
@@ -468,9 +481,18 @@ asio::awaitable<void> watch_stdin(asio::io_context &io) {
                  "usage: keel_binance_venue --capture FILE.gz --exchange-info FILE.json --cert-dir "
                  "DIR\n"
                  "         [--speed X] [--api-key KEY] [--secret-env VAR] [--balance USDT]\n"
-                 "         [--weight-limit N]\n",
+                 "         [--weight-limit N] [--funding-rate R] [--skip SECONDS]\n",
                  why);
     std::exit(2);
+}
+
+// A funding rate as decimal text ("0.0001", "-0.00012345") in 1e-8; at most 8 decimals.
+int64_t parse_rate(std::string_view text) {
+    const bool negative = text.starts_with('-');
+    if (negative) text.remove_prefix(1);
+    const auto v = market::DecimalGrid{8, 1}.to_units(text);
+    if (!v) usage("--funding-rate takes a decimal with at most 8 places");
+    return negative ? -*v : *v;
 }
 
 Options parse_options(int argc, char **argv) {
@@ -496,12 +518,17 @@ Options parse_options(int argc, char **argv) {
                 o.balance = std::stoll(value);
             else if (flag == "--weight-limit")  // 0: exchangeInfo's REQUEST_WEIGHT
                 o.weight_limit = std::stoll(value);
+            else if (flag == "--funding-rate")
+                o.funding_rate_1e8 = parse_rate(value);
+            else if (flag == "--skip")
+                o.skip_seconds = std::stod(value);
             else
                 usage("unknown option");
         } catch (const std::logic_error &) {
             usage("a number was expected");
         }
     }
+    if (o.skip_seconds < 0 || o.speed < 0) usage("--skip and --speed cannot be negative");
     if (o.capture.empty() || o.exchange_info.empty() || o.cert_dir.empty())
         usage("--capture, --exchange-info and --cert-dir are required");
     const char *secret = std::getenv(o.secret_env.c_str());

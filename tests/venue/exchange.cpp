@@ -12,7 +12,7 @@ namespace {
 
 constexpr int kMoneyDecimals = 8;                // USDT amounts: 1e-8, as Binance prints them
 constexpr int64_t kMakerFee = 2, kTakerFee = 5;  // per 10,000 of notional
-constexpr int64_t kLeverage = 20;
+constexpr int64_t kMaxLeverage = 125;
 constexpr int64_t kListenKeyLifeMs = 60 * 60 * 1000;
 
 // a / b rounded half away from zero (b > 0).
@@ -22,6 +22,19 @@ int64_t div_round(int64_t a, int64_t b) {
 
 std::string money(int64_t v) {
     return format_fixed(v, kMoneyDecimals);
+}
+
+// The largest position notional (USDT) a leverage allows: the leverage brackets of BTCUSDT in
+// Binance's documentation of the USD-M leverage endpoints (21x to 50x: 1,000,000, the docs'
+// example answer). The live brackets change from time to time; these stand for them here.
+int64_t max_notional(int64_t leverage) {
+    static constexpr std::pair<int64_t, int64_t> kBrackets[] = {
+        {125, 50'000},   {100, 250'000},   {50, 1'000'000},  {20, 5'000'000},  {10, 20'000'000},
+        {5, 50'000'000}, {4, 100'000'000}, {3, 200'000'000}, {2, 300'000'000}, {1, 1'000'000'000}};
+    int64_t cap = kBrackets[0].second;
+    for (const auto &[max_leverage, notional] : kBrackets)
+        if (leverage <= max_leverage) cap = notional;
+    return cap;
 }
 
 const char *side_text(Side s) {
@@ -82,9 +95,7 @@ Exchange::Exchange(const binance::SymbolInfo &info, const Market &market, int64_
 }
 
 std::string Exchange::quote_text(int64_t v) const {
-    const int extra = price_show_.shown - price_.decimals + qty_show_.shown - qty_.decimals;
-    return format_fixed(v * static_cast<int64_t>(market::kPowersOfTen[extra]),
-                        quote_decimals_ + extra);
+    return format_quote(v, price_show_, qty_show_);
 }
 
 int64_t Exchange::notional_money(Ticks price, Lots qty) const {
@@ -165,13 +176,57 @@ void Exchange::order_event(const Order &o, std::string_view x, const Fill *fill,
         o.reduce_only, type, money(fill ? fill->realized : 0)));
 }
 
+int64_t Exchange::position_margin() const {
+    const auto mid = market_.mid_1e8();
+    if (position_ == 0 || !mid) return 0;
+    const Lots size = position_ > 0 ? position_ : -position_;
+    __extension__ using Wide = __int128;
+    const Wide value = Wide(size) * qty_.step * *mid;  // 10^-(qty decimals + 8) USDT
+    const auto scale = static_cast<int64_t>(market::kPowersOfTen[qty_.decimals]);
+    return div_round(static_cast<int64_t>(value / leverage_), scale);
+}
+
+std::string Exchange::position_update() const {
+    // iw: the isolated wallet; the venue keeps one wallet, so an isolated position's margin
+    // (its value at the mid over the leverage) stands for it.
+    return fmt::format(
+        R"({{"s":"{}","pa":"{}","ep":"{}","bep":"{}","cr":"{}","up":"{}","mt":"{}","iw":"{}",)"
+        R"("ps":"BOTH"}})",
+        symbol_, format_units(position_, qty_show_), entry_price(), entry_price(),
+        money(realized_total_), money(unrealized()), isolated_ ? "isolated" : "cross",
+        isolated_ ? money(position_margin()) : "0");
+}
+
 void Exchange::account_event(int64_t now_ms) {
     events_.push_back(fmt::format(
         R"({{"e":"ACCOUNT_UPDATE","T":{},"E":{},"a":{{"m":"ORDER","B":[{{"a":"USDT","wb":"{}",)"
-        R"("cw":"{}","bc":"0"}}],"P":[{{"s":"{}","pa":"{}","ep":"{}","bep":"{}","cr":"{}",)"
-        R"("up":"{}","mt":"cross","iw":"0","ps":"BOTH"}}]}}}})",
-        now_ms, now_ms, money(wallet_), money(wallet_), symbol_, format_units(position_, qty_show_),
-        entry_price(), entry_price(), money(realized_total_), money(unrealized())));
+        R"("cw":"{}","bc":"0"}}],"P":[{}]}}}})",
+        now_ms, now_ms, money(wallet_), money(wallet_), position_update()));
+}
+
+void Exchange::settle_funding(int64_t time_ms, int64_t mark_1e8, int64_t rate_1e8) {
+    if (position_ == 0) return;
+    // position (10^-qty decimals BTC) x mark (1e-8) x rate (1e-8), in 1e-8 USDT: divide by
+    // 10^(qty decimals + 8), half away from zero. Longs pay a positive rate.
+    __extension__ using Wide = __int128;
+    const Wide product = Wide(position_) * qty_.step * mark_1e8 * rate_1e8;
+    const Wide scale = static_cast<Wide>(market::kPowersOfTen[qty_.decimals]) *
+                       static_cast<Wide>(market::kPowersOfTen[kMoneyDecimals]);
+    const Wide magnitude = ((product < 0 ? -product : product) + scale / 2) / scale;
+    const auto amount = static_cast<int64_t>(product < 0 ? magnitude : -magnitude);
+    wallet_ += amount;
+    funding_total_ += amount;
+    funding_.push_back(
+        {.time_ms = time_ms, .rate_1e8 = rate_1e8, .mark_1e8 = mark_1e8, .amount = amount});
+    income_.push_back(
+        {.type = "FUNDING_FEE", .amount = amount, .time_ms = time_ms, .tran_id = next_tran_id_++});
+    // Binance's FUNDING_FEE update: only the balance for a crossed position, the balance and
+    // that position for an isolated one. Times are the funding time in the replay's clock.
+    events_.push_back(fmt::format(
+        R"({{"e":"ACCOUNT_UPDATE","T":{},"E":{},"a":{{"m":"FUNDING_FEE","B":[{{"a":"USDT",)"
+        R"("wb":"{}","cw":"{}","bc":"{}"}}],"P":[{}]}}}})",
+        time_ms, time_ms, money(wallet_), money(wallet_), money(amount),
+        isolated_ ? position_update() : ""));
 }
 
 void Exchange::execute(Order &o, Ticks price, Lots qty, bool maker, int64_t now_ms) {
@@ -198,6 +253,17 @@ void Exchange::execute(Order &o, Ticks price, Lots qty, bool maker, int64_t now_
     }
     wallet_ += realized - fee;
     realized_total_ += realized;
+    if (realized != 0)
+        income_.push_back({.type = "REALIZED_PNL",
+                           .amount = realized,
+                           .time_ms = now_ms,
+                           .tran_id = next_tran_id_++,
+                           .trade_id = next_trade_id_});
+    income_.push_back({.type = "COMMISSION",
+                       .amount = -fee,
+                       .time_ms = now_ms,
+                       .tran_id = next_tran_id_++,
+                       .trade_id = next_trade_id_});
     o.filled += qty;
     o.quote += price * price_.step * qty * qty_.step;
     o.status = o.filled == o.qty ? Status::filled : Status::partially_filled;
@@ -441,7 +507,7 @@ Answer Exchange::account(int64_t now_ms) const {
     const Lots size = position_ > 0 ? position_ : -position_;
     const int64_t value =
         bid && ask ? div_round(notional_money(bid->price + ask->price, size), 2) : 0;
-    const int64_t margin = div_round(value, kLeverage);
+    const int64_t margin = div_round(value, leverage_);
     const int64_t available = wallet_ + up - margin;
     return Answer{
         200,
@@ -460,12 +526,13 @@ Answer Exchange::account(int64_t now_ms) const {
             R"("maxWithdrawAmount":"{a}","marginAvailable":true,"updateTime":{t}}}],)"
             R"("positions":[{{"symbol":"{s}","initialMargin":"{m}","maintMargin":"0",)"
             R"("unrealizedProfit":"{up}","positionInitialMargin":"{m}",)"
-            R"("openOrderInitialMargin":"0","leverage":"{l}","isolated":false,)"
-            R"("entryPrice":"{ep}","maxNotional":"250000","bidNotional":"0","askNotional":"0",)"
+            R"("openOrderInitialMargin":"0","leverage":"{l}","isolated":{iso},)"
+            R"("entryPrice":"{ep}","maxNotional":"{mn}","bidNotional":"0","askNotional":"0",)"
             R"("positionSide":"BOTH","positionAmt":"{pa}","updateTime":{t}}}]}})",
             fmt::arg("m", money(margin)), fmt::arg("w", money(wallet_)), fmt::arg("up", money(up)),
             fmt::arg("mb", money(wallet_ + up)), fmt::arg("a", money(available)),
-            fmt::arg("t", now_ms), fmt::arg("s", symbol_), fmt::arg("l", kLeverage),
+            fmt::arg("t", now_ms), fmt::arg("s", symbol_), fmt::arg("l", leverage_),
+            fmt::arg("iso", isolated_), fmt::arg("mn", max_notional(leverage_)),
             fmt::arg("ep", entry_price()), fmt::arg("pa", format_units(position_, qty_show_)))};
 }
 
@@ -530,6 +597,69 @@ Answer Exchange::listen_key(std::string_view method, int64_t now_ms) {
     return Answer{200, "{}"};
 }
 
+Answer Exchange::set_leverage(const Params &params) {
+    if (find(params, "symbol") != symbol_) return error(400, -1121, "Invalid symbol.");
+    const auto text = find(params, "leverage");
+    const auto leverage = to_int(text.value_or(""));
+    if (!leverage) return mandatory("leverage");
+    if (*leverage < 1 || *leverage > kMaxLeverage)
+        return error(400, -4028, fmt::format("Leverage {} is not valid", *text));
+    // A position larger than the new leverage allows stays where it is.
+    const auto mid = market_.mid_1e8();
+    const Lots size = position_ > 0 ? position_ : -position_;
+    if (mid && size > 0) {
+        __extension__ using Wide = __int128;
+        const Wide value = Wide(size) * qty_.step * *mid;  // 10^-(qty decimals + 8) USDT
+        const Wide cap = Wide(max_notional(*leverage)) *
+                         static_cast<Wide>(market::kPowersOfTen[qty_.decimals]) *
+                         static_cast<Wide>(market::kPowersOfTen[kMoneyDecimals]);
+        if (value > cap)
+            return error(400, -2027,
+                         "Exceeded the maximum allowable position at current leverage.");
+    }
+    leverage_ = *leverage;
+    return Answer{200, fmt::format(R"({{"leverage":{},"maxNotionalValue":"{}","symbol":"{}"}})",
+                                   leverage_, max_notional(leverage_), symbol_)};
+}
+
+Answer Exchange::set_margin_type(const Params &params) {
+    if (find(params, "symbol") != symbol_) return error(400, -1121, "Invalid symbol.");
+    const auto type = find(params, "marginType");
+    if (type != "ISOLATED" && type != "CROSSED") return mandatory("marginType");
+    if ((*type == "ISOLATED") == isolated_)
+        return error(400, -4046, "No need to change margin type.");
+    if (position_ != 0)
+        return error(400, -4048, "Margin type cannot be changed if there exists position.");
+    if (!resting_.empty())
+        return error(400, -4047, "Margin type cannot be changed if there exists open orders.");
+    isolated_ = *type == "ISOLATED";
+    return Answer{200, R"({"code":200,"msg":"success"})"};
+}
+
+Answer Exchange::income(const Params &params) const {
+    const auto symbol = find(params, "symbol");
+    if (symbol && *symbol != symbol_) return error(400, -1121, "Invalid symbol.");
+    const auto type = find(params, "incomeType");
+    const auto start = to_int(find(params, "startTime").value_or(""));
+    const auto end = to_int(find(params, "endTime").value_or(""));
+    const auto limit =
+        std::clamp<int64_t>(to_int(find(params, "limit").value_or("")).value_or(100), 1, 1000);
+    std::string out = "[";
+    int64_t n = 0;
+    for (const auto &i : income_) {
+        if ((type && *type != i.type) || (start && i.time_ms < *start) || (end && i.time_ms > *end))
+            continue;
+        if (n++ == limit) break;
+        if (out.size() > 1) out += ',';
+        fmt::format_to(std::back_inserter(out),
+                       R"({{"symbol":"{}","incomeType":"{}","income":"{}","asset":"USDT",)"
+                       R"("info":"{}","time":{},"tranId":{},"tradeId":"{}"}})",
+                       symbol_, i.type, money(i.amount), i.type, i.time_ms, i.tran_id,
+                       i.trade_id ? std::to_string(i.trade_id) : "");
+    }
+    return Answer{200, out + "]"};
+}
+
 bool Exchange::listen_key_valid(std::string_view key, int64_t now_ms) const {
     return !key.empty() && key == listen_key_ && now_ms < listen_key_expiry_ms_;
 }
@@ -555,13 +685,23 @@ std::string Exchange::state_json() const {
                        status_text(o.status), format_units(o.filled, qty_show_));
     }
     outcome += '}';
-    return fmt::format(R"({{"walletBalance":"{}","realizedPnl":"{}","unrealizedProfit":"{}",)"
-                       R"("positions":[{{"symbol":"{}","positionAmt":"{}","entryPrice":"{}"}}],)"
-                       R"("openOrders":{},"ordersPlacedPerClientOrderId":{},)"
-                       R"("ordersByClientOrderId":{},"fills":{}}})",
-                       money(wallet_), money(realized_total_), money(unrealized()), symbol_,
-                       format_units(position_, qty_show_), entry_price(), open, placed, outcome,
-                       fills_.size());
+    std::string funding = "[";
+    for (const auto &f : funding_) {
+        if (funding.size() > 1) funding += ',';
+        fmt::format_to(std::back_inserter(funding),
+                       R"({{"time":{},"rate":"{}","mark":"{}","amount":"{}"}})", f.time_ms,
+                       format_fixed(f.rate_1e8, 8), format_fixed(f.mark_1e8, 8), money(f.amount));
+    }
+    funding += ']';
+    return fmt::format(
+        R"({{"walletBalance":"{}","realizedPnl":"{}","unrealizedProfit":"{}",)"
+        R"("funding":"{}","fundingEvents":{},"leverage":{},"marginType":"{}",)"
+        R"("positions":[{{"symbol":"{}","positionAmt":"{}","entryPrice":"{}"}}],)"
+        R"("openOrders":{},"ordersPlacedPerClientOrderId":{},)"
+        R"("ordersByClientOrderId":{},"fills":{}}})",
+        money(wallet_), money(realized_total_), money(unrealized()), money(funding_total_), funding,
+        leverage_, isolated_ ? "ISOLATED" : "CROSSED", symbol_, format_units(position_, qty_show_),
+        entry_price(), open, placed, outcome, fills_.size());
 }
 
 }  // namespace keel::venue

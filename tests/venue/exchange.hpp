@@ -45,6 +45,14 @@ class Exchange {
     Answer balance(int64_t now_ms) const;                        // GET /fapi/v2/balance
     Answer user_trades(const Params &params) const;              // GET /fapi/v1/userTrades
     Answer listen_key(std::string_view method, int64_t now_ms);  // POST/PUT/DELETE listenKey
+    Answer set_leverage(const Params &params);                   // POST /fapi/v1/leverage
+    Answer set_margin_type(const Params &params);                // POST /fapi/v1/marginType
+    Answer income(const Params &params) const;                   // GET /fapi/v1/income
+
+    // A funding time passed at `mark_1e8` (1e-8 USDT) and `rate_1e8` (1e-8): a position pays
+    // (or is paid) position x mark x rate, rounded half away from zero to 1e-8 USDT, and the
+    // account stream gets a FUNDING_FEE ACCOUNT_UPDATE. Nothing happens without a position.
+    void settle_funding(int64_t time_ms, int64_t mark_1e8, int64_t rate_1e8);
 
     // A recorded trade printed: resting limits at or through its price fill, up to its size.
     void on_trade(const binance::Trade &trade, int64_t now_ms);
@@ -83,6 +91,9 @@ class Exchange {
     // Finishes an order's answer and its ORDER_TRADE_UPDATE (execution type `x`).
     void order_event(const Order &o, std::string_view x, const Fill *fill, int64_t now_ms);
     void account_event(int64_t now_ms);
+    // The "P" entry of an ACCOUNT_UPDATE for the position.
+    std::string position_update() const;
+    int64_t position_margin() const;  // 1e-8 USDT: the position's value at the mid / leverage
     std::string order_json(const Order &o, bool with_time) const;
     const Order *lookup(const Params &params, std::optional<Answer> &failure) const;
     static const char *status_text(Status s);
@@ -105,6 +116,21 @@ class Exchange {
     int64_t wallet_ = 0, realized_total_ = 0;  // 1e-8 USDT
     Lots position_ = 0;                        // signed, one-way mode
     int64_t position_cost_ = 0;                // 1e-8 USDT of the open quantity at entry
+    int64_t leverage_ = 20;
+    bool isolated_ = false;  // marginType ISOLATED (CROSSED by default); one wallet either way
+    struct Funding {
+        int64_t time_ms = 0, rate_1e8 = 0, mark_1e8 = 0, amount = 0;  // amount: 1e-8 USDT
+    };
+    std::vector<Funding> funding_;
+    int64_t funding_total_ = 0;  // 1e-8 USDT
+    // GET /fapi/v1/income's rows, in the order they happened: COMMISSION and REALIZED_PNL of
+    // each fill (wall-clock times), FUNDING_FEE (exchange times of the replay).
+    struct Income {
+        const char *type = "";
+        int64_t amount = 0, time_ms = 0, tran_id = 0, trade_id = 0;  // trade_id 0: none
+    };
+    std::vector<Income> income_;
+    int64_t next_tran_id_ = 7000000001;
 
     int64_t next_order_id_ = 4000000001, next_trade_id_ = 900000001;
     std::map<int64_t, Order> orders_;  // every order, by id (kept: queries of finished ones)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -29,6 +30,80 @@ ShownGrid ShownGrid::parse(std::string_view text) {
 std::string format_units(int64_t units, ShownGrid g) {
     const auto scale = static_cast<int64_t>(market::kPowersOfTen[g.shown - g.grid.decimals]);
     return format_fixed(units * g.grid.step * scale, g.shown);
+}
+
+std::string format_quote(int64_t value, ShownGrid price, ShownGrid qty) {
+    const int extra = price.shown - price.grid.decimals + qty.shown - qty.grid.decimals;
+    return format_fixed(value * static_cast<int64_t>(market::kPowersOfTen[extra]),
+                        price.grid.decimals + qty.grid.decimals + extra);
+}
+
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+
+int64_t floor_div(int64_t a, int64_t b) {
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard Hinnant's algorithms).
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+    y -= m <= 2;
+    const int64_t era = floor_div(y, 400);
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+void civil_from_days(int64_t z, int64_t &y, int64_t &m) {
+    z += 719468;
+    const int64_t era = floor_div(z, 146097);
+    const int64_t doe = z - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = yoe + era * 400 + (m <= 2);
+}
+
+}  // namespace
+
+std::optional<KlineInterval> KlineInterval::parse(std::string_view text) {
+    using K = KlineInterval::Kind;
+    static constexpr std::pair<std::string_view, int64_t> kFixed[] = {
+        {"1m", 60'000},     {"3m", 180'000},    {"5m", 300'000},     {"15m", 900'000},
+        {"30m", 1'800'000}, {"1h", 3'600'000},  {"2h", 7'200'000},   {"4h", 14'400'000},
+        {"6h", 21'600'000}, {"8h", 28'800'000}, {"12h", 43'200'000}, {"1d", kDayMs},
+        {"3d", 3 * kDayMs}};
+    for (const auto &[name, ms] : kFixed)
+        if (text == name) return KlineInterval{K::fixed, ms};
+    if (text == "1w") return KlineInterval{K::week, 7 * kDayMs};
+    if (text == "1M") return KlineInterval{K::month, 0};
+    return std::nullopt;
+}
+
+int64_t KlineInterval::open_of(int64_t t) const {
+    switch (kind) {
+        case Kind::fixed:
+            return floor_div(t, ms) * ms;
+        case Kind::week: {  // weeks open on Monday; 1970-01-05 was one
+            constexpr int64_t kMonday = 4 * kDayMs;
+            return floor_div(t - kMonday, ms) * ms + kMonday;
+        }
+        case Kind::month: {
+            int64_t y = 0, m = 0;
+            civil_from_days(floor_div(t, kDayMs), y, m);
+            return days_from_civil(y, m, 1) * kDayMs;
+        }
+    }
+    return t;
+}
+
+int64_t KlineInterval::next(int64_t open_ms) const {
+    if (kind != Kind::month) return open_ms + ms;
+    int64_t y = 0, m = 0;
+    civil_from_days(floor_div(open_ms, kDayMs), y, m);
+    return m == 12 ? days_from_civil(y + 1, 1, 1) * kDayMs : days_from_civil(y, m + 1, 1) * kDayMs;
 }
 
 namespace {
@@ -82,6 +157,7 @@ Market::Market(const std::filesystem::path &capture, std::string symbol, ShownGr
             f.data = t.substr(data + kDataKey.size(), t.size() - 1 - data - kDataKey.size());
             f.depth = f.stream.find("@depth") != std::string_view::npos;
             f.trade = f.stream.ends_with("@trade");
+            f.event_ms = int_field(f.data, R"("E":)");
         } else if (snapshot == lines.size() &&
                    codec_.parse(t, lines[i].size + market::CaptureReader::kPadding) ==
                        binance::MessageKind::snapshot) {
@@ -113,10 +189,12 @@ Market::Market(const std::filesystem::path &capture, std::string symbol, ShownGr
     }
     for (size_t i = start; i < all.size(); ++i)
         if (!all[i].stream.empty()) frames_.push_back(all[i]);
+    if (!frames_.empty()) exchange_ms_ = frames_.front().event_ms;
 }
 
 const binance::Trade *Market::advance() {
     const Frame &f = frames_[pos_++];
+    exchange_ms_ = std::max(exchange_ms_, f.event_ms);
     if (!f.depth && !f.trade) return nullptr;
     const auto kind = codec_.parse(f.text, f.text.size() + market::CaptureReader::kPadding);
     if (kind == binance::MessageKind::depth && codec_.symbol() == symbol_) {
@@ -127,9 +205,82 @@ const binance::Trade *Market::advance() {
         event_ms_ = d.event_ms;
         transaction_ms_ = int_field(f.data, R"("T":)");
     } else if (kind == binance::MessageKind::trade && codec_.symbol() == symbol_) {
-        return &codec_.trade();
+        const auto &t = codec_.trade();
+        trades_.push_back({.time_ms = t.trade_ms,
+                           .price = t.price,
+                           .qty = t.qty,
+                           .buyer_maker = t.buyer_is_maker});
+        return &t;
     }
     return nullptr;
+}
+
+std::optional<int64_t> Market::mid_1e8() const {
+    const auto bid = book_.best_bid(), ask = book_.best_ask();
+    if (!bid || !ask) return std::nullopt;
+    const int decimals = price_.grid.decimals;
+    const int64_t sum = (bid->price + ask->price) * price_.grid.step;  // 10^-decimals
+    if (decimals >= 8) {  // a mid finer than 1e-8: half away from zero (never on Binance's grids)
+        const auto scale = static_cast<int64_t>(market::kPowersOfTen[decimals - 8]) * 2;
+        return (sum + scale / 2) / scale;
+    }
+    return sum * static_cast<int64_t>(market::kPowersOfTen[8 - decimals]) / 2;  // even: exact
+}
+
+std::string Market::klines_json(const KlineInterval &interval, std::optional<int64_t> start_ms,
+                                std::optional<int64_t> end_ms, size_t limit) const {
+    if (trades_.empty() || limit == 0) return "[]";
+    int64_t lo = interval.open_of(trades_.front().time_ms);
+    int64_t hi = interval.open_of(exchange_ms_);
+    if (start_ms) {  // the first kline opening at or after startTime
+        int64_t first = interval.open_of(*start_ms);
+        if (first < *start_ms) first = interval.next(first);
+        lo = std::max(lo, first);
+    }
+    if (end_ms) hi = std::min(hi, interval.open_of(*end_ms));  // the last opening at or before
+    std::vector<int64_t> opens;
+    for (int64_t o = lo; o <= hi; o = interval.next(o)) opens.push_back(o);
+    if (opens.size() > limit) {
+        if (start_ms)
+            opens.resize(limit);
+        else
+            opens.erase(opens.begin(), opens.end() - static_cast<std::ptrdiff_t>(limit));
+    }
+    if (opens.empty()) return "[]";
+
+    // The trades from the first kline on, and the close before it for klines without a trade.
+    auto it = std::lower_bound(trades_.begin(), trades_.end(), opens.front(),
+                               [](const PrintedTrade &t, int64_t ms) { return t.time_ms < ms; });
+    Ticks close = it == trades_.begin() ? it->price : std::prev(it)->price;
+    std::string out = "[";
+    for (const int64_t open_ms : opens) {
+        const int64_t next = interval.next(open_ms);
+        Ticks open = close, high = close, low = close;
+        Lots volume = 0, taker_volume = 0;
+        int64_t quote = 0, taker_quote = 0, count = 0;
+        for (; it != trades_.end() && it->time_ms < next; ++it) {
+            if (count++ == 0) open = high = low = it->price;
+            high = std::max(high, it->price);
+            low = std::min(low, it->price);
+            close = it->price;
+            const int64_t q = it->price * price_.grid.step * it->qty * qty_.grid.step;
+            volume += it->qty;
+            quote += q;
+            if (!it->buyer_maker) {  // the buyer took: a taker buy
+                taker_volume += it->qty;
+                taker_quote += q;
+            }
+        }
+        if (out.size() > 1) out += ',';
+        fmt::format_to(
+            std::back_inserter(out), R"([{},"{}","{}","{}","{}","{}",{},"{}",{},"{}","{}","0"])",
+            open_ms, format_units(open, price_), format_units(high, price_),
+            format_units(low, price_), format_units(close, price_), format_units(volume, qty_),
+            next - 1, format_quote(quote, price_, qty_), count, format_units(taker_volume, qty_),
+            format_quote(taker_quote, price_, qty_));
+    }
+    out += ']';
+    return out;
 }
 
 std::string Market::depth_json(size_t limit) const {

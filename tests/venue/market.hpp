@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,7 +23,25 @@ struct Frame {
     std::string_view stream;  // the combined-stream name: "btcusdt@depth@0ms"
     std::string_view text;    // the frame byte for byte: {"stream":…,"data":{…}}
     std::string_view data;    // its "data" object: what a raw /ws/<stream> connection gets
+    int64_t event_ms = 0;     // its event time E: the exchange's clock when it was sent
     bool depth = false, trade = false;
+};
+
+// A trade the replay has printed, kept for klines.
+struct PrintedTrade {
+    int64_t time_ms = 0;  // T
+    Ticks price = 0;
+    Lots qty = 0;
+    bool buyer_maker = false;  // m
+};
+
+// A kline interval as Binance USD-M names it ("1m" … "1M"); nullopt for any other text.
+struct KlineInterval {
+    enum class Kind : uint8_t { fixed, week, month } kind = Kind::fixed;
+    int64_t ms = 0;  // the length of a fixed interval
+    static std::optional<KlineInterval> parse(std::string_view text);
+    int64_t open_of(int64_t time_ms) const;  // the open time of the kline holding `time_ms`
+    int64_t next(int64_t open_ms) const;     // the open time of the kline after
 };
 
 // A grid with the number of decimals Binance writes on it: DecimalGrid reads "0.10" as one
@@ -37,6 +56,9 @@ struct ShownGrid {
 std::string format_units(int64_t units, ShownGrid grid);
 // A count of 10^-decimals as text with exactly `decimals` places: (-1234, 3) -> "-1.234".
 std::string format_fixed(int64_t value, int decimals);
+// A quote amount, price units x quantity units (10^-(price + qty grid decimals)), as Binance writes
+// it: with the decimals both grids are shown with ("0.00000" on BTCUSDT).
+std::string format_quote(int64_t value, ShownGrid price, ShownGrid qty);
 
 class Market {
   public:
@@ -51,9 +73,22 @@ class Market {
     bool done() const { return pos_ == frames_.size(); }
     // The frame to send next; only when !done().
     const Frame &next() const { return frames_[pos_]; }
-    // Takes the next frame as sent: a depth diff goes into the book. Returns the trade it
-    // printed, or nullptr.
+    // Takes the next frame as sent: a depth diff goes into the book, a trade into the history,
+    // its E moves the exchange clock. Returns the trade it printed, or nullptr.
     const binance::Trade *advance();
+
+    // The replay's exchange clock: the largest E of the frames taken, the first frame's E before
+    // any. Every trade in trades() is at or before it.
+    int64_t exchange_ms() const { return exchange_ms_; }
+    // The book's mid in 1e-8 of the quote (exact: half a tick has at most one more decimal than
+    // the tick), nullopt while a side is empty.
+    std::optional<int64_t> mid_1e8() const;
+    const std::vector<PrintedTrade> &trades() const { return trades_; }
+    // GET /fapi/v1/klines: Binance's 12-field arrays from the printed trades, the kline holding
+    // the exchange clock included (unfinished); opens in [start, end], at most `limit` of them
+    // (the first ones if `start` is given, else the last ones).
+    std::string klines_json(const KlineInterval &interval, std::optional<int64_t> start_ms,
+                            std::optional<int64_t> end_ms, size_t limit) const;
 
     // GET /fapi/v1/depth: the top `limit` levels per side of the current book, lastUpdateId the
     // u of the last diff sent (the snapshot's id before any).
@@ -77,6 +112,8 @@ class Market {
     market::Book book_;
     uint64_t last_id_ = 0;
     int64_t event_ms_ = 0, transaction_ms_ = 0;  // E and T of the last diff (or the snapshot)
+    int64_t exchange_ms_ = 0;
+    std::vector<PrintedTrade> trades_;
 };
 
 }  // namespace keel::venue

@@ -1,5 +1,6 @@
 #include "venue.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -114,6 +115,19 @@ int64_t depth_weight(int64_t limit) {
     return 20;
 }
 
+// GET /fapi/v1/klines's weight by limit, as Binance documents it.
+int64_t klines_weight(int64_t limit) {
+    if (limit < 100) return 1;
+    if (limit < 500) return 2;
+    if (limit <= 1000) return 5;
+    return 10;
+}
+
+constexpr int64_t kFundingEveryMs = 8 * 3600 * 1000;  // 00:00, 08:00, 16:00 UTC
+// The markPrice streams and how often they push, on whole seconds of exchange time.
+constexpr std::pair<std::string_view, int64_t> kMarkStreams[] = {{"@markPrice@1s", 1000},
+                                                                 {"@markPrice", 3000}};
+
 struct Route {
     std::string_view method, path;
     int64_t weight;
@@ -125,7 +139,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/fapi/v1/ping", 1, false},
     {"GET", "/fapi/v1/time", 1, false},
     {"GET", "/fapi/v1/exchangeInfo", 1, false},
-    {"GET", "/fapi/v1/depth", 0, false},  // by limit: depth_weight
+    {"GET", "/fapi/v1/depth", 0, false},   // by limit: depth_weight
+    {"GET", "/fapi/v1/klines", 0, false},  // by limit: klines_weight
     {"POST", "/fapi/v1/order", 1, true},
     {"DELETE", "/fapi/v1/order", 1, true},
     {"GET", "/fapi/v1/order", 1, true},
@@ -134,6 +149,9 @@ constexpr Route kRoutes[] = {
     {"GET", "/fapi/v2/account", 5, true},
     {"GET", "/fapi/v2/balance", 5, true},
     {"GET", "/fapi/v1/userTrades", 5, true},
+    {"GET", "/fapi/v1/income", 30, true},
+    {"POST", "/fapi/v1/leverage", 1, true},
+    {"POST", "/fapi/v1/marginType", 1, true},
     {"POST", "/fapi/v1/listenKey", 1, false},
     {"PUT", "/fapi/v1/listenKey", 1, false},
     {"DELETE", "/fapi/v1/listenKey", 1, false},
@@ -187,6 +205,50 @@ Venue::Venue(Options options)
                                             : fmt::format("X-MBX-ORDER-COUNT-{}S", ms / 1000)});
     }
     if (options_.weight_limit <= 0) options_.weight_limit = 2400;
+
+    stream_symbol_ = market_.symbol();
+    for (char &c : stream_symbol_)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!market_.done()) marked_until_ms_ = market_.next().event_ms / 1000 * 1000;
+    // --skip: the market has been running that long; nobody saw it, so nothing is sent.
+    if (options_.skip_seconds > 0 && !market_.done()) {
+        const TimeNs until =
+            market_.next().receive_ns + static_cast<TimeNs>(options_.skip_seconds * 1e9);
+        while (!market_.done() && market_.next().receive_ns < until) {
+            before_next();
+            advance(0);
+        }
+    }
+}
+
+std::vector<Generated> Venue::before_next() {
+    std::vector<Generated> out;
+    if (market_.done()) return out;
+    const int64_t reach = market_.next().event_ms / 1000 * 1000;
+    for (; marked_until_ms_ < reach;) {
+        const int64_t at = marked_until_ms_ += 1000;
+        const auto mark = market_.mid_1e8();
+        if (!mark) continue;
+        mark_1e8_ = *mark;
+        const auto price = format_fixed(*mark, 8);
+        const int64_t next_funding = (at / kFundingEveryMs + 1) * kFundingEveryMs;
+        const auto data = fmt::format(
+            R"({{"e":"markPriceUpdate","E":{},"s":"{}","p":"{}","i":"{}","P":"{}","r":"{}","T":{}}})",
+            at, market_.symbol(), price, price, price, format_fixed(options_.funding_rate_1e8, 8),
+            next_funding);
+        for (const auto &[suffix, every_ms] : kMarkStreams) {
+            if (at % every_ms != 0) continue;
+            Generated g{.stream = stream_symbol_ + std::string(suffix)};
+            g.text = fmt::format(R"({{"stream":"{}","data":)", g.stream);
+            g.data_at = g.text.size();
+            g.text += data;
+            g.text += '}';
+            out.push_back(std::move(g));
+        }
+        if (at % kFundingEveryMs == 0)
+            exchange_->settle_funding(at, *mark, options_.funding_rate_1e8);
+    }
+    return out;
 }
 
 Venue::~Venue() = default;
@@ -362,6 +424,8 @@ std::optional<Reply> Venue::limit(std::string_view path, const Params &params, b
         if (r.path == path && r.weight > 0) weight = r.weight;
     if (path == "/fapi/v1/depth")
         weight = depth_weight(to_int(find(params, "limit").value_or("500")).value_or(500));
+    if (path == "/fapi/v1/klines")
+        weight = klines_weight(to_int(find(params, "limit").value_or("500")).value_or(500));
     if (weight_used_ + weight > options_.weight_limit) {
         ++over_weight_;
         return too_many((weight_minute_ + 1) * 60000, -1003,
@@ -437,6 +501,7 @@ Reply Venue::route(const Request &request, std::string_view path, const Params &
             return reply_of(error(400, -1100, "Illegal characters found in parameter 'limit'."));
         return Reply{.body = market_.depth_json(static_cast<size_t>(*limit))};
     }
+    if (path == "/fapi/v1/klines") return klines(params);
     if (path == "/fapi/v1/order") {
         if (method == "POST") {
             bool placed = false;
@@ -458,7 +523,41 @@ Reply Venue::route(const Request &request, std::string_view path, const Params &
     if (path == "/fapi/v2/account") return reply_of(exchange_->account(now_ms));
     if (path == "/fapi/v2/balance") return reply_of(exchange_->balance(now_ms));
     if (path == "/fapi/v1/userTrades") return reply_of(exchange_->user_trades(params));
+    if (path == "/fapi/v1/income") return reply_of(exchange_->income(params));
+    if (path == "/fapi/v1/leverage") return reply_of(exchange_->set_leverage(params));
+    if (path == "/fapi/v1/marginType") return reply_of(exchange_->set_margin_type(params));
     return reply_of(exchange_->listen_key(method, now_ms));
+}
+
+Reply Venue::klines(const Params &params) const {
+    const auto symbol = find(params, "symbol");
+    if (!symbol)
+        return reply_of(
+            error(400, -1102,
+                  "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."));
+    if (*symbol != market_.symbol()) return reply_of(error(400, -1121, "Invalid symbol."));
+    const auto interval_text = find(params, "interval");
+    if (!interval_text)
+        return reply_of(
+            error(400, -1102,
+                  "Mandatory parameter 'interval' was not sent, was empty/null, or malformed."));
+    const auto interval = KlineInterval::parse(*interval_text);
+    if (!interval) return reply_of(error(400, -1120, "Invalid interval."));
+    const auto limit = to_int(find(params, "limit").value_or("500"));
+    if (!limit || *limit < 1 || *limit > 1500)
+        return reply_of(error(400, -1100, "Illegal characters found in parameter 'limit'."));
+    std::optional<int64_t> start, end;
+    for (const auto &[name, value] : {std::pair{"startTime", &start}, std::pair{"endTime", &end}}) {
+        if (const auto text = find(params, name)) {
+            *value = to_int(*text);
+            if (!*value)
+                return reply_of(error(
+                    400, -1100, fmt::format("Illegal characters found in parameter '{}'.", name)));
+        }
+    }
+    if (start && end && *start > *end)
+        return reply_of(error(400, -1023, "Start time is greater than end time."));
+    return Reply{.body = market_.klines_json(*interval, start, end, static_cast<size_t>(*limit))};
 }
 
 Reply Venue::misbehave(const Params &params, int64_t now_ms) {
@@ -507,12 +606,14 @@ Reply Venue::state() const {
         faults += fmt::format(R"({}"{}":{})", faults.empty() ? "" : ",", kind, n);
     return Reply{
         .body = fmt::format(
-            R"({{"account":{},"market":{{"symbol":"{}","sent":{},"total":{},"lastUpdateId":{}}},)"
+            R"({{"account":{},"market":{{"symbol":"{}","sent":{},"total":{},"lastUpdateId":{},)"
+            R"("exchangeTime":{},"markPrice":"{}","fundingRate":"{}","trades":{}}},)"
             R"("answered":{{"429":{},"418":{},"503":{}}},"overLimit":{{"weight":{},"orders":{}}},)"
             R"("faults":{{{}}},"gaps":{},"drops":{}}})",
             exchange_->state_json(), market_.symbol(), market_.sent(), market_.total(),
-            market_.last_update_id(), answered_429_, answered_418_, answered_503_, over_weight_,
-            over_orders_, faults, gaps_, drops_)};
+            market_.last_update_id(), market_.exchange_ms(), format_fixed(mark_1e8_, 8),
+            format_fixed(options_.funding_rate_1e8, 8), market_.trades().size(), answered_429_,
+            answered_418_, answered_503_, over_weight_, over_orders_, faults, gaps_, drops_)};
 }
 
 }  // namespace keel::venue

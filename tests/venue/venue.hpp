@@ -30,6 +30,19 @@ struct Options {
     std::string secret;        // read from the environment variable `secret_env`
     int64_t balance = 10000;   // USDT at start
     int64_t weight_limit = 0;  // request weight per minute; 0: exchangeInfo's REQUEST_WEIGHT
+    int64_t funding_rate_1e8 = 10000;  // the funding rate the markPrice streams show and funding
+                                       // settles at, in 1e-8 (0.0001)
+    double skip_seconds = 0;  // the replay's first seconds, taken silently before the start
+};
+
+// A stream frame the venue makes itself (markPrice), sent like a recorded one.
+struct Generated {
+    std::string stream;  // "btcusdt@markPrice@1s"
+    std::string text;    // {"stream":…,"data":{…}}
+    size_t data_at = 0;  // where "data"'s object starts in `text`
+    std::string_view data() const {
+        return std::string_view(text).substr(data_at, text.size() - 1 - data_at);
+    }
 };
 
 struct Request {
@@ -79,9 +92,14 @@ class Venue {
     // One REST request at wall time `now_ms`.
     Reply handle(const Request &request, int64_t now_ms);
 
-    // The replay: the server sends market().next() to its subscribers unless skip_next_depth()
-    // says the frame is to be left out, then calls advance().
+    // The replay: the server sends before_next() and then market().next() to their subscribers
+    // (the frame unless skip_next_depth() says it is to be left out), then calls advance().
     Market &market() { return market_; }
+    // What happens in exchange time before the next frame: for each whole second of the
+    // replay's clock that it reaches, the markPrice events of that second (@markPrice@1s every
+    // second, @markPrice every third) from the book as it stands, and at a funding time (every
+    // 8 h UTC) the funding settlement. Call once per frame, before sending it.
+    std::vector<Generated> before_next();
     // True once for the depth diff that `gap` asked to skip (the venue's book still applies it).
     bool skip_next_depth(const Frame &f);
     void advance(int64_t now_ms);
@@ -97,6 +115,7 @@ class Venue {
                 int64_t now_ms);
     Reply misbehave(const Params &params, int64_t now_ms);
     Reply state() const;
+    Reply klines(const Params &params) const;  // GET /fapi/v1/klines
     // Request weight and the 429/418 escalation; nullopt when the request may go on.
     std::optional<Reply> limit(std::string_view path, const Params &params, bool is_signed,
                                uint64_t connection, int64_t now_ms);
@@ -118,6 +137,9 @@ class Venue {
     std::string exchange_info_text_;
     Market market_;
     std::unique_ptr<Exchange> exchange_;
+    std::string stream_symbol_;    // the symbol lower-cased, as stream names have it
+    int64_t marked_until_ms_ = 0;  // the last whole second before_next() has dealt with
+    int64_t mark_1e8_ = 0;         // the last mark price it sent (0: none yet)
 
     int64_t weight_minute_ = 0, weight_used_ = 0;
     struct OrderWindow {
