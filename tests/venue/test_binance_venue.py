@@ -7,6 +7,7 @@ usage: test_binance_venue.py VENUE_BINARY DATA_DIR [unittest args, e.g. a class 
 """
 
 import base64
+import decimal
 import gzip
 import hashlib
 import hmac
@@ -48,6 +49,8 @@ class Venue:
     def stop(self):
         self.proc.terminate()  # by PID
         code = self.proc.wait(timeout=5)
+        self.proc.stdin.close()
+        self.proc.stdout.close()
         self.dir.cleanup()
         return code
 
@@ -517,6 +520,373 @@ class Misbehaviour(unittest.TestCase):
             while ws.recv(timeout=5) is not None:
                 pass
             raise AssertionError("the stream was not dropped")
+
+
+FUNDING_MS = 1723161600000  # 2024-08-09 00:00 UTC, a Binance funding time inside the capture
+EIGHT_HOURS = 8 * 3600 * 1000
+
+
+def replay_frames():
+    """The frames the venue replays, in order, as (receive_ns, parsed frame): the capture's
+    stream frames from the depth diff its REST snapshot bridges."""
+    frames = [(ts, text) for ts, text in capture_frames() if text.startswith('{"stream"')]
+    start = next(i for i, (_, t) in enumerate(frames) if '"u":5123107853551' in t)
+    return [(ts, json.loads(t)) for ts, t in frames[start:]]
+
+
+def capture_snapshot():
+    """The capture's REST depth snapshot (the venue's book before the replay)."""
+    return next(json.loads(t) for _, t in capture_frames() if t.startswith('{"lastUpdateId"'))
+
+
+def units(text, decimals):
+    """Decimal text on a grid of 10^-decimals as an integer count, checking it is on the grid."""
+    whole, _, frac = text.partition(".")
+    assert len(frac) == decimals, text
+    return int(whole + frac)
+
+
+def fixed(value, decimals):
+    """An integer count of 10^-decimals as text with exactly that many places."""
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    return f"{sign}{v // 10 ** decimals}.{v % 10 ** decimals:0{decimals}d}"
+
+
+def round_half_away(numerator, denominator):
+    q = (abs(numerator) + denominator // 2) // denominator
+    return q if numerator >= 0 else -q
+
+
+def expected_klines(trades, interval_ms, clock_ms):
+    """Binance's 12-field klines from (T, price 1e-2, qty 1e-3, buyer_maker) trades: from the
+    first trade's kline to the one holding clock_ms, each interval without a trade at the close
+    before it."""
+    out, i, close = [], 0, None
+    first = trades[0][0] // interval_ms * interval_ms
+    for open_ms in range(first, clock_ms // interval_ms * interval_ms + 1, interval_ms):
+        inside = []
+        while i < len(trades) and trades[i][0] < open_ms + interval_ms:
+            inside.append(trades[i])
+            i += 1
+        if inside:
+            prices = [t[1] for t in inside]
+            o, h, l, close = prices[0], max(prices), min(prices), prices[-1]
+        else:
+            o = h = l = close
+        volume = sum(t[2] for t in inside)
+        quote = sum(t[1] * t[2] for t in inside)
+        taker = [t for t in inside if not t[3]]
+        out.append([open_ms, fixed(o, 2), fixed(h, 2), fixed(l, 2), fixed(close, 2),
+                    fixed(volume, 3), open_ms + interval_ms - 1, fixed(quote, 5), len(inside),
+                    fixed(sum(t[2] for t in taker), 3), fixed(sum(t[1] * t[2] for t in taker), 5),
+                    "0"])
+    return out
+
+
+def trade_of(data):
+    return (data["T"], units(data["p"], 2), units(data["q"], 3), data["m"])
+
+
+class VenuePerTest(unittest.TestCase):
+    """Each test starts its own venue as self.venue (the replay runs once per venue)."""
+
+    def tearDown(self):
+        self.assertEqual(self.venue.stop(), 0)
+
+
+class MarkAndFunding(VenuePerTest):
+    """The markPrice streams and funding at 2024-08-09 00:00 UTC."""
+
+    def test_mark_price_is_the_mid_every_second(self):
+        self.venue = Venue()
+        ws = self.venue.ws("/stream?streams=btcusdt@depth@0ms/btcusdt@markPrice@1s/"
+                           "btcusdt@markPrice")
+        snap = capture_snapshot()
+        bids = {decimal.Decimal(p): q for p, q in snap["bids"]}
+        asks = {decimal.Decimal(p): q for p, q in snap["asks"]}
+        every_second, every_third = [], []
+        while not every_second or every_second[-1]["E"] < 1723161601000:
+            frame = json.loads(ws.recv())
+            d = frame["data"]
+            if frame["stream"] == "btcusdt@depth@0ms":
+                for side, levels in ((bids, d["b"]), (asks, d["a"])):
+                    for p, q in levels:
+                        if decimal.Decimal(q) == 0:
+                            side.pop(decimal.Decimal(p), None)
+                        else:
+                            side[decimal.Decimal(p)] = q
+                continue
+            # The book the stream has built so far: the mark is its mid, to 8 decimals exactly.
+            mid = ((max(bids) + min(asks)) / 2).quantize(decimal.Decimal("0.00000001"))
+            self.assertEqual(set(d), {"e", "E", "s", "p", "i", "P", "r", "T"})
+            self.assertEqual((d["e"], d["s"], d["r"]), ("markPriceUpdate", "BTCUSDT", "0.00010000"))
+            self.assertEqual((d["p"], d["i"], d["P"]), (str(mid),) * 3)
+            self.assertEqual(d["T"], (d["E"] // EIGHT_HOURS + 1) * EIGHT_HOURS)
+            if frame["stream"] == "btcusdt@markPrice@1s":
+                every_second.append(d)
+            else:
+                self.assertEqual(frame["stream"], "btcusdt@markPrice")
+                every_third.append(d)
+        # Every whole second from the first frame's E (…256.299) to the last's (…601.105).
+        times = [d["E"] for d in every_second]
+        self.assertEqual(times, list(range(1723161257000, 1723161601001, 1000)))
+        self.assertEqual([d["E"] for d in every_third],
+                         [t for t in times if t % 3000 == 0])
+        self.assertEqual({d["E"]: d["p"] for d in every_third},
+                         {d["E"]: d["p"] for d in every_second if d["E"] % 3000 == 0})
+        self.assertGreater(len({d["p"] for d in every_second}), 50)  # the mark moves
+        at_funding = next(d for d in every_second if d["E"] == FUNDING_MS)
+        self.assertEqual(at_funding["T"], FUNDING_MS + EIGHT_HOURS)
+        self.assertEqual(every_second[times.index(FUNDING_MS) - 1]["T"], FUNDING_MS)
+        ws.close()
+
+    def test_mark_price_raw_and_subscribed(self):
+        self.venue = Venue()
+        raw = self.venue.ws("/ws/btcusdt@markPrice@1s")
+        first = json.loads(raw.recv())
+        self.assertEqual((first["e"], first["E"]), ("markPriceUpdate", 1723161257000))
+        sub = self.venue.ws("/stream")
+        sub.send(json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@markPrice"], "id": 3}))
+        self.assertEqual(json.loads(sub.recv()), {"result": None, "id": 3})
+        frames = [json.loads(sub.recv()) for _ in range(3)]
+        self.assertEqual({f["stream"] for f in frames}, {"btcusdt@markPrice"})
+        self.assertTrue(all(f["data"]["E"] % 3000 == 0 for f in frames))
+        self.assertEqual([f["data"]["E"] - frames[0]["data"]["E"] for f in frames], [0, 3000, 6000])
+        raw.close()
+        sub.close()
+
+    def settle(self, rate, side, qty, *setup):
+        """Opens a position with a market order, replays past the funding time and returns the
+        mark at it, the FUNDING_FEE event, and the state before and after."""
+        self.venue = Venue("--funding-rate", rate)
+        _, _, body = self.venue.request("POST", "/fapi/v1/listenKey", key=API_KEY)
+        user = self.venue.ws("/ws/" + body["listenKey"])
+        for path, params in setup:
+            status, _, body = self.venue.signed("POST", path, symbol="BTCUSDT", **params)
+            self.assertEqual(status, 200, body)
+        status, _, order = self.venue.signed("POST", "/fapi/v1/order", symbol="BTCUSDT",
+                                             side=side, type="MARKET", quantity=qty)
+        self.assertEqual(order["status"], "FILLED")
+        _, _, before = self.venue.request("GET", "/keel-test/state")
+        market = self.venue.ws("/ws/btcusdt@markPrice@1s")
+        while (mark := json.loads(market.recv()))["E"] < 1723161601000:
+            if mark["E"] == FUNDING_MS:
+                mark_at_funding = mark["p"]
+        market.close()
+        funding = []
+        while (text := user.recv(timeout=2)) is not None:
+            e = json.loads(text)
+            if e["e"] == "ACCOUNT_UPDATE" and e["a"]["m"] == "FUNDING_FEE":
+                funding.append(e)
+        user.close()
+        self.assertEqual(len(funding), 1)  # one funding time in the capture, settled once
+        _, _, after = self.venue.request("GET", "/keel-test/state")
+        return mark_at_funding, funding[0], before["account"], after["account"]
+
+    def test_funding_long_pays_a_positive_rate(self):
+        mark, event, before, after = self.settle("0.00012346", "BUY", "0.123")
+        # position x mark x rate, in 1e-(3+8+8) USDT, to 1e-8 half away from zero; longs pay.
+        exact = 123 * units(mark, 8) * 12346
+        self.assertGreaterEqual(exact % 10 ** 11, 10 ** 11 // 2)  # this one rounds away
+        bc = -round_half_away(exact, 10 ** 11)
+        self.assertLess(bc, 0)
+        wallet = units(after["walletBalance"], 8)
+        self.assertEqual(units(before["walletBalance"], 8) + bc, wallet)
+        self.assertEqual((event["E"], event["T"]), (FUNDING_MS, FUNDING_MS))
+        self.assertEqual(event["a"], {"m": "FUNDING_FEE",
+                                      "B": [{"a": "USDT", "wb": fixed(wallet, 8),
+                                             "cw": fixed(wallet, 8), "bc": fixed(bc, 8)}],
+                                      "P": []})
+        self.assertEqual(after["funding"], fixed(bc, 8))
+        self.assertEqual(after["fundingEvents"], [{"time": FUNDING_MS, "rate": "0.00012346",
+                                                   "mark": mark, "amount": fixed(bc, 8)}])
+        # GET /fapi/v1/income has it (weight 30).
+        _, ping, _ = self.venue.request("GET", "/fapi/v1/ping")
+        status, headers, rows = self.venue.signed("GET", "/fapi/v1/income",
+                                                  incomeType="FUNDING_FEE")
+        self.assertEqual(status, 200)
+        self.assertEqual(int(headers["X-MBX-USED-WEIGHT-1M"]) - int(ping["X-MBX-USED-WEIGHT-1M"]),
+                         30)
+        self.assertEqual([(r["incomeType"], r["income"], r["time"], r["symbol"]) for r in rows],
+                         [("FUNDING_FEE", fixed(bc, 8), FUNDING_MS, "BTCUSDT")])
+        _, _, rows = self.venue.signed("GET", "/fapi/v1/income", incomeType="COMMISSION")
+        self.assertTrue(rows and all(r["income"].startswith("-") for r in rows))
+
+    def test_funding_isolated_short_pays_a_negative_rate(self):
+        mark, event, before, after = self.settle(
+            "-0.00050003", "SELL", "0.050", ("/fapi/v1/marginType", {"marginType": "ISOLATED"}),
+            ("/fapi/v1/leverage", {"leverage": 10}))
+        exact = -50 * units(mark, 8) * -50003
+        self.assertGreaterEqual(exact % 10 ** 11, 10 ** 11 // 2)
+        bc = -round_half_away(exact, 10 ** 11)
+        self.assertLess(bc, 0)  # shorts pay when the rate is negative
+        self.assertEqual(units(after["walletBalance"], 8) - units(before["walletBalance"], 8), bc)
+        self.assertEqual(event["a"]["B"][0]["bc"], fixed(bc, 8))
+        # Isolated: the balance and that position, nothing else.
+        [position] = event["a"]["P"]
+        self.assertEqual((position["s"], position["pa"], position["mt"], position["ps"]),
+                         ("BTCUSDT", "-0.050", "isolated", "BOTH"))
+        self.assertNotEqual(position["iw"], "0")
+        self.assertEqual((after["leverage"], after["marginType"]), (10, "ISOLATED"))
+
+
+
+class KlinesAndLeverage(VenuePerTest):
+    """Leverage and margin type, klines from the printed trades, --skip."""
+
+    def test_leverage_and_margin_type(self):
+        self.venue = Venue()
+        post = lambda path, **kw: self.venue.signed("POST", path, symbol="BTCUSDT", **kw)
+        status, headers, body = post("/fapi/v1/leverage", leverage=10)
+        self.assertEqual((status, body),
+                         (200, {"leverage": 10, "maxNotionalValue": "20000000",
+                                "symbol": "BTCUSDT"}))
+        for bad in (0, 126):
+            status, _, body = post("/fapi/v1/leverage", leverage=bad)
+            self.assertEqual((status, body), (400, {"code": -4028,
+                                                    "msg": f"Leverage {bad} is not valid"}))
+        status, _, body = self.venue.signed("POST", "/fapi/v1/leverage", symbol="ETHUSDC",
+                                            leverage=5)
+        self.assertEqual((status, body["code"]), (400, -1121))
+        status, _, body = post("/fapi/v1/marginType", marginType="CROSSED")
+        self.assertEqual((status, body), (400, {"code": -4046,
+                                                "msg": "No need to change margin type."}))
+        status, _, body = post("/fapi/v1/marginType", marginType="ISOLATED")
+        self.assertEqual((status, body), (200, {"code": 200, "msg": "success"}))
+        _, _, state = self.venue.request("GET", "/keel-test/state")
+        self.assertEqual((state["account"]["leverage"], state["account"]["marginType"]),
+                         (10, "ISOLATED"))
+
+        # Open orders, then a position, hold the margin type where it is.
+        _, _, order = post("/fapi/v1/order", side="BUY", type="LIMIT", timeInForce="GTC",
+                           quantity="0.010", price="50000.00")
+        status, _, body = post("/fapi/v1/marginType", marginType="CROSSED")
+        self.assertEqual((status, body), (400, {
+            "code": -4047, "msg": "Margin type cannot be changed if there exists open orders."}))
+        self.venue.signed("DELETE", "/fapi/v1/order", symbol="BTCUSDT", orderId=order["orderId"])
+        _, _, order = post("/fapi/v1/order", side="BUY", type="MARKET", quantity="1.000")
+        self.assertEqual(order["status"], "FILLED")
+        status, _, body = post("/fapi/v1/marginType", marginType="CROSSED")
+        self.assertEqual((status, body), (400, {
+            "code": -4048, "msg": "Margin type cannot be changed if there exists position."}))
+        # 1 BTC (~61,800 USDT) is more than 125x allows (50,000).
+        status, _, body = post("/fapi/v1/leverage", leverage=125)
+        self.assertEqual((status, body["code"]), (400, -2027))
+
+        # The account shows it, margin at the set leverage: 1 BTC at the mid / 10.
+        _, _, depth = self.venue.request("GET", "/fapi/v1/depth", {"symbol": "BTCUSDT", "limit": 5})
+        mid2 = units(depth["bids"][0][0], 2) + units(depth["asks"][0][0], 2)  # 2 x mid, 1e-2
+        margin = round_half_away(mid2 * 10 ** 6 // 2, 10)  # 1e-8 USDT
+        _, _, account = self.venue.signed("GET", "/fapi/v2/account")
+        [position] = account["positions"]
+        self.assertEqual((position["leverage"], position["isolated"], position["positionAmt"]),
+                         ("10", True, "1.000"))
+        self.assertEqual(position["initialMargin"], fixed(margin, 8))
+        self.assertEqual(position["maxNotional"], "20000000")
+        post("/fapi/v1/order", side="SELL", type="MARKET", quantity="1.000", reduceOnly="true")
+        status, _, body = post("/fapi/v1/marginType", marginType="CROSSED")
+        self.assertEqual(status, 200, body)
+        _, _, account = self.venue.signed("GET", "/fapi/v2/account")
+        self.assertIs(account["positions"][0]["isolated"], False)
+
+    def test_kline_without_trades_after_skipping_everything(self):
+        # Past the capture's end: nothing is left to send. Its last trade printed before
+        # 00:00:00 and its last frames are after it, so the 00:00 kline has no trade: Binance
+        # shows such a kline at the previous close with no volume.
+        self.venue = Venue("--skip", "400")
+        frames = replay_frames()
+        trades = [trade_of(d["data"]) for _, d in frames if d["stream"] == "btcusdt@trade"]
+        clock = max(d["data"]["E"] for _, d in frames)
+        _, _, state = self.venue.request("GET", "/keel-test/state")
+        self.assertEqual((state["market"]["sent"], state["market"]["exchangeTime"]),
+                         (len(frames), clock))
+        self.assertEqual(state["account"]["fundingEvents"], [])  # no position, nothing settled
+        _, _, klines = self.venue.request("GET", "/fapi/v1/klines",
+                                          {"symbol": "BTCUSDT", "interval": "1m"})
+        self.assertEqual(klines, expected_klines(trades, 60000, clock))
+        close = fixed(trades[-1][1], 2)
+        self.assertEqual(klines[-1], [FUNDING_MS, close, close, close, close, "0.000",
+                                      FUNDING_MS + 59999, "0.00000", 0, "0.000", "0.00000", "0"])
+        self.assertEqual(klines[-2][4], close)
+        self.assertNotEqual(klines[-2][5], "0.000")
+
+    def test_klines_after_skip(self):
+        self.venue = Venue("--skip", "240")
+        frames = replay_frames()
+        skipped = [d for ts, d in frames if ts < frames[0][0] + 240 * 10 ** 9]
+        trades = [trade_of(f["data"]) for f in skipped if f["stream"] == "btcusdt@trade"]
+        clock = max(f["data"]["E"] for f in skipped)
+        _, _, state = self.venue.request("GET", "/keel-test/state")
+        self.assertEqual((state["market"]["sent"], state["market"]["exchangeTime"],
+                          state["market"]["trades"]), (len(skipped), clock, len(trades)))
+
+        # The depth snapshot already has what was skipped: its id is the last skipped diff's.
+        last_diff = [f for f in skipped if f["stream"] == "btcusdt@depth@0ms"][-1]["data"]
+        _, _, depth = self.venue.request("GET", "/fapi/v1/depth", {"symbol": "BTCUSDT", "limit": 5})
+        self.assertEqual(depth["lastUpdateId"], last_diff["u"])
+
+        weight = lambda h: int(h["X-MBX-USED-WEIGHT-1M"])
+        _, h0, _ = self.venue.request("GET", "/fapi/v1/ping")
+        status, h1, klines = self.venue.request("GET", "/fapi/v1/klines",
+                                                {"symbol": "BTCUSDT", "interval": "1m"})
+        self.assertEqual(status, 200)
+        self.assertEqual(weight(h1) - weight(h0), 5)  # limit 500 (default)
+        self.assertEqual(klines, expected_klines(trades, 60000, clock))
+        self.assertEqual(len(klines), 5)  # 23:54 to 23:58, the last one unfinished
+        self.assertEqual(klines[-1][0], clock // 60000 * 60000)
+        for interval, ms in (("3m", 180000), ("5m", 300000), ("1h", 3600000), ("1d", 86400000)):
+            _, _, got = self.venue.request("GET", "/fapi/v1/klines",
+                                           {"symbol": "BTCUSDT", "interval": interval})
+            self.assertEqual(got, expected_klines(trades, ms, clock), interval)
+
+        every = expected_klines(trades, 60000, clock)
+        cases = [({"limit": 2}, every[-2:], 1), ({"limit": 100}, every, 2),
+                 ({"limit": 1000}, every, 5), ({"limit": 1001}, every, 10),
+                 ({"startTime": every[1][0] - 1, "limit": 2}, every[1:3], 1),
+                 ({"startTime": every[1][0] + 1}, every[2:], 5),
+                 ({"endTime": every[2][0]}, every[:3], 5),
+                 ({"startTime": every[1][0], "endTime": every[3][0] + 5}, every[1:4], 5)]
+        for params, want, w in cases:
+            _, before, _ = self.venue.request("GET", "/fapi/v1/ping")
+            status, after, got = self.venue.request(
+                "GET", "/fapi/v1/klines", dict(symbol="BTCUSDT", interval="1m", **params))
+            self.assertEqual((status, got), (200, want), params)
+            self.assertEqual(weight(after) - weight(before), w, params)
+        for interval in ("1s", "2m", "", "1H"):
+            status, _, body = self.venue.request("GET", "/fapi/v1/klines",
+                                                 {"symbol": "BTCUSDT", "interval": interval})
+            self.assertEqual((status, body), (400, {"code": -1120, "msg": "Invalid interval."}),
+                             interval)
+        status, _, body = self.venue.request("GET", "/fapi/v1/klines",
+                                             {"symbol": "BTCUSDT", "interval": "1m",
+                                              "startTime": 2, "endTime": 1})
+        self.assertEqual((status, body["code"]), (400, -1023))
+
+        # The replay goes on from there: what it sends next is what came after the skip, and the
+        # klines take in the trades it prints.
+        ws = self.venue.ws("/stream?streams=btcusdt@trade/btcusdt@depth@0ms")
+        rest = [d for ts, d in frames if ts >= frames[0][0] + 240 * 10 ** 9]
+        watched = ("btcusdt@trade", "btcusdt@depth@0ms")
+        first = json.loads(ws.recv())
+        self.assertEqual(first, next(f for f in rest if f["stream"] in watched))
+        seen, printed = [first], 0
+        while printed < 2000:
+            seen.append(json.loads(ws.recv()))
+            printed += seen[-1]["stream"] == "btcusdt@trade"
+        self.venue.request("POST", "/keel-test/misbehave", {"what": "stall", "ms": 3000})
+        while (text := ws.recv(timeout=0.5)) is not None:
+            seen.append(json.loads(text))
+        ws.close()
+        _, _, state = self.venue.request("GET", "/keel-test/state")
+        taken = rest[:state["market"]["sent"] - len(skipped)]
+        self.assertEqual([f for f in taken if f["stream"] in watched], seen)
+        trades += [trade_of(f["data"]) for f in seen if f["stream"] == "btcusdt@trade"]
+        clock = max([clock] + [f["data"]["E"] for f in taken])
+        self.assertEqual(state["market"]["exchangeTime"], clock)
+        _, _, klines = self.venue.request("GET", "/fapi/v1/klines",
+                                          {"symbol": "BTCUSDT", "interval": "1m"})
+        self.assertEqual(klines, expected_klines(trades, 60000, clock))
 
 
 if __name__ == "__main__":
