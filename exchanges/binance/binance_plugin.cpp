@@ -5,13 +5,13 @@
 //
 // Settings: market ("usdm" or "spot"), exchange_info (a saved exchangeInfo answer: tick, lot and
 // minimums per symbol), network, rest_url, ws_url, streams, depth_limit.
-// Frames: combined-stream frames ({"stream":"btcusdt@depth@0ms","data":…}) for depth diffs and
-// trades/aggTrades, and REST depth snapshots: with the URL that asked for them, or bare (as
-// hftbacktest records them), which is only unambiguous with one instrument subscribed. Depth
-// diffs carry U/u/pu, checked by the host under KEEL_SEQ_BINANCE_FUTURES or _SPOT.
-// Live, the plugin opens one combined stream for every subscribed symbol and fetches a depth
-// snapshot per symbol whenever the stream comes up and whenever the host asks (a gap); a failed
-// fetch is retried with backoff.
+// Frames: combined-stream frames ({"stream":"btcusdt@depth@0ms","data":…}) for depth diffs,
+// trades/aggTrades and USD-M mark prices, REST klines (warm-up) and REST depth snapshots: with the
+// URL that asked for them, or bare (as hftbacktest records them), which is only unambiguous with
+// one instrument subscribed. Depth diffs carry U/u/pu, checked by the host under
+// KEEL_SEQ_BINANCE_FUTURES or _SPOT. Live, the plugin opens one combined stream for every
+// subscribed symbol and fetches a depth snapshot per symbol whenever the stream comes up and
+// whenever the host asks (a gap); a failed fetch is retried with backoff.
 
 #include <keel/plugin.h>
 #include <keel/plugin_support.hpp>
@@ -29,6 +29,7 @@
 #include "codec.hpp"
 #include "exchange_info.hpp"
 #include "execution.hpp"
+#include "rest_market.hpp"
 
 namespace keel::binance {
 namespace {
@@ -42,7 +43,20 @@ struct Subscription {
     std::string stream;  // "btcusdt": how stream names spell it
     Codec codec;
     SymbolGrid grid;  // for the account side
+    RestMarket rest;  // mark prices and klines
 };
+
+// Warm-up candles asked for by the host (request_history): one klines request, retried with
+// backoff while it fails.
+struct HistoryFetch {
+    keel_instrument_id id = 0;
+    std::string symbol, interval;
+    uint32_t limit = 0;
+    uint64_t request = 0;  // in flight: its id; 0 otherwise
+    int attempts = 0;
+    int64_t retry_at_ns = 0;
+};
+constexpr int kHistoryAttempts = 6;
 
 // Where a venue lives, by market and network (Binance's documented base URLs).
 struct Endpoints {
@@ -76,12 +90,15 @@ struct Instance {
     std::vector<keel_level> bids, asks;  // reused for every book event
     // Live only.
     std::string rest_url, ws_url, depth_path;
-    std::vector<std::string> streams;  // per symbol: "depth", "trade", "aggTrade", "bookTicker"
+    // Per symbol: "depth", "trade", "aggTrade", "bookTicker", "markPrice".
+    std::vector<std::string> streams;
     int64_t depth_limit = 1000;
     bool live = false;
     uint64_t market_link = 0;  // the combined stream's connection
     bool market_up = false;
     std::vector<SnapshotFetch> fetches;  // by index in subs
+    std::vector<HistoryFetch> history;   // until answered or given up
+    std::vector<keel_candle> candles;    // reused for every history answer
     uint64_t next_request = 1;
     RequestLimits limits;                  // what the venue said about sending, for both sides
     std::unique_ptr<Execution> execution;  // trading: with api_key and api_secret
@@ -218,6 +235,8 @@ void snapshot_failed(Instance &inst, size_t k, const std::string &why) {
                  std::to_string((fetch.retry_at_ns - now + kSecond - 1) / kSecond) + " s");
 }
 
+void fetch_history(Instance &inst, HistoryFetch &h);
+
 void on_timer(void *self, int64_t now_ns) {
     auto &inst = *static_cast<Instance *>(self);
     if (inst.execution) inst.execution->on_timer(now_ns);
@@ -226,6 +245,7 @@ void on_timer(void *self, int64_t now_ns) {
         if (fetch.wanted && !fetch.in_flight && fetch.retry_at_ns <= now_ns)
             fetch_snapshot(inst, k);
     }
+    for (auto &h : inst.history) fetch_history(inst, h);
 }
 
 void on_link(void *self, uint64_t connection, uint32_t state, const char *why) {
@@ -245,6 +265,116 @@ void on_link(void *self, uint64_t connection, uint32_t state, const char *why) {
     }
 }
 
+// <symbol>@markPrice: the mark and the coming funding, for stops on the mark and the host's
+// funding (an older host without emit_mark just does not get them).
+void deliver_mark(Instance &inst, Subscription &sub, std::string_view frame, int64_t receive_ns) {
+    if (!sub.rest.parse_mark_price(frame)) {
+        inst.reject(sub.symbol + ": " + sub.rest.error());
+        return;
+    }
+    const auto &m = sub.rest.mark_price();
+    if (m.symbol != sub.symbol) {
+        inst.reject(m.symbol + " mark price on the stream of " + sub.symbol);
+        return;
+    }
+    if (inst.host->struct_size < offsetof(keel_host_api, emit_mark) + sizeof(void *) ||
+        !inst.host->emit_mark)
+        return;
+    const keel_mark_event e = {
+        .struct_size = sizeof(keel_mark_event),
+        .instrument = sub.id,
+        .exchange_ts_ns = m.event_ns,
+        .receive_ts_ns = receive_ns,
+        .mark_amount = m.mark.units,
+        .index_amount = m.index.units,
+        .funding_rate = m.funding_rate.units,
+        .next_funding_ns = m.next_funding_ns,
+    };
+    inst.host->emit_mark(inst.ctx, &e);
+}
+
+// Binance's kline interval for a candle length; empty when it has none (USD-M has no 1s).
+std::string kline_interval(bool futures, int64_t length_ns) {
+    static constexpr std::pair<int64_t, const char *> kIntervals[] = {
+        {1, "1s"},     {60, "1m"},     {180, "3m"},  {300, "5m"},   {900, "15m"},
+        {1800, "30m"}, {3600, "1h"},   {7200, "2h"}, {14400, "4h"}, {21600, "6h"},
+        {28800, "8h"}, {43200, "12h"}, {86400, "1d"}};
+    for (const auto &[seconds, name] : kIntervals)
+        if (length_ns == seconds * kSecond && !(futures && seconds == 1)) return name;
+    return {};
+}
+
+void fetch_history(Instance &inst, HistoryFetch &h) {
+    const int64_t now = inst.host->now_ns(inst.ctx);
+    if (h.request || h.retry_at_ns > now) return;
+    if (inst.limits.resume_at(now) > now) {
+        h.retry_at_ns = inst.limits.resume_at(now);
+        return;
+    }
+    std::string url = inst.rest_url + (inst.futures ? "/fapi/v1/klines" : "/api/v3/klines") +
+                      "?symbol=" + h.symbol + "&interval=" + h.interval +
+                      "&limit=" + std::to_string(h.limit);
+    const keel_http_request r = {.struct_size = sizeof(keel_http_request),
+                                 .method = "GET",
+                                 .url = url.c_str(),
+                                 .timeout_ns = 10 * kSecond,
+                                 .user = inst.next_request++};
+    if (inst.host->http_request(inst.ctx, &r) == KEEL_OK) h.request = r.user;
+}
+
+void on_klines(Instance &inst, const keel_frame &f) {
+    auto it = std::find_if(inst.history.begin(), inst.history.end(),
+                           [&](const HistoryFetch &h) { return h.request == f.request; });
+    if (it == inst.history.end()) return;
+    HistoryFetch &h = *it;
+    const int64_t now = inst.host->now_ns(inst.ctx);
+    inst.limits.note(f, now);
+    h.request = 0;
+    std::string_view body(f.data, f.size);
+    Subscription *sub = inst.by_symbol(h.symbol);
+    std::string why;
+    if (f.http_status != 200)
+        why = f.http_status ? "HTTP " + std::to_string(f.http_status) + ": " +
+                                  std::string(body.substr(0, 200))
+                            : std::string(body);
+    else if (!sub->rest.parse_klines(body))
+        why = sub->rest.error();
+    if (!why.empty()) {
+        if (++h.attempts >= kHistoryAttempts || (f.http_status >= 400 && f.http_status < 500 &&
+                                                 f.http_status != 429 && f.http_status != 418)) {
+            inst.log(KEEL_LOG_ERROR, h.symbol + " " + h.interval + " klines: " + why +
+                                         "; no warm-up from the venue");
+            inst.history.erase(it);
+            return;
+        }
+        h.retry_at_ns = std::max(now + (kSecond << h.attempts), inst.limits.resume_at(now));
+        inst.log(KEEL_LOG_WARN, h.symbol + " " + h.interval + " klines: " + why + "; retrying");
+        return;
+    }
+    // Binance always includes the interval still open, last: it is not a closed candle.
+    const auto &got = sub->rest.candles();
+    const size_t closed = got.empty() ? 0 : got.size() - 1;
+    inst.candles.clear();
+    for (size_t k = 0; k < closed; ++k) {
+        const auto &c = got[k];
+        inst.candles.push_back({.struct_size = sizeof(keel_candle),
+                                .instrument = h.id,
+                                .open_time_ns = c.start,
+                                .length_ns = c.length,
+                                .open_ticks = c.open,
+                                .high_ticks = c.high,
+                                .low_ticks = c.low,
+                                .close_ticks = c.close,
+                                .volume_lots = c.volume,
+                                .trades = c.trades});
+    }
+    inst.log(KEEL_LOG_INFO, h.symbol + " " + h.interval + ": " + std::to_string(closed) +
+                                " closed klines for warm-up");
+    inst.history.erase(it);
+    inst.host->emit_history(inst.ctx, inst.candles.data(),
+                            static_cast<uint32_t>(inst.candles.size()));
+}
+
 size_t sub_index(const Instance &inst, const Subscription &sub) {
     for (size_t k = 0; k < inst.subs.size(); ++k)
         if (inst.subs[k].get() == &sub) return k;
@@ -262,6 +392,8 @@ void on_frame(void *self, const keel_frame *f) {
     }
     if (f->url) {
         std::string_view url(f->url);
+        if (v12 && f->request && url.find("/klines?") != std::string_view::npos)
+            return on_klines(inst, *f);
         if (url.find("/depth?") == std::string_view::npos) return;  // other REST answers
         auto symbol_at = url.find("symbol=");
         std::string_view symbol =
@@ -289,6 +421,8 @@ void on_frame(void *self, const keel_frame *f) {
         Subscription *sub = inst.by_stream(stream);
         if (!sub) return;  // a stream of an instrument this session does not trade
         auto kind = sub->codec.parse(frame, f->capacity);
+        if (kind == MessageKind::other && frame.find("@markPrice") < 64)
+            return deliver_mark(inst, *sub, frame, f->receive_ts_ns);
         if (kind != MessageKind::invalid && kind != MessageKind::other &&
             sub->codec.symbol() != sub->symbol) {
             inst.reject(std::string(sub->codec.symbol()) + " data on the stream of " + sub->symbol);
@@ -365,15 +499,21 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
         inst->depth_path = ends.depth_path;
         for (auto *url : {&inst->rest_url, &inst->ws_url})
             while (!url->empty() && url->back() == '/') url->pop_back();
-        std::string streams = text("streams", "depth,trade");
+        std::string streams = text("streams", "");
+        if (streams.empty()) streams = inst->futures ? "depth,trade,markPrice" : "depth,trade";
         for (size_t at = 0; at <= streams.size();) {
             size_t end = std::min(streams.find(',', at), streams.size());
             std::string one = streams.substr(at, end - at);
-            if (one != "depth" && one != "trade" && one != "aggTrade" && one != "bookTicker") {
+            if (one != "depth" && one != "trade" && one != "aggTrade" && one != "bookTicker" &&
+                one != "markPrice") {
                 set_error(err, err_size,
                           "binance: streams: \"%s\" is not one of depth, trade, aggTrade, "
-                          "bookTicker",
+                          "bookTicker, markPrice",
                           one.c_str());
+                return KEEL_ERROR;
+            }
+            if (one == "markPrice" && !inst->futures) {
+                set_error(err, err_size, "binance: streams: markPrice is a USD-M stream, not spot");
                 return KEEL_ERROR;
             }
             inst->streams.push_back(one);
@@ -489,8 +629,9 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
         std::string stream(s->symbol);
         for (auto &ch : stream)
             ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        inst.subs.push_back(std::unique_ptr<Subscription>(new Subscription{
-            id, s->symbol, std::move(stream), Codec(*tick, *lot), SymbolGrid{id, *tick, *lot}}));
+        inst.subs.push_back(std::unique_ptr<Subscription>(
+            new Subscription{id, s->symbol, std::move(stream), Codec(*tick, *lot),
+                             SymbolGrid{id, *tick, *lot}, RestMarket(*tick, *lot)}));
         inst.fetches.emplace_back();
         int64_t min_lots = 0;
         if (!s->min_qty.empty()) min_lots = lot->to_units(s->min_qty).value_or(0);
@@ -530,6 +671,7 @@ uint32_t start(void *self, char *err, size_t err_size) {
         for (const auto &kind : inst.streams) {
             std::string name = sub->stream + "@" + kind;
             if (kind == "depth") name += inst.futures ? "@0ms" : "@100ms";
+            if (kind == "markPrice") name += "@1s";
             url += (first ? "" : "/") + name;
             first = false;
         }
@@ -592,6 +734,37 @@ void request_snapshot(void *self, keel_instrument_id id) {
     }
 }
 
+uint32_t request_history(void *self, keel_instrument_id id, int64_t length_ns, uint32_t count,
+                         char *err, size_t err_size) {
+    auto &inst = *static_cast<Instance *>(self);
+    auto sub = std::find_if(inst.subs.begin(), inst.subs.end(),
+                            [&](const auto &s) { return s->id == id; });
+    if (sub == inst.subs.end()) {
+        set_error(err, err_size, "binance: instrument %u is not subscribed", id);
+        return KEEL_ERROR;
+    }
+    if (!inst.live) {
+        set_error(err, err_size, "binance: a replay cannot fetch klines");
+        return KEEL_ERROR;
+    }
+    std::string interval = kline_interval(inst.futures, length_ns);
+    if (interval.empty()) {
+        set_error(err, err_size, "binance: %s has no klines of %lld s",
+                  inst.futures ? "USD-M" : "spot", static_cast<long long>(length_ns / kSecond));
+        return KEEL_ERROR;
+    }
+    // One more than asked: the last kline of an answer is the open one. Binance's caps: 1500
+    // klines (USD-M), 1000 (spot).
+    const uint32_t cap = inst.futures ? 1500 : 1000;
+    HistoryFetch h{.id = id,
+                   .symbol = (*sub)->symbol,
+                   .interval = interval,
+                   .limit = std::min(count, cap - 1) + 1};
+    inst.history.push_back(h);
+    fetch_history(inst, inst.history.back());
+    return KEEL_OK;
+}
+
 const keel_config_key k_config_keys[] = {
     {.struct_size = sizeof(keel_config_key),
      .name = "market",
@@ -621,8 +794,10 @@ const keel_config_key k_config_keys[] = {
     {.struct_size = sizeof(keel_config_key),
      .name = "streams",
      .type = KEEL_CFG_STRING,
-     .default_value = "depth,trade",
-     .description = "Streams per symbol, comma-separated: depth, trade, aggTrade, bookTicker"},
+     .default_value = "",
+     .description = "Streams per symbol, comma-separated: depth, trade, aggTrade, bookTicker, "
+                    "markPrice (USD-M) (empty: depth,trade,markPrice on USD-M, depth,trade on "
+                    "spot)"},
     {.struct_size = sizeof(keel_config_key),
      .name = "depth_limit",
      .type = KEEL_CFG_INT,
@@ -668,6 +843,7 @@ constexpr keel_exchange_plugin k_descriptor = {
     .cancel_order = &cancel_order,
     .query_orders = &query_orders,
     .on_link = &on_link,
+    .request_history = &request_history,
 };
 
 constexpr keel_plugin_info k_info = {

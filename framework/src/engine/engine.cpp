@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
@@ -190,6 +191,18 @@ void host_emit_balance(void *ctx, const keel_balance_update *u) {
         if (u) v->engine->on_balance(*v, *u);
     });
 }
+void host_emit_mark(void *ctx, const keel_mark_event *e) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    shield(v, "emit_mark", [&] {
+        if (e) v->engine->on_mark_event(*v, *e);
+    });
+}
+void host_emit_history(void *ctx, const keel_candle *candles, uint32_t count) {
+    auto *v = static_cast<Engine::Venue *>(ctx);
+    shield(v, "emit_history", [&] {
+        if (candles || count == 0) v->engine->on_history(*v, candles, count);
+    });
+}
 uint32_t host_offline(void *ctx) {
     return static_cast<Engine::Venue *>(ctx)->offline ? 1u : 0u;
 }
@@ -270,6 +283,8 @@ void Engine::prepare() {
     snapshot_requested_.assign(instruments_.size(), false);
     playback_.assign(instruments_.size(), false);
     resyncs_.assign(instruments_.size(), 0);
+    marks_.assign(instruments_.size(), std::nullopt);
+    tick_amounts_.assign(instruments_.size(), 0);
     load_venues();
     load_notifiers();
     exec::AccountSettings account;
@@ -520,30 +535,63 @@ void Engine::load_history() {
                 history.push_back(c);
             }
         }
-        if (history.empty()) continue;
-        auto before = candles_[i].stats();
-        size_t warmed = 0;
-        candles_[i].seed(history, now(), [&](const market::Candle &c) {
-            // Warm-up: kept for keel.candles and fed to indicators; not an on_candle event.
-            auto &kept = candle_history_[i][c.length];
-            if (kept.size() == kCandleHistory) kept.pop_front();
-            kept.push_back(c);
-            for (size_t k = 0; k < strategies_.size(); ++k) {
-                if (!strategies_[k]->wants(i) || (c.flat && !candle_wants_[k].flat)) continue;
-                for (const auto &[len, label] : candle_wants_[k].timeframes)
-                    if (len == c.length) strategies_[k]->update_indicators(i, label, c);
-            }
-            ++warmed;
-        });
-        const auto &after = candles_[i].stats();
-        log.info(
-            "{}: warmed with {} history candles ({} refused: {} invalid, {} overlapping, {} "
-            "unfinished)",
-            spec.id, warmed,
-            after.seed_invalid + after.seed_overlap + after.seed_unfinished - before.seed_invalid -
-                before.seed_overlap - before.seed_unfinished,
-            after.seed_invalid - before.seed_invalid, after.seed_overlap - before.seed_overlap,
-            after.seed_unfinished - before.seed_unfinished);
+        if (!history.empty()) seed_history(i, history, "history files");
+    }
+}
+
+void Engine::seed_history(InstrumentIndex i, const std::vector<market::Candle> &history,
+                          const std::string &source) {
+    auto &log = keel::log::get("market");
+    const auto &spec = instruments_[i];
+    auto before = candles_[i].stats();
+    size_t warmed = 0;
+    candles_[i].seed(history, now(), [&](const market::Candle &c) {
+        // Warm-up: kept for keel.candles and fed to indicators; not an on_candle event.
+        auto &kept = candle_history_[i][c.length];
+        if (kept.size() == kCandleHistory) kept.pop_front();
+        kept.push_back(c);
+        for (size_t k = 0; k < strategies_.size(); ++k) {
+            if (!strategies_[k]->wants(i) || (c.flat && !candle_wants_[k].flat)) continue;
+            for (const auto &[len, label] : candle_wants_[k].timeframes)
+                if (len == c.length) strategies_[k]->update_indicators(i, label, c);
+        }
+        ++warmed;
+    });
+    const auto &after = candles_[i].stats();
+    log.info(
+        "{}: warmed with {} history candles from {} ({} refused: {} invalid, {} overlapping, {} "
+        "unfinished)",
+        spec.id, warmed, source,
+        after.seed_invalid + after.seed_overlap + after.seed_unfinished - before.seed_invalid -
+            before.seed_overlap - before.seed_unfinished,
+        after.seed_invalid - before.seed_invalid, after.seed_overlap - before.seed_overlap,
+        after.seed_unfinished - before.seed_unfinished);
+}
+
+void Engine::request_venue_history() {
+    for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
+        Venue *v = nullptr;
+        for (auto &venue : venues_)
+            if (venue->name == instruments_[i].venue) v = venue.get();
+        const auto &d = v->library->exchange();
+        if (v->offline ||
+            d.struct_size < offsetof(keel_exchange_plugin, request_history) + sizeof(void *) ||
+            !d.request_history)
+            continue;
+        const auto &files = config_.instruments[i].history;
+        for (const auto &b : candles_[i].builders()) {
+            if (std::any_of(files.begin(), files.end(),
+                            [&](const auto &f) { return f.first == b.length(); }))
+                continue;
+            char err[512] = {0};
+            if (d.request_history(v->self, static_cast<keel_instrument_id>(i), b.length(),
+                                  static_cast<uint32_t>(kCandleHistory), err,
+                                  sizeof err) != KEEL_OK)
+                keel::log::get("market").warn("{}: no {} warm-up from venue {}: {}",
+                                              instruments_[i].id,
+                                              market::format_timeframe(b.length()), v->name,
+                                              err[0] ? err : "no reason given");
+        }
     }
 }
 
@@ -576,6 +624,8 @@ void Engine::load_venues() {
         v->host.emit_position = host_emit_position;
         v->host.emit_balance = host_emit_balance;
         v->host.declare_order_limit = host_declare_order_limit;
+        v->host.emit_mark = host_emit_mark;
+        v->host.emit_history = host_emit_history;
         v->ca_file = ref.ca_file;
         // Stored data (a replay, playback, any simulated-clock session) never touches the network.
         v->offline = !ref.replay.empty() || options_.clock == ClockKind::simulated;
@@ -730,6 +780,11 @@ void Engine::on_define_instrument(Venue &venue, const keel_instrument_def &def) 
     spec.lot_size = def.lot_size;
     spec.min_qty_lots = def.min_qty_lots;
     spec.min_notional = def.min_notional;
+    // One tick in Money units, when it is a whole number of them (every real venue's is).
+    const double tick_units = def.tick_size * static_cast<double>(Money::kScale);
+    tick_amounts_[i] = std::abs(tick_units - std::round(tick_units)) < 1e-6 && tick_units >= 1
+                           ? std::llround(tick_units)
+                           : 0;
     uint32_t rule =
         def.struct_size >= offsetof(keel_instrument_def, sequence_rule) + sizeof(uint32_t)
             ? def.sequence_rule
@@ -948,6 +1003,78 @@ void Engine::on_trade_event(Venue &venue, const keel_trade_event &e) {
     wake_.notify_one();
 }
 
+void Engine::on_mark_event(Venue &venue, const keel_mark_event &e) {
+    auto reject = [&](const char *why) {
+        if (rejected_events_++ < 10)
+            keel::log::get("market").warn("[{}] mark rejected: {}", venue.name, why);
+    };
+    if (!v1_sized(e, offsetof(keel_mark_event, next_funding_ns) + sizeof(int64_t)))
+        return reject("struct too small");
+    if (e.instrument >= instruments_.size() || !defined_[e.instrument] ||
+        instruments_[e.instrument].venue != venue.name)
+        return reject("unknown instrument");
+    if (e.mark_amount <= 0) return reject("mark price is not positive");
+    if (e.next_funding_ns < 0) return reject("negative funding time");
+    std::lock_guard lock(mutex_);
+    QueuedEvent q{};
+    q.kind = QueuedEvent::Kind::mark;
+    q.instrument = e.instrument;
+    q.ts = e.exchange_ts_ns;
+    q.receive_ts = e.receive_ts_ns;
+    q.first_level = static_cast<uint32_t>(incoming_.marks.size());
+    incoming_.marks.push_back(
+        {Money::from_units(e.mark_amount), Rate{e.funding_rate}, e.next_funding_ns});
+    incoming_.events.push_back(q);
+    wake_.notify_one();
+}
+
+void Engine::on_history(Venue &venue, const keel_candle *candles, uint32_t count) {
+    if (count == 0) return;
+    const size_t stride = candles[0].struct_size;
+    if (stride < offsetof(keel_candle, trades) + sizeof(uint64_t)) {
+        ++rejected_events_;
+        keel::log::get("market").warn("[{}] history refused: candle struct too small", venue.name);
+        return;
+    }
+    // One instrument per call, as request_history asks for one.
+    const auto instrument = candles[0].instrument;
+    if (instrument >= instruments_.size() || instruments_[instrument].venue != venue.name) {
+        ++rejected_events_;
+        keel::log::get("market").warn("[{}] history refused: unknown instrument", venue.name);
+        return;
+    }
+    std::lock_guard lock(mutex_);
+    QueuedEvent q{};
+    q.kind = QueuedEvent::Kind::history;
+    q.instrument = instrument;
+    q.first_level = static_cast<uint32_t>(incoming_.candles.size());
+    const auto *bytes = reinterpret_cast<const unsigned char *>(candles);
+    for (uint32_t k = 0; k < count; ++k) {
+        keel_candle c{};
+        std::memcpy(&c, bytes + k * stride, sizeof c);
+        if (c.instrument != instrument) {
+            ++rejected_events_;
+            continue;
+        }
+        market::Candle m;
+        m.start = c.open_time_ns;
+        m.length = c.length_ns;
+        m.open = c.open_ticks;
+        m.high = c.high_ticks;
+        m.low = c.low_ticks;
+        m.close = c.close_ticks;
+        m.volume = c.volume_lots;
+        m.trades = static_cast<uint32_t>(std::min<uint64_t>(c.trades, UINT32_MAX));
+        m.flat = c.trades == 0;
+        m.history = true;
+        incoming_.candles.push_back(m);
+    }
+    q.bid_count = static_cast<uint32_t>(incoming_.candles.size()) - q.first_level;
+    if (q.bid_count == 0) return;
+    incoming_.events.push_back(q);
+    wake_.notify_one();
+}
+
 // ---- the loop ------------------------------------------------------------------------------
 
 void Engine::request_stop() {
@@ -988,7 +1115,9 @@ Summary Engine::run(TimeNs duration) {
     }
 
     watch_account();  // starts the first trading day
-    if (config_.account.funding_interval_h > 0) {
+    request_venue_history();
+    // Live, funding is what the venue's account says it paid.
+    if (config_.account.funding_interval_h > 0 && !live_) {
         TimeNs interval = config_.account.funding_interval_h * 3600LL * 1'000'000'000;
         next_funding_ = (now() / interval + 1) * interval;
     }
@@ -1184,11 +1313,14 @@ void Engine::settle_funding() {
         for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
             const auto &book = feeds_[i].book();
             if (portfolio_->position(i).qty == 0 || !book.valid()) continue;
-            Ticks mid = (book.best_bid()->price + book.best_ask()->price) / 2;
-            Money paid = portfolio_->on_funding(i, rate, mid);
+            if (marks_[i] && marks_[i]->next_funding > 0) continue;  // the venue's funding
+            const Ticks two_mid = book.best_bid()->price + book.best_ask()->price;
+            Money paid = portfolio_->on_funding(i, rate, half_ticks_amount(i, two_mid));
             if (paid.units != 0)
-                keel::log::get("exec").info("funding {} at {}: {:+.4f}", instruments_[i].id,
-                                            instruments_[i].price_text(mid), paid.to_double());
+                keel::log::get("exec").info(
+                    "funding {} at {}: {:+.4f}", instruments_[i].id,
+                    instruments_[i].mid_text(book.best_bid()->price, book.best_ask()->price),
+                    paid.to_double());
         }
         next_funding_ += interval;
     }
@@ -1255,10 +1387,24 @@ void Engine::process_queue() {
         std::swap(incoming_, processing_);
     }
     for (auto &e : processing_.events) {
-        if (e.kind == QueuedEvent::Kind::book)
-            process_book(e, processing_);
-        else
-            process_trade(e);
+        switch (e.kind) {
+            case QueuedEvent::Kind::book:
+                process_book(e, processing_);
+                break;
+            case QueuedEvent::Kind::trade:
+                process_trade(e);
+                break;
+            case QueuedEvent::Kind::mark:
+                process_mark(e, processing_.marks[e.first_level]);
+                break;
+            case QueuedEvent::Kind::history:
+                seed_history(e.instrument,
+                             std::vector<market::Candle>(
+                                 processing_.candles.begin() + e.first_level,
+                                 processing_.candles.begin() + e.first_level + e.bid_count),
+                             "the venue");
+                break;
+        }
     }
     processing_.clear();  // keeps capacity: no allocation once warm
 }
@@ -1293,7 +1439,11 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
     portfolio_->mark(e.instrument, book.best_bid()->price, book.best_ask()->price);
     if (!live_) paper_->on_book(e.instrument, book, now(), venue_events_);
     handle_venue_events();
-    trigger_conditionals(e.instrument, book);
+    const Ticks two_mid = book.best_bid()->price + book.best_ask()->price;
+    trigger_conditionals(e.instrument, exec::TriggerPrice::mid, two_mid, two_mid);
+    // Until the venue sends a mark, orders that watch it watch the mid.
+    if (!marks_[e.instrument])
+        trigger_conditionals(e.instrument, exec::TriggerPrice::mark, two_mid, two_mid);
     watch_account();
     if (kill_.active) advance_kill_switch();
     deliver_order_events();
@@ -1322,12 +1472,46 @@ void Engine::process_trade(const QueuedEvent &e) {
                                     [&](const market::Candle &c) { emit_candle(e.instrument, c); });
     if (!live_) paper_->on_trade(e.instrument, e.price, e.qty, e.aggressor, now(), venue_events_);
     handle_venue_events();
+    trigger_conditionals(e.instrument, exec::TriggerPrice::last, 2 * e.price, 2 * e.price);
+    deliver_order_events();
     strategy::TradeView t{e.price, e.qty, e.aggressor, e.ts};
     for (auto &s : strategies_) {
         if (!s->wants(e.instrument)) continue;
         s->on_trade(e.instrument, t);
         deliver_order_events();
     }
+}
+
+void Engine::process_mark(const QueuedEvent &e, const Mark &m) {
+    ++stats_.mark_events;
+    const auto i = e.instrument;
+    // Funding: Binance announces the coming rate with every mark and pays it at next_funding; the
+    // first mark at or after that time shows it has been paid (at that mark). Live, the venue's
+    // own account reports it.
+    const auto &before = marks_[i];
+    if (!live_ && before && before->next_funding > 0 && e.ts >= before->next_funding) {
+        Money paid = portfolio_->on_funding(i, before->funding_rate, m.price);
+        if (paid.units != 0)
+            keel::log::get("exec").info("funding {} at {} ({} %): {:+.8f}", instruments_[i].id,
+                                        m.price.to_double(), before->funding_rate.to_double() * 100,
+                                        paid.to_double());
+        watch_account();
+    }
+    marks_[i] = m;
+    if (tick_amounts_[i] > 0 && feeds_[i].usable()) {
+        const Int128 twice = static_cast<Int128>(m.price.units) * 2;
+        const Ticks floor2 = static_cast<Ticks>(twice / tick_amounts_[i]);
+        const Ticks ceil2 = floor2 + (twice % tick_amounts_[i] != 0 ? 1 : 0);
+        trigger_conditionals(i, exec::TriggerPrice::mark, floor2, ceil2);
+        deliver_order_events();
+    }
+}
+
+Money Engine::half_ticks_amount(InstrumentIndex i, Ticks two_price) const {
+    if (tick_amounts_[i] > 0)
+        return Money::from_units(
+            static_cast<int64_t>(div_round(static_cast<Int128>(two_price) * tick_amounts_[i], 2)));
+    return Money::from_double(instruments_[i].price(two_price) / 2);
 }
 
 bool Engine::ends_with_data() const {
@@ -1541,10 +1725,11 @@ bool Engine::cancel_conditional(exec::OrderId id, const char *reason) {
     return true;
 }
 
-void Engine::trigger_conditionals(InstrumentIndex i, const market::Book &book) {
+void Engine::trigger_conditionals(InstrumentIndex i, exec::TriggerPrice source, Ticks floor2,
+                                  Ticks ceil2) {
     if (conditional_.size() == 0) return;
     triggered_.clear();
-    conditional_.on_touch(i, book.best_bid()->price, book.best_ask()->price, triggered_);
+    conditional_.on_price(i, source, floor2, ceil2, triggered_);
     auto fired = std::move(triggered_);
     for (auto &o : fired) {
         conditional_event(o, exec::OrderStatus::triggered, "");
@@ -1574,6 +1759,7 @@ void Engine::update_bracket(exec::OrderId id, Lots fill) {
         l.qty = b.filled;
         l.price = trigger;
         l.reduce_only = true;
+        l.trigger = b.entry.trigger;
         l.tag = (type == exec::OrderType::stop ? "stop_loss" : "take_profit");
         current = next_order_id_++;
         place(std::move(l), current, id);

@@ -21,29 +21,30 @@ const ConditionalOrder *ConditionalBook::find(OrderId id) const {
     return it == orders_.end() ? nullptr : &it->second;
 }
 
-void ConditionalBook::on_touch(InstrumentIndex instrument, Ticks bid, Ticks ask,
-                               std::vector<ConditionalOrder> &triggered) {
-    // Compared as two mids (bid + ask against 2 x trigger), so a half-tick mid stays exact.
-    const Ticks two_mid = bid + ask;
+void ConditionalBook::on_price(InstrumentIndex instrument, TriggerPrice source, Ticks floor2,
+                               Ticks ceil2, std::vector<ConditionalOrder> &triggered) {
     for (auto it = orders_.begin(); it != orders_.end();) {
         ConditionalOrder &o = it->second;
-        if (o.intent.instrument != instrument) {
+        if (o.intent.instrument != instrument || o.intent.trigger != source) {
             ++it;
             continue;
         }
         const bool sell = o.intent.side == Side::sell;
         if (o.intent.type == OrderType::trailing_stop) {
-            // A sell trails below the highest mid, a buy above the lowest, by `trail` ticks; the
-            // trigger only ever tightens. Kept in two-mid units like the mid.
-            Ticks candidate = sell ? two_mid - 2 * o.intent.trail : two_mid + 2 * o.intent.trail;
+            // A sell trails below the highest price, a buy above the lowest, by `trail` ticks;
+            // the trigger only ever tightens. Kept in half ticks like the price.
+            Ticks candidate = sell ? floor2 - 2 * o.intent.trail : ceil2 + 2 * o.intent.trail;
             if (o.trigger2 == 0 || (sell ? candidate > o.trigger2 : candidate < o.trigger2))
                 o.trigger2 = candidate;
         }
+        // price >= trigger exactly when floor(2 x price) >= 2 x trigger, and <= when the ceiling
+        // is: the trigger is a whole number of half ticks.
+        const bool at_or_above = floor2 >= o.trigger2, at_or_below = ceil2 <= o.trigger2;
         bool hit = false;
         if (o.intent.type == OrderType::take_profit)
-            hit = sell ? two_mid >= o.trigger2 : two_mid <= o.trigger2;
+            hit = sell ? at_or_above : at_or_below;
         else  // stop, trailing stop
-            hit = sell ? two_mid <= o.trigger2 : two_mid >= o.trigger2;
+            hit = sell ? at_or_below : at_or_above;
         if (!hit) {
             ++it;
             continue;

@@ -18,6 +18,18 @@ const char *to_string(OrderType t) {
     return "unknown";
 }
 
+const char *to_string(TriggerPrice p) {
+    switch (p) {
+        case TriggerPrice::mid:
+            return "mid";
+        case TriggerPrice::last:
+            return "last";
+        case TriggerPrice::mark:
+            return "mark";
+    }
+    return "?";
+}
+
 const char *to_string(OrderStatus s) {
     switch (s) {
         case OrderStatus::pending_new:

@@ -13,6 +13,7 @@ Portfolio::Portfolio(const std::vector<InstrumentSpec> &instruments, AccountSett
       starting_(settings.starting_balance) {
     for (size_t i = 0; i < instruments.size(); ++i) {
         scales_.emplace_back(instruments[i].tick_size, instruments[i].lot_size);
+        amount_scales_.emplace_back(1.0 / Money::kScale, instruments[i].lot_size);
         kinds_.push_back(i < settings.kinds.size() ? settings.kinds[i] : InstrumentKind::linear);
         double lev = i < settings.leverage.size() ? settings.leverage[i] : 1.0;
         leverage_.push_back(kinds_[i] == InstrumentKind::spot ? 1.0 : std::max(lev, 1.0));
@@ -60,10 +61,10 @@ void Portfolio::on_fill(InstrumentIndex i, Side side, Lots qty, Ticks price, Mon
     revalue(i);
 }
 
-Money Portfolio::on_funding(InstrumentIndex i, Rate rate, Ticks mark_price) {
+Money Portfolio::on_funding(InstrumentIndex i, Rate rate, Money mark_price) {
     Position &p = positions_.at(i);
     if (p.qty == 0 || kinds_[i] != InstrumentKind::linear) return Money{};
-    Money value = scales_[i].notional(mark_price, std::llabs(p.qty));
+    Money value = amount_scales_[i].notional(mark_price.units, std::llabs(p.qty));
     Money paid = rate.of(value);
     Money received = p.qty > 0 ? -paid : paid;
     p.funding += received;

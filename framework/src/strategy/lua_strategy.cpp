@@ -386,7 +386,7 @@ int api_now(lua_State *L, LuaStrategy &s) {
 // was not given (a NaN that was given is the gate's to veto). The layout is declared to the FFI
 // in kFastPrelude too.
 extern "C" struct keel_order_fields {
-    const char *instrument, *side, *type, *tif, *timeframe, *tag;
+    const char *instrument, *side, *type, *tif, *timeframe, *tag, *trigger;
     double qty, price, trail, stop_loss, take_profit, stop;
     int32_t post_only, reduce_only;
     uint32_t given;  // kGivenPrice | kGivenTrail | ...
@@ -451,6 +451,16 @@ std::optional<exec::OrderIntent> make_intent(LuaStrategy &s, const keel_order_fi
         if (!(f.given & kGivenTrail)) return fail("a trailing_stop needs trail (a price distance)");
         intent.trail = std::max<Ticks>(price(kGivenTrail, f.trail), 0);
     }
+    // What a stop, take-profit, trailing stop or bracket leg watches.
+    const char *trigger = f.trigger ? f.trigger : "mid";
+    if (std::strcmp(trigger, "mid") == 0)
+        intent.trigger = exec::TriggerPrice::mid;
+    else if (std::strcmp(trigger, "last") == 0)
+        intent.trigger = exec::TriggerPrice::last;
+    else if (std::strcmp(trigger, "mark") == 0)
+        intent.trigger = exec::TriggerPrice::mark;
+    else
+        return fail(fmt::format("trigger must be mid, last or mark, got \"{}\"", trigger));
     intent.post_only = f.post_only != 0;
     const char *tif = f.tif ? f.tif : "GTC";
     if (std::strcmp(tif, "GTC") == 0)
@@ -502,6 +512,7 @@ int api_order(lua_State *L, LuaStrategy &s) {
     f.tif = string_field("tif");
     f.timeframe = string_field("timeframe");
     f.tag = string_field("tag");
+    f.trigger = string_field("trigger");
     f.price = price_field("price", kGivenPrice);
     f.trail = price_field("trail", kGivenTrail);
     f.stop_loss = price_field("stop_loss", kGivenStopLoss);
@@ -869,7 +880,7 @@ end
 -- refusal, takes the C API version, which raises the message a strategy gets in both modes.
 ffi.cdef[[
 struct keel_order_fields {
-  const char *instrument, *side, *type, *tif, *timeframe, *tag;
+  const char *instrument, *side, *type, *tif, *timeframe, *tag, *trigger;
   double qty, price, trail, stop_loss, take_profit, stop;
   int32_t post_only, reduce_only;
   uint32_t given;
@@ -882,16 +893,16 @@ local function text(v) return v == nil or type(v) == "string" end
 local function number(v) return v == nil or type(v) == "number" end
 api.order = function(t)
   if type(t) ~= "table" then return classic_order(t) end
-  local i, side, qty, kind, tif, tf, tag = t.instrument, t.side, t.qty, t.type, t.tif,
-    t.timeframe, t.tag
+  local i, side, qty, kind, tif, tf, tag, trigger = t.instrument, t.side, t.qty, t.type, t.tif,
+    t.timeframe, t.tag, t.trigger
   local price, trail, sl, tp, stop = t.price, t.trail, t.stop_loss, t.take_profit, t.stop
   if type(i) ~= "string" or type(qty) ~= "number" or not (text(side) and text(kind) and
-      text(tif) and text(tf) and text(tag) and number(price) and number(trail) and
+      text(tif) and text(tf) and text(tag) and text(trigger) and number(price) and number(trail) and
       number(sl) and number(tp) and number(stop)) then
     return classic_order(t)
   end
   fields.instrument, fields.side, fields.type, fields.tif = i, side, kind, tif
-  fields.timeframe, fields.tag, fields.qty = tf, tag, qty
+  fields.timeframe, fields.tag, fields.trigger, fields.qty = tf, tag, trigger, qty
   fields.price, fields.trail, fields.stop_loss = price or 0, trail or 0, sl or 0
   fields.take_profit, fields.stop = tp or 0, stop or 0
   fields.given = (price and 1 or 0) + (trail and 2 or 0) + (sl and 4 or 0) + (tp and 8 or 0)

@@ -44,7 +44,7 @@ extern "C" {
 
 #define KEEL_PLUGIN_MAGIC 0x4B45454Cu /* "KEEL" */
 #define KEEL_ABI_MAJOR 1u
-#define KEEL_ABI_MINOR 3u
+#define KEEL_ABI_MINOR 4u
 
 #if defined(__GNUC__)
 #define KEEL_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -170,6 +170,34 @@ typedef struct keel_trade_event {
     /* ABI 1.1 */
     int64_t receive_ts_ns; /* when the frame carrying it arrived (host clock); 0: now */
 } keel_trade_event;
+
+/* ABI 1.4. A perpetual's mark price and funding as the venue publishes them (Binance
+ * markPriceUpdate). A mark lies off the tick grid, so prices are in KEEL_AMOUNT_SCALE units of the
+ * quote currency. Stops and take-profits that trigger on the mark read it, and the fill simulator
+ * settles funding with the venue's rate whenever an event shows a funding time has passed. */
+typedef struct keel_mark_event {
+    uint32_t struct_size;
+    keel_instrument_id instrument;
+    int64_t exchange_ts_ns;
+    int64_t receive_ts_ns;   /* when the frame carrying it arrived (host clock); 0: now */
+    int64_t mark_amount;     /* the mark price */
+    int64_t index_amount;    /* the index price; 0 if not given */
+    int64_t funding_rate;    /* of the coming funding, KEEL_AMOUNT_SCALE units (0.01 % = 10000);
+                              * longs pay a positive rate */
+    int64_t next_funding_ns; /* when it is paid; 0: no funding (not a perpetual) */
+} keel_mark_event;
+
+/* ABI 1.4. One closed candle the venue built, for warm-up (request_history). Prices in ticks,
+ * volume in lots; `open_time_ns` is aligned to `length_ns` from 00:00 UTC. */
+typedef struct keel_candle {
+    uint32_t struct_size;
+    keel_instrument_id instrument;
+    int64_t open_time_ns;
+    int64_t length_ns;
+    int64_t open_ticks, high_ticks, low_ticks, close_ticks;
+    int64_t volume_lots;
+    uint64_t trades; /* trades in the interval; 0 for an interval without any */
+} keel_candle;
 
 /* ABI 1.1. One raw message for a plugin to parse: a frame from a connection the host holds for
  * it, or a line of a recording being replayed. The bytes are borrowed for the call; `capacity`
@@ -379,6 +407,14 @@ typedef struct keel_host_api {
      * host's queue, in time priority, instead of being sent and refused. KEEL_ERROR for
      * max_orders 0 or interval_ns <= 0. */
     uint32_t (*declare_order_limit)(void *ctx, uint32_t max_orders, int64_t interval_ns);
+
+    /* ABI 1.4 (optional). A mark price and funding update (keel_mark_event). */
+    void (*emit_mark)(void *ctx, const keel_mark_event *event);
+    /* ABI 1.4 (optional). Closed candles answering request_history, oldest first, `count`
+     * structs strided by candles[0].struct_size; count 0 says the venue had none. The host seeds
+     * its candles and the strategies' indicators with them (candles that overlap what the live
+     * feed has built are refused and counted). */
+    void (*emit_history)(void *ctx, const keel_candle *candles, uint32_t count);
 } keel_host_api;
 
 /* ---------------------------------------------------------------------------------------------
@@ -441,6 +477,14 @@ typedef struct keel_exchange_plugin {
      * (the host has discarded every book of this venue; they resync by snapshot once it is up
      * again). `why` says what happened on a drop. */
     void (*on_link)(void *self, uint64_t connection, uint32_t state, const char *why);
+
+    /* ABI 1.4 (optional). Warm-up: fetch the most recent `count` closed candles of `length_ns`
+     * for `id` and hand them to host->emit_history (the one still open is not closed: leave it
+     * out). Called on the engine thread after start(), once per instrument and
+     * timeframe a strategy uses, unless the config gives a history file for it. KEEL_ERROR with a
+     * message for a timeframe the venue does not serve (the host then warms nothing for it). */
+    uint32_t (*request_history)(void *self, keel_instrument_id id, int64_t length_ns,
+                                uint32_t count, char *err, size_t err_size);
 } keel_exchange_plugin;
 
 /* ---------------------------------------------------------------------------------------------

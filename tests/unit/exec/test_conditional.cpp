@@ -25,7 +25,7 @@ ConditionalOrder make(exec::OrderId id, Side side, OrderType type, Ticks price, 
 // Feeds a touch of bid/ask and returns the ids that triggered.
 std::vector<exec::OrderId> touch(ConditionalBook &b, Ticks bid, Ticks ask) {
     std::vector<ConditionalOrder> fired;
-    b.on_touch(0, bid, ask, fired);
+    b.on_price(0, exec::TriggerPrice::mid, bid + ask, bid + ask, fired);
     std::vector<exec::OrderId> ids;
     for (auto &o : fired) ids.push_back(o.id);
     return ids;
@@ -80,4 +80,44 @@ TEST_CASE("orders are kept by id, per instrument, per strategy and per OCO group
     CHECK(removed.intent.type == OrderType::take_profit);
     CHECK_FALSE(b.remove(6));
     CHECK(b.all_ids() == (std::vector<exec::OrderId>{5, 8}));
+}
+
+TEST_CASE("an order watches only its own trigger price: mid, last trade or mark", "[conditional]") {
+    auto ids = [](ConditionalBook &b, exec::TriggerPrice source, Ticks floor2, Ticks ceil2) {
+        std::vector<ConditionalOrder> fired;
+        b.on_price(0, source, floor2, ceil2, fired);
+        std::vector<exec::OrderId> out;
+        for (auto &o : fired) out.push_back(o.id);
+        return out;
+    };
+    ConditionalBook b;
+    auto on_last = make(1, Side::sell, OrderType::stop, 995);
+    on_last.intent.trigger = exec::TriggerPrice::last;
+    auto on_mark = make(2, Side::sell, OrderType::stop, 995);
+    on_mark.intent.trigger = exec::TriggerPrice::mark;
+    b.add(on_last);
+    b.add(on_mark);
+    b.add(make(3, Side::sell, OrderType::stop, 995));            // mid
+    CHECK(touch(b, 990, 992) == std::vector<exec::OrderId>{3});  // the mid's order alone
+    CHECK(b.size() == 2);
+    CHECK(ids(b, exec::TriggerPrice::mark, 2 * 996, 2 * 996).empty());
+    CHECK(ids(b, exec::TriggerPrice::last, 2 * 995, 2 * 995) == std::vector<exec::OrderId>{1});
+    // A mark of 995.2 ticks lies between half ticks (1990 < 1990.4 < 1991): not at or below 995.
+    CHECK(ids(b, exec::TriggerPrice::mark, 1990, 1991).empty());
+    CHECK(ids(b, exec::TriggerPrice::mark, 1989, 1990) == std::vector<exec::OrderId>{2});
+    CHECK(b.size() == 0);
+}
+
+TEST_CASE("a mark between half ticks triggers a buy stop only once it is at or above the trigger",
+          "[conditional]") {
+    ConditionalBook b;
+    auto o = make(1, Side::buy, OrderType::stop, 1000);
+    o.intent.trigger = exec::TriggerPrice::mark;
+    b.add(o);
+    std::vector<ConditionalOrder> fired;
+    b.on_price(0, exec::TriggerPrice::mark, 1999, 2000, fired);  // 999.9: below
+    CHECK(fired.empty());
+    b.on_price(0, exec::TriggerPrice::mark, 2000, 2001, fired);  // 1000.1: above
+    REQUIRE(fired.size() == 1);
+    CHECK(fired[0].id == 1);
 }

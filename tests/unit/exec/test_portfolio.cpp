@@ -61,7 +61,7 @@ TEST_CASE("a scripted fill sequence matches hand-computed P&L to the cent", "[po
     CHECK(pf.position(0).avg_entry(specs[0]) == Approx(60200.0));
 
     // Funding +0.01 % at mark 60,500: longs pay 0.75 x 60,500 x 0.0001 = 4.5375.
-    CHECK(pf.on_funding(0, Rate::from_double(0.0001), 605000) == usd("-4.5375"));
+    CHECK(pf.on_funding(0, Rate::from_double(0.0001), usd("60500")) == usd("-4.5375"));
 
     fill(Side::sell, 300, 610000);  // close 0.3 @ 61,000: 18,300 - 18,060 = +240.00, fee 7.32
     CHECK(pf.position(0).realized == usd("240"));
@@ -76,7 +76,7 @@ TEST_CASE("a scripted fill sequence matches hand-computed P&L to the cent", "[po
     CHECK(pf.position(0).realized == usd("-75"));
 
     // Funding -0.02 % at 59,000: shorts pay 0.15 x 59,000 x 0.0002 = 1.77.
-    CHECK(pf.on_funding(0, Rate::from_double(-0.0002), 590000) == usd("-1.77"));
+    CHECK(pf.on_funding(0, Rate::from_double(-0.0002), usd("59000")) == usd("-1.77"));
     pf.mark(0, 589999, 590001);  // mid 59,000.0: the short is +75.00
 
     CHECK(pf.realized_pnl() == usd("-75"));

@@ -85,6 +85,7 @@ struct MarketSummary {
 struct Summary {
     double seconds = 0;  // engine time covered by the run
     uint64_t book_events = 0, trade_events = 0, rejected_events = 0, candles = 0;
+    uint64_t mark_events = 0;                   // venue mark prices (keel_mark_event)
     uint64_t frames = 0, malformed_frames = 0;  // raw frames handed to venue plugins
     std::vector<MarketSummary> market;
     uint64_t orders = 0, vetoes = 0, fills = 0, cancels = 0;
@@ -193,6 +194,8 @@ class Engine final : public strategy::Services {
     void on_define_instrument(Venue &venue, const keel_instrument_def &def);
     void on_book_event(Venue &venue, const keel_book_event &event);
     void on_trade_event(Venue &venue, const keel_trade_event &event);
+    void on_mark_event(Venue &venue, const keel_mark_event &event);
+    void on_history(Venue &venue, const keel_candle *candles, uint32_t count);
     uint32_t on_add_timer(Venue &venue, int64_t period_ns, keel_timer_fn fn, void *user);
     void on_reject_frame(Venue &venue, const char *why);
     uint64_t on_ws_open(Venue &venue, const char *url, uint32_t flags);
@@ -203,22 +206,34 @@ class Engine final : public strategy::Services {
 
   private:
     struct QueuedEvent {
-        enum class Kind : uint8_t { book, trade } kind;
+        enum class Kind : uint8_t { book, trade, mark, history } kind;
         InstrumentIndex instrument;
         bool snapshot = false;
-        TimeNs ts = 0, receive_ts = 0;                           // exchange and receive time
-        market::DeltaIds ids;                                    // a snapshot's id is ids.last
-        uint32_t first_level = 0, bid_count = 0, ask_count = 0;  // into the level pool
+        TimeNs ts = 0, receive_ts = 0;  // exchange and receive time
+        market::DeltaIds ids;           // a snapshot's id is ids.last
+        // Into the level pool (book); a mark's index in `marks`; history's first candle in
+        // `candles`, and bid_count of them.
+        uint32_t first_level = 0, bid_count = 0, ask_count = 0;
         Ticks price = 0;
         Lots qty = 0;
         Side aggressor = Side::buy;
     };
+    // A venue's mark price and funding (keel_mark_event).
+    struct Mark {
+        Money price;
+        Rate funding_rate;        // of the coming funding
+        TimeNs next_funding = 0;  // 0: none
+    };
     struct EventBuffer {
         std::vector<QueuedEvent> events;
         std::vector<market::Level> levels;
+        std::vector<Mark> marks;
+        std::vector<market::Candle> candles;
         void clear() {
             events.clear();
             levels.clear();
+            marks.clear();
+            candles.clear();
         }
     };
     struct Timer {
@@ -243,7 +258,8 @@ class Engine final : public strategy::Services {
     void load_strategies();
     void fire_due_timers();
     void fire_strategy_timers();
-    // Paper funding: applies the account's rate to every linear position when due.
+    // Paper funding: applies the account's rate to every linear position when due, except on
+    // instruments whose venue publishes its own funding (process_mark settles those).
     void settle_funding();
     TimeNs next_funding_ = 0;  // 0: none
     void process_queue();
@@ -276,6 +292,16 @@ class Engine final : public strategy::Services {
     void load_history();
     void process_book(const QueuedEvent &e, const EventBuffer &buf);
     void process_trade(const QueuedEvent &e);
+    // A venue mark: triggers what watches the mark and, off live, settles the venue's funding
+    // when the mark shows its funding time has passed.
+    void process_mark(const QueuedEvent &e, const Mark &m);
+    // Warm-up candles from a venue (request_history) or a file: seeds candles and indicators.
+    void seed_history(InstrumentIndex i, const std::vector<market::Candle> &history,
+                      const std::string &source);
+    // After start: asks each venue for the history of every timeframe no file warms.
+    void request_venue_history();
+    // The value of a price given in half ticks, in Money units (for funding at the mid).
+    Money half_ticks_amount(InstrumentIndex i, Ticks two_price) const;
     void emit_candle(InstrumentIndex i, const market::Candle &c);
     void handle_venue_events();
     void deliver_order_events();
@@ -289,7 +315,9 @@ class Engine final : public strategy::Services {
     // A host-made event for an order that is not at the venue (conditional orders).
     void conditional_event(const exec::ConditionalOrder &o, exec::OrderStatus status,
                            const char *reason, std::string message = {});
-    void trigger_conditionals(InstrumentIndex i, const market::Book &book);
+    // A new value of the price `source` on instrument i, in half ticks (rounded down and up).
+    void trigger_conditionals(InstrumentIndex i, exec::TriggerPrice source, Ticks floor2,
+                              Ticks ceil2);
     // Brackets: after a fill of entry `id`, (re)places its stop and take-profit for all filled.
     void update_bracket(exec::OrderId id, Lots fill);
     bool cancel_conditional(exec::OrderId id, const char *reason);
@@ -321,7 +349,11 @@ class Engine final : public strategy::Services {
     market::Book unusable_book_;  // what strategies read while a book is not usable
     std::vector<uint64_t> resyncs_;
     std::vector<market::CandleSet> candles_;  // per instrument; empty when nobody wants candles
-    std::vector<CandleWants> candle_wants_;   // per strategy
+    // Per instrument: the venue's last mark (known once one came), and one tick in Money units
+    // (0 when a tick is finer than Money can hold: marks then cannot trigger exactly).
+    std::vector<std::optional<Mark>> marks_;
+    std::vector<int64_t> tick_amounts_;
+    std::vector<CandleWants> candle_wants_;  // per strategy
     // Per strategy, odd while one of its callbacks runs; read by the watchdog thread.
     std::unique_ptr<std::atomic<uint64_t>[]> busy_;
     void watchdog(std::atomic<bool> &stop);

@@ -17,10 +17,19 @@ inline constexpr StrategyIndex kNoStrategy = UINT32_MAX;  // host-initiated (kil
 enum class OrderType : uint8_t {
     market,
     limit,
-    stop,          // market once the mid reaches `price` against the position (sell: at or below)
-    take_profit,   // market once the mid reaches `price` in its favour (sell: at or above)
-    trailing_stop  // a stop `trail` ticks behind the best mid seen since it was placed
+    stop,          // market once the trigger price reaches `price` against the position (sell:
+                   // at or below)
+    take_profit,   // market once the trigger price reaches `price` in its favour (sell: at or
+                   // above)
+    trailing_stop  // a stop `trail` ticks behind the best trigger price seen since it was placed
 };
+// The price a conditional order watches.
+enum class TriggerPrice : uint8_t {
+    mid,   // the book's mid (the default)
+    last,  // the last public trade (Binance CONTRACT_PRICE)
+    mark   // the venue's mark price (Binance MARK_PRICE); the mid until the venue sends a mark
+};
+const char *to_string(TriggerPrice p);
 // Conditional orders wait in the engine (exec/conditional.hpp) and become market orders, through
 // the risk gate again, when they trigger.
 inline bool is_conditional(OrderType t) {
@@ -59,6 +68,7 @@ struct OrderIntent {
     Lots qty = 0;
     Ticks price = 0;  // limit price, or the trigger of a stop / take-profit; 0 for market orders
     Ticks trail = 0;  // trailing stop distance
+    TriggerPrice trigger = TriggerPrice::mid;  // what a conditional order (or bracket leg) watches
     TimeInForce tif = TimeInForce::gtc;
     bool post_only = false;  // a limit that would take liquidity is rejected instead
     bool reduce_only = false;

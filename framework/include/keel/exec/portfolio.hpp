@@ -48,9 +48,9 @@ class Portfolio {
 
     // A fill of `qty` lots at `price` ticks, paying `fee`.
     void on_fill(InstrumentIndex i, Side side, Lots qty, Ticks price, Money fee);
-    // A funding payment on a perpetual: `rate` of the position's value at `mark_price`; longs
-    // pay a positive rate, shorts receive it.
-    Money on_funding(InstrumentIndex i, Rate rate, Ticks mark_price);
+    // A funding payment on a perpetual: `rate` of the position's value at `mark_price` (an
+    // amount: a mark lies off the tick grid); longs pay a positive rate, shorts receive it.
+    Money on_funding(InstrumentIndex i, Rate rate, Money mark_price);
     // Revalues instrument i at the mid of its touch.
     void mark(InstrumentIndex i, Ticks best_bid, Ticks best_ask);
 
@@ -94,6 +94,7 @@ class Portfolio {
     void after_change();
 
     std::vector<NotionalScale> scales_;
+    std::vector<NotionalScale> amount_scales_;  // a price in Money units times lots
     std::vector<InstrumentKind> kinds_;
     std::vector<double> leverage_;
     std::vector<Position> positions_;
