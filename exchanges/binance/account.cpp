@@ -213,8 +213,22 @@ keel_balance_update BalanceUpdate::abi() const {
                                .exchange_ts_ns = exchange_ts_ns,
                                .total_amount = total_amount,
                                .free_amount = has_free ? free_amount : total_amount,
-                               .has_free = has_free ? 1u : 0u};
+                               .has_free = has_free ? 1u : 0u,
+                               .reason = reason,
+                               .change_amount = change_amount};
 }
+
+namespace {
+// ACCOUNT_UPDATE's event reason type (m).
+keel_balance_reason balance_reason(std::string_view m) {
+    if (m == "ORDER") return KEEL_BALANCE_TRADE;
+    if (m == "FUNDING_FEE") return KEEL_BALANCE_FUNDING;
+    if (m == "DEPOSIT" || m == "WITHDRAW" || m == "WITHDRAW_REJECT" || m == "ADMIN_DEPOSIT" ||
+        m == "ADMIN_WITHDRAW" || m == "MARGIN_TRANSFER" || m == "ASSET_TRANSFER")
+        return KEEL_BALANCE_TRANSFER;
+    return m.empty() ? KEEL_BALANCE_UNSAID : KEEL_BALANCE_OTHER;
+}
+}  // namespace
 
 keel_venue_reason reason_for(int http_status, int32_t code, std::string_view message) {
     auto says = [&](const char *text) { return message.find(text) != std::string_view::npos; };
@@ -413,6 +427,9 @@ bool AccountCodec::futures_account_update(Object data) {
     int64_t ts = event.ms_to_ns("T");
     simdjson::dom::object a;
     if (data["a"].get_object().get(a)) return fail("ACCOUNT_UPDATE without \"a\"");
+    std::string_view why;
+    const keel_balance_reason reason =
+        a["m"].get_string().get(why) ? KEEL_BALANCE_UNSAID : balance_reason(why);
     simdjson::dom::array list;
     if (!a["B"].get_array().get(list)) {
         for (simdjson::dom::element e : list) {
@@ -423,7 +440,9 @@ bool AccountCodec::futures_account_update(Object data) {
                             .exchange_ts_ns = ts,
                             .total_amount = f.amount("wb"),
                             .free_amount = 0,
-                            .has_free = false};
+                            .has_free = false,
+                            .reason = reason,
+                            .change_amount = f.amount_or_zero("bc")};
             if (f.bad()) return fail(std::string("ACCOUNT_UPDATE balance: \"") + f.bad() + "\"");
             balances_.push_back(std::move(u));
         }

@@ -78,6 +78,8 @@ struct BalanceUpdate {
     int64_t total_amount = 0;
     int64_t free_amount = 0;
     bool has_free = true;  // false when the event does not say what is available (ACCOUNT_UPDATE)
+    keel_balance_reason reason = KEEL_BALANCE_UNSAID;  // ACCOUNT_UPDATE's m
+    int64_t change_amount = 0;                         // ACCOUNT_UPDATE's bc
     keel_balance_update abi() const;
 };
 

@@ -559,6 +559,24 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
                                 .api_secret = text("api_secret", "")};
         if (const keel_setting *w = find_setting(settings, setting_count, "recv_window"))
             trading.recv_window_ms = w->integer;
+        if (const keel_setting *l = find_setting(settings, setting_count, "leverage"))
+            trading.leverage = l->integer;
+        trading.margin_type = text("margin_type", "");
+        if (trading.leverage < 0 || trading.leverage > 125) {
+            set_error(err, err_size, "binance: leverage must be 1 to 125 (0: the account's own)");
+            return KEEL_ERROR;
+        }
+        if (!trading.margin_type.empty() && trading.margin_type != "CROSSED" &&
+            trading.margin_type != "ISOLATED") {
+            set_error(err, err_size,
+                      "binance: margin_type must be CROSSED or ISOLATED, found \"%s\"",
+                      trading.margin_type.c_str());
+            return KEEL_ERROR;
+        }
+        if (!inst->futures && (trading.leverage > 0 || !trading.margin_type.empty())) {
+            set_error(err, err_size, "binance: leverage and margin_type are USD-M settings");
+            return KEEL_ERROR;
+        }
         if (trading.recv_window_ms < 1 || trading.recv_window_ms > 60'000) {
             set_error(err, err_size,
                       "binance: recv_window must be 1 to 60000 ms (Binance's range)");
@@ -686,7 +704,11 @@ uint32_t start(void *self, char *err, size_t err_size) {
         return KEEL_ERROR;
     }
     inst.log(KEEL_LOG_INFO, "market stream " + url);
-    if (inst.execution) inst.execution->start();
+    if (inst.execution) {
+        std::vector<std::string> symbols;
+        for (const auto &sub : inst.subs) symbols.push_back(sub->symbol);
+        inst.execution->start(std::move(symbols));
+    }
     return KEEL_OK;
 }
 
@@ -818,6 +840,18 @@ const keel_config_key k_config_keys[] = {
      .type = KEEL_CFG_INT,
      .default_value = "5000",
      .description = "How long a signed request stays valid at the venue, in ms (1 to 60000)"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "leverage",
+     .type = KEEL_CFG_INT,
+     .default_value = "0",
+     .description = "USD-M: leverage set on every symbol at start, 1 to 125 (0: the account's "
+                    "own); keep it equal to the instruments' leverage"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "margin_type",
+     .type = KEEL_CFG_STRING,
+     .default_value = "",
+     .description = "USD-M: CROSSED or ISOLATED, set on every symbol at start (empty: the "
+                    "account's own)"},
     {.struct_size = sizeof(keel_config_key),
      .name = "weight_limit",
      .type = KEEL_CFG_INT,

@@ -31,10 +31,25 @@ Execution::Execution(const keel_host_api *host, void *ctx, ExecutionConfig confi
       codec_(std::move(lookup)),
       limits_(limits) {}
 
-void Execution::start() {
+void Execution::start(std::vector<std::string> symbols) {
+    symbols_ = std::move(symbols);
     // Sent from the timer, which waits while the venue says wait.
     time_retry_ns_ = listen_key_retry_ns_ = host_->now_ns(ctx_);
     on_timer(time_retry_ns_);
+}
+
+void Execution::set_up(Kind kind, const std::string &symbol) {
+    Query q;
+    q.add("symbol", symbol);
+    if (kind == Kind::margin_type)
+        q.add("marginType", config_.margin_type);
+    else
+        q.add("leverage", config_.leverage);
+    if (!send("POST", kind == Kind::margin_type ? "/fapi/v1/marginType" : "/fapi/v1/leverage",
+              q.text(), true, {.kind = kind, .symbol = symbol})) {
+        set_up_retry_.emplace_back(kind, symbol);
+        set_up_retry_ns_ = host_->now_ns(ctx_) + 5'000 * kMs;
+    }
 }
 
 void Execution::retry_later(Kind kind, int64_t now_ns) {
@@ -238,11 +253,37 @@ void Execution::on_answer(const keel_frame &f) {
         log(KEEL_LOG_WARN, "request without an answer: " + std::string(body));
         if (p.kind == Kind::listen_key || p.kind == Kind::server_time)
             retry_later(p.kind, host_->now_ns(ctx_));
+        if (p.kind == Kind::margin_type || p.kind == Kind::leverage) {
+            set_up_retry_.emplace_back(p.kind, p.symbol);  // setting it twice is harmless
+            set_up_retry_ns_ =
+                std::max(host_->now_ns(ctx_) + 5'000 * kMs, limits_.resume_at(host_->now_ns(ctx_)));
+        }
         return;
     }
     if (f.http_status != 200) {
         codec_.parse_error(f.http_status, body);
         const auto &e = codec_.last_error();
+        if (p.kind == Kind::margin_type && e.code == -4046) {
+            log(KEEL_LOG_INFO, p.symbol + ": margin type already " + config_.margin_type);
+            return;
+        }
+        if (p.kind == Kind::margin_type || p.kind == Kind::leverage) {
+            const bool again = f.http_status >= 500 || e.reason == KEEL_VENUE_RATE_LIMITED ||
+                               e.reason == KEEL_VENUE_TRANSIENT ||
+                               e.reason == KEEL_VENUE_UNKNOWN_OUTCOME;
+            log(again ? KEEL_LOG_WARN : KEEL_LOG_ERROR,
+                p.symbol + ": setting the " +
+                    (p.kind == Kind::leverage ? "leverage to " + std::to_string(config_.leverage)
+                                              : "margin type to " + config_.margin_type) +
+                    " failed: " + std::to_string(e.code) + " " + e.message +
+                    (again ? " (trying again)" : "; the account keeps its own"));
+            if (again) {
+                set_up_retry_.emplace_back(p.kind, p.symbol);
+                set_up_retry_ns_ = std::max(host_->now_ns(ctx_) + 5'000 * kMs,
+                                            limits_.resume_at(host_->now_ns(ctx_)));
+            }
+            return;
+        }
         if (p.kind == Kind::query_order && e.reason == KEEL_VENUE_UNKNOWN_ORDER &&
             may_still_arrive(p.client_order_id, host_->now_ns(ctx_)))
             // Not there yet is not never: the host must not send it again before recvWindow.
@@ -267,8 +308,22 @@ void Execution::on_answer(const keel_frame &f) {
             const int64_t mid_ms = (p.sent_ns + f.receive_ts_ns) / 2 / kMs;
             if (server_ms > 0) offset_ms_ = server_ms - mid_ms;
             log(KEEL_LOG_INFO, "clock offset to the venue: " + std::to_string(offset_ms_) + " ms");
+            // Signed requests are stamped on the venue's clock from here on.
+            if (!set_up_sent_ && config_.futures) {
+                set_up_sent_ = true;
+                for (const auto &symbol : symbols_) {
+                    if (!config_.margin_type.empty()) set_up(Kind::margin_type, symbol);
+                    if (config_.leverage > 0) set_up(Kind::leverage, symbol);
+                }
+            }
             break;
         }
+        case Kind::margin_type:
+            log(KEEL_LOG_INFO, p.symbol + ": margin type " + config_.margin_type);
+            break;
+        case Kind::leverage:
+            log(KEEL_LOG_INFO, p.symbol + ": leverage " + std::to_string(config_.leverage));
+            break;
         case Kind::listen_key: {
             auto at = body.find("\"listenKey\":\"");
             if (at == std::string_view::npos) {
@@ -376,6 +431,10 @@ void Execution::on_timer(int64_t now_ns) {
         send("GET", path("/fapi/v1/time", "/api/v3/time"), "", false, {.kind = Kind::server_time});
     }
     if (reconcile_retry_ns_ && now_ns >= reconcile_retry_ns_) reconcile();
+    if (set_up_retry_ns_ && now_ns >= set_up_retry_ns_) {
+        set_up_retry_ns_ = 0;
+        for (auto &[kind, symbol] : std::exchange(set_up_retry_, {})) set_up(kind, symbol);
+    }
     if (listen_key_retry_ns_ && now_ns >= listen_key_retry_ns_) {
         listen_key_retry_ns_ = 0;
         send("POST", path("/fapi/v1/listenKey", "/api/v3/userDataStream"), "", false,

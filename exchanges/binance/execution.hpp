@@ -10,6 +10,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <keel/plugin.h>
 
@@ -24,6 +26,10 @@ struct ExecutionConfig {
     std::string rest_url, ws_url;
     std::string api_key, api_secret;  // from the environment; never logged
     int64_t recv_window_ms = 5000;
+    // USD-M account settings applied to every subscribed symbol at start (0 / empty: as the
+    // account has them).
+    int64_t leverage = 0;
+    std::string margin_type;  // "CROSSED" or "ISOLATED"
 };
 
 class Execution {
@@ -34,8 +40,9 @@ class Execution {
               GridOf grid_of, RequestLimits &limits);
 
     bool enabled() const { return !config_.api_key.empty() && !config_.api_secret.empty(); }
-    // Live: measures the clock offset and opens the user-data stream.
-    void start();
+    // Live: measures the clock offset, sets each symbol's margin type and leverage (USD-M, when
+    // configured) and opens the user-data stream.
+    void start(std::vector<std::string> symbols);
     uint32_t place(const keel_order_request &order, char *err, size_t err_size);
     uint32_t cancel(keel_instrument_id instrument, const char *client_order_id, char *err,
                     size_t err_size);
@@ -62,12 +69,15 @@ class Execution {
         query_order,
         query_trades,
         open_orders,
-        account
+        account,
+        margin_type,
+        leverage
     };
     struct Pending {
         Kind kind;
         keel_instrument_id instrument = 0;
         std::string client_order_id;
+        std::string symbol;  // margin type and leverage
         keel_side side = KEEL_SIDE_BUY;
         int64_t qty_lots = 0, price_ticks = 0;
         int64_t sent_ns = 0;
@@ -87,6 +97,8 @@ class Execution {
     void emit_account();
     void open_user_stream(const std::string &listen_key);
     void reconcile();
+    // POST marginType / leverage for one symbol (after the clock offset is known).
+    void set_up(Kind kind, const std::string &symbol);
     void log(uint32_t level, const std::string &msg) const { host_->log(ctx_, level, msg.c_str()); }
 
     const keel_host_api *host_;
@@ -108,6 +120,11 @@ class Execution {
     int64_t next_keepalive_ns_ = 0;
     RequestLimits &limits_;  // shared with the market side
     int64_t listen_key_retry_ns_ = 0, time_retry_ns_ = 0, reconcile_retry_ns_ = 0;  // 0: none
+    std::vector<std::string> symbols_;
+    bool set_up_sent_ = false;
+    // Settings whose request got no usable answer, to send again from the timer.
+    std::vector<std::pair<Kind, std::string>> set_up_retry_;
+    int64_t set_up_retry_ns_ = 0;
 };
 
 }  // namespace keel::binance

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "support/support.hpp"
 
@@ -13,9 +14,12 @@ namespace keel::test {
 class LoopbackVenue {
   public:
     // `exchange_info`: the file it serves (and whose limits it keeps); the real one by default.
+    // `more`: further options (--skip, --funding-rate, …).
     explicit LoopbackVenue(const TempDir &dir, const std::string &speed = "0",
-                           std::filesystem::path exchange_info = {})
-        : cert_(dir.path() / "venue.crt"), child_(start(dir, speed, std::move(exchange_info))) {
+                           std::filesystem::path exchange_info = {},
+                           const std::vector<std::string> &more = {})
+        : cert_(dir.path() / "venue.crt"),
+          child_(start(dir, speed, std::move(exchange_info), more)) {
         if (!child_.wait_for_output("listening 127.0.0.1:", std::chrono::seconds(30)))
             throw std::runtime_error("the loopback venue did not start: " + child_.err());
         auto at = child_.out().find("listening 127.0.0.1:");
@@ -34,15 +38,26 @@ class LoopbackVenue {
 
   private:
     static Child start(const TempDir &dir, const std::string &speed,
-                       std::filesystem::path exchange_info) {
+                       std::filesystem::path exchange_info, const std::vector<std::string> &more) {
         ::setenv(kSecretVar, kSecret, 1);
         const std::string data = KEEL_DATA_DIR;
         if (exchange_info.empty())
             exchange_info = data + "/binance/usdm/rest/http_futures_market_exchange_info.json";
-        return Child({KEEL_BINANCE_VENUE, "--capture",
-                      data + "/binance/usdm/ws_capture/btcusdt_20240808.gz", "--exchange-info",
-                      exchange_info.string(), "--cert-dir", dir.path().string(), "--speed", speed,
-                      "--api-key", kApiKey, "--secret-env", kSecretVar});
+        std::vector<std::string> args = {KEEL_BINANCE_VENUE,
+                                         "--capture",
+                                         data + "/binance/usdm/ws_capture/btcusdt_20240808.gz",
+                                         "--exchange-info",
+                                         exchange_info.string(),
+                                         "--cert-dir",
+                                         dir.path().string(),
+                                         "--speed",
+                                         speed,
+                                         "--api-key",
+                                         kApiKey,
+                                         "--secret-env",
+                                         kSecretVar};
+        args.insert(args.end(), more.begin(), more.end());
+        return Child(args);
     }
     std::filesystem::path cert_;
     Child child_;

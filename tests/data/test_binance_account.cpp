@@ -212,6 +212,9 @@ TEST_CASE("USD-M ACCOUNT_UPDATE (docs example)", "[binance][account]") {
     CHECK(c.balances()[0].abi().has_free == 0);
     CHECK(c.balances()[0].abi().free_amount == 12262412345678);
     CHECK(c.balances()[0].exchange_ts_ns == ms(1564745798939));
+    // "m": "ORDER", "bc": "50.12345678": why and by how much (ABI 1.4).
+    CHECK(c.balances()[0].abi().reason == KEEL_BALANCE_TRADE);
+    CHECK(c.balances()[0].abi().change_amount == 5012345678);
     REQUIRE(c.positions().size() == 3);
     const PositionUpdate &both = c.positions()[0], &longs = c.positions()[1],
                          &shorts = c.positions()[2];

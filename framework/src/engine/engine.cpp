@@ -284,6 +284,8 @@ void Engine::prepare() {
     playback_.assign(instruments_.size(), false);
     resyncs_.assign(instruments_.size(), 0);
     marks_.assign(instruments_.size(), std::nullopt);
+    exchange_seen_.assign(instruments_.size(), 0);
+    exchange_seen_at_.assign(instruments_.size(), 0);
     tick_amounts_.assign(instruments_.size(), 0);
     load_venues();
     load_notifiers();
@@ -416,8 +418,9 @@ void Engine::on_position(Venue &venue, const keel_position_update &u) {
         u.instrument >= instruments_.size() || instruments_[u.instrument].venue != venue.name)
         return;
     std::lock_guard lock(mutex_);
-    account_in_.push_back(
-        {.is_position = true, .instrument = u.instrument, .position = u.qty_lots});
+    account_in_.push_back({.kind = AccountUpdate::Kind::position,
+                           .instrument = u.instrument,
+                           .position = u.qty_lots});
     wake_.notify_one();
 }
 
@@ -427,6 +430,14 @@ void Engine::on_balance(Venue &venue, const keel_balance_update &u) {
     keel::log::get("exec").info("[{}] balance {}: {:.8f} ({:.8f} free)", venue.name, u.asset,
                                 static_cast<double>(u.total_amount) / KEEL_AMOUNT_SCALE,
                                 static_cast<double>(u.free_amount) / KEEL_AMOUNT_SCALE);
+    // Live funding is the venue's: its payments are booked as it reports them.
+    if (u.struct_size >= offsetof(keel_balance_update, change_amount) + sizeof(int64_t) &&
+        u.reason == KEEL_BALANCE_FUNDING && u.change_amount != 0) {
+        std::lock_guard lock(mutex_);
+        account_in_.push_back(
+            {.kind = AccountUpdate::Kind::funding, .funding = Money::from_units(u.change_amount)});
+        wake_.notify_one();
+    }
 }
 
 void Engine::process_account_updates() {
@@ -437,7 +448,15 @@ void Engine::process_account_updates() {
     }
     venue_positions_.resize(instruments_.size());
     for (const auto &u : account_updates_) {
-        if (!u.is_position) {
+        if (u.kind == AccountUpdate::Kind::funding) {
+            if (live_) {
+                portfolio_->on_venue_funding(u.funding);
+                keel::log::get("exec").info("funding from the venue: {:+.8f}",
+                                            u.funding.to_double());
+            }
+            continue;
+        }
+        if (u.kind == AccountUpdate::Kind::order) {
             if (u.order.instrument < venue_positions_.size())
                 venue_positions_[u.order.instrument].last_change = now();
             if (live_) live_->on_update(u.order, now(), venue_events_);
@@ -535,17 +554,17 @@ void Engine::load_history() {
                 history.push_back(c);
             }
         }
-        if (!history.empty()) seed_history(i, history, "history files");
+        if (!history.empty()) seed_history(i, history, "history files", now());
     }
 }
 
 void Engine::seed_history(InstrumentIndex i, const std::vector<market::Candle> &history,
-                          const std::string &source) {
+                          const std::string &source, TimeNs until) {
     auto &log = keel::log::get("market");
     const auto &spec = instruments_[i];
     auto before = candles_[i].stats();
     size_t warmed = 0;
-    candles_[i].seed(history, now(), [&](const market::Candle &c) {
+    candles_[i].seed(history, until, [&](const market::Candle &c) {
         // Warm-up: kept for keel.candles and fed to indicators; not an on_candle event.
         auto &kept = candle_history_[i][c.length];
         if (kept.size() == kCandleHistory) kept.pop_front();
@@ -1178,9 +1197,11 @@ Summary Engine::run(TimeNs duration) {
         fire_strategy_timers();
         settle_funding();
         if (kill_.active) advance_kill_switch();
-        // Candles close when their interval ends, trades or not.
+        // Candles close when their interval ends, trades or not, once the venue's clock is known.
         for (InstrumentIndex i = 0; i < candles_.size(); ++i)
-            candles_[i].close_until(now(), [&](const market::Candle &c) { emit_candle(i, c); });
+            if (exchange_seen_[i] > 0)
+                candles_[i].close_until(market_clock(i),
+                                        [&](const market::Candle &c) { emit_candle(i, c); });
         check_stale_books();
         if (now() >= next_equity_sample_) {
             sample_equity();
@@ -1397,13 +1418,20 @@ void Engine::process_queue() {
             case QueuedEvent::Kind::mark:
                 process_mark(e, processing_.marks[e.first_level]);
                 break;
-            case QueuedEvent::Kind::history:
-                seed_history(e.instrument,
-                             std::vector<market::Candle>(
-                                 processing_.candles.begin() + e.first_level,
-                                 processing_.candles.begin() + e.first_level + e.bid_count),
-                             "the venue");
+            case QueuedEvent::Kind::history: {
+                std::vector<market::Candle> history(
+                    processing_.candles.begin() + e.first_level,
+                    processing_.candles.begin() + e.first_level + e.bid_count);
+                // Up to the venue's clock; before its first market event that is unknown, and
+                // the history's end is safe (a venue's history stops at the interval still open).
+                TimeNs until = market_clock(e.instrument);
+                if (exchange_seen_[e.instrument] == 0) {
+                    until = 0;
+                    for (const auto &c : history) until = std::max(until, c.end());
+                }
+                seed_history(e.instrument, history, "the venue", until);
                 break;
+            }
         }
     }
     processing_.clear();  // keeps capacity: no allocation once warm
@@ -1417,6 +1445,10 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
     std::span<const market::Level> bids(levels, e.bid_count),
         asks(levels + e.bid_count, e.ask_count);
     const TimeNs received = e.receive_ts ? e.receive_ts : now();
+    if (e.ts > 0) {
+        exchange_seen_[i] = e.ts;
+        exchange_seen_at_[i] = received;
+    }
     const bool was_usable = feed.usable();
     auto status = e.snapshot ? feed.on_snapshot(e.ids.last, bids, asks, received, e.ts)
                              : feed.on_delta(e.ids, bids, asks, received, e.ts);
@@ -1467,6 +1499,8 @@ void Engine::process_trade(const QueuedEvent &e) {
         return;
     }
     ++stats_.trade_events;
+    exchange_seen_[e.instrument] = e.ts;
+    exchange_seen_at_[e.instrument] = received;
     // Candles use the venue's trade time; candles the trade closes go out before on_trade.
     candles_[e.instrument].on_trade(e.ts, e.price, e.qty,
                                     [&](const market::Candle &c) { emit_candle(e.instrument, c); });
@@ -1505,6 +1539,11 @@ void Engine::process_mark(const QueuedEvent &e, const Mark &m) {
         trigger_conditionals(i, exec::TriggerPrice::mark, floor2, ceil2);
         deliver_order_events();
     }
+}
+
+TimeNs Engine::market_clock(InstrumentIndex i) const {
+    if (exchange_seen_[i] == 0) return now();
+    return std::min(now(), exchange_seen_[i] + (now() - exchange_seen_at_[i]));
 }
 
 Money Engine::half_ticks_amount(InstrumentIndex i, Ticks two_price) const {

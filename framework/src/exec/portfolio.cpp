@@ -73,6 +73,11 @@ Money Portfolio::on_funding(InstrumentIndex i, Rate rate, Money mark_price) {
     return received;
 }
 
+void Portfolio::on_venue_funding(Money amount) {
+    funding_ += amount;
+    after_change();
+}
+
 void Portfolio::mark(InstrumentIndex i, Ticks best_bid, Ticks best_ask) {
     mark_bid_.at(i) = best_bid;
     mark_ask_[i] = best_ask;

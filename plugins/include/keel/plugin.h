@@ -336,6 +336,15 @@ typedef struct keel_position_update {
     int64_t unrealized_pnl_amount;
 } keel_position_update;
 
+/* ABI 1.4. Why a balance changed, when the venue says. */
+typedef enum keel_balance_reason {
+    KEEL_BALANCE_UNSAID = 0,   /* an answer to a query, or the venue did not say */
+    KEEL_BALANCE_TRADE = 1,    /* fills: their fees and P&L come with the order updates too */
+    KEEL_BALANCE_FUNDING = 2,  /* a perpetual's funding payment (Binance FUNDING_FEE) */
+    KEEL_BALANCE_TRANSFER = 3, /* deposit, withdrawal or transfer */
+    KEEL_BALANCE_OTHER = 4
+} keel_balance_reason;
+
 /* A balance of one asset, after a change or a query. */
 typedef struct keel_balance_update {
     uint32_t struct_size;
@@ -344,6 +353,9 @@ typedef struct keel_balance_update {
     int64_t total_amount; /* wallet balance */
     int64_t free_amount;  /* available for new orders (total_amount when has_free is 0) */
     uint32_t has_free;    /* 0: the venue's update did not say what is available */
+    /* ABI 1.4 */
+    uint32_t reason;       /* keel_balance_reason */
+    int64_t change_amount; /* by how much the wallet balance changed (Binance bc); 0 if unsaid */
 } keel_balance_update;
 
 /* ---------------------------------------------------------------------------------------------

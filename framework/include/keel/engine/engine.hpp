@@ -295,9 +295,10 @@ class Engine final : public strategy::Services {
     // A venue mark: triggers what watches the mark and, off live, settles the venue's funding
     // when the mark shows its funding time has passed.
     void process_mark(const QueuedEvent &e, const Mark &m);
-    // Warm-up candles from a venue (request_history) or a file: seeds candles and indicators.
+    // Warm-up candles from a venue (request_history) or a file: seeds candles and indicators,
+    // with flat candles after them up to `until`.
     void seed_history(InstrumentIndex i, const std::vector<market::Candle> &history,
-                      const std::string &source);
+                      const std::string &source, TimeNs until);
     // After start: asks each venue for the history of every timeframe no file warms.
     void request_venue_history();
     // The value of a price given in half ticks, in Money units (for funding at the mid).
@@ -353,6 +354,11 @@ class Engine final : public strategy::Services {
     // (0 when a tick is finer than Money can hold: marks then cannot trigger exactly).
     std::vector<std::optional<Mark>> marks_;
     std::vector<int64_t> tick_amounts_;
+    // Per instrument: the exchange time of its latest market event and when that arrived (0:
+    // none yet). Candles close on the venue's clock where it runs behind ours (every venue by
+    // its latency; a venue replaying old data by years), so no trade still on its way is late.
+    std::vector<TimeNs> exchange_seen_, exchange_seen_at_;
+    TimeNs market_clock(InstrumentIndex i) const;
     std::vector<CandleWants> candle_wants_;  // per strategy
     // Per strategy, odd while one of its callbacks runs; read by the watchdog thread.
     std::unique_ptr<std::atomic<uint64_t>[]> busy_;
@@ -379,10 +385,11 @@ class Engine final : public strategy::Services {
     // What live venues said about orders and positions (any thread -> engine thread), in the
     // order they said it.
     struct AccountUpdate {
-        bool is_position = false;
+        enum class Kind : uint8_t { order, position, funding } kind = Kind::order;
         exec::VenueOrderUpdate order;
         InstrumentIndex instrument = 0;  // a position's
         Lots position = 0;
+        Money funding;  // what the venue paid (+) or charged (-) the account
     };
     std::vector<AccountUpdate> account_in_, account_updates_;
     void process_account_updates();

@@ -51,6 +51,9 @@ class Portfolio {
     // A funding payment on a perpetual: `rate` of the position's value at `mark_price` (an
     // amount: a mark lies off the tick grid); longs pay a positive rate, shorts receive it.
     Money on_funding(InstrumentIndex i, Rate rate, Money mark_price);
+    // A funding payment the venue reports for the whole account (live; a cross-margin payment
+    // names no position): + received, - paid.
+    void on_venue_funding(Money amount);
     // Revalues instrument i at the mid of its touch.
     void mark(InstrumentIndex i, Ticks best_bid, Ticks best_ask);
 
