@@ -178,3 +178,30 @@ TEST_CASE("a request that got no answer after it was sent says so, and is never 
     // Held once: the request was not sent a second time on a fresh connection.
     CHECK(state.answers[0].body.find("\"faults\":{\"timeout\":1}") != std::string::npos);
 }
+
+TEST_CASE("a WebSocket is replaced before the venue's connection limit, and the stream goes on",
+          "[net][network]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir, "1");  // the recorded pace: frames for minutes
+    net::Transport t(venue.cert().string());
+    Inbox in;
+    net::WsOptions options;
+    options.max_lifetime = 2s;  // Binance's 24 h, shortened: keel's default is 23 h
+    const auto opened = std::chrono::steady_clock::now();
+    uint64_t id = t.ws_open(venue.wss() + "/stream?streams=btcusdt@depth@0ms", in.frame(),
+                            in.link(), options);
+    REQUIRE(id != 0);
+    REQUIRE(in.wait([&] { return in.ups == 1 && in.frames > 0; }));
+    // Nothing went wrong: the host closes it at its age limit and opens it again.
+    REQUIRE(in.wait([&] { return in.ups >= 2; }));
+    CHECK(std::chrono::steady_clock::now() - opened >= 2s);
+    CHECK(in.downs >= 1);
+    CHECK(in.last_down == "replaced before the venue's connection time limit");
+    uint64_t before = 0;
+    {
+        std::lock_guard lock(in.mutex);
+        before = in.frames;
+    }
+    REQUIRE(in.wait([&] { return in.frames > before + 10; }));  // the new connection streams
+    t.ws_close(id);
+}

@@ -98,6 +98,7 @@ struct WsConnection {
     Transport::StateFn on_state;
     WsOptions options;
     std::atomic<bool> closed{false};  // ws_close was called: do not reconnect
+    bool aged = false;                // dropped at its age limit: reconnect at once
     std::deque<std::string> outbox;
     bool writing = false;
     // While connected: writes one frame, and drops the socket (for close and lifetime).
@@ -208,7 +209,9 @@ struct Transport::Impl {
         asio::steady_timer lifetime(io);
         lifetime.expires_after(c->options.max_lifetime);
         lifetime.async_wait([c](boost::system::error_code ec) {
-            if (!ec && c->drop) c->drop();
+            if (ec || !c->drop) return;
+            c->aged = true;
+            c->drop();
         });
         beast::flat_buffer buffer;
         try {
@@ -258,6 +261,12 @@ struct Transport::Impl {
                 why = describe(e.code());
             } catch (const std::exception &e) {
                 why = e.what();
+            }
+            if (std::exchange(c->aged, false)) {
+                // Planned: no backoff.
+                c->on_state(c->id, LinkState::down,
+                            "replaced before the venue's connection time limit");
+                continue;
             }
             c->on_state(c->id, LinkState::down, why);
             if (c->closed) break;
