@@ -221,3 +221,47 @@ end
     CHECK_THAT(s.global("log"),
                Catch::Contains("bid:pending_cancel") && Catch::Contains("bid:cancelled:CANCELLED"));
 }
+
+TEST_CASE("on the wall clock the engine wakes for an arrival between market events",
+          "[engine][latency]") {
+    // A book every second; a market order 300 ms after one. Without a wake-up for the arrival
+    // the order would wait for the next book, about 1,000 ms after it was sent.
+    test::TempDir dir;
+    dir.write("s.lua", kPrelude + R"(
+local n = 0
+function on_book(inst, book)
+  n = n + 1
+  if n == 2 then
+    t0 = keel.now()
+    keel.order{ instrument = inst, side = "buy", qty = 0.001, tag = "m" }
+  elseif t0 and not next_book_ms then
+    next_book_ms = ms()
+  end
+end
+)");
+    auto cfg = config::load_file(dir.write("deploy.yaml", R"(venues:
+  sim: { plugin: sim, settings: { seed: 12, tick_ms: 1000 } }
+instruments:
+  - { symbol: BTCUSDT, venue: sim }
+strategies:
+  - { name: s, file: s.lua, instruments: [BTCUSDT] }
+account:
+  order_latency_ms: 300
+)"));
+    cfg.notifiers.clear();
+    auto options = simulated();
+    options.clock = engine::ClockKind::wall;
+    options.watch_strategy_files = false;
+    Engine e(cfg, options);
+    auto summary = e.run(TimeNs{3500} * 1'000'000);
+    CHECK(summary.illegal_transitions == 0);
+    std::string log = e.strategy("s")->global_as_string("log").value_or("");
+    INFO(log);
+    auto at = log.find("m:accepted@");
+    REQUIRE(at != std::string::npos);
+    double accepted_ms = std::stod(log.substr(at + 11));
+    CHECK(accepted_ms >= 300);
+    CHECK(accepted_ms < 800);  // a loaded machine's lateness, far from the next book
+    double next_book = std::stod(e.strategy("s")->global_as_string("next_book_ms").value_or("0"));
+    CHECK(next_book > 800);
+}
