@@ -1069,14 +1069,104 @@ class Loader {
         return (static_cast<int64_t>(h) * 60 + mi) * 60 * 1'000'000'000LL;
     }
 
-    Account account(const Val &v) {
-        MapView m = map(
-            v, "a mapping",
-            {"starting_balance", "maker_fee", "taker_fee", "funding_rate", "funding_interval_h"},
-            true);
-        Account a;
+    // ---- the fill simulator's latency ------------------------------------------------------
+
+    static constexpr double kMaxLatencyMs = 60'000;
+
+    double latency_ms(const Val &v) {
+        return number(v, 0.0, true, kMaxLatencyMs, "a number of milliseconds from 0 to 60000");
+    }
+
+    // `order_latency: {dist: lognormal, median_ms: 20, p99_ms: 120}` and its kin; a constant is
+    // written `order_latency_ms: 25` (`constant_key`).
+    Latency latency(const Val &v, const std::string &constant_key) {
+        const std::string expected =
+            "a mapping such as {dist: lognormal, median_ms: 20, p99_ms: "
+            "120} (a constant latency is written " +
+            constant_key + ": <ms>)";
+        if (!v.node.IsMap()) fail(v, "expected " + expected + ", found " + found(v));
+        MapView m = map(v, expected.c_str(),
+                        {"dist", "median_ms", "p99_ms", "min_ms", "max_ms", "samples_ms"}, false);
+        const Entry &d = require(m, "dist");
+        const std::string dist = one_of(d.val, {"lognormal", "uniform", "empirical"});
+        const std::vector<std::string> keys =
+            dist == "lognormal" ? std::vector<std::string>{"median_ms", "p99_ms"}
+            : dist == "uniform" ? std::vector<std::string>{"min_ms", "max_ms"}
+                                : std::vector<std::string>{"samples_ms"};
         for (const auto &e : m.entries) {
-            if (e.key == "starting_balance") {
+            if (e.key == "dist" || std::find(keys.begin(), keys.end(), e.key) != keys.end())
+                continue;
+            fail(e.key_node.Mark(), e.val.path,
+                 "not a key of dist " + dist + " (its keys: " + join(keys) + ")");
+        }
+        for (const auto &k : keys) require(m, k.c_str());
+        Latency l;
+        if (dist == "lognormal") {
+            l.dist = Latency::Dist::lognormal;
+            const Entry &median = *m.find("median_ms"), &p99 = *m.find("p99_ms");
+            l.median_ms = number(median.val, 0.0, false, kMaxLatencyMs,
+                                 "a number of milliseconds > 0 and at most 60000");
+            l.p99_ms = latency_ms(p99.val);
+            if (l.p99_ms <= l.median_ms)
+                fail(p99.val, "expected a number of milliseconds greater than median_ms (" +
+                                  median.val.node.Scalar() + "), found " + found(p99.val));
+        } else if (dist == "uniform") {
+            l.dist = Latency::Dist::uniform;
+            const Entry &lo = *m.find("min_ms"), &hi = *m.find("max_ms");
+            l.min_ms = latency_ms(lo.val);
+            l.max_ms = latency_ms(hi.val);
+            if (l.max_ms < l.min_ms)
+                fail(hi.val, "expected a number of milliseconds at least min_ms (" +
+                                 lo.val.node.Scalar() + "), found " + found(hi.val));
+        } else {
+            l.dist = Latency::Dist::empirical;
+            const Entry &samples = *m.find("samples_ms");
+            auto items =
+                sequence(samples.val,
+                         "a sequence of latencies in milliseconds, such as [12, 15, 40]", false);
+            if (items.empty())
+                fail(samples.val,
+                     "expected at least one latency in milliseconds, found an empty "
+                     "sequence");
+            for (const auto &item : items) l.samples_ms.push_back(latency_ms(item));
+        }
+        return l;
+    }
+
+    Account account(const Val &v) {
+        MapView m = map(v, "a mapping",
+                        {"starting_balance", "maker_fee", "taker_fee", "funding_rate",
+                         "funding_interval_h", "order_latency_ms", "order_latency",
+                         "cancel_latency_ms", "cancel_latency", "latency_seed"},
+                        true);
+        Account a;
+        // Each latency is a constant or a distribution, never both.
+        for (const char *what : {"order_latency", "cancel_latency"}) {
+            const std::string constant = std::string(what) + "_ms";
+            const Entry *c = m.find(constant), *d = m.find(what);
+            if (!c || !d) continue;
+            auto at = [](const Entry *e) {
+                return std::pair(e->key_node.Mark().line, e->key_node.Mark().column);
+            };
+            const Entry &second = at(c) > at(d) ? *c : *d;
+            const Entry &first = &second == c ? *d : *c;
+            fail(second.key_node.Mark(), second.val.path,
+                 "give either " + constant + " (a constant) or " + what +
+                     " (a distribution), not both (" + first.key + " is at line " +
+                     std::to_string(first.key_node.Mark().line + 1) + ")");
+        }
+        for (const auto &e : m.entries) {
+            if (e.key == "order_latency_ms") {
+                a.order_latency.ms = latency_ms(e.val);
+            } else if (e.key == "cancel_latency_ms") {
+                a.cancel_latency.ms = latency_ms(e.val);
+            } else if (e.key == "order_latency") {
+                a.order_latency = latency(e.val, "order_latency_ms");
+            } else if (e.key == "cancel_latency") {
+                a.cancel_latency = latency(e.val, "cancel_latency_ms");
+            } else if (e.key == "latency_seed") {
+                a.latency_seed = static_cast<uint64_t>(integer(e.val, 0));
+            } else if (e.key == "starting_balance") {
                 a.starting_balance = positive(e.val);
             } else if (e.key == "maker_fee") {
                 a.maker_fee = fee(e.val);

@@ -298,7 +298,21 @@ void Engine::prepare() {
     }
     portfolio_ = std::make_unique<exec::Portfolio>(instruments_, std::move(account));
     paper_ = std::make_unique<exec::PaperVenue>(config_.account, instruments_);
-    if (config_.mode == config::Mode::live) make_live_venue();
+    paper_books_ = [this](InstrumentIndex i) -> const market::Book * {
+        return feeds_[i].usable() ? &feeds_[i].book() : nullptr;
+    };
+    if (config_.mode == config::Mode::live) {
+        if (!config_.account.order_latency.zero() || !config_.account.cancel_latency.zero())
+            keel::log::get("exec").warn(
+                "account.order_latency and account.cancel_latency model the fill simulator's "
+                "venue; mode live ignores them");
+        make_live_venue();
+    } else if (!config_.account.order_latency.zero() || !config_.account.cancel_latency.zero()) {
+        keel::log::get("exec").info("fill simulator latency: orders {}, cancels {} (seed {})",
+                                    exec::describe(config_.account.order_latency),
+                                    exec::describe(config_.account.cancel_latency),
+                                    config_.account.latency_seed);
+    }
     std::vector<std::string> strategy_names;
     for (auto &s : config_.strategies) strategy_names.push_back(s.name);
     gate_ = std::make_unique<risk::RiskGate>(config_.risk, instruments_, strategy_names);
@@ -1194,6 +1208,7 @@ Summary Engine::run(TimeNs duration) {
         const bool replaying = replay_due_frames();
         fire_due_timers();
         process_queue();
+        arrive_paper(true);  // after the market events of this instant, which came first
         fire_strategy_timers();
         settle_funding();
         if (kill_.active) advance_kill_switch();
@@ -1227,6 +1242,9 @@ Summary Engine::run(TimeNs duration) {
         if (next_funding_ > 0) next = std::min(next, next_funding_);
         if (kill_.active && !kill_.late_alerted)
             next = std::min(next, kill_.started + kKillDeadline);
+        // The simulated venue acts when an order or a cancel reaches it, market events or not.
+        if (!live_)
+            if (auto arrival = paper_->next_arrival()) next = std::min(next, *arrival);
         bool idle = incoming_.events.empty() && commands_.empty() && net_incoming_.empty() &&
                     account_in_.empty();
         if (options_.clock == ClockKind::simulated) {
@@ -1438,6 +1456,7 @@ void Engine::process_queue() {
 }
 
 void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
+    arrive_paper(false);  // what reached the venue before this update meets the book before it
     ++stats_.book_events;
     const auto i = e.instrument;
     auto &feed = feeds_[i];
@@ -1471,6 +1490,7 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
     portfolio_->mark(e.instrument, book.best_bid()->price, book.best_ask()->price);
     if (!live_) paper_->on_book(e.instrument, book, now(), venue_events_);
     handle_venue_events();
+    if (!was_usable) arrive_paper(true);  // orders that waited for a usable book
     const Ticks two_mid = book.best_bid()->price + book.best_ask()->price;
     trigger_conditionals(e.instrument, exec::TriggerPrice::mid, two_mid, two_mid);
     // Until the venue sends a mark, orders that watch it watch the mid.
@@ -1488,6 +1508,7 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
 }
 
 void Engine::process_trade(const QueuedEvent &e) {
+    arrive_paper(false);  // what reached the venue before this trade can be filled by it
     const TimeNs received = e.receive_ts ? e.receive_ts : now();
     if (auto why = trade_filters_[e.instrument].check(e.price, e.qty, received, e.ts)) {
         auto n = trade_filters_[e.instrument].health().rejects().total();
@@ -1867,6 +1888,22 @@ void Engine::handle_venue_events() {
     if (venue_events_.empty()) venue_events_.swap(events);
 }
 
+void Engine::arrive_paper(bool inclusive) {
+    if (live_ || !paper_->in_flight()) return;
+    paper_->advance(now(), inclusive, paper_books_, venue_events_);
+    if (venue_events_.empty()) return;
+    handle_venue_events();
+    watch_account();
+    deliver_order_events();
+}
+
+void Engine::flush_paper() {
+    if (live_ || !paper_->in_flight()) return;
+    paper_->flush(now(), paper_books_, venue_events_);
+    handle_venue_events();
+    watch_account();
+}
+
 void Engine::log_order_event(const exec::OrderEvent &e) {
     const auto &spec = instruments_[e.instrument];
     auto &log = keel::log::get("exec");
@@ -1932,10 +1969,14 @@ std::vector<exec::OrderId> Engine::open_orders(exec::StrategyIndex strategy) con
 void Engine::shutdown_orders() {
     // Orders do not outlive the session: paper ones are cancelled here, live ones at the venue,
     // whose confirmations are awaited (a few seconds at most).
+    // In flight to the simulated venue: arrives against the last books first (a fill may place
+    // bracket legs, cancelled below); the cancels, if they have latency, then land too.
+    flush_paper();
     for (auto id : conditional_.all_ids()) cancel_conditional(id, "SESSION_END");
     for (auto id : orders([&](auto &v) { return v.all_resting_ids(); }))
         orders([&](auto &v) { return v.cancel(id, now(), venue_events_); });
     handle_venue_events();
+    flush_paper();
     drain_live_orders();
     deliver_order_events();
 }
@@ -2105,6 +2146,13 @@ void Engine::advance_kill_switch() {
     for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
         Lots qty = portfolio_->position(i).qty;
         if (qty == 0) continue;
+        // An exit still working (on its way to the venue, or unconfirmed) is not sent again:
+        // the gate would refuse a second one as not reducing.
+        if (std::any_of(kill_.exits.begin(), kill_.exits.end(), [&](exec::OrderId id) {
+                const exec::Order *o = orders([&](auto &v) { return v.find_resting(id); });
+                return o && o->intent.instrument == i;
+            }))
+            continue;
         exec::OrderIntent intent;
         intent.strategy = exec::kNoStrategy;
         intent.instrument = i;
@@ -2114,7 +2162,7 @@ void Engine::advance_kill_switch() {
         intent.reduce_only = true;
         intent.tag = "kill switch";
         ++kill_.orders;
-        place(std::move(intent));
+        kill_.exits.push_back(place(std::move(intent)));
     }
     bool flat = orders([&](auto &v) { return v.open_orders(); }) == 0 && conditional_.size() == 0;
     for (InstrumentIndex i = 0; i < instruments_.size() && flat; ++i)

@@ -8,7 +8,10 @@ PaperVenue::PaperVenue(const config::Account &account,
                        const std::vector<InstrumentSpec> &instruments)
     : instruments_(instruments),
       maker_fee_(Rate::from_double(account.maker_fee)),
-      taker_fee_(Rate::from_double(account.taker_fee)) {
+      taker_fee_(Rate::from_double(account.taker_fee)),
+      order_latency_(account.order_latency, account.latency_seed, 0),
+      cancel_latency_(account.cancel_latency, account.latency_seed, 1),
+      waiting_(instruments.size(), 0) {
     for (const auto &spec : instruments) scales_.emplace_back(spec.tick_size, spec.lot_size);
 }
 
@@ -29,6 +32,11 @@ void PaperVenue::fill(Order &o, Lots qty, Ticks price, bool maker, TimeNs now,
     e.last_price = price;
     e.last_fee = fee;
     e.maker = maker;
+    if (o.status == OrderStatus::filled && cancelling_.count(o.id)) {
+        // Its cancel is still on its way: it arrives to find nothing.
+        e.reason = "CANCEL_TOO_LATE";
+        e.message = "filled before the cancel reached the venue";
+    }
     out.push_back(std::move(e));
 }
 
@@ -51,6 +59,16 @@ void PaperVenue::submit(risk::ApprovedOrder approved, OrderId id, const market::
     o.id = id;
     o.intent = approved.intent();
     o.created = now;
+    if (order_latency_.zero()) return execute(std::move(o), book, now, out);
+    o.status = OrderStatus::pending_new;
+    out.push_back(event(o, now));
+    const TimeNs arrives = now + order_latency_.sample();
+    schedule(arrives, Arrival{Arrival::Kind::order, id, o.intent.instrument});
+    flying_.emplace(id, Flight{std::move(o), arrives});
+}
+
+void PaperVenue::execute(Order o, const market::Book &book, TimeNs now,
+                         std::vector<OrderEvent> &out) {
     auto finish = [&](OrderStatus status, const char *reason, const char *message) {
         o.status = status;
         OrderEvent e = event(o, now);
@@ -69,7 +87,8 @@ void PaperVenue::submit(risk::ApprovedOrder approved, OrderId id, const market::
             return finish(OrderStatus::expired, "FOK",
                           "fill-or-kill: the book cannot fill the whole order at this price");
     }
-    out.push_back(event(o, now));  // accepted
+    o.status = OrderStatus::accepted;
+    out.push_back(event(o, now));
     if (o.intent.type == OrderType::market) {
         take(o, book, 0, now, out);
         if (o.remaining() > 0)
@@ -83,18 +102,104 @@ void PaperVenue::submit(risk::ApprovedOrder approved, OrderId id, const market::
         return finish(OrderStatus::expired, "IOC",
                       "immediate-or-cancel: the rest of the order expired unfilled");
     o.ahead = level_qty(book, o.intent.side, o.intent.price);  // we join the back of the queue
+    // A cancel asked while the order was on its way: now that it rests, the cancel is pending.
+    if (cancelling_.count(o.id))
+        out.push_back(
+            order_event(o, OrderStatus::pending_cancel, instruments_[o.intent.instrument], now));
     resting_.emplace(o.id, std::move(o));
 }
 
 bool PaperVenue::cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out) {
-    auto it = resting_.find(id);
-    if (it == resting_.end()) return false;
+    auto rest = resting_.find(id);
+    auto flight = flying_.find(id);
+    if (rest == resting_.end() && flight == flying_.end()) return false;
+    if (cancelling_.count(id)) return false;  // already on its way
+    if (rest != resting_.end() && cancel_latency_.zero()) {
+        cancel_resting(rest, now, out);
+        return true;
+    }
+    TimeNs arrives = now + cancel_latency_.sample();
+    // Never before its order: keel's live order manager also holds a cancel until the venue
+    // has the order, so a cancel cannot overtake it and find nothing.
+    if (flight != flying_.end()) arrives = std::max(arrives, flight->second.arrives);
+    InstrumentIndex instrument = rest != resting_.end() ? rest->second.intent.instrument
+                                                        : flight->second.order.intent.instrument;
+    schedule(arrives, Arrival{Arrival::Kind::cancel, id, instrument});
+    cancelling_[id] = arrives;
+    // pending_new cannot become pending_cancel: an order on its way announces it on arrival.
+    if (rest != resting_.end())
+        out.push_back(
+            order_event(rest->second, OrderStatus::pending_cancel, instruments_[instrument], now));
+    return true;
+}
+
+void PaperVenue::cancel_resting(std::map<OrderId, Order>::iterator it, TimeNs now,
+                                std::vector<OrderEvent> &out) {
     it->second.status = OrderStatus::cancelled;
     OrderEvent e = event(it->second, now);
     e.reason = "CANCELLED";
     out.push_back(std::move(e));
     resting_.erase(it);
-    return true;
+}
+
+void PaperVenue::advance(TimeNs now, bool inclusive, const Books &books,
+                         std::vector<OrderEvent> &out) {
+    if (arrivals_.empty()) return;
+    std::fill(waiting_.begin(), waiting_.end(), 0);
+    for (auto it = arrivals_.begin(); it != arrivals_.end();) {
+        const TimeNs at = it->first.first;
+        if (inclusive ? at > now : at >= now) break;
+        Arrival &a = it->second;
+        // Behind an order that waits for its book: everything on that instrument keeps its turn.
+        if (waiting_[a.instrument]) {
+            a.waited = true;
+            ++it;
+            continue;
+        }
+        if (a.kind == Arrival::Kind::order) {
+            const market::Book *book = books(a.instrument);
+            if (!book || !book->valid()) {
+                waiting_[a.instrument] = 1;
+                a.waited = true;
+                ++it;
+                continue;
+            }
+            auto node = flying_.extract(a.id);
+            execute(std::move(node.mapped().order), *book, a.waited ? now : at, out);
+        } else {
+            cancelling_.erase(a.id);
+            // Not resting any more: it filled or ended before the cancel arrived, and its last
+            // event said so (a fill: CANCEL_TOO_LATE).
+            if (auto rest = resting_.find(a.id); rest != resting_.end())
+                cancel_resting(rest, a.waited ? now : at, out);
+        }
+        it = arrivals_.erase(it);
+    }
+}
+
+std::optional<TimeNs> PaperVenue::next_arrival() const {
+    for (const auto &[key, a] : arrivals_)
+        if (!waiting_[a.instrument]) return key.first;
+    return std::nullopt;
+}
+
+void PaperVenue::flush(TimeNs now, const Books &books, std::vector<OrderEvent> &out) {
+    // No book will come for an order whose book is unusable: it ends here.
+    for (auto &[key, a] : arrivals_) {
+        if (a.kind != Arrival::Kind::order) continue;
+        const market::Book *book = books(a.instrument);
+        if (book && book->valid()) continue;
+        auto node = flying_.extract(a.id);
+        Order &o = node.mapped().order;
+        o.status = OrderStatus::cancelled;
+        OrderEvent e = event(o, now);
+        e.reason = "NO_MARKET";
+        e.message = "the session ended while the order waited for a usable book";
+        out.push_back(std::move(e));
+        a.kind = Arrival::Kind::cancel;  // now a cancel of nothing
+    }
+    TimeNs last = arrivals_.empty() ? now : std::max(now, arrivals_.rbegin()->first.first);
+    advance(last, true, books, out);
 }
 
 Lots PaperVenue::level_qty(const market::Book &book, Side side, Ticks price) {
@@ -158,27 +263,35 @@ void PaperVenue::on_trade(InstrumentIndex instrument, Ticks price, Lots qty, Sid
 
 risk::OpenOrders PaperVenue::open_orders(InstrumentIndex instrument, StrategyIndex strategy) const {
     risk::OpenOrders r;
-    r.total = static_cast<int>(resting_.size());
+    r.total = open_orders();
     for (auto &[id, o] : resting_)
         if (o.intent.instrument == instrument) r.add(o, strategy, scales_[instrument]);
+    for (auto &[id, f] : flying_)
+        if (f.order.intent.instrument == instrument) r.add(f.order, strategy, scales_[instrument]);
     return r;
 }
 
 std::vector<OrderId> PaperVenue::all_resting_ids() const {
     std::vector<OrderId> ids;
     for (auto &[id, o] : resting_) ids.push_back(id);
+    for (auto &[id, f] : flying_) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
     return ids;
 }
 
 const Order *PaperVenue::find_resting(OrderId id) const {
-    auto it = resting_.find(id);
-    return it == resting_.end() ? nullptr : &it->second;
+    if (auto it = resting_.find(id); it != resting_.end()) return &it->second;
+    if (auto it = flying_.find(id); it != flying_.end()) return &it->second.order;
+    return nullptr;
 }
 
 std::vector<OrderId> PaperVenue::resting_ids(StrategyIndex strategy) const {
     std::vector<OrderId> ids;
     for (auto &[id, o] : resting_)
         if (o.intent.strategy == strategy) ids.push_back(id);
+    for (auto &[id, f] : flying_)
+        if (f.order.intent.strategy == strategy) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
     return ids;
 }
 

@@ -121,7 +121,8 @@ TEST_CASE("an unknown nested key names its full path", "[config]") {
           "test.yaml:3:5: venues.sim.plugn: unknown key (did you mean \"plugin\"?)");
     CHECK(error_of(base + "account:\n  balance: 5\n") ==
           "test.yaml:10:3: account.balance: unknown key (allowed keys: starting_balance, "
-          "maker_fee, taker_fee, funding_rate, funding_interval_h)");
+          "maker_fee, taker_fee, funding_rate, funding_interval_h, order_latency_ms, "
+          "order_latency, cancel_latency_ms, cancel_latency, latency_seed)");
 }
 
 TEST_CASE("a string where a number is expected", "[config]") {
@@ -852,6 +853,94 @@ TEST_CASE("a funding interval must divide a day", "[config]") {
     CHECK(error_of(base + "account:\n  funding_interval_h: 5\n") ==
           "test.yaml:10:23: account.funding_interval_h: expected 0 (no funding) or hours that "
           "divide a day (1, 2, 3, 4, 6, 8, 12, 24), found 5");
+}
+
+TEST_CASE("the fill simulator's latency: a constant or a distribution, and a seed",
+          "[config][latency]") {
+    using keel::config::Latency;
+    auto cfg = load_string(base + R"(account:
+  order_latency_ms: 25
+  cancel_latency: { dist: lognormal, median_ms: 20, p99_ms: 120 }
+  latency_seed: 7
+)",
+                           "test.yaml", env_of());
+    CHECK(cfg.account.order_latency.dist == Latency::Dist::constant);
+    CHECK(cfg.account.order_latency.ms == 25);
+    CHECK_FALSE(cfg.account.order_latency.zero());
+    CHECK(cfg.account.cancel_latency.dist == Latency::Dist::lognormal);
+    CHECK(cfg.account.cancel_latency.median_ms == 20);
+    CHECK(cfg.account.cancel_latency.p99_ms == 120);
+    CHECK(cfg.account.latency_seed == 7);
+
+    cfg = load_string(base + R"(account:
+  order_latency: { dist: uniform, min_ms: 5, max_ms: 40 }
+  cancel_latency:
+    dist: empirical
+    samples_ms: [12, 15.5, 40]
+)",
+                      "test.yaml", env_of());
+    CHECK(cfg.account.order_latency.dist == Latency::Dist::uniform);
+    CHECK(cfg.account.order_latency.min_ms == 5);
+    CHECK(cfg.account.order_latency.max_ms == 40);
+    CHECK(cfg.account.cancel_latency.dist == Latency::Dist::empirical);
+    CHECK(cfg.account.cancel_latency.samples_ms == std::vector<double>{12, 15.5, 40});
+    CHECK(cfg.account.latency_seed == 0);
+
+    // None given: no latency, as before the model existed.
+    cfg = load_string(base, "test.yaml", env_of());
+    CHECK(cfg.account.order_latency.zero());
+    CHECK(cfg.account.cancel_latency.zero());
+}
+
+TEST_CASE("bad latency settings name the file, line, key and what was expected",
+          "[config][latency]") {
+    CHECK(error_of(base + "account:\n  order_latency_ms: -5\n") ==
+          "test.yaml:10:21: account.order_latency_ms: expected a number of milliseconds from 0 "
+          "to 60000, found \"-5\"");
+    CHECK(error_of(base + "account:\n  cancel_latency_ms: 90000\n") ==
+          "test.yaml:10:22: account.cancel_latency_ms: expected a number of milliseconds from 0 "
+          "to 60000, found \"90000\"");
+    CHECK(error_of(base + "account:\n  order_latency: 25\n") ==
+          "test.yaml:10:18: account.order_latency: expected a mapping such as {dist: lognormal, "
+          "median_ms: 20, p99_ms: 120} (a constant latency is written order_latency_ms: <ms>), "
+          "found \"25\"");
+    CHECK_THAT(error_of(base + "account:\n  order_latency: { dist: normal, median_ms: 20 }\n"),
+               StartsWith("test.yaml:10:26: account.order_latency.dist: expected one of "
+                          "lognormal, uniform, empirical, found \"normal\""));
+    CHECK(error_of(base + "account:\n  cancel_latency: { dist: uniform, median_ms: 20 }\n") ==
+          "test.yaml:10:36: account.cancel_latency.median_ms: not a key of dist uniform (its "
+          "keys: min_ms, max_ms)");
+    CHECK(error_of(base + "account:\n  order_latency: { median_ms: 20 }\n") ==
+          "test.yaml:10:18: account.order_latency: missing required key \"dist\"");
+    CHECK(error_of(base + "account:\n  order_latency: { dist: lognormal, median_ms: 20 }\n") ==
+          "test.yaml:10:18: account.order_latency: missing required key \"p99_ms\"");
+    CHECK(error_of(base +
+                   "account:\n  order_latency: { dist: lognormal, median_ms: 20, p99_ms: 10 }\n") ==
+          "test.yaml:10:60: account.order_latency.p99_ms: expected a number of milliseconds "
+          "greater than median_ms (20), found \"10\"");
+    CHECK(error_of(base + "account:\n  order_latency: { dist: uniform, min_ms: 9, max_ms: 3 }\n") ==
+          "test.yaml:10:54: account.order_latency.max_ms: expected a number of milliseconds at "
+          "least min_ms (9), found \"3\"");
+    CHECK(error_of(base + "account:\n  cancel_latency: { dist: empirical, samples_ms: [] }\n") ==
+          "test.yaml:10:50: account.cancel_latency.samples_ms: expected at least one latency in "
+          "milliseconds, found an empty sequence");
+    CHECK(error_of(base +
+                   "account:\n  cancel_latency: { dist: empirical, samples_ms: [12, abc] }\n") ==
+          "test.yaml:10:55: account.cancel_latency.samples_ms[1]: expected a number of "
+          "milliseconds from 0 to 60000, found \"abc\"");
+    CHECK(error_of(base + "account:\n  order_latency_ms: 25\n  order_latency: { dist: uniform, "
+                          "min_ms: 1, max_ms: 2 }\n") ==
+          "test.yaml:11:3: account.order_latency: give either order_latency_ms (a constant) or "
+          "order_latency (a distribution), not both (order_latency_ms is at line 10)");
+    CHECK(error_of(base + "account:\n  latency_seed: -1\n") ==
+          "test.yaml:10:17: account.latency_seed: expected an integer >= 0, found \"-1\"");
+    CHECK(error_of(base + "account:\n  cancel_latncy: 3\n") ==
+          "test.yaml:10:3: account.cancel_latncy: unknown key (did you mean \"cancel_latency\"?)");
+    // In a file of its own, the message names that file.
+    CHECK_THAT(error_of(base + "account:\n  order_latency: { dist: uniform }\n", env_of(),
+                        "configs/backtest.yaml"),
+               StartsWith("configs/backtest.yaml:10:18: account.order_latency: missing required "
+                          "key \"min_ms\""));
 }
 
 TEST_CASE("replay, record, market and history settings", "[config]") {

@@ -173,6 +173,19 @@ struct RiskLimits {
     bool halted = false;                 // start halted (no new orders)
 };
 
+// How long an order or a cancel takes to reach the fill simulator's venue (paper, shadow and
+// backtests; docs/execution.md, "Latency"): a constant, or drawn from a distribution. Zero (the
+// default): the simulator acts at once, as it did before latency was modelled.
+struct Latency {
+    enum class Dist : uint8_t { constant, lognormal, uniform, empirical };
+    Dist dist = Dist::constant;
+    double ms = 0;                     // constant
+    double median_ms = 0, p99_ms = 0;  // lognormal, by two of its quantiles
+    double min_ms = 0, max_ms = 0;     // uniform
+    std::vector<double> samples_ms;    // empirical: drawn uniformly, with replacement
+    bool zero() const { return dist == Dist::constant && ms == 0; }
+};
+
 struct Account {
     double starting_balance = 10000.0;  // quote currency (seed 003: $10K)
     double maker_fee = 0.0002;          // fraction of notional
@@ -181,6 +194,9 @@ struct Account {
     // interval from 00:00 UTC (Binance's default: 0.01 % every 8 h). Longs pay a positive rate.
     double funding_rate = 0.0001;
     int funding_interval_h = 8;  // 0: no funding
+    // The fill simulator's latency; ignored in mode live, where the venue has its own.
+    Latency order_latency, cancel_latency;
+    uint64_t latency_seed = 0;  // the same seed draws the same latencies
 };
 
 struct Logging {

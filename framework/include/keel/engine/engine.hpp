@@ -306,6 +306,14 @@ class Engine final : public strategy::Services {
     void emit_candle(InstrumentIndex i, const market::Candle &c);
     void handle_venue_events();
     void deliver_order_events();
+    // Paper orders and cancels that reached the simulated venue by now() (PaperVenue::advance),
+    // then booked and delivered. `inclusive` false before a market event stamped now(): the
+    // event came first. A no-op in live mode or with nothing on its way.
+    void arrive_paper(bool inclusive);
+    // Session end: what is still on its way to the simulated venue arrives against the last
+    // books.
+    void flush_paper();
+    exec::PaperVenue::Books paper_books_;  // each instrument's book while it is usable
     void reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto);
     // Every order event passes here: checked against the lifecycle (exec/order_state.hpp),
     // logged, and queued for the owning strategy; an impossible one is logged and dropped.
@@ -438,6 +446,7 @@ class Engine final : public strategy::Services {
         int attempts = 0;
         uint64_t cancelled = 0, orders = 0;
         bool late_alerted = false;
+        std::vector<exec::OrderId> exits;  // its reducing orders, not sent again while working
     } kill_;
     notify::NotifierHub notifiers_;
 

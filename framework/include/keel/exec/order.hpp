@@ -43,7 +43,7 @@ enum class TimeInForce : uint8_t {
 };
 
 enum class OrderStatus : uint8_t {
-    pending_new,       // passed the gate, sent, not acknowledged yet (live venues)
+    pending_new,       // passed the gate, sent, not acknowledged yet (live; paper latency)
     accepted,          // passed the gate and acknowledged by the venue, resting or about to fill
     partially_filled,  // some quantity filled, the rest still working
     filled,
@@ -51,7 +51,7 @@ enum class OrderStatus : uint8_t {
     rejected,        // by the risk gate (reason code set) or by the venue
     triggered,       // a conditional order's trigger was reached; its market order follows
     expired,         // time in force ran out (IOC/FOK remainder)
-    pending_cancel,  // a cancel was sent, not confirmed yet (live venues)
+    pending_cancel,  // a cancel was sent, not confirmed yet (live; paper cancel latency)
 };
 const char *to_string(OrderType t);
 const char *to_string(OrderStatus s);
