@@ -1,4 +1,4 @@
-// keel_binance_venue: a loopback Binance USD-M venue for tests (docs/exchanges/binance.md, "The
+// keel_binance_venue: a loopback Binance USD-M (or, with --market spot, spot) venue for tests (docs/exchanges/binance.md, "The
 // loopback venue (tests)"). HTTPS REST and WSS streams on one 127.0.0.1 port, replaying a real
 // capture. This is the one translation unit with Boost.Beast (slow to compile); what the venue
 // answers is decided in venue.cpp, exchange.cpp and market.cpp. One I/O thread runs everything.
@@ -481,7 +481,8 @@ asio::awaitable<void> watch_stdin(asio::io_context &io) {
                  "usage: keel_binance_venue --capture FILE.gz --exchange-info FILE.json --cert-dir "
                  "DIR\n"
                  "         [--speed X] [--api-key KEY] [--secret-env VAR] [--balance USDT]\n"
-                 "         [--weight-limit N] [--funding-rate R] [--skip SECONDS]\n",
+                 "         [--weight-limit N] [--funding-rate R] [--skip SECONDS]\n"
+                 "         [--market usdm|spot] [--base-balance BASE]\n",
                  why);
     std::exit(2);
 }
@@ -522,6 +523,15 @@ Options parse_options(int argc, char **argv) {
                 o.funding_rate_1e8 = parse_rate(value);
             else if (flag == "--skip")
                 o.skip_seconds = std::stod(value);
+            else if (flag == "--market") {
+                if (std::string_view(value) != "usdm" && std::string_view(value) != "spot")
+                    usage("--market is usdm or spot");
+                o.spot = std::string_view(value) == "spot";
+            } else if (flag == "--base-balance") {  // spot: the base asset (BTC) at start
+                const auto v = market::DecimalGrid{8, 1}.to_units(value);
+                if (!v) usage("--base-balance takes a decimal with at most 8 places");
+                o.base_balance_1e8 = *v;
+            }
             else
                 usage("unknown option");
         } catch (const std::logic_error &) {

@@ -211,6 +211,8 @@ const binance::Trade *Market::advance() {
                            .qty = t.qty,
                            .buyer_maker = t.buyer_is_maker});
         return &t;
+    } else if (kind == binance::MessageKind::invalid) {
+        ++unparsed_;
     }
     return nullptr;
 }
@@ -283,9 +285,11 @@ std::string Market::klines_json(const KlineInterval &interval, std::optional<int
     return out;
 }
 
-std::string Market::depth_json(size_t limit) const {
+std::string Market::depth_json(size_t limit, bool spot) const {
     std::string out =
-        fmt::format(R"({{"lastUpdateId":{},"E":{},"T":{})", last_id_, event_ms_, transaction_ms_);
+        spot ? fmt::format(R"({{"lastUpdateId":{})", last_id_)
+             : fmt::format(R"({{"lastUpdateId":{},"E":{},"T":{})", last_id_, event_ms_,
+                           transaction_ms_);
     for (const Side side : {Side::buy, Side::sell}) {
         out += side == Side::buy ? R"(,"bids":[)" : R"(,"asks":[)";
         size_t n = 0;

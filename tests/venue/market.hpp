@@ -91,8 +91,9 @@ class Market {
                             std::optional<int64_t> end_ms, size_t limit) const;
 
     // GET /fapi/v1/depth: the top `limit` levels per side of the current book, lastUpdateId the
-    // u of the last diff sent (the snapshot's id before any).
-    std::string depth_json(size_t limit) const;
+    // u of the last diff sent (the snapshot's id before any). `spot`: /api/v3/depth's layout,
+    // without E and T.
+    std::string depth_json(size_t limit, bool spot = false) const;
 
     const market::Book &book() const { return book_; }
     const std::string &symbol() const { return symbol_; }
@@ -101,6 +102,9 @@ class Market {
     uint64_t last_update_id() const { return last_id_; }
     size_t sent() const { return pos_; }
     size_t total() const { return frames_.size(); }
+    // Depth diffs and trades of the symbol that did not parse (left out of the book and the
+    // trades): 0 on a capture that fits its exchangeInfo's grids.
+    size_t unparsed() const { return unparsed_; }
 
   private:
     std::string symbol_;
@@ -108,7 +112,7 @@ class Market {
     binance::Codec codec_;
     std::string text_;  // every frame, each followed by simdjson's padding
     std::vector<Frame> frames_;
-    size_t pos_ = 0;
+    size_t pos_ = 0, unparsed_ = 0;
     market::Book book_;
     uint64_t last_id_ = 0;
     int64_t event_ms_ = 0, transaction_ms_ = 0;  // E and T of the last diff (or the snapshot)

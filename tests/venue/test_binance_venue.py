@@ -31,11 +31,17 @@ API_KEY, SECRET = "test-key", "test-secret-0123456789"
 class Venue:
     """A venue process; stdin is a pipe we hold, so it ends with us whatever happens."""
 
-    def __init__(self, *extra):
+    def __init__(self, *extra, spot=False):
         self.dir = tempfile.TemporaryDirectory()
-        usdm = os.path.join(DATA, "binance/usdm")
-        self.capture = os.path.join(usdm, "ws_capture/btcusdt_20240808.gz")
-        self.exchange_info = os.path.join(usdm, "rest/http_futures_market_exchange_info.json")
+        if spot:
+            root = os.path.join(DATA, "binance/spot")
+            self.capture = os.path.join(root, "ws_capture/btcusdt_20240808.gz")
+            self.exchange_info = os.path.join(root, "rest/http_spot_market_exchange_info.json")
+            extra = ("--market", "spot", *extra)
+        else:
+            usdm = os.path.join(DATA, "binance/usdm")
+            self.capture = os.path.join(usdm, "ws_capture/btcusdt_20240808.gz")
+            self.exchange_info = os.path.join(usdm, "rest/http_futures_market_exchange_info.json")
         env = dict(os.environ, KEEL_VENUE_SECRET=SECRET)
         self.proc = subprocess.Popen(
             [VENUE, "--capture", self.capture, "--exchange-info", self.exchange_info,
@@ -887,6 +893,262 @@ class KlinesAndLeverage(VenuePerTest):
         _, _, klines = self.venue.request("GET", "/fapi/v1/klines",
                                           {"symbol": "BTCUSDT", "interval": "1m"})
         self.assertEqual(klines, expected_klines(trades, 60000, clock))
+
+
+class Spot(unittest.TestCase):
+    """--market spot: Binance spot's /api/v3 on the spot capture, balances in BTC and USDT."""
+
+    D = decimal.Decimal
+
+    @classmethod
+    def setUpClass(cls):
+        cls.venue = Venue("--balance", "200000", "--base-balance", "0.5", spot=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.venue.stop() == 0
+
+    def spot_frames(self):
+        with gzip.open(self.venue.capture, "rt") as f:
+            return [line.rstrip("\n").split(" ", 1)[1] for line in f]
+
+    def test_1_stream_rebuilds_the_venue_book(self):
+        status, headers, body = self.venue.request("GET", "/api/v3/ping")
+        self.assertEqual((status, body, headers["X-MBX-USED-WEIGHT-1M"]), (200, {}, "1"))
+        status, _, _ = self.venue.request("GET", "/fapi/v1/ping")
+        self.assertEqual(status, 404)  # no USD-M paths in spot mode
+        lines = self.spot_frames()
+        snap_at = next(i for i, t in enumerate(lines) if t.startswith('{"lastUpdateId"'))
+        snap_id = json.loads(lines[snap_at])["lastUpdateId"]
+        start = next((i for i, t in enumerate(lines[:snap_at]) if '@depth@100ms"' in t
+                      and json.loads(t)["data"]["u"] >= snap_id), snap_at + 1)
+        expected = [t for t in lines[start:] if t.startswith('{"stream"')]
+
+        names = "btcusdt@depth@100ms/btcusdt@bookTicker/btcusdt@trade"
+        ws = self.venue.ws("/stream?streams=" + names)
+        self.assertEqual(ws.status, 101)
+        received = [ws.recv() for _ in range(100)]
+        self.assertEqual(received, expected[:100])
+
+        status, headers, snap = self.venue.request("GET", "/api/v3/depth",
+                                                   {"symbol": "BTCUSDT", "limit": 5000})
+        self.assertEqual(status, 200)
+        self.assertEqual(sorted(snap), ["asks", "bids", "lastUpdateId"])  # spot: no E, T
+        self.assertEqual(headers["X-MBX-USED-WEIGHT-1M"], "251")  # ping 1 + depth(5000) 250
+        last = snap["lastUpdateId"]
+        bids, asks = dict(snap["bids"]), dict(snap["asks"])
+        bridged, diffs = False, 0
+        deadline = time.time() + 15
+        while diffs < 600 and time.time() < deadline:
+            frame = json.loads(ws.recv())
+            if frame["stream"] != "btcusdt@depth@100ms":
+                continue
+            d = frame["data"]
+            self.assertNotIn("pu", d)
+            if not bridged:
+                if d["u"] <= last:
+                    continue
+                self.assertTrue(d["U"] <= last + 1 <= d["u"], (last, d["U"], d["u"]))
+                bridged = True
+            else:
+                self.assertEqual(d["U"], last + 1)
+            apply(bids, d["b"])
+            apply(asks, d["a"])
+            last = d["u"]
+            diffs += 1
+        self.assertEqual(diffs, 600)
+        self.venue.request("POST", "/keel-test/misbehave", {"what": "stall", "ms": 600000})
+        while (text := ws.recv(timeout=0.5)) is not None:
+            frame = json.loads(text)
+            if frame["stream"] == "btcusdt@depth@100ms":
+                self.assertEqual(frame["data"]["U"], last + 1)
+                apply(bids, frame["data"]["b"])
+                apply(asks, frame["data"]["a"])
+                last = frame["data"]["u"]
+        _, _, now = self.venue.request("GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 1000})
+        self.assertEqual(now["lastUpdateId"], last)
+        top = lambda side, rev: sorted(side.items(), key=lambda l: float(l[0]), reverse=rev)[:300]
+        self.assertEqual([tuple(l) for l in now["bids"][:300]], top(bids, True))
+        self.assertEqual([tuple(l) for l in now["asks"][:300]], top(asks, False))
+        ws.close()
+        raw = self.venue.ws("/ws/btcusdt@trade")
+        self.assertEqual(raw.status, 101)
+        raw.close()
+
+    def order(self, **kw):
+        return self.venue.request("POST", "/api/v3/order", order_params(**kw), signed=True)
+
+    def balances(self):
+        status, _, body = self.venue.signed("GET", "/api/v3/account")
+        self.assertEqual(status, 200)
+        return {b["asset"]: (self.D(b["free"]), self.D(b["locked"])) for b in body["balances"]}
+
+    def user_events(self, user):
+        out = []
+        while (text := user.recv(timeout=0.5)) is not None:
+            out.append(json.loads(text))
+        return out
+
+    def test_2_trading(self):
+        D = self.D
+        # The market stands still (test 1 stalled it; stall again when run alone).
+        market = self.venue.ws("/stream?streams=btcusdt@depth@100ms")
+        time.sleep(0.2)
+        self.venue.request("POST", "/keel-test/misbehave", {"what": "stall", "ms": 600000})
+        time.sleep(0.3)
+        market.close()
+        status, _, body = self.venue.request("POST", "/api/v3/userDataStream")
+        self.assertEqual(len(body["listenKey"]), 60)
+        user = self.venue.ws("/ws/" + body["listenKey"])
+        self.assertEqual(user.status, 101)
+        status, _, body = self.venue.request("PUT", "/api/v3/userDataStream",
+                                             {"listenKey": body["listenKey"]})
+        self.assertEqual((status, body), (200, {}))
+        self.assertEqual(self.balances(), {"BTC": (D("0.5"), 0), "USDT": (D("200000"), 0)})
+
+        # Signing as on USD-M.
+        status, _, body = self.venue.request("POST", "/api/v3/order", order_params(
+            side="BUY", type="MARKET", quantity="0.1"), signed=True, tamper=True)
+        self.assertEqual((status, body["code"]), (400, -1022))
+
+        # A market buy walks the asks; FULL (the default) lists the fills, commission in BTC.
+        _, _, depth = self.venue.request("GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 50})
+        # Fills are whole lots (0.00001 BTC) of a level; the book holds finer quantities.
+        lots = lambda q: D(q).quantize(D("1e-5"), decimal.ROUND_DOWN)
+        # All of the best ask and half of the next level (with its odd 1e-5 BTC).
+        amount = lots(depth["asks"][0][1]) + lots(D(depth["asks"][1][1]) / 2)
+        want, expected = amount, []
+        for price, qty in depth["asks"]:
+            take = min(want, lots(qty))
+            if take == 0:
+                continue
+            expected.append((D(price), take))
+            want -= take
+            if want == 0:
+                break
+        self.assertGreater(len(expected), 1, "the buy should take more than one level")
+        status, _, buy = self.order(side="BUY", type="MARKET", quantity=str(amount),
+                                    newClientOrderId="spot-buy")
+        self.assertEqual(status, 200, (buy, amount, depth["asks"][:3]))
+        self.assertEqual(buy["status"], "FILLED")
+        self.assertEqual(D(buy["executedQty"]), amount)
+        got = [(D(f["price"]), D(f["qty"])) for f in buy["fills"]]
+        self.assertEqual(got, expected)
+        for f in buy["fills"]:
+            self.assertEqual(f["commissionAsset"], "BTC")
+            self.assertEqual(D(f["commission"]), D(f["qty"]) / 1000)  # 0.1 %, exact on 1e-8
+            self.assertEqual(len(f["commission"].split(".")[1]), 8)
+        quote = sum(p * q for p, q in expected)
+        self.assertEqual(D(buy["cummulativeQuoteQty"]), quote)
+        fee = sum(D(f["commission"]) for f in buy["fills"])
+        self.assertEqual(fee, amount / 1000)
+        self.assertEqual(self.balances(),
+                         {"BTC": (D("0.5") + amount - fee, 0), "USDT": (200000 - quote, 0)})
+        events = self.user_events(user)
+        kinds = [(e["e"], e.get("x")) for e in events]
+        self.assertEqual(kinds, [("executionReport", "NEW")] +
+                         [("executionReport", "TRADE"), ("outboundAccountPosition", None)]
+                         * len(expected))
+        trade = events[1]
+        for key in "e E s c S o f q p P F g C x X r i l z L n N T t I w m M O Z Y Q W V".split():
+            self.assertIn(key, trade)
+        self.assertEqual((trade["c"], trade["N"], trade["X"], trade["m"]),
+                         ("spot-buy", "BTC", "PARTIALLY_FILLED", False))
+        self.assertEqual(events[0]["N"], None)
+        self.assertEqual(events[-2]["X"], "FILLED")
+        self.assertEqual(D(events[-2]["Z"]), quote)
+        pos = {b["a"]: (D(b["f"]), D(b["l"])) for b in events[-1]["B"]}
+        self.assertEqual(pos["BTC"], (D("0.5") + amount - fee, 0))
+
+        # A market sell answered ACK: commission in USDT, 0.1 % of the quote, rounded to 1e-8.
+        status, _, sell = self.order(side="SELL", type="MARKET", quantity="0.01",
+                                     newOrderRespType="ACK")
+        self.assertEqual(sorted(sell), ["clientOrderId", "orderId", "orderListId", "symbol",
+                                        "transactTime"])
+        status, _, trades = self.venue.signed("GET", "/api/v3/myTrades", symbol="BTCUSDT",
+                                              orderId=sell["orderId"])
+        self.assertTrue(trades)
+        for t in trades:
+            self.assertEqual((t["commissionAsset"], t["isBuyer"], t["isMaker"]),
+                             ("USDT", False, False))
+            self.assertEqual(D(t["commission"]),
+                             (D(t["quoteQty"]) / 1000).quantize(D("1e-8"), decimal.ROUND_HALF_UP))
+        self.user_events(user)
+
+        # myTrades lists the buy's fills as its FULL answer did.
+        status, _, trades = self.venue.signed("GET", "/api/v3/myTrades", symbol="BTCUSDT",
+                                              orderId=buy["orderId"])
+        self.assertEqual([(t["id"], t["price"], t["qty"], t["commission"]) for t in trades],
+                         [(f["tradeId"], f["price"], f["qty"], f["commission"])
+                          for f in buy["fills"]])
+
+        # A limit buy below the book rests and locks price x quantity; its cancel unlocks it.
+        before = self.balances()
+        status, _, rest = self.order(side="BUY", type="LIMIT", timeInForce="GTC",
+                                     quantity="0.01", price="50000.00", newOrderRespType="RESULT")
+        self.assertEqual((status, rest["status"]), (200, "NEW"))
+        self.assertNotIn("fills", rest)
+        after = self.balances()
+        self.assertEqual(after["USDT"], (before["USDT"][0] - 500, D(500)))
+        self.assertEqual(after["BTC"], before["BTC"])
+        events = self.user_events(user)
+        self.assertEqual([e["e"] for e in events], ["executionReport", "outboundAccountPosition"])
+        self.assertEqual((events[0]["x"], events[0]["w"]), ("NEW", True))
+        _, _, open_orders = self.venue.signed("GET", "/api/v3/openOrders", symbol="BTCUSDT")
+        self.assertEqual([o["orderId"] for o in open_orders], [rest["orderId"]])
+        _, _, state = self.venue.request("GET", "/keel-test/state")
+        self.assertEqual(state["account"]["balances"]["USDT"]["locked"], "500.00000000")
+        self.assertEqual(len(state["account"]["openOrders"]), 1)
+        self.assertEqual(state["account"]["ordersPlacedPerClientOrderId"]["spot-buy"], 1)
+        # Its client id is taken while it is open.
+        status, _, body = self.order(side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01",
+                                     price="50000.00", newClientOrderId=rest["clientOrderId"])
+        self.assertEqual((status, body), (400, {"code": -2010, "msg": "Duplicate order sent."}))
+        status, _, cancel = self.venue.signed("DELETE", "/api/v3/order", symbol="BTCUSDT",
+                                              orderId=rest["orderId"])
+        self.assertEqual((status, cancel["status"], cancel["origClientOrderId"]),
+                         (200, "CANCELED", rest["clientOrderId"]))
+        self.assertEqual(self.balances(), before)
+        events = self.user_events(user)
+        self.assertEqual([(e["e"], e.get("x")) for e in events],
+                         [("executionReport", "CANCELED"), ("outboundAccountPosition", None)])
+        self.assertEqual(events[0]["C"], rest["clientOrderId"])
+        status, _, body = self.venue.signed("DELETE", "/api/v3/order", symbol="BTCUSDT",
+                                            orderId=rest["orderId"])
+        self.assertEqual((status, body), (400, {"code": -2011, "msg": "Unknown order sent."}))
+        status, _, body = self.venue.signed("GET", "/api/v3/order", symbol="BTCUSDT",
+                                            orderId=123)
+        self.assertEqual((status, body), (400, {"code": -2013, "msg": "Order does not exist."}))
+        status, _, body = self.venue.signed("GET", "/api/v3/order", symbol="BTCUSDT",
+                                            orderId=rest["orderId"])
+        self.assertEqual(body["status"], "CANCELED")
+
+        # LIMIT_MAKER that would take, and orders the balances cannot pay for: -2010.
+        ask = depth["asks"][0][0]
+        status, _, body = self.order(side="BUY", type="LIMIT_MAKER", quantity="0.01", price=ask)
+        self.assertEqual((status, body), (400, {"code": -2010,
+                                               "msg": "Order would immediately match and take."}))
+        status, _, body = self.order(side="BUY", type="LIMIT_MAKER", quantity="0.01",
+                                     price="50000.00", newOrderRespType="ACK")
+        self.assertEqual(status, 200)
+        self.venue.signed("DELETE", "/api/v3/openOrders", symbol="BTCUSDT")
+        insufficient = {"code": -2010, "msg": "Account has insufficient balance for requested action."}
+        status, _, body = self.order(side="SELL", type="MARKET", quantity="50")
+        self.assertEqual((status, body), (400, insufficient))
+        status, _, body = self.order(side="BUY", type="LIMIT", timeInForce="GTC", quantity="5",
+                                     price="50000")
+        self.assertEqual((status, body), (400, insufficient))
+
+        # Filter failures.
+        for kw, filt in [(dict(quantity="0.01", price="50000.001"), "PRICE_FILTER"),
+                         (dict(quantity="0.000001", price="50000"), "LOT_SIZE"),
+                         (dict(quantity="9001", price="1"), "LOT_SIZE"),
+                         (dict(quantity="0.0001", price="50000"), "MIN_NOTIONAL")]:
+            status, _, body = self.order(side="BUY", type="LIMIT", timeInForce="GTC", **kw)
+            self.assertEqual((status, body), (400, {"code": -1013,
+                                                   "msg": "Filter failure: " + filt}), kw)
+        self.assertEqual(self.user_events(user)[-1]["e"], "outboundAccountPosition")
+        user.close()
 
 
 if __name__ == "__main__":

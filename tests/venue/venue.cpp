@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "exchange.hpp"
+#include "spot_exchange.hpp"
 #include "keel/market/capture.hpp"
 #include "signer.hpp"
 
@@ -115,6 +116,14 @@ int64_t depth_weight(int64_t limit) {
     return 20;
 }
 
+// GET /api/v3/depth's weight by limit, as Binance spot documents it.
+int64_t spot_depth_weight(int64_t limit) {
+    if (limit <= 100) return 5;
+    if (limit <= 500) return 25;
+    if (limit <= 1000) return 50;
+    return 250;
+}
+
 // GET /fapi/v1/klines's weight by limit, as Binance documents it.
 int64_t klines_weight(int64_t limit) {
     if (limit < 100) return 1;
@@ -132,6 +141,7 @@ struct Route {
     std::string_view method, path;
     int64_t weight;
     bool is_signed;
+    bool spot = false;  // served with --market spot (and only then)
 };
 // Every REST path the venue serves. Weights follow Binance's USD-M documentation (openOrders
 // without a symbol is 40 there; one symbol trades here, so 1).
@@ -155,12 +165,41 @@ constexpr Route kRoutes[] = {
     {"POST", "/fapi/v1/listenKey", 1, false},
     {"PUT", "/fapi/v1/listenKey", 1, false},
     {"DELETE", "/fapi/v1/listenKey", 1, false},
+    // Spot (weights from Binance's spot documentation; openOrders with a symbol).
+    {"GET", "/api/v3/ping", 1, false, true},
+    {"GET", "/api/v3/time", 1, false, true},
+    {"GET", "/api/v3/exchangeInfo", 20, false, true},
+    {"GET", "/api/v3/depth", 0, false, true},  // by limit: spot_depth_weight
+    {"GET", "/api/v3/klines", 2, false, true},
+    {"POST", "/api/v3/order", 1, true, true},
+    {"DELETE", "/api/v3/order", 1, true, true},
+    {"GET", "/api/v3/order", 4, true, true},
+    {"GET", "/api/v3/openOrders", 6, true, true},
+    {"DELETE", "/api/v3/openOrders", 1, true, true},
+    {"GET", "/api/v3/account", 20, true, true},
+    {"GET", "/api/v3/myTrades", 20, true, true},
+    {"POST", "/api/v3/userDataStream", 2, false, true},
+    {"PUT", "/api/v3/userDataStream", 2, false, true},
+    {"DELETE", "/api/v3/userDataStream", 2, false, true},
 };
 
-const Route *find_route(std::string_view method, std::string_view path) {
+const Route *find_route(std::string_view method, std::string_view path, bool spot) {
     for (const auto &r : kRoutes)
-        if (r.method == method && r.path == path) return &r;
+        if (r.spot == spot && r.method == method && r.path == path) return &r;
     return nullptr;
+}
+
+// The paths that take the API key alone (no signature): the listen key's.
+bool key_only(std::string_view path) {
+    return path == "/fapi/v1/listenKey" || path == "/api/v3/userDataStream";
+}
+
+// An ORDERS limit's window as Binance names it in X-MBX-ORDER-COUNT-*: 10S, 1M, 1D.
+std::string window_name(int64_t ms) {
+    if (ms % 86'400'000 == 0) return fmt::format("{}D", ms / 86'400'000);
+    if (ms % 3'600'000 == 0) return fmt::format("{}H", ms / 3'600'000);
+    if (ms % 60'000 == 0) return fmt::format("{}M", ms / 60'000);
+    return fmt::format("{}S", ms / 1000);
 }
 
 }  // namespace
@@ -185,13 +224,22 @@ Venue::Venue(Options options)
           const auto symbol = capture_symbol(options_.capture);
           const auto *s = info->find(symbol);
           if (!s) throw std::runtime_error("exchangeInfo has no symbol " + symbol);
-          return Market(options_.capture, symbol, ShownGrid::parse(s->tick_size),
-                        ShownGrid::parse(s->step_size));
+          auto qty = ShownGrid::parse(s->step_size);
+          // Spot's books hold quantities finer than LOT_SIZE's step ("25.42618900" on a step of
+          // 0.00001): its market keeps them on the grid of the decimals Binance writes.
+          if (options_.spot) qty = ShownGrid{market::DecimalGrid{qty.shown, 1}, qty.shown};
+          return Market(options_.capture, symbol, ShownGrid::parse(s->tick_size), qty);
       }()) {
     std::string error;
     const auto info = binance::parse_exchange_info(exchange_info_text_, error);
-    exchange_ =
-        std::make_unique<Exchange>(*info->find(market_.symbol()), market_, options_.balance);
+    if (options_.spot)
+        spot_ = std::make_unique<SpotExchange>(
+            *info->find(market_.symbol()), exchange_info_text_, market_,
+            options_.balance * static_cast<int64_t>(market::kPowersOfTen[8]),
+            options_.base_balance_1e8);
+    else
+        exchange_ =
+            std::make_unique<Exchange>(*info->find(market_.symbol()), market_, options_.balance);
     // The limits it serves are the limits it keeps.
     for (const auto &r : info->rate_limits) {
         const int64_t ms = r.interval_ns / 1'000'000;
@@ -201,8 +249,7 @@ Venue::Venue(Options options)
             order_windows_.push_back(
                 {.interval_ms = ms,
                  .limit = r.limit,
-                 .header = ms % 60'000 == 0 ? fmt::format("X-MBX-ORDER-COUNT-{}M", ms / 60'000)
-                                            : fmt::format("X-MBX-ORDER-COUNT-{}S", ms / 1000)});
+                 .header = "X-MBX-ORDER-COUNT-" + window_name(ms)});
     }
     if (options_.weight_limit <= 0) options_.weight_limit = 2400;
 
@@ -223,7 +270,7 @@ Venue::Venue(Options options)
 
 std::vector<Generated> Venue::before_next() {
     std::vector<Generated> out;
-    if (market_.done()) return out;
+    if (market_.done() || spot_) return out;  // spot has no mark price and no funding
     const int64_t reach = market_.next().event_ms / 1000 * 1000;
     for (; marked_until_ms_ < reach;) {
         const int64_t at = marked_until_ms_ += 1000;
@@ -254,7 +301,7 @@ std::vector<Generated> Venue::before_next() {
 Venue::~Venue() = default;
 
 std::vector<std::string> Venue::take_user_events() {
-    auto events = exchange_->take_events();
+    auto events = spot_ ? spot_->take_events() : exchange_->take_events();
     if (flaky_.p_dup <= 0) return events;
     std::vector<std::string> out;
     for (auto &e : events) {
@@ -268,7 +315,7 @@ std::vector<std::string> Venue::take_user_events() {
 }
 
 bool Venue::listen_key_valid(std::string_view key, int64_t now_ms) const {
-    return exchange_->listen_key_valid(key, now_ms);
+    return spot_ ? spot_->listen_key_valid(key, now_ms) : exchange_->listen_key_valid(key, now_ms);
 }
 
 bool Venue::skip_next_depth(const Frame &f) {
@@ -279,7 +326,12 @@ bool Venue::skip_next_depth(const Frame &f) {
 }
 
 void Venue::advance(int64_t now_ms) {
-    if (const auto *trade = market_.advance()) exchange_->on_trade(*trade, now_ms);
+    if (const auto *trade = market_.advance()) {
+        if (spot_)
+            spot_->on_trade(*trade, now_ms);
+        else
+            exchange_->on_trade(*trade, now_ms);
+    }
 }
 
 Reply Venue::handle(const Request &request, int64_t now_ms) {
@@ -297,7 +349,7 @@ Reply Venue::handle(const Request &request, int64_t now_ms) {
         if (request.method == "GET" && path == "/keel-test/state") return state();
         return Reply{.status = 404, .body = R"({"code":-1,"msg":"unknown test endpoint"})"};
     }
-    const Route *entry = find_route(request.method, path);
+    const Route *entry = find_route(request.method, path, options_.spot);
     if (!entry) {
         // Binance answers an unknown path with 404 and an HTML page; a JSON body is kinder to a
         // client's error log and changes nothing for a test.
@@ -328,11 +380,11 @@ Reply Venue::with_faults(const Request &request, std::string_view path, const Pa
         }
         if (chance(flaky_.p_hang / 2) && fault("hang")) return Reply{.hang = true};
     }
-    if (is_signed || path == "/fapi/v1/listenKey") {
+    if (is_signed || key_only(path)) {
         if (auto refused = authenticate(request, params, now_ms)) return std::move(*refused);
     }
     std::vector<std::pair<std::string, std::string>> order_counts;
-    if (path == "/fapi/v1/order" && request.method == "POST") {
+    if ((path == "/fapi/v1/order" || path == "/api/v3/order") && request.method == "POST") {
         if (auto refused = count_order(now_ms, order_counts)) return std::move(*refused);
     }
     Reply reply = route(request, path, params, now_ms);
@@ -422,6 +474,8 @@ std::optional<Reply> Venue::limit(std::string_view path, const Params &params, b
     int64_t weight = 1;
     for (const auto &r : kRoutes)
         if (r.path == path && r.weight > 0) weight = r.weight;
+    if (path == "/api/v3/depth")
+        weight = spot_depth_weight(to_int(find(params, "limit").value_or("100")).value_or(100));
     if (path == "/fapi/v1/depth")
         weight = depth_weight(to_int(find(params, "limit").value_or("500")).value_or(500));
     if (path == "/fapi/v1/klines")
@@ -452,7 +506,7 @@ std::optional<Reply> Venue::authenticate(const Request &request, const Params &p
         return reply_of(error(401, -2015,
                               "Invalid API-key, IP, or permissions for action, request ip: "
                               "127.0.0.1"));
-    if (request.target.starts_with("/fapi/v1/listenKey")) return std::nullopt;  // key only
+    if (key_only(request.target.substr(0, request.target.find('?')))) return std::nullopt;
 
     const auto mandatory = [](std::string_view name) {
         return reply_of(error(
@@ -488,6 +542,7 @@ std::optional<Reply> Venue::authenticate(const Request &request, const Params &p
 
 Reply Venue::route(const Request &request, std::string_view path, const Params &params,
                    int64_t now_ms) {
+    if (spot_) return route_spot(request, path, params, now_ms);
     const auto method = request.method;
     if (path == "/fapi/v1/ping") return Reply{.body = "{}"};
     if (path == "/fapi/v1/time")
@@ -529,6 +584,45 @@ Reply Venue::route(const Request &request, std::string_view path, const Params &
     return reply_of(exchange_->listen_key(method, now_ms));
 }
 
+Reply Venue::route_spot(const Request &request, std::string_view path, const Params &params,
+                        int64_t now_ms) {
+    const auto method = request.method;
+    if (path == "/api/v3/ping") return Reply{.body = "{}"};
+    if (path == "/api/v3/time") return Reply{.body = fmt::format(R"({{"serverTime":{}}})", now_ms)};
+    if (path == "/api/v3/exchangeInfo") return Reply{.body = exchange_info_text_};
+    if (path == "/api/v3/depth") {
+        if (find(params, "symbol") != market_.symbol())
+            return reply_of(error(400, -1121, "Invalid symbol."));
+        const auto limit = to_int(find(params, "limit").value_or("100"));
+        if (!limit || *limit < 1 || *limit > 5000)
+            return reply_of(error(400, -1100, "Illegal characters found in parameter 'limit'."));
+        return Reply{.body = market_.depth_json(static_cast<size_t>(*limit), true)};
+    }
+    if (path == "/api/v3/klines") return klines(params);
+    if (path == "/api/v3/order") {
+        if (method == "POST") {
+            bool placed = false;
+            Answer a = spot_->place(params, now_ms, placed);
+            if (placed && forced_503_ > 0) {
+                --forced_503_;
+                ++answered_503_;
+                return reply_of(error(
+                    503, -1000, "Unknown error, please check your request or try again later."));
+            }
+            return reply_of(std::move(a));
+        }
+        if (method == "DELETE") return reply_of(spot_->cancel(params, now_ms));
+        return reply_of(spot_->query(params));
+    }
+    if (path == "/api/v3/openOrders") {
+        if (method == "DELETE") return reply_of(spot_->cancel_all(params, now_ms));
+        return reply_of(spot_->open_orders(params));
+    }
+    if (path == "/api/v3/account") return reply_of(spot_->account(now_ms));
+    if (path == "/api/v3/myTrades") return reply_of(spot_->my_trades(params));
+    return reply_of(spot_->listen_key(method, params, now_ms));
+}
+
 Reply Venue::klines(const Params &params) const {
     const auto symbol = find(params, "symbol");
     if (!symbol)
@@ -541,10 +635,11 @@ Reply Venue::klines(const Params &params) const {
         return reply_of(
             error(400, -1102,
                   "Mandatory parameter 'interval' was not sent, was empty/null, or malformed."));
-    const auto interval = KlineInterval::parse(*interval_text);
+    auto interval = KlineInterval::parse(*interval_text);
+    if (spot_ && *interval_text == "1s") interval = KlineInterval{KlineInterval::Kind::fixed, 1000};
     if (!interval) return reply_of(error(400, -1120, "Invalid interval."));
     const auto limit = to_int(find(params, "limit").value_or("500"));
-    if (!limit || *limit < 1 || *limit > 1500)
+    if (!limit || *limit < 1 || *limit > (spot_ ? 1000 : 1500))
         return reply_of(error(400, -1100, "Illegal characters found in parameter 'limit'."));
     std::optional<int64_t> start, end;
     for (const auto &[name, value] : {std::pair{"startTime", &start}, std::pair{"endTime", &end}}) {
@@ -607,12 +702,13 @@ Reply Venue::state() const {
     return Reply{
         .body = fmt::format(
             R"({{"account":{},"market":{{"symbol":"{}","sent":{},"total":{},"lastUpdateId":{},)"
-            R"("exchangeTime":{},"markPrice":"{}","fundingRate":"{}","trades":{}}},)"
+            R"("exchangeTime":{},"markPrice":"{}","fundingRate":"{}","trades":{},"unparsed":{}}},)"
             R"("answered":{{"429":{},"418":{},"503":{}}},"overLimit":{{"weight":{},"orders":{}}},)"
             R"("faults":{{{}}},"gaps":{},"drops":{}}})",
-            exchange_->state_json(), market_.symbol(), market_.sent(), market_.total(),
+            spot_ ? spot_->state_json() : exchange_->state_json(), market_.symbol(), market_.sent(), market_.total(),
             market_.last_update_id(), market_.exchange_ms(), format_fixed(mark_1e8_, 8),
-            format_fixed(options_.funding_rate_1e8, 8), market_.trades().size(), answered_429_,
+            format_fixed(options_.funding_rate_1e8, 8), market_.trades().size(), market_.unparsed(),
+            answered_429_,
             answered_418_, answered_503_, over_weight_, over_orders_, faults, gaps_, drops_)};
 }
 

@@ -20,6 +20,7 @@
 namespace keel::venue {
 
 class Exchange;
+class SpotExchange;
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 struct Options {
@@ -28,7 +29,9 @@ struct Options {
     std::string api_key = "keel-venue-key";
     std::string secret_env = "KEEL_VENUE_SECRET";
     std::string secret;        // read from the environment variable `secret_env`
+    bool spot = false;         // --market spot: Binance spot's /api/v3 (default usdm)
     int64_t balance = 10000;   // USDT at start
+    int64_t base_balance_1e8 = 0;  // spot: the base asset at start (--base-balance), in 1e-8
     int64_t weight_limit = 0;  // request weight per minute; 0: exchangeInfo's REQUEST_WEIGHT
     int64_t funding_rate_1e8 = 10000;  // the funding rate the markPrice streams show and funding
                                        // settles at, in 1e-8 (0.0001)
@@ -115,7 +118,10 @@ class Venue {
                 int64_t now_ms);
     Reply misbehave(const Params &params, int64_t now_ms);
     Reply state() const;
-    Reply klines(const Params &params) const;  // GET /fapi/v1/klines
+    Reply klines(const Params &params) const;  // GET /fapi/v1/klines, /api/v3/klines
+    // Spot's /api/v3 paths (spot_exchange.cpp does the trading).
+    Reply route_spot(const Request &request, std::string_view path, const Params &params,
+                     int64_t now_ms);
     // Request weight and the 429/418 escalation; nullopt when the request may go on.
     std::optional<Reply> limit(std::string_view path, const Params &params, bool is_signed,
                                uint64_t connection, int64_t now_ms);
@@ -136,7 +142,8 @@ class Venue {
     Options options_;
     std::string exchange_info_text_;
     Market market_;
-    std::unique_ptr<Exchange> exchange_;
+    std::unique_ptr<Exchange> exchange_;     // usdm
+    std::unique_ptr<SpotExchange> spot_;     // spot
     std::string stream_symbol_;    // the symbol lower-cased, as stream names have it
     int64_t marked_until_ms_ = 0;  // the last whole second before_next() has dealt with
     int64_t mark_1e8_ = 0;         // the last mark price it sent (0: none yet)
