@@ -975,6 +975,26 @@ class Spot(unittest.TestCase):
         self.assertEqual(raw.status, 101)
         raw.close()
 
+        # Every diff and trade parsed on the grids (spot's sub-lot quantities included).
+        _, _, state = self.venue.request("GET", "/keel-test/state")
+        self.assertEqual(state["market"]["unparsed"], 0)
+        self.assertGreater(state["market"]["trades"], 0)
+        # 1s klines (spot has them) from the printed trades: a second well before the clock holds
+        # the capture's trades of that second.
+        status, headers, klines = self.venue.request(
+            "GET", "/api/v3/klines", {"symbol": "BTCUSDT", "interval": "1s", "limit": 5})
+        self.assertEqual((status, len(klines)), (200, 5))
+        self.assertEqual([k[0] for k in klines],
+                         [klines[0][0] + 1000 * i for i in range(5)])
+        self.assertEqual(klines[-1][0], state["market"]["exchangeTime"] // 1000 * 1000)
+        open_ms = klines[-3][0]
+        trades = [json.loads(t)["data"] for t in lines if '@trade"' in t]
+        second = [t for t in trades if open_ms <= t["T"] < open_ms + 1000]
+        self.assertEqual(klines[-3][8], len(second))
+        if second:
+            self.assertEqual(self.D(klines[-3][5]), sum(self.D(t["q"]) for t in second))
+            self.assertEqual(klines[-3][4], second[-1]["p"])
+
     def order(self, **kw):
         return self.venue.request("POST", "/api/v3/order", order_params(**kw), signed=True)
 
