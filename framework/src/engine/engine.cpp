@@ -2140,8 +2140,11 @@ void Engine::advance_kill_switch() {
     ++kill_.attempts;
     for (auto id : conditional_.all_ids())
         if (cancel_conditional(id, "KILL_SWITCH")) ++kill_.cancelled;
-    for (auto id : orders([&](auto &v) { return v.all_resting_ids(); }))
+    for (auto id : orders([&](auto &v) { return v.all_resting_ids(); })) {
+        // Its own exits still on their way are what flattens: never cancelled.
+        if (std::find(kill_.exits.begin(), kill_.exits.end(), id) != kill_.exits.end()) continue;
         if (orders([&](auto &v) { return v.cancel(id, now(), venue_events_); })) ++kill_.cancelled;
+    }
     handle_venue_events();
     for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
         Lots qty = portfolio_->position(i).qty;
