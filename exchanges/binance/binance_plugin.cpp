@@ -637,7 +637,11 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
         return KEEL_ERROR;
     }
     auto tick = market::DecimalGrid::parse(s->tick_size);
-    auto lot = market::DecimalGrid::parse(s->step_size);
+    auto step = market::DecimalGrid::parse(s->step_size);
+    // USD-M books are on the order step. Spot books carry sizes to the base asset's precision
+    // (25.42618900 BTC on a 0.00001 step): the lot is that unit, and orders keep to the step.
+    const bool finer_books = !inst.futures && step && s->base_precision > step->decimals;
+    auto lot = finer_books ? std::optional(market::DecimalGrid{s->base_precision, 1}) : step;
     if (!tick || !lot) {
         set_error(err, err_size, "binance: %s: tick \"%s\" or step \"%s\" is not a decimal grid",
                   symbol, s->tick_size.c_str(), s->step_size.c_str());
@@ -653,6 +657,7 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
         inst.fetches.emplace_back();
         int64_t min_lots = 0;
         if (!s->min_qty.empty()) min_lots = lot->to_units(s->min_qty).value_or(0);
+        const int64_t step_lots = lot->to_units(s->step_size).value_or(1);
         const keel_instrument_def def = {
             .struct_size = sizeof(keel_instrument_def),
             .id = id,
@@ -660,12 +665,15 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
             .base = s->base.c_str(),
             .quote = s->quote.c_str(),
             .tick_size = std::strtod(s->tick_size.c_str(), nullptr),
-            .lot_size = std::strtod(s->step_size.c_str(), nullptr),
+            .lot_size = finer_books
+                            ? std::strtod(("1e-" + std::to_string(lot->decimals)).c_str(), nullptr)
+                            : std::strtod(s->step_size.c_str(), nullptr),
             .min_qty_lots = min_lots,
             .min_notional =
                 s->min_notional.empty() ? 0.0 : std::strtod(s->min_notional.c_str(), nullptr),
             .sequence_rule =
                 inst.futures ? uint32_t{KEEL_SEQ_BINANCE_FUTURES} : uint32_t{KEEL_SEQ_BINANCE_SPOT},
+            .qty_step_lots = step_lots,
         };
         inst.host->define_instrument(inst.ctx, &def);
         return KEEL_OK;

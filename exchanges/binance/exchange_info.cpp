@@ -62,6 +62,8 @@ std::optional<ExchangeInfo> parse_exchange_info(std::string_view body, std::stri
         s.base = text(entry, "baseAsset");
         s.quote = text(entry, "quoteAsset");
         s.status = text(entry, "status");
+        if (int64_t p = 0; !entry["baseAssetPrecision"].get_int64().get(p) && p >= 0 && p <= 18)
+            s.base_precision = static_cast<int>(p);
         simdjson::dom::array filters;
         if (!entry["filters"].get_array().get(filters)) {
             for (auto f : filters) {

@@ -17,6 +17,7 @@ struct SymbolInfo {
     std::string step_size;     // LOT_SIZE stepSize, e.g. "0.001"
     std::string min_qty;       // LOT_SIZE minQty
     std::string min_notional;  // MIN_NOTIONAL notional (USD-M) or minNotional (spot); "" if none
+    int base_precision = 0;    // spot: baseAssetPrecision, the decimals of sizes in its books
 };
 
 // One of rateLimits: REQUEST_WEIGHT (per address), ORDERS (per account) or RAW_REQUESTS.

@@ -3,6 +3,7 @@
 // USD-M BTCUSDT capture with a self-signed certificate in a temporary directory, stopped (its
 // stdin closes) when the object goes.
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -43,6 +44,8 @@ class LoopbackVenue {
         const std::string data = KEEL_DATA_DIR;
         if (exchange_info.empty())
             exchange_info = data + "/binance/usdm/rest/http_futures_market_exchange_info.json";
+        // `more` may name another market and capture (--market spot --capture …).
+        const bool own_capture = std::find(more.begin(), more.end(), "--capture") != more.end();
         std::vector<std::string> args = {KEEL_BINANCE_VENUE,
                                          "--capture",
                                          data + "/binance/usdm/ws_capture/btcusdt_20240808.gz",
@@ -56,6 +59,7 @@ class LoopbackVenue {
                                          kApiKey,
                                          "--secret-env",
                                          kSecretVar};
+        if (own_capture) args.erase(args.begin() + 1, args.begin() + 3);
         args.insert(args.end(), more.begin(), more.end());
         return Child(args);
     }

@@ -1,7 +1,8 @@
-// keel_binance_venue: a loopback Binance USD-M (or, with --market spot, spot) venue for tests (docs/exchanges/binance.md, "The
-// loopback venue (tests)"). HTTPS REST and WSS streams on one 127.0.0.1 port, replaying a real
-// capture. This is the one translation unit with Boost.Beast (slow to compile); what the venue
-// answers is decided in venue.cpp, exchange.cpp and market.cpp. One I/O thread runs everything.
+// keel_binance_venue: a loopback Binance USD-M (or, with --market spot, spot) venue for tests
+// (docs/exchanges/binance.md, "The loopback venue (tests)"). HTTPS REST and WSS streams on one
+// 127.0.0.1 port, replaying a real capture. This is the one translation unit with Boost.Beast (slow
+// to compile); what the venue answers is decided in venue.cpp, exchange.cpp and market.cpp. One I/O
+// thread runs everything.
 
 #include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutines need it first
 
@@ -531,8 +532,7 @@ Options parse_options(int argc, char **argv) {
                 const auto v = market::DecimalGrid{8, 1}.to_units(value);
                 if (!v) usage("--base-balance takes a decimal with at most 8 places");
                 o.base_balance_1e8 = *v;
-            }
-            else
+            } else
                 usage("unknown option");
         } catch (const std::logic_error &) {
             usage("a number was expected");

@@ -286,10 +286,9 @@ std::string Market::klines_json(const KlineInterval &interval, std::optional<int
 }
 
 std::string Market::depth_json(size_t limit, bool spot) const {
-    std::string out =
-        spot ? fmt::format(R"({{"lastUpdateId":{})", last_id_)
-             : fmt::format(R"({{"lastUpdateId":{},"E":{},"T":{})", last_id_, event_ms_,
-                           transaction_ms_);
+    std::string out = spot ? fmt::format(R"({{"lastUpdateId":{})", last_id_)
+                           : fmt::format(R"({{"lastUpdateId":{},"E":{},"T":{})", last_id_,
+                                         event_ms_, transaction_ms_);
     for (const Side side : {Side::buy, Side::sell}) {
         out += side == Side::buy ? R"(,"bids":[)" : R"(,"asks":[)";
         size_t n = 0;

@@ -50,9 +50,10 @@ Answer rejected(std::string_view why) {
 std::optional<int64_t> on_grid(std::string_view text, ShownGrid grid, std::string_view name,
                                std::string_view filter, std::optional<Answer> &failure) {
     if (!market::DecimalGrid{12, 1}.to_units(text)) {
-        failure = error(400, -1100, fmt::format("Illegal characters found in parameter '{}'; "
-                                                "legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.",
-                                                name));
+        failure = error(400, -1100,
+                        fmt::format("Illegal characters found in parameter '{}'; "
+                                    "legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.",
+                                    name));
         return std::nullopt;
     }
     if (!market::DecimalGrid{std::max(grid.shown, 8), 1}.to_units(text)) {
@@ -579,17 +580,16 @@ Answer SpotExchange::cancel_all(const Params &params, int64_t now_ms) {
 
 Answer SpotExchange::account(int64_t now_ms) const {
     return Answer{
-        200,
-        fmt::format(
-            R"({{"makerCommission":10,"takerCommission":10,"buyerCommission":0,)"
-            R"("sellerCommission":0,"commissionRates":{{"maker":"0.00100000",)"
-            R"("taker":"0.00100000","buyer":"0.00000000","seller":"0.00000000"}},)"
-            R"("canTrade":true,"canWithdraw":true,"canDeposit":true,"brokered":false,)"
-            R"("requireSelfTradePrevention":false,"preventSor":false,"updateTime":{},)"
-            R"("accountType":"SPOT","balances":[{{"asset":"{}","free":"{}","locked":"{}"}},)"
-            R"({{"asset":"{}","free":"{}","locked":"{}"}}],"permissions":["SPOT"],"uid":1}})",
-            now_ms, base_asset_, amount(base_free_), amount(base_locked_), quote_asset_,
-            amount(quote_free_), amount(quote_locked_))};
+        200, fmt::format(
+                 R"({{"makerCommission":10,"takerCommission":10,"buyerCommission":0,)"
+                 R"("sellerCommission":0,"commissionRates":{{"maker":"0.00100000",)"
+                 R"("taker":"0.00100000","buyer":"0.00000000","seller":"0.00000000"}},)"
+                 R"("canTrade":true,"canWithdraw":true,"canDeposit":true,"brokered":false,)"
+                 R"("requireSelfTradePrevention":false,"preventSor":false,"updateTime":{},)"
+                 R"("accountType":"SPOT","balances":[{{"asset":"{}","free":"{}","locked":"{}"}},)"
+                 R"({{"asset":"{}","free":"{}","locked":"{}"}}],"permissions":["SPOT"],"uid":1}})",
+                 now_ms, base_asset_, amount(base_free_), amount(base_locked_), quote_asset_,
+                 amount(quote_free_), amount(quote_locked_))};
 }
 
 Answer SpotExchange::my_trades(const Params &params) const {

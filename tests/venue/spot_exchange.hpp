@@ -30,14 +30,14 @@ class SpotExchange {
 
     // POST /api/v3/order. `placed` tells whether an order now exists.
     Answer place(const Params &params, int64_t now_ms, bool &placed);
-    Answer cancel(const Params &params, int64_t now_ms);          // DELETE /api/v3/order
-    Answer query(const Params &params) const;                     // GET /api/v3/order
-    Answer open_orders(const Params &params) const;               // GET /api/v3/openOrders
-    Answer cancel_all(const Params &params, int64_t now_ms);      // DELETE /api/v3/openOrders
-    Answer account(int64_t now_ms) const;                         // GET /api/v3/account
-    Answer my_trades(const Params &params) const;                 // GET /api/v3/myTrades
+    Answer cancel(const Params &params, int64_t now_ms);      // DELETE /api/v3/order
+    Answer query(const Params &params) const;                 // GET /api/v3/order
+    Answer open_orders(const Params &params) const;           // GET /api/v3/openOrders
+    Answer cancel_all(const Params &params, int64_t now_ms);  // DELETE /api/v3/openOrders
+    Answer account(int64_t now_ms) const;                     // GET /api/v3/account
+    Answer my_trades(const Params &params) const;             // GET /api/v3/myTrades
     Answer listen_key(std::string_view method, const Params &params,
-                      int64_t now_ms);                            // …/api/v3/userDataStream
+                      int64_t now_ms);  // …/api/v3/userDataStream
 
     // A recorded trade printed: resting limits at or through its price fill, up to its size.
     void on_trade(const binance::Trade &trade, int64_t now_ms);
@@ -104,7 +104,7 @@ class SpotExchange {
     // on multiples of the lot, so every amount is a whole 1e-8 of its asset.
     Lots lot_ = 1;  // LOT_SIZE stepSize in units of qty_
     Lots floor_lot(Lots q) const { return q / lot_ * lot_; }
-    int quote_shift_ = 0;  // 8 - (price + quantity grid decimals): 1e-8 quote = p x q x 10^this
+    int quote_shift_ = 0;     // 8 - (price + quantity grid decimals): 1e-8 quote = p x q x 10^this
     int64_t base_scale_ = 1;  // 1e-8 base per qty unit
 
     int64_t quote_free_ = 0, quote_locked_ = 0, base_free_ = 0, base_locked_ = 0;

@@ -10,9 +10,9 @@
 #include <fmt/format.h>
 
 #include "exchange.hpp"
-#include "spot_exchange.hpp"
 #include "keel/market/capture.hpp"
 #include "signer.hpp"
+#include "spot_exchange.hpp"
 
 namespace keel::venue {
 
@@ -246,10 +246,9 @@ Venue::Venue(Options options)
         if (r.type == "REQUEST_WEIGHT" && ms == 60'000 && options_.weight_limit <= 0)
             options_.weight_limit = r.limit;
         if (r.type == "ORDERS")
-            order_windows_.push_back(
-                {.interval_ms = ms,
-                 .limit = r.limit,
-                 .header = "X-MBX-ORDER-COUNT-" + window_name(ms)});
+            order_windows_.push_back({.interval_ms = ms,
+                                      .limit = r.limit,
+                                      .header = "X-MBX-ORDER-COUNT-" + window_name(ms)});
     }
     if (options_.weight_limit <= 0) options_.weight_limit = 2400;
 
@@ -705,11 +704,11 @@ Reply Venue::state() const {
             R"("exchangeTime":{},"markPrice":"{}","fundingRate":"{}","trades":{},"unparsed":{}}},)"
             R"("answered":{{"429":{},"418":{},"503":{}}},"overLimit":{{"weight":{},"orders":{}}},)"
             R"("faults":{{{}}},"gaps":{},"drops":{}}})",
-            spot_ ? spot_->state_json() : exchange_->state_json(), market_.symbol(), market_.sent(), market_.total(),
-            market_.last_update_id(), market_.exchange_ms(), format_fixed(mark_1e8_, 8),
-            format_fixed(options_.funding_rate_1e8, 8), market_.trades().size(), market_.unparsed(),
-            answered_429_,
-            answered_418_, answered_503_, over_weight_, over_orders_, faults, gaps_, drops_)};
+            spot_ ? spot_->state_json() : exchange_->state_json(), market_.symbol(), market_.sent(),
+            market_.total(), market_.last_update_id(), market_.exchange_ms(),
+            format_fixed(mark_1e8_, 8), format_fixed(options_.funding_rate_1e8, 8),
+            market_.trades().size(), market_.unparsed(), answered_429_, answered_418_,
+            answered_503_, over_weight_, over_orders_, faults, gaps_, drops_)};
 }
 
 }  // namespace keel::venue

@@ -28,11 +28,11 @@ struct Options {
     double speed = 0;  // times the recorded pace; 0 = as fast as the sockets take
     std::string api_key = "keel-venue-key";
     std::string secret_env = "KEEL_VENUE_SECRET";
-    std::string secret;        // read from the environment variable `secret_env`
-    bool spot = false;         // --market spot: Binance spot's /api/v3 (default usdm)
-    int64_t balance = 10000;   // USDT at start
+    std::string secret;            // read from the environment variable `secret_env`
+    bool spot = false;             // --market spot: Binance spot's /api/v3 (default usdm)
+    int64_t balance = 10000;       // USDT at start
     int64_t base_balance_1e8 = 0;  // spot: the base asset at start (--base-balance), in 1e-8
-    int64_t weight_limit = 0;  // request weight per minute; 0: exchangeInfo's REQUEST_WEIGHT
+    int64_t weight_limit = 0;      // request weight per minute; 0: exchangeInfo's REQUEST_WEIGHT
     int64_t funding_rate_1e8 = 10000;  // the funding rate the markPrice streams show and funding
                                        // settles at, in 1e-8 (0.0001)
     double skip_seconds = 0;  // the replay's first seconds, taken silently before the start
@@ -142,11 +142,11 @@ class Venue {
     Options options_;
     std::string exchange_info_text_;
     Market market_;
-    std::unique_ptr<Exchange> exchange_;     // usdm
-    std::unique_ptr<SpotExchange> spot_;     // spot
-    std::string stream_symbol_;    // the symbol lower-cased, as stream names have it
-    int64_t marked_until_ms_ = 0;  // the last whole second before_next() has dealt with
-    int64_t mark_1e8_ = 0;         // the last mark price it sent (0: none yet)
+    std::unique_ptr<Exchange> exchange_;  // usdm
+    std::unique_ptr<SpotExchange> spot_;  // spot
+    std::string stream_symbol_;           // the symbol lower-cased, as stream names have it
+    int64_t marked_until_ms_ = 0;         // the last whole second before_next() has dealt with
+    int64_t mark_1e8_ = 0;                // the last mark price it sent (0: none yet)
 
     int64_t weight_minute_ = 0, weight_used_ = 0;
     struct OrderWindow {

@@ -813,6 +813,11 @@ void Engine::on_define_instrument(Venue &venue, const keel_instrument_def &def) 
     spec.lot_size = def.lot_size;
     spec.min_qty_lots = def.min_qty_lots;
     spec.min_notional = def.min_notional;
+    spec.qty_step_lots =
+        def.struct_size >= offsetof(keel_instrument_def, qty_step_lots) + sizeof(int64_t) &&
+                def.qty_step_lots > 1
+            ? def.qty_step_lots
+            : 1;
     // One tick in Money units, when it is a whole number of them (every real venue's is).
     const double tick_units = def.tick_size * static_cast<double>(Money::kScale);
     tick_amounts_[i] = std::abs(tick_units - std::round(tick_units)) < 1e-6 && tick_units >= 1

@@ -274,6 +274,7 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
                                     drawdown_.name(), pct_of(drawdown, pf.peak_equity())));
         if (factor < 1) {
             intent.qty = static_cast<Lots>(std::floor(static_cast<double>(intent.qty) * factor));
+            intent.qty -= intent.qty % spec.qty_step_lots;  // down onto the venue's step
             if (intent.qty <= 0 || intent.qty < spec.min_qty_lots)
                 return veto(
                     VetoReason::size_too_small,
@@ -348,6 +349,10 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
         return veto(VetoReason::invalid_quantity,
                     fmt::format("quantity {} is below the venue minimum {}",
                                 spec.qty_text(intent.qty), spec.qty_text(spec.min_qty_lots)));
+    if (spec.qty_step_lots > 1 && intent.qty % spec.qty_step_lots != 0)
+        return veto(VetoReason::invalid_quantity,
+                    fmt::format("quantity {} is not a multiple of the venue's step {}",
+                                spec.qty_text(intent.qty), spec.qty_text(spec.qty_step_lots)));
     const Money notional = pf.notional(i, ref, intent.qty);
     // Every sum below stays far inside int64 only if no single order is absurd.
     if (notional > kMaxOrderValue)

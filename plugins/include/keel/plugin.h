@@ -121,6 +121,10 @@ typedef struct keel_instrument_def {
     double min_notional;  /* smallest order value in quote currency (0 = no minimum) */
     /* ABI 1.1: how the host keeps this instrument's book in sequence (keel_sequence_rule). */
     uint32_t sequence_rule;
+    /* ABI 1.4: an order's quantity must be a multiple of this many lots (0 or 1: any). For a
+     * venue whose books carry finer sizes than its orders may (Binance spot: books to 1e-8 BTC,
+     * orders on a 0.00001 step), lot_size is the book's unit and this the orders' step. */
+    int64_t qty_step_lots;
 } keel_instrument_def;
 
 /* ABI 1.1. The sequence rule a venue's book events follow; the host's sync component buffers

@@ -36,6 +36,7 @@ struct InstrumentSpec {
     double tick_size = 0;
     double lot_size = 0;
     Lots min_qty_lots = 0;
+    Lots qty_step_lots = 1;  // orders: a multiple of this many lots (books may be finer)
     double min_notional = 0;
 
     double price(Ticks t) const { return static_cast<double>(t) * tick_size; }
