@@ -4,10 +4,14 @@
 // stdin closes) when the object goes.
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "keel/net/transport.hpp"
 #include "support/support.hpp"
 
 namespace keel::test {
@@ -32,6 +36,26 @@ class LoopbackVenue {
     std::string wss() const { return "wss://127.0.0.1:" + std::to_string(port_); }
     const std::filesystem::path &cert() const { return cert_; }
     Child &process() { return child_; }
+
+    // GET /keel-test/state: the venue's own record (account, market, faults), as JSON text.
+    std::string state() const {
+        net::Transport t(cert_.string());
+        std::mutex m;
+        std::condition_variable cv;
+        std::optional<net::HttpAnswer> answer;
+        if (!t.http("GET", https() + "/keel-test/state", "", "", std::chrono::seconds(10),
+                    [&](net::HttpAnswer a) {
+                        std::lock_guard lock(m);
+                        answer = std::move(a);
+                        cv.notify_all();
+                    }))
+            throw std::runtime_error("the venue's state could not be asked for");
+        std::unique_lock lock(m);
+        if (!cv.wait_for(lock, std::chrono::seconds(20), [&] { return answer.has_value(); }) ||
+            answer->status != 200)
+            throw std::runtime_error("the venue did not answer its state");
+        return answer->body;
+    }
 
     static constexpr const char *kApiKey = "keel-test-key";
     static constexpr const char *kSecretVar = "KEEL_VENUE_SECRET";

@@ -5,9 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <condition_variable>
 #include <map>
-#include <mutex>
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -18,7 +16,6 @@
 #include "keel/engine/engine.hpp"
 #include "keel/market/book_feed.hpp"
 #include "keel/market/capture.hpp"
-#include "keel/net/transport.hpp"
 #include "loopback_venue.hpp"
 #include "usdm_reference.hpp"
 
@@ -273,23 +270,10 @@ strategies:
     INFO("venue stderr: " << venue.process().err());
     CHECK(e.portfolio().position(0).qty == 5);
 
-    net::Transport t(venue.cert().string());
-    std::mutex m;
-    std::condition_variable cv;
-    std::optional<net::HttpAnswer> answer;
-    REQUIRE(t.http("GET", venue.https() + "/keel-test/state", "", "", std::chrono::seconds(10),
-                   [&](net::HttpAnswer a) {
-                       std::lock_guard lock(m);
-                       answer = std::move(a);
-                       cv.notify_all();
-                   }));
-    {
-        std::unique_lock lock(m);
-        REQUIRE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return answer.has_value(); }));
-    }
-    INFO(answer->body);
+    const std::string state = venue.state();
+    INFO(state);
     simdjson::dom::parser parser;
-    simdjson::dom::element root = parser.parse(answer->body);
+    simdjson::dom::element root = parser.parse(state);
     simdjson::dom::object account = root["account"];
     // The plugin set the symbol up before trading.
     CHECK(int64_t(account["leverage"]) == 10);

@@ -5,16 +5,12 @@
 
 #include <catch2/catch.hpp>
 
-#include <condition_variable>
-#include <mutex>
-
 #include <fmt/format.h>
 #include <simdjson.h>
 
 #include "account.hpp"
 #include "keel/config/config.hpp"
 #include "keel/engine/engine.hpp"
-#include "keel/net/transport.hpp"
 #include "loopback_venue.hpp"
 
 using namespace keel;
@@ -55,23 +51,6 @@ function on_order(o)
   end
 end
 )";
-
-std::string venue_state(const test::LoopbackVenue &venue) {
-    net::Transport t(venue.cert().string());
-    std::mutex m;
-    std::condition_variable cv;
-    std::optional<net::HttpAnswer> answer;
-    REQUIRE(t.http("GET", venue.https() + "/keel-test/state", "", "", std::chrono::seconds(10),
-                   [&](net::HttpAnswer a) {
-                       std::lock_guard lock(m);
-                       answer = std::move(a);
-                       cv.notify_all();
-                   }));
-    std::unique_lock lock(m);
-    REQUIRE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return answer.has_value(); }));
-    REQUIRE(answer->status == 200);
-    return answer->body;
-}
 
 }  // namespace
 
@@ -131,7 +110,7 @@ strategies:
     CHECK(std::stod(global("filled_qty")) == Approx(0.001));
     CHECK(summary.live.unknown_updates == 0);
 
-    const std::string state = venue_state(venue);
+    const std::string state = venue.state();
     INFO(state);
     simdjson::dom::parser parser;
     simdjson::dom::element root = parser.parse(state);
