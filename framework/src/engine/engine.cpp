@@ -1532,8 +1532,10 @@ void Engine::process_trade(const QueuedEvent &e) {
                                     [&](const market::Candle &c) { emit_candle(e.instrument, c); });
     if (!live_) paper_->on_trade(e.instrument, e.price, e.qty, e.aggressor, now(), venue_events_);
     handle_venue_events();
-    trigger_conditionals(e.instrument, exec::TriggerPrice::last, 2 * e.price, 2 * e.price);
-    deliver_order_events();
+    if (conditional_.size() > 0) {
+        trigger_conditionals(e.instrument, exec::TriggerPrice::last, 2 * e.price, 2 * e.price);
+        deliver_order_events();
+    }
     strategy::TradeView t{e.price, e.qty, e.aggressor, e.ts};
     for (auto &s : strategies_) {
         if (!s->wants(e.instrument)) continue;
