@@ -329,7 +329,9 @@ class Trading(unittest.TestCase):
         self.assertEqual(body["code"], -4164)
 
     def test_market_order_walks_the_book_and_user_stream_reports_it(self):
-        _, _, depth = self.venue.request("GET", "/fapi/v1/depth", {"symbol": "BTCUSDT", "limit": 20})
+        # 100 levels: wherever the replay stands, they hold more than 2 BTC (20 did not always).
+        _, _, depth = self.venue.request("GET", "/fapi/v1/depth",
+                                         {"symbol": "BTCUSDT", "limit": 100})
         # What 2 BTC takes from the asks, in integer ticks x lots (0.1 x 0.001).
         want, quote, fills = 2000, 0, []
         for price, qty in depth["asks"]:
@@ -902,7 +904,8 @@ class Spot(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.venue = Venue("--balance", "200000", "--base-balance", "0.5", spot=True)
+        # Enough USDT for a buy of the best ask and more wherever test 1 left the market.
+        cls.venue = Venue("--balance", "2000000", "--base-balance", "0.5", spot=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -1032,7 +1035,7 @@ class Spot(unittest.TestCase):
         status, _, body = self.venue.request("PUT", "/api/v3/userDataStream",
                                              {"listenKey": body["listenKey"]})
         self.assertEqual((status, body), (200, {}))
-        self.assertEqual(self.balances(), {"BTC": (D("0.5"), 0), "USDT": (D("200000"), 0)})
+        self.assertEqual(self.balances(), {"BTC": (D("0.5"), 0), "USDT": (D("2000000"), 0)})
 
         # Signing as on USD-M.
         status, _, body = self.venue.request("POST", "/api/v3/order", order_params(
@@ -1071,7 +1074,7 @@ class Spot(unittest.TestCase):
         fee = sum(D(f["commission"]) for f in buy["fills"])
         self.assertEqual(fee, amount / 1000)
         self.assertEqual(self.balances(),
-                         {"BTC": (D("0.5") + amount - fee, 0), "USDT": (200000 - quote, 0)})
+                         {"BTC": (D("0.5") + amount - fee, 0), "USDT": (2000000 - quote, 0)})
         events = self.user_events(user)
         kinds = [(e["e"], e.get("x")) for e in events]
         self.assertEqual(kinds, [("executionReport", "NEW")] +
@@ -1163,7 +1166,7 @@ class Spot(unittest.TestCase):
         insufficient = {"code": -2010, "msg": "Account has insufficient balance for requested action."}
         status, _, body = self.order(side="SELL", type="MARKET", quantity="50")
         self.assertEqual((status, body), (400, insufficient))
-        status, _, body = self.order(side="BUY", type="LIMIT", timeInForce="GTC", quantity="5",
+        status, _, body = self.order(side="BUY", type="LIMIT", timeInForce="GTC", quantity="50",
                                      price="50000")
         self.assertEqual((status, body), (400, insufficient))
 
