@@ -332,6 +332,10 @@ void on_klines(Instance &inst, const keel_frame &f) {
     h.request = 0;
     std::string_view body(f.data, f.size);
     Subscription *sub = inst.by_symbol(h.symbol);
+    if (!sub) {  // only subscribed symbols are asked for; never read through a null
+        inst.history.erase(it);
+        return;
+    }
     std::string why;
     if (f.http_status != 200)
         why = f.http_status ? "HTTP " + std::to_string(f.http_status) + ": " +

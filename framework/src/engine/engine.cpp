@@ -975,6 +975,10 @@ uint32_t Engine::on_add_timer(Venue &, int64_t period_ns, keel_timer_fn fn, void
     return KEEL_OK;
 }
 
+bool Engine::defined_by(const Venue &venue, keel_instrument_id id) const {
+    return id < instruments_.size() && defined_[id] && instruments_[id].venue == venue.name;
+}
+
 void Engine::on_book_event(Venue &venue, const keel_book_event &e) {
     // The first line of the sanitizer: an event that is malformed is counted and dropped whole,
     // never half-applied. Sequence, price and crossing rules follow on the engine thread
@@ -985,9 +989,7 @@ void Engine::on_book_event(Venue &venue, const keel_book_event &e) {
     };
     if (!v1_sized(e, offsetof(keel_book_event, ask_count) + sizeof(uint32_t)))
         return reject("struct too small");
-    if (e.instrument >= instruments_.size() || !defined_[e.instrument] ||
-        instruments_[e.instrument].venue != venue.name)
-        return reject("unknown instrument");
+    if (!defined_by(venue, e.instrument)) return reject("unknown instrument");
     if ((e.bid_count && !e.bids) || (e.ask_count && !e.asks)) return reject("NULL levels");
     const bool v11 = e.struct_size >= offsetof(keel_book_event, receive_ts_ns) + sizeof(int64_t);
 
@@ -1021,9 +1023,7 @@ void Engine::on_trade_event(Venue &venue, const keel_trade_event &e) {
     };
     if (!v1_sized(e, offsetof(keel_trade_event, trade_id) + sizeof(uint64_t)))
         return reject("struct too small");
-    if (e.instrument >= instruments_.size() || !defined_[e.instrument] ||
-        instruments_[e.instrument].venue != venue.name)
-        return reject("unknown instrument");
+    if (!defined_by(venue, e.instrument)) return reject("unknown instrument");
     if (e.aggressor != KEEL_SIDE_BUY && e.aggressor != KEEL_SIDE_SELL)
         return reject("aggressor side is neither buy nor sell");
 
@@ -1048,9 +1048,7 @@ void Engine::on_mark_event(Venue &venue, const keel_mark_event &e) {
     };
     if (!v1_sized(e, offsetof(keel_mark_event, next_funding_ns) + sizeof(int64_t)))
         return reject("struct too small");
-    if (e.instrument >= instruments_.size() || !defined_[e.instrument] ||
-        instruments_[e.instrument].venue != venue.name)
-        return reject("unknown instrument");
+    if (!defined_by(venue, e.instrument)) return reject("unknown instrument");
     if (e.mark_amount <= 0) return reject("mark price is not positive");
     if (e.next_funding_ns < 0) return reject("negative funding time");
     std::lock_guard lock(mutex_);
@@ -1076,7 +1074,7 @@ void Engine::on_history(Venue &venue, const keel_candle *candles, uint32_t count
     }
     // One instrument per call, as request_history asks for one.
     const auto instrument = candles[0].instrument;
-    if (instrument >= instruments_.size() || instruments_[instrument].venue != venue.name) {
+    if (!defined_by(venue, instrument)) {
         ++rejected_events_;
         keel::log::get("market").warn("[{}] history refused: unknown instrument", venue.name);
         return;

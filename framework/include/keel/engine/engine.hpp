@@ -195,6 +195,8 @@ class Engine final : public strategy::Services {
     void on_book_event(Venue &venue, const keel_book_event &event);
     void on_trade_event(Venue &venue, const keel_trade_event &event);
     void on_mark_event(Venue &venue, const keel_mark_event &event);
+    // True when `id` is an instrument `venue` subscribed and defined: what its events may name.
+    bool defined_by(const Venue &venue, keel_instrument_id id) const;
     void on_history(Venue &venue, const keel_candle *candles, uint32_t count);
     uint32_t on_add_timer(Venue &venue, int64_t period_ns, keel_timer_fn fn, void *user);
     void on_reject_frame(Venue &venue, const char *why);
