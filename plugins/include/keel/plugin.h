@@ -44,7 +44,7 @@ extern "C" {
 
 #define KEEL_PLUGIN_MAGIC 0x4B45454Cu /* "KEEL" */
 #define KEEL_ABI_MAJOR 1u
-#define KEEL_ABI_MINOR 4u
+#define KEEL_ABI_MINOR 5u
 
 #if defined(__GNUC__)
 #define KEEL_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -501,6 +501,19 @@ typedef struct keel_exchange_plugin {
      * message for a timeframe the venue does not serve (the host then warms nothing for it). */
     uint32_t (*request_history)(void *self, keel_instrument_id id, int64_t length_ns,
                                 uint32_t count, char *err, size_t err_size);
+
+    /* ABI 1.5 (optional). Stop `id`'s market data on the running connection. A plugin that has
+     * it also takes subscribe() after start() (again for an id it had, or for a new one): both
+     * change the live connection's streams, and a subscription's book comes up by snapshot. The
+     * host drops events for an unsubscribed id that were already on their way. */
+    uint32_t (*unsubscribe)(void *self, keel_instrument_id id, char *err, size_t err_size);
+
+    /* ABI 1.5 (optional, with KEEL_CAP_TRADING). Send `count` orders the risk gate approved,
+     * in this order, in as few requests as the venue allows (Binance USD-M: batches of 5; a
+     * venue without batches: one by one). Each order's fate comes back through
+     * emit_order_update as with place_order. KEEL_ERROR only when none of them could be sent. */
+    uint32_t (*place_orders)(void *self, const keel_order_request *orders, uint32_t count,
+                             char *err, size_t err_size);
 } keel_exchange_plugin;
 
 /* ---------------------------------------------------------------------------------------------
