@@ -11,7 +11,10 @@
 // one instrument subscribed. Depth diffs carry U/u/pu, checked by the host under
 // KEEL_SEQ_BINANCE_FUTURES or _SPOT. Live, the plugin opens one combined stream for every
 // subscribed symbol and fetches a depth snapshot per symbol whenever the stream comes up and
-// whenever the host asks (a gap); a failed fetch is retried with backoff.
+// whenever the host asks (a gap); a failed fetch is retried with backoff. Subscriptions may change
+// while it runs (subscribe after start, unsubscribe): the plugin's timer sends the difference
+// as at most one UNSUBSCRIBE and one SUBSCRIBE a second (Binance drops a connection sending more
+// than 5 or 10 messages a second), and a new book comes up by snapshot once the venue confirms.
 
 #include <keel/plugin.h>
 #include <keel/plugin_support.hpp>
@@ -42,8 +45,9 @@ struct Subscription {
     std::string symbol;  // "BTCUSDT"
     std::string stream;  // "btcusdt": how stream names spell it
     Codec codec;
-    SymbolGrid grid;  // for the account side
-    RestMarket rest;  // mark prices and klines
+    SymbolGrid grid;     // for the account side
+    RestMarket rest;     // mark prices and klines
+    bool active = true;  // false once unsubscribed: its market data is dropped, its orders not
 };
 
 // Warm-up candles asked for by the host (request_history): one klines request, retried with
@@ -96,6 +100,12 @@ struct Instance {
     bool live = false;
     uint64_t market_link = 0;  // the combined stream's connection
     bool market_up = false;
+    // The market connection's streams: those its URL names (what every reconnect gets), and those
+    // the venue serves it now, after the SUBSCRIBE / UNSUBSCRIBE requests sent on it.
+    std::vector<std::string> url_streams, link_streams;
+    // SUBSCRIBE requests awaiting the venue's answer: the request id and the books it brings.
+    std::vector<std::pair<uint64_t, std::vector<keel_instrument_id>>> subscribing;
+    uint64_t next_method = 1;
     std::vector<SnapshotFetch> fetches;  // by index in subs
     std::vector<HistoryFetch> history;   // until answered or given up
     std::vector<keel_candle> candles;    // reused for every history answer
@@ -108,9 +118,10 @@ struct Instance {
     void reject(const std::string &why) const {
         if (host->reject_frame) host->reject_frame(ctx, why.c_str());
     }
+    // The subscription whose market data a stream frame carries; none once unsubscribed.
     Subscription *by_stream(std::string_view stream) {
         for (auto &s : subs)
-            if (s->stream == stream) return s.get();
+            if (s->stream == stream && s->active) return s.get();
         return nullptr;
     }
     Subscription *by_symbol(std::string_view symbol) {
@@ -237,6 +248,91 @@ void snapshot_failed(Instance &inst, size_t k, const std::string &why) {
 
 void fetch_history(Instance &inst, HistoryFetch &h);
 
+// The combined-stream names of one symbol: "btcusdt@depth@0ms", "btcusdt@trade", …
+std::vector<std::string> stream_names(const Instance &inst, const Subscription &sub) {
+    std::vector<std::string> names;
+    for (const auto &kind : inst.streams) {
+        std::string name = sub.stream + "@" + kind;
+        if (kind == "depth") name += inst.futures ? "@0ms" : "@100ms";
+        if (kind == "markPrice") name += "@1s";
+        names.push_back(std::move(name));
+    }
+    return names;
+}
+
+// Binance's limit of streams on one connection.
+constexpr size_t kMaxStreams = 1024;
+
+size_t active_subscriptions(const Instance &inst) {
+    return static_cast<size_t>(std::count_if(inst.subs.begin(), inst.subs.end(),
+                                             [](const auto &sub) { return sub->active; }));
+}
+
+// Brings the live connection's streams to what the active subscriptions want: one UNSUBSCRIBE
+// for those no longer wanted and one SUBSCRIBE for the new ones.
+void sync_streams(Instance &inst) {
+    if (!inst.market_up) return;
+    std::vector<std::string> wanted, added, removed;
+    std::vector<keel_instrument_id> new_books;
+    for (const auto &sub : inst.subs) {
+        if (!sub->active) continue;
+        bool new_book = false;
+        for (auto &name : stream_names(inst, *sub)) {
+            if (std::find(inst.link_streams.begin(), inst.link_streams.end(), name) ==
+                inst.link_streams.end()) {
+                new_book = true;
+                added.push_back(name);
+            }
+            wanted.push_back(std::move(name));
+        }
+        if (new_book) new_books.push_back(sub->id);
+    }
+    for (const auto &name : inst.link_streams)
+        if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) removed.push_back(name);
+    auto send = [&](const char *method, const std::vector<std::string> &names) {
+        std::string text = std::string("{\"method\":\"") + method + "\",\"params\":[";
+        for (size_t k = 0; k < names.size(); ++k) text += (k ? ",\"" : "\"") + names[k] + "\"";
+        const uint64_t id = inst.next_method++;
+        text += "],\"id\":" + std::to_string(id) + "}";
+        if (inst.host->ws_send(inst.ctx, inst.market_link, text.data(), text.size()) != KEEL_OK) {
+            inst.log(KEEL_LOG_WARN, std::string(method) + " not sent; the next second tries again");
+            return uint64_t{0};
+        }
+        inst.log(KEEL_LOG_INFO, text);
+        return id;
+    };
+    if (!removed.empty() && send("UNSUBSCRIBE", removed)) inst.link_streams = wanted;
+    if (added.empty()) return;
+    if (const uint64_t id = send("SUBSCRIBE", added)) {
+        inst.link_streams = std::move(wanted);
+        inst.subscribing.emplace_back(id, std::move(new_books));
+    }
+}
+
+// The venue's answer to a SUBSCRIBE or UNSUBSCRIBE: {"result":null,"id":7}, or an error.
+void on_method_answer(Instance &inst, std::string_view frame) {
+    const auto at = frame.find("\"id\":");
+    if (at == std::string_view::npos) return;
+    const uint64_t id = std::strtoull(frame.data() + at + 5, nullptr, 10);
+    auto it = std::find_if(inst.subscribing.begin(), inst.subscribing.end(),
+                           [&](const auto &p) { return p.first == id; });
+    if (frame.find("\"code\"") != std::string_view::npos) {
+        inst.log(KEEL_LOG_ERROR,
+                 "the venue refused a subscription change: " + std::string(frame.substr(0, 200)));
+        if (it != inst.subscribing.end()) inst.subscribing.erase(it);
+        return;
+    }
+    if (it == inst.subscribing.end()) return;
+    // The new depth streams flow: their books start from a snapshot taken now.
+    for (auto id_ : it->second)
+        for (size_t k = 0; k < inst.subs.size(); ++k)
+            if (inst.subs[k]->id == id_ && inst.subs[k]->active) {
+                inst.fetches[k].retry_at_ns = 0;
+                fetch_snapshot(inst, k);
+            }
+    inst.subscribing.erase(it);
+}
+
 void on_timer(void *self, int64_t now_ns) {
     auto &inst = *static_cast<Instance *>(self);
     if (inst.execution) inst.execution->on_timer(now_ns);
@@ -246,6 +342,7 @@ void on_timer(void *self, int64_t now_ns) {
             fetch_snapshot(inst, k);
     }
     for (auto &h : inst.history) fetch_history(inst, h);
+    sync_streams(inst);
 }
 
 void on_link(void *self, uint64_t connection, uint32_t state, const char *why) {
@@ -256,13 +353,22 @@ void on_link(void *self, uint64_t connection, uint32_t state, const char *why) {
     if (!inst.market_up) {
         inst.log(KEEL_LOG_WARN, std::string("market stream down: ") + (why ? why : ""));
         for (auto &fetch : inst.fetches) fetch.in_flight = false;  // answers may still come
+        inst.subscribing.clear();
         return;
     }
-    // A new stream: every book starts over from a fresh snapshot.
+    // A new connection has its URL's streams: every book there starts over from a fresh
+    // snapshot; subscriptions changed since are sent now, their books follow the venue's answer.
+    inst.link_streams = inst.url_streams;
     for (size_t k = 0; k < inst.subs.size(); ++k) {
+        const auto names = stream_names(inst, *inst.subs[k]);
+        if (!inst.subs[k]->active || names.empty() ||
+            std::find(inst.url_streams.begin(), inst.url_streams.end(), names.front()) ==
+                inst.url_streams.end())
+            continue;
         inst.fetches[k].retry_at_ns = 0;
         fetch_snapshot(inst, k);
     }
+    sync_streams(inst);
 }
 
 // <symbol>@markPrice: the mark and the coming funding, for stops on the mark and the host's
@@ -332,7 +438,7 @@ void on_klines(Instance &inst, const keel_frame &f) {
     h.request = 0;
     std::string_view body(f.data, f.size);
     Subscription *sub = inst.by_symbol(h.symbol);
-    if (!sub) {  // only subscribed symbols are asked for; never read through a null
+    if (!sub || !sub->active) {  // unsubscribed since it was asked for: nobody wants it
         inst.history.erase(it);
         return;
     }
@@ -404,8 +510,8 @@ void on_frame(void *self, const keel_frame *f) {
             symbol_at == std::string_view::npos ? "" : url.substr(symbol_at + 7);
         symbol = symbol.substr(0, symbol.find('&'));
         Subscription *sub = inst.by_symbol(symbol);
-        if (!sub) return;         // a symbol nobody subscribed
-        if (v12 && f->request) {  // a live answer (a recording keeps only good ones)
+        if (!sub || !sub->active) return;  // a symbol nobody subscribed (or no longer)
+        if (v12 && f->request) {           // a live answer (a recording keeps only good ones)
             inst.limits.note(*f, inst.host->now_ns(inst.ctx));
             size_t k = sub_index(inst, *sub);
             if (f->http_status != 200) {
@@ -447,8 +553,9 @@ void on_frame(void *self, const keel_frame *f) {
         deliver(inst, sub, sub.codec.parse(frame, f->capacity), f->receive_ts_ns);
         return;
     }
-    if (frame.starts_with("{\"result\"") || frame.starts_with("{\"id\""))
-        return;  // answers to (un)subscribe requests
+    if (frame.starts_with("{\"result\"") || frame.starts_with("{\"id\"") ||
+        frame.starts_with("{\"code\"") || frame.starts_with("{\"error\""))
+        return on_method_answer(inst, frame);  // answers to (un)subscribe requests
     inst.reject("not a combined-stream frame or a depth snapshot: " +
                 std::string(frame.substr(0, 80)));
 }
@@ -652,13 +759,32 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
         return KEEL_ERROR;
     }
     try {
-        std::string stream(s->symbol);
-        for (auto &ch : stream)
-            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        inst.subs.push_back(std::unique_ptr<Subscription>(
-            new Subscription{id, s->symbol, std::move(stream), Codec(*tick, *lot),
-                             SymbolGrid{id, *tick, *lot}, RestMarket(*tick, *lot)}));
-        inst.fetches.emplace_back();
+        auto known = std::find_if(inst.subs.begin(), inst.subs.end(),
+                                  [&](const auto &sub) { return sub->id == id; });
+        if (known != inst.subs.end() && (*known)->symbol != s->symbol) {
+            set_error(err, err_size, "binance: instrument %u is %s, not %s", id,
+                      (*known)->symbol.c_str(), s->symbol.c_str());
+            return KEEL_ERROR;
+        }
+        const bool adds = known == inst.subs.end() || !(*known)->active;
+        if (adds && (active_subscriptions(inst) + 1) * inst.streams.size() > kMaxStreams) {
+            set_error(err, err_size, "binance: %s would take the connection past %zu streams",
+                      s->symbol.c_str(), kMaxStreams);
+            return KEEL_ERROR;
+        }
+        if (known == inst.subs.end()) {
+            std::string stream(s->symbol);
+            for (auto &ch : stream)
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            inst.subs.push_back(std::unique_ptr<Subscription>(
+                new Subscription{id, s->symbol, std::move(stream), Codec(*tick, *lot),
+                                 SymbolGrid{id, *tick, *lot}, RestMarket(*tick, *lot)}));
+            inst.fetches.emplace_back();
+        } else {
+            // Again after unsubscribe: the streams come back on the plugin's next second.
+            (*known)->active = true;
+            inst.fetches[static_cast<size_t>(known - inst.subs.begin())] = SnapshotFetch{};
+        }
         int64_t min_lots = 0;
         if (!s->min_qty.empty()) min_lots = lot->to_units(s->min_qty).value_or(0);
         const int64_t step_lots = lot->to_units(s->step_size).value_or(1);
@@ -687,6 +813,21 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
     }
 }
 
+uint32_t unsubscribe(void *self, keel_instrument_id id, char *err, size_t err_size) {
+    auto &inst = *static_cast<Instance *>(self);
+    for (size_t k = 0; k < inst.subs.size(); ++k) {
+        auto &sub = *inst.subs[k];
+        if (sub.id != id) continue;
+        // Kept for its orders' updates; its streams go on the plugin's next second.
+        sub.active = false;
+        inst.fetches[k] = SnapshotFetch{};
+        std::erase_if(inst.history, [&](const HistoryFetch &h) { return h.id == id; });
+        return KEEL_OK;
+    }
+    set_error(err, err_size, "binance: instrument %u is not subscribed", id);
+    return KEEL_ERROR;
+}
+
 uint32_t start(void *self, char *err, size_t err_size) {
     auto &inst = *static_cast<Instance *>(self);
     const bool host_has_network =
@@ -696,15 +837,13 @@ uint32_t start(void *self, char *err, size_t err_size) {
     if (inst.subs.empty()) return KEEL_OK;
     // One combined stream: /stream?streams=btcusdt@depth@0ms/btcusdt@trade/…
     std::string url = inst.ws_url + "/stream?streams=";
-    bool first = true;
+    inst.url_streams.clear();
     for (const auto &sub : inst.subs)
-        for (const auto &kind : inst.streams) {
-            std::string name = sub->stream + "@" + kind;
-            if (kind == "depth") name += inst.futures ? "@0ms" : "@100ms";
-            if (kind == "markPrice") name += "@1s";
-            url += (first ? "" : "/") + name;
-            first = false;
-        }
+        if (sub->active)
+            for (auto &name : stream_names(inst, *sub)) {
+                url += (inst.url_streams.empty() ? "" : "/") + name;
+                inst.url_streams.push_back(std::move(name));
+            }
     inst.market_link = inst.host->ws_open(inst.ctx, url.c_str(), 0);
     if (!inst.market_link) {
         set_error(err, err_size, "binance: the host refused to open %s", url.c_str());
@@ -890,6 +1029,7 @@ constexpr keel_exchange_plugin k_descriptor = {
     .query_orders = &query_orders,
     .on_link = &on_link,
     .request_history = &request_history,
+    .unsubscribe = &unsubscribe,
 };
 
 constexpr keel_plugin_info k_info = {

@@ -46,7 +46,8 @@ function on_order(o)
   end
   if o.id == entry and o.status == "filled" then
     local ask = keel.book("BTCUSDT"):best_ask()
-    resting = keel.order{ instrument = "BTCUSDT", side = "sell", qty = 0.001, type = "limit",
+    -- 0.001 less the commission paid in BTC is held: a sale of 0.001 would go short.
+    resting = keel.order{ instrument = "BTCUSDT", side = "sell", qty = 0.0009, type = "limit",
                           price = math.floor(ask * 1.03) }
   end
 end
@@ -124,4 +125,17 @@ strategies:
     }
     CHECK(placed == 2);  // the vetoed order never reached the venue
     CHECK(int64_t(account["fills"]) == static_cast<int64_t>(summary.fills));
+
+    // The buy's commission was paid in BTC: keel holds what the venue credited, 0.001 BTC less
+    // the commission (1e-8 lots), and books the commission's value as a fee.
+    auto units = [](simdjson::dom::element text) {
+        return std::llround(std::stod(std::string(std::string_view(text))) * 1e8);
+    };
+    simdjson::dom::object btc = account["balances"]["BTC"];
+    const int64_t credited = units(btc["free"]) + units(btc["locked"]) - 1'000'000;  // 0.01 BTC
+    const Lots held = e.portfolio().position(0).qty;
+    CHECK(held == credited);
+    CHECK(held < 100'000);
+    CHECK(held >= 99'800);  // 0.1 % at most, rounded per fill
+    CHECK(e.portfolio().fees().to_double() > 0);
 }

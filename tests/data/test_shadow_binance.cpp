@@ -133,3 +133,117 @@ strategies:
     CHECK(tickers.ticker_mismatches == 0);
     CHECK(tickers.ticker_matches == 629);  // every one the data README counts for the capture
 }
+
+// Market data stopped and started again while the session runs (Command::unsubscribe and
+// subscribe): the plugin changes the live connection's streams with UNSUBSCRIBE and SUBSCRIBE,
+// the venue stops and resumes sending, and the book comes back whole from a new snapshot.
+TEST_CASE("an instrument unsubscribed and subscribed again at run time resyncs its book",
+          "[data][shadow][network]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir, "1");  // the capture at its own pace
+    constexpr TimeNs kSecond = 1'000'000'000;
+    const TimeNs t0 = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    // Books the strategy sees once active again, and any it sees crossed or not whole.
+    dir.write("counter.lua", fmt::format(R"(
+after, bad = 0, 0
+function on_book(inst, book)
+  if keel.now() > {} then after = after + 1 end
+  local b, a = book:best_bid(), book:best_ask()
+  if not b or not a or b >= a then bad = bad + 1 end
+end
+)",
+                                         static_cast<double>(t0) / 1e9 + 6.5));
+    auto cfg = config::load_file(dir.write(
+        "shadow.yaml", fmt::format(R"(mode: paper
+venues:
+  binance:
+    plugin: binance
+    ca_file: {0}/venue.crt
+    record: {0}/recorded
+    settings:
+      market: usdm
+      exchange_info: {1}
+      rest_url: https://127.0.0.1:{2}
+      ws_url: wss://127.0.0.1:{2}
+      streams: depth,trade,bookTicker
+instruments:
+  - {{ symbol: BTCUSDT, venue: binance }}
+strategies:
+  - {{ name: counter, file: counter.lua, instruments: [BTCUSDT] }}
+)",
+                                   dir.path().string(), kExchangeInfo.string(), venue.port())));
+    cfg.notifiers.clear();
+    engine::EngineOptions options;
+    options.plugin_search = {KEEL_PLUGIN_DIR};
+    options.watch_strategy_files = false;
+    engine::Engine e(cfg, options);
+    using engine::Command;
+    // Refused: the strategy is active on it. Then the operator's way: deactivate, unsubscribe,
+    // subscribe, activate.
+    e.schedule(Command::unsubscribe, t0 + 1 * kSecond, "test", "BTCUSDT");
+    e.schedule(Command::deactivate, t0 + 2 * kSecond + kSecond / 2, "test", "counter");
+    e.schedule(Command::unsubscribe, t0 + 3 * kSecond, "test", "BTCUSDT");
+    e.schedule(Command::subscribe, t0 + 6 * kSecond, "test", "BTCUSDT");
+    e.schedule(Command::activate, t0 + 6 * kSecond + kSecond / 2, "test", "counter");
+    auto summary = e.run(10 * kSecond);
+
+    INFO("venue stderr: " << venue.process().err());
+    REQUIRE(summary.market.size() == 1);
+    const auto &m = summary.market[0];
+    CHECK(summary.malformed_frames == 0);
+    CHECK(m.sync.gaps == 0);
+    CHECK(m.sync.snapshots == 2);  // at the start and after subscribing again
+
+    // The recording holds what arrived: stream frames until the unsubscribe at 3 s (the one at
+    // 1 s was refused), none from then until the subscribe at 6 s, then the stream again.
+    std::filesystem::path recording;
+    for (const auto &f : std::filesystem::directory_iterator(dir.path() / "recorded"))
+        recording = f.path();
+    REQUIRE(!recording.empty());
+    TimeNs previous = 0, gap_from = 0, gap_to = 0;
+    uint64_t after_gap = 0;
+    {
+        market::CaptureReader reader(recording);
+        TimeNs ts;
+        std::string_view frame;
+        while (reader.next(ts, frame)) {
+            if (!frame.starts_with("{\"stream\"")) continue;
+            if (previous && ts - previous > gap_to - gap_from) {
+                gap_from = previous;
+                gap_to = ts;
+            }
+            previous = ts;
+        }
+    }
+    {
+        market::CaptureReader reader(recording);
+        TimeNs ts;
+        std::string_view frame;
+        while (reader.next(ts, frame))
+            if (frame.starts_with("{\"stream\"") && ts >= gap_to) ++after_gap;
+    }
+    INFO("longest pause in the stream: " << static_cast<double>(gap_from - t0) / 1e9 << " s to "
+                                         << static_cast<double>(gap_to - t0) / 1e9
+                                         << " s after the start");
+    CHECK(gap_from >= t0 + 3 * kSecond);
+    CHECK(gap_to >= t0 + 6 * kSecond);
+    CHECK(gap_to - gap_from >= kSecond);
+    CHECK(after_gap > 100);
+
+    // Every bookTicker of the recording, before and after the pause, matches the rebuilt book.
+    auto tickers = test::replay(recording, market::SequenceRule::binance_futures);
+    CHECK(tickers.invalid == 0);
+    CHECK(tickers.sync.snapshots == 2);
+    CHECK(tickers.crossed == 0);
+    CHECK(tickers.ticker_mismatches == 0);
+    CHECK(tickers.ticker_matches > 10);
+
+    // Active again, the strategy reads whole books.
+    auto global = [&](const char *g) {
+        return std::stod(*e.strategy("counter")->global_as_string(g));
+    };
+    CHECK(global("after") > 10);
+    CHECK(global("bad") == 0);
+}

@@ -41,6 +41,8 @@ inline ReplayResult replay(const std::filesystem::path &file, market::SequenceRu
     TimeNs ts = 0;
     std::string_view frame;
     while (reader.next(ts, frame)) {
+        // The venue's answers to SUBSCRIBE / UNSUBSCRIBE carry no market data.
+        if (frame.starts_with("{\"result\"")) continue;
         ++r.frames;
         // A recorded REST answer carries its URL (a session's recording); bare snapshots do not.
         auto kind = reader.url().empty()

@@ -273,6 +273,7 @@ void Engine::prepare() {
         instruments_.push_back(spec);
     }
     defined_.assign(instruments_.size(), false);
+    subscribed_.assign(instruments_.size(), true);
     market::SanitizerConfig sanitizer;
     sanitizer.stale_after = static_cast<TimeNs>(config_.market.stale_after_s * 1e9);
     sanitizer.max_jump = config_.market.max_jump_pct / 100;
@@ -601,30 +602,26 @@ void Engine::seed_history(InstrumentIndex i, const std::vector<market::Candle> &
         after.seed_unfinished - before.seed_unfinished);
 }
 
-void Engine::request_venue_history() {
-    for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
-        Venue *v = nullptr;
-        for (auto &venue : venues_)
-            if (venue->name == instruments_[i].venue) v = venue.get();
-        const auto &d = v->library->exchange();
-        if (v->offline ||
-            d.struct_size < offsetof(keel_exchange_plugin, request_history) + sizeof(void *) ||
-            !d.request_history)
+void Engine::request_venue_history(InstrumentIndex i) {
+    Venue *v = nullptr;
+    for (auto &venue : venues_)
+        if (venue->name == instruments_[i].venue) v = venue.get();
+    const auto &d = v->library->exchange();
+    if (v->offline ||
+        d.struct_size < offsetof(keel_exchange_plugin, request_history) + sizeof(void *) ||
+        !d.request_history)
+        return;
+    const auto &files = config_.instruments[i].history;
+    for (const auto &b : candles_[i].builders()) {
+        if (std::any_of(files.begin(), files.end(),
+                        [&](const auto &f) { return f.first == b.length(); }))
             continue;
-        const auto &files = config_.instruments[i].history;
-        for (const auto &b : candles_[i].builders()) {
-            if (std::any_of(files.begin(), files.end(),
-                            [&](const auto &f) { return f.first == b.length(); }))
-                continue;
-            char err[512] = {0};
-            if (d.request_history(v->self, static_cast<keel_instrument_id>(i), b.length(),
-                                  static_cast<uint32_t>(kCandleHistory), err,
-                                  sizeof err) != KEEL_OK)
-                keel::log::get("market").warn("{}: no {} warm-up from venue {}: {}",
-                                              instruments_[i].id,
-                                              market::format_timeframe(b.length()), v->name,
-                                              err[0] ? err : "no reason given");
-        }
+        char err[512] = {0};
+        if (d.request_history(v->self, static_cast<keel_instrument_id>(i), b.length(),
+                              static_cast<uint32_t>(kCandleHistory), err, sizeof err) != KEEL_OK)
+            keel::log::get("market").warn("{}: no {} warm-up from venue {}: {}", instruments_[i].id,
+                                          market::format_timeframe(b.length()), v->name,
+                                          err[0] ? err : "no reason given");
     }
 }
 
@@ -833,7 +830,8 @@ void Engine::on_define_instrument(Venue &venue, const keel_instrument_def &def) 
     static constexpr market::SequenceRule kRules[] = {
         market::SequenceRule::none, market::SequenceRule::binance_futures,
         market::SequenceRule::binance_spot, market::SequenceRule::contiguous};
-    feeds_[i] = market::BookFeed(kRules[rule], feeds_[i].health().config());
+    // Defined again when subscribed again: the feed, restarted then, keeps its counts.
+    if (!defined_[i]) feeds_[i] = market::BookFeed(kRules[rule], feeds_[i].health().config());
     defined_[i] = true;
 }
 
@@ -976,7 +974,8 @@ uint32_t Engine::on_add_timer(Venue &, int64_t period_ns, keel_timer_fn fn, void
 }
 
 bool Engine::defined_by(const Venue &venue, keel_instrument_id id) const {
-    return id < instruments_.size() && defined_[id] && instruments_[id].venue == venue.name;
+    return id < instruments_.size() && defined_[id] && subscribed_[id] &&
+           instruments_[id].venue == venue.name;
 }
 
 void Engine::on_book_event(Venue &venue, const keel_book_event &e) {
@@ -1151,7 +1150,7 @@ Summary Engine::run(TimeNs duration) {
     }
 
     watch_account();  // starts the first trading day
-    request_venue_history();
+    for (InstrumentIndex i = 0; i < instruments_.size(); ++i) request_venue_history(i);
     // Live, funding is what the venue's account says it paid.
     if (config_.account.funding_interval_h > 0 && !live_) {
         TimeNs interval = config_.account.funding_interval_h * 3600LL * 1'000'000'000;
@@ -1611,7 +1610,7 @@ void Engine::check_stale_books() {
     if (now() < next_stale_check_) return;
     next_stale_check_ = now() + 1'000'000'000;
     for (InstrumentIndex i = 0; i < feeds_.size(); ++i) {
-        if (playback_[i] || !feeds_[i].check_stale(now())) continue;
+        if (playback_[i] || !subscribed_[i] || !feeds_[i].check_stale(now())) continue;
         auto body = fmt::format(
             "no book update for {:g} s; orders on it are refused until the "
             "stream moves again",
@@ -1875,7 +1874,7 @@ void Engine::handle_venue_events() {
         journal_->on_fill(e);
         if (e.last_qty > 0) {
             ++stats_.fills;
-            portfolio_->on_fill(e.instrument, e.side, e.last_qty, e.last_price, e.last_fee);
+            portfolio_->on_fill(e.instrument, e.side, exec::held_qty(e), e.last_price, e.last_fee);
             traded_value_ += instruments_[e.instrument].price(e.last_price) *
                              instruments_[e.instrument].qty(e.last_qty);
             sample_equity();
@@ -2073,6 +2072,10 @@ void Engine::run_command(const Request &r) {
                 .info("[{}] {} ({})", r.target, (*it)->active() ? "activated" : "deactivated", why);
             break;
         }
+        case Command::subscribe:
+        case Command::unsubscribe:
+            change_subscription(r.target, r.command == Command::subscribe, why);
+            break;
         case Command::reload:
             if (!r.target.empty()) {
                 reload_strategy(r.target, why);
@@ -2081,6 +2084,66 @@ void Engine::run_command(const Request &r) {
             }
             break;
     }
+}
+
+void Engine::change_subscription(const std::string &id, bool subscribe, const std::string &why) {
+    auto &log = keel::log::get("market");
+    const char *what = subscribe ? "subscribe" : "unsubscribe";
+    const auto found = find_instrument(id);
+    if (!found) {
+        log.warn("{} of unknown instrument \"{}\" ignored", what, id);
+        return;
+    }
+    const InstrumentIndex i = *found;
+    if (subscribed_[i] == subscribe) {
+        log.info("{}: already {}d", id, what);
+        return;
+    }
+    Venue *v = nullptr;
+    for (auto &venue : venues_)
+        if (venue->name == instruments_[i].venue) v = venue.get();
+    const auto &d = v->library->exchange();
+    if (v->offline ||
+        d.struct_size < offsetof(keel_exchange_plugin, unsubscribe) + sizeof(void *) ||
+        !d.unsubscribe) {
+        log.warn("{}: {} refused: venue {} cannot change its subscriptions while it runs", id, what,
+                 v->name);
+        return;
+    }
+    // Market data stops only where nothing depends on it: a strategy reading it, a position
+    // valued and guarded at its price, an order or a stop waiting on it.
+    std::string needed;
+    for (const auto &s : strategies_)
+        if (s->active() && s->wants(i)) needed = "strategy " + s->name() + " is active on it";
+    if (portfolio_->position(i).qty != 0) needed = "a position is open";
+    const auto open = orders([&](auto &venue) { return venue.open_orders(i, exec::kNoStrategy); });
+    if (open.buy_qty != 0 || open.sell_qty != 0) needed = "orders are working on it";
+    for (auto oid : conditional_.all_ids())
+        if (conditional_.find(oid)->intent.instrument == i) needed = "a stop is waiting on it";
+    if (!subscribe && !needed.empty()) {
+        log.warn("{}: unsubscribe refused: {}", id, needed);
+        return;
+    }
+    char err[512] = {0};
+    const bool done = subscribe ? d.subscribe(v->self, instruments_[i].symbol.c_str(), i, err,
+                                              sizeof err) == KEEL_OK
+                                : d.unsubscribe(v->self, i, err, sizeof err) == KEEL_OK;
+    if (!done) {
+        log.warn("{}: {} refused by venue {}: {}", id, what, v->name,
+                 err[0] ? err : "no reason given");
+        return;
+    }
+    subscribed_[i] = subscribe;
+    snapshot_requested_[i] = false;
+    if (subscribe) {
+        // The book comes up by snapshot (define_instrument gave it a new feed); the candles
+        // missed while unsubscribed come from the venue's history where it has them.
+        request_venue_history(i);
+    } else {
+        feeds_[i].restart();
+        candles_[i].interrupt();
+    }
+    log.info("{}: {}d ({})", id, what, why);
 }
 
 void Engine::reload_strategy(const std::string &name, const std::string &why) {

@@ -197,8 +197,14 @@ void LiveVenue::fill(Working &w, const VenueOrderUpdate &u, TimeNs now,
     const auto &spec = instruments_[o.intent.instrument];
     Money notional = scales_[o.intent.instrument].notional(u.last_price, qty);
     Money fee;
+    Lots fee_qty = 0;
     if (u.fee_asset.empty() || u.fee_asset == spec.quote) {
         fee = Money::from_units(u.fee_amount);
+    } else if (u.fee_asset == spec.base) {
+        // Taken from what the fill delivers: booked as lots not received, worth their price.
+        const auto units_per_lot = std::llround(spec.lot_size * KEEL_AMOUNT_SCALE);
+        fee_qty = units_per_lot > 0 ? static_cast<Lots>(div_round(u.fee_amount, units_per_lot)) : 0;
+        fee = scales_[o.intent.instrument].notional(u.last_price, fee_qty);
     } else {
         keel::log::get("exec").warn("order {}: fee of {} in {} not booked (only {} fees are)", o.id,
                                     static_cast<double>(u.fee_amount) / KEEL_AMOUNT_SCALE,
@@ -212,6 +218,7 @@ void LiveVenue::fill(Working &w, const VenueOrderUpdate &u, TimeNs now,
     e.last_qty = qty;
     e.last_price = u.last_price;
     e.last_fee = fee;
+    e.last_fee_qty = fee_qty;
     e.maker = u.maker;
     out.push_back(std::move(e));
 }

@@ -21,7 +21,9 @@ bool BookSync::bridges(const DeltaIds &ids, uint64_t snapshot_id) const {
         case SequenceRule::none:
             return true;
         case SequenceRule::binance_futures:
-            return ids.first <= snapshot_id && ids.last >= snapshot_id;
+            // Or it follows the snapshot exactly: a snapshot taken between two events.
+            return (ids.first <= snapshot_id && ids.last >= snapshot_id) ||
+                   ids.prev_last == snapshot_id;
         case SequenceRule::binance_spot:
             return ids.first <= snapshot_id + 1 && ids.last >= snapshot_id + 1;
         case SequenceRule::contiguous:

@@ -49,18 +49,18 @@ void TradeJournal::add(Open &o, const exec::OrderEvent &f, Lots qty, Money fee) 
 void TradeJournal::on_fill(const exec::OrderEvent &f) {
     if (f.last_qty > 0 && f.instrument < open_.size()) {
         Open &o = open_[f.instrument];
-        const Lots signed_qty = f.side == Side::buy ? f.last_qty : -f.last_qty;
+        const Lots qty = exec::held_qty(f);
+        const Lots signed_qty = f.side == Side::buy ? qty : -qty;
         // A fill that takes the position through zero closes one trade and opens the next; the
         // fee is shared in proportion.
-        if (o.position != 0 && (o.position > 0) != (signed_qty > 0) &&
-            f.last_qty > std::abs(o.position)) {
+        if (o.position != 0 && (o.position > 0) != (signed_qty > 0) && qty > std::abs(o.position)) {
             const Lots closing = std::abs(o.position);
             const Money closing_fee = Money::from_units(
-                static_cast<int64_t>(static_cast<Int128>(f.last_fee.units) * closing / f.last_qty));
+                static_cast<int64_t>(static_cast<Int128>(f.last_fee.units) * closing / qty));
             add(o, f, closing, closing_fee);
-            add(o, f, f.last_qty - closing, f.last_fee - closing_fee);
-        } else {
-            add(o, f, f.last_qty, f.last_fee);
+            add(o, f, qty - closing, f.last_fee - closing_fee);
+        } else if (qty > 0) {
+            add(o, f, qty, f.last_fee);
         }
     }
     if (exec::is_final(f.status)) stops_.erase(f.id);

@@ -133,6 +133,23 @@ SCENARIO("contiguous sequence numbers (Kraken Futures)", "[book_sync]") {
     CHECK_FALSE(book.valid());
 }
 
+TEST_CASE("a USD-M snapshot taken between two events is continued by the next one's pu",
+          "[book_sync]") {
+    Book book;
+    BookSync sync(SequenceRule::binance_futures);
+    REQUIRE(sync.on_snapshot(100, kBids, kAsks, book) == SyncStatus::applied);
+    // U = 101 > lastUpdateId, but pu = 100 says no update lies between: applied, not a gap.
+    CHECK(futures(sync, book, 101, 104, 100, 7) == SyncStatus::applied);
+    CHECK(book.best_bid()->qty == 7);
+    CHECK(sync.stats().gaps == 0);
+    // Starting past the snapshot is still a gap.
+    BookSync late(SequenceRule::binance_futures);
+    Book other;
+    REQUIRE(late.on_snapshot(100, kBids, kAsks, other) == SyncStatus::applied);
+    CHECK(futures(late, other, 102, 104, 101, 7) == SyncStatus::resync);
+    CHECK(late.stats().gaps == 1);
+}
+
 TEST_CASE("a forced resync discards the book", "[book_sync]") {
     Book book;
     BookSync sync(SequenceRule::contiguous);

@@ -248,3 +248,38 @@ TEST_CASE("warm-up from history, then live candles continue from it", "[candles]
         CHECK(c.out[5].length == 5 * m);
     }
 }
+
+TEST_CASE("an interrupted feed drops its open candle, bridges nothing and takes the gap's history",
+          "[candles]") {
+    auto set = set_of({m}, EmptyIntervals::flat);
+    Collect c;
+    set.on_trade(t0 + 10 * s, 100, 1, c);
+    set.on_trade(t0 + m + 10 * s, 101, 1, c);  // closes [t0, t0+1m)
+    REQUIRE(c.out.size() == 1);
+    set.interrupt();  // unsubscribed at t0+1m+30s: [t0+1m, t0+2m) misses trades
+    set.close_until(t0 + 5 * m, c);
+    CHECK(c.out.size() == 1);  // no flat candles across a gap nobody watched
+    // The first trade after: its candle opens, nothing in between is made up.
+    set.on_trade(t0 + 5 * m + 10 * s, 110, 2, c);
+    CHECK(c.out.size() == 1);
+    // The venue's history of the gap fills it, the dropped interval included; what came before
+    // is not emitted twice.
+    auto hist = [](TimeNs start, Ticks close) {
+        return Candle{start, m, close, close, close, close, 10, 3, false, false};
+    };
+    std::vector<Candle> h{hist(t0, 1), hist(t0 + m, 102), hist(t0 + 2 * m, 103),
+                          hist(t0 + 3 * m, 104), hist(t0 + 4 * m, 105)};
+    set.seed(h, t0 + 5 * m + 20 * s, c);
+    REQUIRE(c.out.size() == 5);
+    CHECK(set.stats().seed_overlap == 1);
+    for (int k = 1; k < 5; ++k) {
+        CHECK(c.out[k].history);
+        CHECK(c.out[k].start == t0 + k * m);
+    }
+    // Live again: the candle opened after the gap closes as usual, flats resume after it.
+    set.close_until(t0 + 7 * m, c);
+    REQUIRE(c.out.size() == 7);
+    CHECK(c.out[5] == Candle{t0 + 5 * m, m, 110, 110, 110, 110, 2, 1, false, false});
+    CHECK(c.out[6].flat);
+    CHECK(c.out[6].close == 110);
+}

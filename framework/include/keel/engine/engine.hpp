@@ -123,9 +123,12 @@ enum class Command {
     reduce,
     resume,
     kill_switch,
-    reload,     // a strategy (target: its name; empty: all) from its file, keeping state and orders
-    activate,   // a strategy (target) gets market and timer callbacks again
-    deactivate  // a strategy (target) keeps state and orders but gets no market callbacks
+    reload,    // a strategy (target: its name; empty: all) from its file, keeping state and orders
+    activate,  // a strategy (target) gets market and timer callbacks again
+    deactivate,   // a strategy (target) keeps state and orders but gets no market callbacks
+    unsubscribe,  // an instrument (target: its id) no active strategy, position or order needs
+                  // stops its market data at the venue (live connections; docs/market-data.md)
+    subscribe     // an unsubscribed instrument (target) gets its market data again
 };
 std::string format_summary(const Summary &s);
 
@@ -301,8 +304,12 @@ class Engine final : public strategy::Services {
     // with flat candles after them up to `until`.
     void seed_history(InstrumentIndex i, const std::vector<market::Candle> &history,
                       const std::string &source, TimeNs until);
-    // After start: asks each venue for the history of every timeframe no file warms.
-    void request_venue_history();
+    // After start (and when an instrument is subscribed again): asks its venue for the history
+    // of every timeframe of `i` no file warms.
+    void request_venue_history(InstrumentIndex i);
+    // Command::subscribe / unsubscribe of instrument `id`; refused, with the reason logged,
+    // where the venue cannot or the instrument is still needed.
+    void change_subscription(const std::string &id, bool subscribe, const std::string &why);
     // The value of a price given in half ticks, in Money units (for funding at the mid).
     Money half_ticks_amount(InstrumentIndex i, Ticks two_price) const;
     void emit_candle(InstrumentIndex i, const market::Candle &c);
@@ -351,6 +358,7 @@ class Engine final : public strategy::Services {
     std::vector<std::unique_ptr<Venue>> venues_;
     std::vector<InstrumentSpec> instruments_;
     std::vector<bool> defined_;
+    std::vector<bool> subscribed_;  // false after Command::unsubscribe: its market data is dropped
     // Per instrument: the book behind its venue's sequence rule and the L0 sanitizer, the trade
     // filter, and whether a snapshot has been asked for since the book last became unusable.
     std::vector<market::BookFeed> feeds_;

@@ -107,7 +107,8 @@ struct OrderEvent {
     double avg_price = 0;  // average fill price so far
     Lots last_qty = 0;     // this fill, if the event is a fill
     Ticks last_price = 0;
-    Money last_fee;
+    Money last_fee;         // the whole fee of this fill, valued in the quote currency
+    Lots last_fee_qty = 0;  // the part of it paid in the base asset, in lots (see held_qty)
     bool maker = false;
     double slippage_bps = 0;  // of this fill against the mid when the order arrived
     std::string reason;       // stable code for rejections/cancels, e.g. "MAX_ORDER_NOTIONAL"
@@ -115,6 +116,12 @@ struct OrderEvent {
     std::string tag;
     TimeNs ts = 0;
 };
+
+// The lots a fill moves the holding by, unsigned: the fill less a fee paid in the base asset (a
+// Binance spot buy receives its quantity less the commission; a sale would part with both).
+inline Lots held_qty(const OrderEvent &e) {
+    return e.side == Side::buy ? e.last_qty - e.last_fee_qty : e.last_qty + e.last_fee_qty;
+}
 
 // An event about `o` in its current state, before the venue adds what the event is about.
 inline OrderEvent order_event(const Order &o, OrderStatus status, const InstrumentSpec &spec,

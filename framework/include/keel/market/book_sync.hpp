@@ -16,8 +16,9 @@ enum class SequenceRule {
     // No ids (the sim venue): events apply in order once a snapshot has arrived; deltas before it
     // cannot be placed against it and are dropped as stale.
     none,
-    // Binance USD-M futures: drop u < lastUpdateId; first applied has U <= lastUpdateId <= u;
-    // then each pu equals the previous u.
+    // Binance USD-M futures: drop u < lastUpdateId; first applied has U <= lastUpdateId <= u
+    // (or pu == lastUpdateId: the snapshot fell between two events); then each pu equals the
+    // previous u.
     binance_futures,
     // Binance spot: drop u <= lastUpdateId; first applied has U <= lastUpdateId + 1 <= u; then
     // each U equals the previous u + 1.

@@ -94,6 +94,14 @@ class CandleBuilder {
     enum class SeedResult : uint8_t { accepted, invalid, overlap, unfinished };
     SeedResult seed(const Candle &c, TimeNs now);
 
+    // The feed stops (an unsubscribed instrument): the open candle is dropped, as it misses
+    // trades, and no flat candle bridges the gap; history (seed) may fill it.
+    void interrupt() {
+        open_.start = kNone;
+        open_end_ = kNever;
+        has_close_ = false;
+    }
+
     std::optional<Candle> open_candle() const {
         if (open_end_ == kNever) return std::nullopt;
         return open_;
@@ -155,6 +163,11 @@ class CandleSet {
     template <typename Emit>
     void close_until(TimeNs now, Emit &&emit) {
         drain(now, emit);
+    }
+
+    // The trades stop for a while (CandleBuilder::interrupt on every timeframe).
+    void interrupt() {
+        for (auto &b : builders_) b.interrupt();
     }
 
     // Warm-up: history candles of any of this set's timeframes, in any order. Each is accepted
