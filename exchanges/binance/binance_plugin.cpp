@@ -672,6 +672,13 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
             trading.recv_window_ms = w->integer;
         if (const keel_setting *l = find_setting(settings, setting_count, "leverage"))
             trading.leverage = l->integer;
+        if (const keel_setting *k = find_setting(settings, setting_count, "listen_key_keepalive"))
+            trading.keepalive_s = k->integer;
+        if (trading.keepalive_s < 1 || trading.keepalive_s > 3540) {
+            set_error(err, err_size,
+                      "binance: listen_key_keepalive must be 1 to 3540 s (a key lives 60 min)");
+            return KEEL_ERROR;
+        }
         trading.margin_type = text("margin_type", "");
         if (trading.leverage < 0 || trading.leverage > 125) {
             set_error(err, err_size, "binance: leverage must be 1 to 125 (0: the account's own)");
@@ -991,6 +998,12 @@ const keel_config_key k_config_keys[] = {
      .type = KEEL_CFG_INT,
      .default_value = "5000",
      .description = "How long a signed request stays valid at the venue, in ms (1 to 60000)"},
+    {.struct_size = sizeof(keel_config_key),
+     .name = "listen_key_keepalive",
+     .type = KEEL_CFG_INT,
+     .default_value = "1800",
+     .description = "Seconds between keepalives of the user-data stream's listen key, 1 to "
+                    "3540 (Binance ends a key 60 min after the last)"},
     {.struct_size = sizeof(keel_config_key),
      .name = "leverage",
      .type = KEEL_CFG_INT,

@@ -7,7 +7,6 @@ namespace keel::binance {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
-constexpr int64_t kKeepaliveNs = 30LL * 60 * 1'000'000'000;  // Binance: every 30 minutes
 
 // Units of a grid as the decimal text Binance expects: 618003 on "0.10" -> "61800.30".
 std::string grid_text(int64_t units, market::DecimalGrid grid) {
@@ -384,7 +383,7 @@ void Execution::open_user_stream(const std::string &listen_key) {
     listen_key_ = listen_key;
     std::string url = config_.ws_url + "/ws/" + listen_key_;
     user_link_ = host_->ws_open(ctx_, url.c_str(), KEEL_NET_PRIVATE);
-    next_keepalive_ns_ = host_->now_ns(ctx_) + kKeepaliveNs;
+    next_keepalive_ns_ = host_->now_ns(ctx_) + config_.keepalive_s * 1'000'000'000;
     if (!user_link_) log(KEEL_LOG_ERROR, "the host refused the user-data stream");
 }
 
@@ -441,7 +440,7 @@ void Execution::on_timer(int64_t now_ns) {
              {.kind = Kind::listen_key});
     }
     if (!listen_key_.empty() && now_ns >= next_keepalive_ns_) {
-        next_keepalive_ns_ = now_ns + kKeepaliveNs;
+        next_keepalive_ns_ = now_ns + config_.keepalive_s * 1'000'000'000;
         send("PUT", path("/fapi/v1/listenKey", "/api/v3/userDataStream"),
              config_.futures ? "" : "listenKey=" + listen_key_, false, {.kind = Kind::keepalive});
     }

@@ -26,6 +26,8 @@ struct ExecutionConfig {
     std::string rest_url, ws_url;
     std::string api_key, api_secret;  // from the environment; never logged
     int64_t recv_window_ms = 5000;
+    // Binance ends a listen key 60 minutes after its last keepalive and asks for one every 30.
+    int64_t keepalive_s = 1800;
     // USD-M account settings applied to every subscribed symbol at start (0 / empty: as the
     // account has them).
     int64_t leverage = 0;

@@ -113,7 +113,8 @@ int signed_request(net::Transport &t, const test::LoopbackVenue &venue) {
 config::Config live_config(const test::TempDir &dir, const test::LoopbackVenue &venue,
                            const char *strategy = kTrader,
                            const std::filesystem::path &exchange_info = test::usdm::kExchangeInfo,
-                           const std::string &more_risk = "") {
+                           const std::string &more_risk = "",
+                           const std::string &more_settings = "") {
     ::setenv("KEEL_TEST_API_KEY", test::LoopbackVenue::kApiKey, 1);
     dir.write("trader.lua", strategy);
     auto cfg = config::load_file(dir.write(
@@ -130,7 +131,7 @@ venues:
       ws_url: wss://127.0.0.1:{2}
       api_key: ${{KEEL_TEST_API_KEY}}
       api_secret: ${{{3}}}
-instruments:
+{5}instruments:
   - {{ symbol: BTCUSDT, venue: binance }}
 strategies:
   - {{ name: trader, file: trader.lua, instruments: [BTCUSDT] }}
@@ -138,7 +139,7 @@ risk:
   max_order_notional: 2000
 {4})",
                                  dir.path().string(), exchange_info.string(), venue.port(),
-                                 test::LoopbackVenue::kSecretVar, more_risk)));
+                                 test::LoopbackVenue::kSecretVar, more_risk, more_settings)));
     cfg.notifiers.clear();
     return cfg;
 }
@@ -537,4 +538,57 @@ TEST_CASE(
         CHECK(!root["faults"][kind].get_int64().get(n));
         CHECK(n > 0);
     }
+}
+
+// Buys 0.005 at market 5 s into the session, when a listen key living 3 s has been kept alive or
+// replaced, and sells it back once filled.
+constexpr const char *kLateTrader = R"(
+ticks, fills = 0, 0
+local entry
+function on_start() keel.every(1) end
+function on_timer(id)
+  ticks = ticks + 1
+  if ticks == 5 then entry = keel.order{ instrument = "BTCUSDT", side = "buy", qty = 0.005 } end
+end
+function on_order(o)
+  if o.fill_qty then fills = fills + 1 end
+  if o.id == entry and o.status == "filled" then
+    keel.order{ instrument = "BTCUSDT", side = "sell", qty = 0.005, reduce_only = true }
+  end
+end
+)";
+
+TEST_CASE("the user-data stream's listen key is kept alive, and an expired one is replaced",
+          "[data][live][network]") {
+    test::TempDir dir;
+    const bool kept = GENERATE(true, false);
+    INFO((kept ? "keepalive every second" : "no keepalive in time"));
+    // Keys live 3 s at this venue (Binance: 60 min); it ends a stream whose key ran out with a
+    // listenKeyExpired event.
+    test::LoopbackVenue venue(dir, "1", {}, {"--listen-key-life", "3"});
+    engine::Engine e(live_config(dir, venue, kLateTrader, test::usdm::kExchangeInfo, "",
+                                 kept ? "      listen_key_keepalive: 1\n" : ""),
+                     live_options());
+    auto summary = e.run(TimeNs{9} * 1'000'000'000);
+    INFO("venue stderr: " << venue.process().err());
+    const std::string state = ask_venue(venue, "GET", "/keel-test/state");
+    INFO(state);
+    simdjson::dom::parser parser;
+    simdjson::dom::element root = parser.parse(state);
+    simdjson::dom::object keys = root["listenKeys"];
+    if (kept) {
+        CHECK(int64_t(keys["created"]) == 1);
+        CHECK(int64_t(keys["keepalives"]) >= 3);  // one a second, for 8 s, on a busy machine
+        CHECK(int64_t(keys["expired"]) == 0);
+    } else {
+        // Expired at 3 s, replaced, expired again at 6 s and replaced again.
+        CHECK(int64_t(keys["expired"]) >= 2);
+        CHECK(int64_t(keys["created"]) == int64_t(keys["expired"]) + 1);
+    }
+    // The round trip's fills came on the user-data stream: none had to be asked for.
+    CHECK(std::stod(*e.strategy("trader")->global_as_string("fills")) >= 2);
+    CHECK(summary.live.queries == 0);
+    CHECK(summary.live.unknown_updates == 0);
+    CHECK(e.portfolio().position(0).qty == 0);
+    CHECK(placed_once(root["account"]) == 2);
 }

@@ -89,6 +89,7 @@ struct WsSession {
     bool combined = true;  // /stream sends frames as recorded; /ws/<stream> their "data" only
     std::vector<std::string> streams;
     std::string listen_key;  // set on a user-data connection
+    bool closing = false;    // closed once its queue is written (an expired listen key)
 };
 using Session = std::shared_ptr<WsSession>;
 
@@ -123,6 +124,7 @@ class Server {
         const double speed = venue_.options().speed;
         for (;;) {
             const int64_t now = wall_ms();
+            expire_listen_keys(now);
             if (!started_ || m.done()) {
                 co_await sleep(1s);
                 continue;
@@ -206,6 +208,20 @@ class Server {
                 continue;
             }
             s->push({.owned = s->combined ? g.text : std::string(g.data())});
+        }
+    }
+
+    // Binance ends a user-data stream whose key was not kept alive: a listenKeyExpired event,
+    // then the connection closes.
+    void expire_listen_keys(int64_t now) {
+        for (const auto &s : sessions_) {
+            if (!s->open || s->closing || s->listen_key.empty() ||
+                venue_.listen_key_valid(s->listen_key, now))
+                continue;
+            s->push({.owned = fmt::format(R"({{"e":"listenKeyExpired","E":{},"listenKey":"{}"}})",
+                                          now, s->listen_key)});
+            s->closing = true;
+            venue_.note_listen_key_expired();
         }
     }
 
@@ -435,6 +451,11 @@ class Server {
                 last_ping = std::chrono::steady_clock::now();
                 continue;
             }
+            if (s->queue.empty() && s->closing) {
+                co_await s->ws.async_close(websocket::close_code::normal,
+                                           asio::redirect_error(use_awaitable, ec));
+                break;
+            }
             if (s->queue.empty()) {
                 s->wake.expires_at(last_ping + kPingEvery);
                 co_await s->wake.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -477,14 +498,15 @@ asio::awaitable<void> watch_stdin(asio::io_context &io) {
 }
 
 [[noreturn]] void usage(const char *why) {
-    std::fprintf(stderr,
-                 "keel_binance_venue: %s\n"
-                 "usage: keel_binance_venue --capture FILE.gz --exchange-info FILE.json --cert-dir "
-                 "DIR\n"
-                 "         [--speed X] [--api-key KEY] [--secret-env VAR] [--balance USDT]\n"
-                 "         [--weight-limit N] [--funding-rate R] [--skip SECONDS]\n"
-                 "         [--market usdm|spot] [--base-balance BASE]\n",
-                 why);
+    std::fprintf(
+        stderr,
+        "keel_binance_venue: %s\n"
+        "usage: keel_binance_venue --capture FILE.gz --exchange-info FILE.json --cert-dir "
+        "DIR\n"
+        "         [--speed X] [--api-key KEY] [--secret-env VAR] [--balance USDT]\n"
+        "         [--weight-limit N] [--funding-rate R] [--skip SECONDS]\n"
+        "         [--market usdm|spot] [--base-balance BASE] [--listen-key-life SECONDS]\n",
+        why);
     std::exit(2);
 }
 
@@ -524,6 +546,8 @@ Options parse_options(int argc, char **argv) {
                 o.funding_rate_1e8 = parse_rate(value);
             else if (flag == "--skip")
                 o.skip_seconds = std::stod(value);
+            else if (flag == "--listen-key-life")  // seconds a listen key lives unkept
+                o.listen_key_life_ms = std::llround(std::stod(value) * 1000);
             else if (flag == "--market") {
                 if (std::string_view(value) != "usdm" && std::string_view(value) != "spot")
                     usage("--market is usdm or spot");
@@ -538,7 +562,8 @@ Options parse_options(int argc, char **argv) {
             usage("a number was expected");
         }
     }
-    if (o.skip_seconds < 0 || o.speed < 0) usage("--skip and --speed cannot be negative");
+    if (o.skip_seconds < 0 || o.speed < 0 || o.listen_key_life_ms <= 0)
+        usage("--skip and --speed cannot be negative, and --listen-key-life must be positive");
     if (o.capture.empty() || o.exchange_info.empty() || o.cert_dir.empty())
         usage("--capture, --exchange-info and --cert-dir are required");
     const char *secret = std::getenv(o.secret_env.c_str());

@@ -13,7 +13,6 @@ namespace {
 constexpr int kMoneyDecimals = 8;                // USDT amounts: 1e-8, as Binance prints them
 constexpr int64_t kMakerFee = 2, kTakerFee = 5;  // per 10,000 of notional
 constexpr int64_t kMaxLeverage = 125;
-constexpr int64_t kListenKeyLifeMs = 60 * 60 * 1000;
 
 // a / b rounded half away from zero (b > 0).
 int64_t div_round(int64_t a, int64_t b) {
@@ -571,7 +570,7 @@ Answer Exchange::user_trades(const Params &params) const {
     return Answer{200, out + "]"};
 }
 
-Answer Exchange::listen_key(std::string_view method, int64_t now_ms) {
+Answer Exchange::listen_key(std::string_view method, int64_t now_ms, int64_t life_ms) {
     if (method == "POST") {
         // One key per account: Binance hands back the live one and extends it.
         if (!listen_key_valid(listen_key_, now_ms)) {
@@ -584,13 +583,13 @@ Answer Exchange::listen_key(std::string_view method, int64_t now_ms) {
                 listen_key_ += kAlphabet[(x >> 33) % 62];
             }
         }
-        listen_key_expiry_ms_ = now_ms + kListenKeyLifeMs;
+        listen_key_expiry_ms_ = now_ms + life_ms;
         return Answer{200, fmt::format(R"({{"listenKey":"{}"}})", listen_key_)};
     }
     if (!listen_key_valid(listen_key_, now_ms))
         return error(400, -1125, "This listenKey does not exist.");
     if (method == "PUT") {
-        listen_key_expiry_ms_ = now_ms + kListenKeyLifeMs;
+        listen_key_expiry_ms_ = now_ms + life_ms;
         return Answer{200, fmt::format(R"({{"listenKey":"{}"}})", listen_key_)};
     }
     listen_key_expiry_ms_ = 0;

@@ -37,17 +37,18 @@ class Exchange {
     // POST /fapi/v1/order. `placed` tells whether an order now exists (accepted, filled or
     // expired) as opposed to a rejected request.
     Answer place(const Params &params, int64_t now_ms, bool &placed);
-    Answer cancel(const Params &params, int64_t now_ms);         // DELETE /fapi/v1/order
-    Answer query(const Params &params) const;                    // GET /fapi/v1/order
-    Answer open_orders(const Params &params) const;              // GET /fapi/v1/openOrders
-    Answer cancel_all(const Params &params, int64_t now_ms);     // DELETE …/allOpenOrders
-    Answer account(int64_t now_ms) const;                        // GET /fapi/v2/account
-    Answer balance(int64_t now_ms) const;                        // GET /fapi/v2/balance
-    Answer user_trades(const Params &params) const;              // GET /fapi/v1/userTrades
-    Answer listen_key(std::string_view method, int64_t now_ms);  // POST/PUT/DELETE listenKey
-    Answer set_leverage(const Params &params);                   // POST /fapi/v1/leverage
-    Answer set_margin_type(const Params &params);                // POST /fapi/v1/marginType
-    Answer income(const Params &params) const;                   // GET /fapi/v1/income
+    Answer cancel(const Params &params, int64_t now_ms);      // DELETE /fapi/v1/order
+    Answer query(const Params &params) const;                 // GET /fapi/v1/order
+    Answer open_orders(const Params &params) const;           // GET /fapi/v1/openOrders
+    Answer cancel_all(const Params &params, int64_t now_ms);  // DELETE …/allOpenOrders
+    Answer account(int64_t now_ms) const;                     // GET /fapi/v2/account
+    Answer balance(int64_t now_ms) const;                     // GET /fapi/v2/balance
+    Answer user_trades(const Params &params) const;           // GET /fapi/v1/userTrades
+    // POST/PUT/DELETE listenKey; a key lives `life_ms` after its creation or last keepalive.
+    Answer listen_key(std::string_view method, int64_t now_ms, int64_t life_ms);
+    Answer set_leverage(const Params &params);     // POST /fapi/v1/leverage
+    Answer set_margin_type(const Params &params);  // POST /fapi/v1/marginType
+    Answer income(const Params &params) const;     // GET /fapi/v1/income
 
     // A funding time passed at `mark_1e8` (1e-8 USDT) and `rate_1e8` (1e-8): a position pays
     // (or is paid) position x mark x rate, rounded half away from zero to 1e-8 USDT, and the

@@ -13,7 +13,6 @@ namespace keel::venue {
 namespace {
 
 constexpr int64_t kFee = 10;  // commission per 10,000, maker and taker (Binance's default 0.1 %)
-constexpr int64_t kListenKeyLifeMs = 60 * 60 * 1000;
 constexpr const char *kStp = "EXPIRE_MAKER";  // spot's default selfTradePreventionMode
 
 int64_t div_round(int64_t a, int64_t b) {
@@ -618,7 +617,8 @@ Answer SpotExchange::my_trades(const Params &params) const {
     return Answer{200, out + "]"};
 }
 
-Answer SpotExchange::listen_key(std::string_view method, const Params &params, int64_t now_ms) {
+Answer SpotExchange::listen_key(std::string_view method, const Params &params, int64_t now_ms,
+                                int64_t life_ms) {
     if (method == "POST") {
         if (!listen_key_valid(listen_key_, now_ms)) {
             static constexpr char kAlphabet[] =
@@ -630,13 +630,13 @@ Answer SpotExchange::listen_key(std::string_view method, const Params &params, i
                 listen_key_ += kAlphabet[(x >> 33) % 62];
             }
         }
-        listen_key_expiry_ms_ = now_ms + kListenKeyLifeMs;
+        listen_key_expiry_ms_ = now_ms + life_ms;
         return Answer{200, fmt::format(R"({{"listenKey":"{}"}})", listen_key_)};
     }
     const auto key = find(params, "listenKey");
     if (!key) return mandatory("listenKey");
     if (!listen_key_valid(*key, now_ms)) return error(400, -1125, "This listenKey does not exist.");
-    listen_key_expiry_ms_ = method == "PUT" ? now_ms + kListenKeyLifeMs : 0;
+    listen_key_expiry_ms_ = method == "PUT" ? now_ms + life_ms : 0;
     return Answer{200, "{}"};
 }
 

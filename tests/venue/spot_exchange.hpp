@@ -36,8 +36,9 @@ class SpotExchange {
     Answer cancel_all(const Params &params, int64_t now_ms);  // DELETE /api/v3/openOrders
     Answer account(int64_t now_ms) const;                     // GET /api/v3/account
     Answer my_trades(const Params &params) const;             // GET /api/v3/myTrades
-    Answer listen_key(std::string_view method, const Params &params,
-                      int64_t now_ms);  // …/api/v3/userDataStream
+    // POST/PUT/DELETE /api/v3/userDataStream; a key lives `life_ms` after its last keepalive.
+    Answer listen_key(std::string_view method, const Params &params, int64_t now_ms,
+                      int64_t life_ms);
 
     // A recorded trade printed: resting limits at or through its price fill, up to its size.
     void on_trade(const binance::Trade &trade, int64_t now_ms);

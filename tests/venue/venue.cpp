@@ -580,7 +580,8 @@ Reply Venue::route(const Request &request, std::string_view path, const Params &
     if (path == "/fapi/v1/income") return reply_of(exchange_->income(params));
     if (path == "/fapi/v1/leverage") return reply_of(exchange_->set_leverage(params));
     if (path == "/fapi/v1/marginType") return reply_of(exchange_->set_margin_type(params));
-    return reply_of(exchange_->listen_key(method, now_ms));
+    count_listen_key(method);
+    return reply_of(exchange_->listen_key(method, now_ms, options_.listen_key_life_ms));
 }
 
 Reply Venue::route_spot(const Request &request, std::string_view path, const Params &params,
@@ -619,7 +620,8 @@ Reply Venue::route_spot(const Request &request, std::string_view path, const Par
     }
     if (path == "/api/v3/account") return reply_of(spot_->account(now_ms));
     if (path == "/api/v3/myTrades") return reply_of(spot_->my_trades(params));
-    return reply_of(spot_->listen_key(method, params, now_ms));
+    count_listen_key(method);
+    return reply_of(spot_->listen_key(method, params, now_ms, options_.listen_key_life_ms));
 }
 
 Reply Venue::klines(const Params &params) const {
@@ -703,12 +705,14 @@ Reply Venue::state() const {
             R"({{"account":{},"market":{{"symbol":"{}","sent":{},"total":{},"lastUpdateId":{},)"
             R"("exchangeTime":{},"markPrice":"{}","fundingRate":"{}","trades":{},"unparsed":{}}},)"
             R"("answered":{{"429":{},"418":{},"503":{}}},"overLimit":{{"weight":{},"orders":{}}},)"
-            R"("faults":{{{}}},"gaps":{},"drops":{}}})",
+            R"("faults":{{{}}},"gaps":{},"drops":{},)"
+            R"("listenKeys":{{"created":{},"keepalives":{},"expired":{}}}}})",
             spot_ ? spot_->state_json() : exchange_->state_json(), market_.symbol(), market_.sent(),
             market_.total(), market_.last_update_id(), market_.exchange_ms(),
             format_fixed(mark_1e8_, 8), format_fixed(options_.funding_rate_1e8, 8),
             market_.trades().size(), market_.unparsed(), answered_429_, answered_418_,
-            answered_503_, over_weight_, over_orders_, faults, gaps_, drops_)};
+            answered_503_, over_weight_, over_orders_, faults, gaps_, drops_, listen_keys_created_,
+            keepalives_, listen_keys_expired_)};
 }
 
 }  // namespace keel::venue

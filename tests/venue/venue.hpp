@@ -36,6 +36,7 @@ struct Options {
     int64_t funding_rate_1e8 = 10000;  // the funding rate the markPrice streams show and funding
                                        // settles at, in 1e-8 (0.0001)
     double skip_seconds = 0;  // the replay's first seconds, taken silently before the start
+    int64_t listen_key_life_ms = 60 * 60 * 1000;  // Binance: 60 minutes after its last keepalive
 };
 
 // A stream frame the venue makes itself (markPrice), sent like a recorded one.
@@ -112,6 +113,8 @@ class Venue {
     // User-data messages produced since the last call, in order, for every /ws/<listenKey>.
     std::vector<std::string> take_user_events();
     bool listen_key_valid(std::string_view key, int64_t now_ms) const;
+    // A user-data stream's key ran out: it got its listenKeyExpired event and is closed.
+    void note_listen_key_expired() { ++listen_keys_expired_; }
 
   private:
     Reply route(const Request &request, std::string_view path, const Params &params,
@@ -119,6 +122,10 @@ class Venue {
     Reply misbehave(const Params &params, int64_t now_ms);
     Reply state() const;
     Reply klines(const Params &params) const;  // GET /fapi/v1/klines, /api/v3/klines
+    void count_listen_key(std::string_view method) {
+        if (method == "POST") ++listen_keys_created_;
+        if (method == "PUT") ++keepalives_;
+    }
     // Spot's /api/v3 paths (spot_exchange.cpp does the trading).
     Reply route_spot(const Request &request, std::string_view path, const Params &params,
                      int64_t now_ms);
@@ -165,6 +172,7 @@ class Venue {
     uint64_t answered_429_ = 0, answered_418_ = 0, answered_503_ = 0, gaps_ = 0, drops_ = 0;
     // 429s earned by going over a limit (not forced): a client that keeps to limits has none.
     uint64_t over_weight_ = 0, over_orders_ = 0;
+    uint64_t listen_keys_created_ = 0, keepalives_ = 0, listen_keys_expired_ = 0;
     Flaky flaky_;
     std::mt19937_64 rng_{1};
     std::map<std::string, uint64_t> faults_;  // by kind, for /keel-test/state

@@ -418,12 +418,16 @@ int describe_plugin(const Options &o) {
         }
         std::printf("\nsettings:\n");
         if (lib->config_key_count() == 0) std::printf("  (none)\n");
+        int name_width = 14;  // the names in one column, however long the longest
+        for (uint32_t i = 0; i < lib->config_key_count(); ++i)
+            name_width =
+                std::max(name_width, static_cast<int>(std::strlen(lib->config_keys()[i].name)));
         for (uint32_t i = 0; i < lib->config_key_count(); ++i) {
             const auto &k = lib->config_keys()[i];
             std::string def = k.default_value ? std::string("default ") + k.default_value
                                               : std::string("required");
-            std::printf("  %-14s %-8s %-16s %s\n", k.name, type_name(k.type), def.c_str(),
-                        k.description ? k.description : "");
+            std::printf("  %-*s %-8s %-16s %s\n", name_width, k.name, type_name(k.type),
+                        def.c_str(), k.description ? k.description : "");
         }
         return 0;
     } catch (const std::exception &e) {
