@@ -94,7 +94,7 @@ struct Instance {
     std::vector<keel_level> bids, asks;  // reused for every book event
     // Live only.
     std::string rest_url, ws_url, depth_path;
-    // Per symbol: "depth", "trade", "aggTrade", "bookTicker", "markPrice".
+    // Per symbol: "depth", "trade", "aggTrade", "bookTicker", "markPrice", "kline_1m", ….
     std::vector<std::string> streams;
     int64_t depth_limit = 1000;
     bool live = false;
@@ -399,15 +399,48 @@ void deliver_mark(Instance &inst, Subscription &sub, std::string_view frame, int
     inst.host->emit_mark(inst.ctx, &e);
 }
 
-// Binance's kline interval for a candle length; empty when it has none (USD-M has no 1s).
+// Binance's kline intervals that are keel timeframes (they divide a day); USD-M has no 1s.
+constexpr std::pair<int64_t, const char *> kKlineIntervals[] = {
+    {1, "1s"},     {60, "1m"},     {180, "3m"},  {300, "5m"},   {900, "15m"},
+    {1800, "30m"}, {3600, "1h"},   {7200, "2h"}, {14400, "4h"}, {21600, "6h"},
+    {28800, "8h"}, {43200, "12h"}, {86400, "1d"}};
+
+// Binance's kline interval for a candle length; empty when it has none.
 std::string kline_interval(bool futures, int64_t length_ns) {
-    static constexpr std::pair<int64_t, const char *> kIntervals[] = {
-        {1, "1s"},     {60, "1m"},     {180, "3m"},  {300, "5m"},   {900, "15m"},
-        {1800, "30m"}, {3600, "1h"},   {7200, "2h"}, {14400, "4h"}, {21600, "6h"},
-        {28800, "8h"}, {43200, "12h"}, {86400, "1d"}};
-    for (const auto &[seconds, name] : kIntervals)
+    for (const auto &[seconds, name] : kKlineIntervals)
         if (length_ns == seconds * kSecond && !(futures && seconds == 1)) return name;
     return {};
+}
+
+bool is_kline_interval(bool futures, std::string_view name) {
+    for (const auto &[seconds, known] : kKlineIntervals)
+        if (name == known && !(futures && seconds == 1)) return true;
+    return false;
+}
+
+// <symbol>@kline_<interval>: a closed kline is a candle from the venue, handed to the host as
+// history (its candles take it where no trade stream built that interval); open ones are not.
+void deliver_kline(Instance &inst, Subscription &sub, std::string_view frame) {
+    if (!sub.rest.parse_kline(frame)) {
+        inst.reject(sub.symbol + ": " + sub.rest.error());
+        return;
+    }
+    if (!sub.rest.kline_closed() ||
+        inst.host->struct_size < offsetof(keel_host_api, emit_history) + sizeof(void *) ||
+        !inst.host->emit_history)
+        return;
+    const auto &c = sub.rest.candles().front();
+    const keel_candle candle = {.struct_size = sizeof(keel_candle),
+                                .instrument = sub.id,
+                                .open_time_ns = c.start,
+                                .length_ns = c.length,
+                                .open_ticks = c.open,
+                                .high_ticks = c.high,
+                                .low_ticks = c.low,
+                                .close_ticks = c.close,
+                                .volume_lots = c.volume,
+                                .trades = c.trades};
+    inst.host->emit_history(inst.ctx, &candle, 1);
 }
 
 void fetch_history(Instance &inst, HistoryFetch &h) {
@@ -533,6 +566,8 @@ void on_frame(void *self, const keel_frame *f) {
         auto kind = sub->codec.parse(frame, f->capacity);
         if (kind == MessageKind::other && frame.find("@markPrice") < 64)
             return deliver_mark(inst, *sub, frame, f->receive_ts_ns);
+        if (kind == MessageKind::other && frame.find("@kline_") < 64)
+            return deliver_kline(inst, *sub, frame);
         if (kind != MessageKind::invalid && kind != MessageKind::other &&
             sub->codec.symbol() != sub->symbol) {
             inst.reject(std::string(sub->codec.symbol()) + " data on the stream of " + sub->symbol);
@@ -615,11 +650,13 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
         for (size_t at = 0; at <= streams.size();) {
             size_t end = std::min(streams.find(',', at), streams.size());
             std::string one = streams.substr(at, end - at);
+            const bool kline =
+                one.starts_with("kline_") && is_kline_interval(inst->futures, one.substr(6));
             if (one != "depth" && one != "trade" && one != "aggTrade" && one != "bookTicker" &&
-                one != "markPrice") {
+                one != "markPrice" && !kline) {
                 set_error(err, err_size,
                           "binance: streams: \"%s\" is not one of depth, trade, aggTrade, "
-                          "bookTicker, markPrice",
+                          "bookTicker, markPrice, kline_<interval> (1m, 5m, 1h, … 1d; 1s on spot)",
                           one.c_str());
                 return KEEL_ERROR;
             }
@@ -976,8 +1013,8 @@ const keel_config_key k_config_keys[] = {
      .type = KEEL_CFG_STRING,
      .default_value = "",
      .description = "Streams per symbol, comma-separated: depth, trade, aggTrade, bookTicker, "
-                    "markPrice (USD-M) (empty: depth,trade,markPrice on USD-M, depth,trade on "
-                    "spot)"},
+                    "markPrice (USD-M), kline_<interval> (closed klines become candles) (empty: "
+                    "depth,trade,markPrice on USD-M, depth,trade on spot)"},
     {.struct_size = sizeof(keel_config_key),
      .name = "depth_limit",
      .type = KEEL_CFG_INT,

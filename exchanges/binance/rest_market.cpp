@@ -156,6 +156,21 @@ bool RestMarket::load_object(std::string_view text, simdjson::dom::object &out, 
     return true;
 }
 
+namespace {
+
+// The checks every kline passes, REST row or stream event; sets the trade count.
+void check_kline(Reader &r, market::Candle &c, int64_t trades) {
+    r.check(c.length > 0, "close time: not after the open time");
+    r.check(trades >= 0 && trades <= std::numeric_limits<uint32_t>::max(), "trades: out of range");
+    // A column mix-up shows here before it reaches a strategy.
+    r.check(c.low <= std::min(c.open, c.close) && c.high >= std::max(c.open, c.close),
+            "high and low do not bound open and close");
+    c.trades = static_cast<uint32_t>(std::max<int64_t>(trades, 0));
+    c.flat = trades == 0;
+}
+
+}  // namespace
+
 bool RestMarket::parse_klines(std::string_view body) {
     candles_.clear();
     simdjson::dom::element root;
@@ -181,19 +196,11 @@ bool RestMarket::parse_klines(std::string_view body) {
             .flat = false,
             .history = true,
         };
-        int64_t trades = r.integer(k.at(8), "trades");
-        r.check(c.length > 0, "close time: not after the open time");
-        r.check(trades >= 0 && trades <= std::numeric_limits<uint32_t>::max(),
-                "trades: out of range");
-        // A column mix-up shows here before it reaches a strategy.
-        r.check(c.low <= std::min(c.open, c.close) && c.high >= std::max(c.open, c.close),
-                "high and low do not bound open and close");
+        check_kline(r, c, r.integer(k.at(8), "trades"));
         if (!r.ok()) {
             candles_.clear();
             return fail(r.bad());
         }
-        c.trades = static_cast<uint32_t>(trades);
-        c.flat = trades == 0;
         candles_.push_back(c);
         ++i;
     }
@@ -334,6 +341,35 @@ bool RestMarket::parse_mark_price(std::string_view frame) {
     };
     if (!r.ok()) return fail(r.bad());
     mark_price_ = std::move(m);
+    return true;
+}
+
+bool RestMarket::parse_kline(std::string_view frame) {
+    candles_.clear();
+    kline_closed_ = false;
+    simdjson::dom::object o, k;
+    if (!load_object(frame, o, true)) return false;
+    Reader r("kline.");
+    r.check(r.text(o["e"], "e") == "kline", "e: not kline");
+    if (!r.ok()) return fail(r.bad());
+    if (o["k"].get_object().get(k)) return fail("kline.k: missing or not an object");
+    Reader f("kline.k.");
+    const TimeNs open_time = f.ms_to_ns(k["t"], "t");
+    market::Candle c{
+        .start = open_time,
+        .length = f.ms_to_ns(k["T"], "T") + kNsPerMs - open_time,  // T: its last millisecond
+        .open = f.positive_units(k["o"], "o", price_),
+        .high = f.positive_units(k["h"], "h", price_),
+        .low = f.positive_units(k["l"], "l", price_),
+        .close = f.positive_units(k["c"], "c", price_),
+        .volume = f.positive_units(k["v"], "v", qty_),
+        .history = true,
+    };
+    check_kline(f, c, f.integer(k["n"], "n"));
+    const bool closed = f.flag(k["x"], "x");
+    if (!f.ok()) return fail(f.bad());
+    candles_.push_back(c);
+    kline_closed_ = closed;
     return true;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Binance's public market answers that are not on the depth hot path, from raw text to keel's
 // types: spot REST klines, trades, historical trades, aggTrades, bookTicker, avgPrice, ticker
-// price and server time, and the USD-M markPrice and forceOrder stream events (which
+// price and server time, and the kline, USD-M markPrice and forceOrder stream events (which
 // binance::Codec leaves as `other`). Prices on the symbol's grid become ticks and sizes lots,
 // exactly; prices that are not on any grid (average, mark, index) and funding rates become exact
 // 1e-8 units. Nothing goes through double, and nothing is rounded: a value with more precision
@@ -97,9 +97,13 @@ class RestMarket {
     bool parse_server_time(std::string_view body);
     // One stream event, bare or in a combined-stream envelope ({"stream":…,"data":…}).
     bool parse_mark_price(std::string_view frame);
+    // <symbol>@kline_<interval>: the kline so far as candles()' one candle (marked `history`:
+    // the venue built it); kline_closed() once its interval has ended (x).
+    bool parse_kline(std::string_view frame);
     bool parse_force_order(std::string_view frame);
 
     const std::vector<market::Candle> &candles() const { return candles_; }
+    bool kline_closed() const { return kline_closed_; }
     const std::vector<MarketTrade> &trades() const { return trades_; }
     const RestBookTicker &book_ticker() const { return book_ticker_; }
     const TickerPrice &ticker_price() const { return ticker_price_; }
@@ -117,6 +121,7 @@ class RestMarket {
     market::DecimalGrid price_, qty_;
     simdjson::dom::parser parser_;
     std::vector<market::Candle> candles_;
+    bool kline_closed_ = false;
     std::vector<MarketTrade> trades_;
     RestBookTicker book_ticker_;
     TickerPrice ticker_price_;

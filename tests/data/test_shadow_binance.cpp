@@ -5,6 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <map>
+
 #include <fmt/format.h>
 
 #include "codec.hpp"
@@ -246,4 +249,93 @@ strategies:
     };
     CHECK(global("after") > 10);
     CHECK(global("bad") == 0);
+}
+
+// Candles from the venue's kline stream (`streams: depth,kline_1m`, no trade stream): each closed
+// 1m kline becomes an on_candle event, equal to the minute computed here from the capture's trades.
+TEST_CASE("a session without a trade stream takes its candles from the venue's kline stream",
+          "[data][shadow][network]") {
+    // The reference: the capture's trades by minute of their time T.
+    std::map<int64_t, market::Candle> minutes;
+    {
+        binance::Codec codec(*market::DecimalGrid::parse("0.10"),
+                             *market::DecimalGrid::parse("0.001"));
+        market::CaptureReader reader(kCapture);
+        TimeNs ts;
+        std::string_view frame;
+        while (reader.next(ts, frame)) {
+            if (codec.parse(frame, reader.capacity()) != MessageKind::trade) continue;
+            const auto &t = codec.trade();
+            auto [it, fresh] = minutes.try_emplace(t.trade_ms / 60'000);
+            market::Candle &c = it->second;
+            if (fresh) c.open = c.high = c.low = t.price;
+            c.high = std::max(c.high, t.price);
+            c.low = std::min(c.low, t.price);
+            c.close = t.price;
+            c.volume += t.qty;
+            ++c.trades;
+        }
+    }
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir);
+    dir.write("candles.lua", R"(
+seen = ""
+function on_candle(tf, c)
+  seen = seen .. string.format("%d %d %d %d %d %d %d %s;", c.time, math.floor(c.open * 10 + 0.5),
+    math.floor(c.high * 10 + 0.5), math.floor(c.low * 10 + 0.5), math.floor(c.close * 10 + 0.5),
+    math.floor(c.volume * 1000 + 0.5), c.trades, tostring(c.history))
+end
+)");
+    auto cfg = config::load_file(dir.write(
+        "shadow.yaml", fmt::format(R"(mode: paper
+venues:
+  binance:
+    plugin: binance
+    ca_file: {0}/venue.crt
+    settings:
+      market: usdm
+      exchange_info: {1}
+      rest_url: https://127.0.0.1:{2}
+      ws_url: wss://127.0.0.1:{2}
+      streams: depth,kline_1m
+instruments:
+  - {{ symbol: BTCUSDT, venue: binance }}
+strategies:
+  - {{ name: candles, file: candles.lua, instruments: [BTCUSDT], timeframes: [1m],
+      empty_candles: skip }}
+)",
+                                   dir.path().string(), kExchangeInfo.string(), venue.port())));
+    cfg.notifiers.clear();
+    engine::EngineOptions options;
+    options.plugin_search = {KEEL_PLUGIN_DIR};
+    options.watch_strategy_files = false;
+    engine::Engine e(cfg, options);
+    auto summary = e.run(TimeNs{8} * 1'000'000'000);
+    INFO("venue stderr: " << venue.process().err());
+    CHECK(summary.malformed_frames == 0);
+
+    const std::string seen = *e.strategy("candles")->global_as_string("seen");
+    INFO(seen);
+    std::vector<std::string> candles;
+    for (size_t at = 0, end; (end = seen.find(';', at)) != std::string::npos; at = end + 1)
+        candles.push_back(seen.substr(at, end - at));
+    // The capture's 6 minutes: the first kline holds only what the venue replayed of its minute,
+    // and the last one closes after the session has seen it or not; the ones between are whole.
+    REQUIRE(candles.size() >= 4);
+    for (size_t k = 1; k < candles.size(); ++k) {
+        INFO(candles[k]);
+        int64_t time = 0, o = 0, h = 0, l = 0, c = 0, v = 0, n = 0;
+        char history[8] = {0};
+        REQUIRE(std::sscanf(candles[k].c_str(), "%ld %ld %ld %ld %ld %ld %ld %7s", &time, &o, &h,
+                            &l, &c, &v, &n, history) == 8);
+        CHECK(std::string(history) == "true");  // from the venue, not built from trades here
+        const auto it = minutes.find(time / 60);
+        REQUIRE(it != minutes.end());
+        CHECK(o == it->second.open);
+        CHECK(h == it->second.high);
+        CHECK(l == it->second.low);
+        CHECK(c == it->second.close);
+        CHECK(v == it->second.volume);
+        CHECK(n == it->second.trades);
+    }
 }

@@ -249,40 +249,64 @@ std::string Market::klines_json(const KlineInterval &interval, std::optional<int
             opens.erase(opens.begin(), opens.end() - static_cast<std::ptrdiff_t>(limit));
     }
     if (opens.empty()) return "[]";
+    std::string out = "[";
+    for (const KlineRow &k : kline_rows(interval, opens)) {
+        if (out.size() > 1) out += ',';
+        fmt::format_to(
+            std::back_inserter(out), R"([{},"{}","{}","{}","{}","{}",{},"{}",{},"{}","{}","0"])",
+            k.open_ms, format_units(k.open, price_), format_units(k.high, price_),
+            format_units(k.low, price_), format_units(k.close, price_),
+            format_units(k.volume, qty_), k.next_ms - 1, format_quote(k.quote, price_, qty_),
+            k.count, format_units(k.taker_volume, qty_), format_quote(k.taker_quote, price_, qty_));
+    }
+    out += ']';
+    return out;
+}
 
+std::vector<Market::KlineRow> Market::kline_rows(const KlineInterval &interval,
+                                                 const std::vector<int64_t> &opens) const {
+    std::vector<KlineRow> rows;
+    if (trades_.empty() || opens.empty()) return rows;
     // The trades from the first kline on, and the close before it for klines without a trade.
     auto it = std::lower_bound(trades_.begin(), trades_.end(), opens.front(),
                                [](const PrintedTrade &t, int64_t ms) { return t.time_ms < ms; });
     Ticks close = it == trades_.begin() ? it->price : std::prev(it)->price;
-    std::string out = "[";
     for (const int64_t open_ms : opens) {
-        const int64_t next = interval.next(open_ms);
-        Ticks open = close, high = close, low = close;
-        Lots volume = 0, taker_volume = 0;
-        int64_t quote = 0, taker_quote = 0, count = 0;
-        for (; it != trades_.end() && it->time_ms < next; ++it) {
-            if (count++ == 0) open = high = low = it->price;
-            high = std::max(high, it->price);
-            low = std::min(low, it->price);
+        KlineRow k{.open_ms = open_ms, .next_ms = interval.next(open_ms)};
+        k.open = k.high = k.low = close;
+        for (; it != trades_.end() && it->time_ms < k.next_ms; ++it) {
+            if (k.count++ == 0) k.open = k.high = k.low = it->price;
+            k.high = std::max(k.high, it->price);
+            k.low = std::min(k.low, it->price);
             close = it->price;
             const int64_t q = it->price * price_.grid.step * it->qty * qty_.grid.step;
-            volume += it->qty;
-            quote += q;
+            k.volume += it->qty;
+            k.quote += q;
             if (!it->buyer_maker) {  // the buyer took: a taker buy
-                taker_volume += it->qty;
-                taker_quote += q;
+                k.taker_volume += it->qty;
+                k.taker_quote += q;
             }
         }
-        if (out.size() > 1) out += ',';
-        fmt::format_to(
-            std::back_inserter(out), R"([{},"{}","{}","{}","{}","{}",{},"{}",{},"{}","{}","0"])",
-            open_ms, format_units(open, price_), format_units(high, price_),
-            format_units(low, price_), format_units(close, price_), format_units(volume, qty_),
-            next - 1, format_quote(quote, price_, qty_), count, format_units(taker_volume, qty_),
-            format_quote(taker_quote, price_, qty_));
+        k.close = close;
+        rows.push_back(k);
     }
-    out += ']';
-    return out;
+    return rows;
+}
+
+std::string Market::kline_event(const KlineInterval &interval, std::string_view name,
+                                int64_t open_ms, bool closed, int64_t event_ms) const {
+    const auto rows = kline_rows(interval, {open_ms});
+    if (rows.empty()) return {};
+    const KlineRow &k = rows.front();
+    return fmt::format(
+        R"({{"e":"kline","E":{},"s":"{}","k":{{"t":{},"T":{},"s":"{}","i":"{}","f":-1,"L":-1,)"
+        R"("o":"{}","c":"{}","h":"{}","l":"{}","v":"{}","n":{},"x":{},"q":"{}","V":"{}","Q":"{}",)"
+        R"("B":"0"}}}})",
+        event_ms, symbol_, k.open_ms, k.next_ms - 1, symbol_, name, format_units(k.open, price_),
+        format_units(k.close, price_), format_units(k.high, price_), format_units(k.low, price_),
+        format_units(k.volume, qty_), k.count, closed ? "true" : "false",
+        format_quote(k.quote, price_, qty_), format_units(k.taker_volume, qty_),
+        format_quote(k.taker_quote, price_, qty_));
 }
 
 std::string Market::depth_json(size_t limit, bool spot) const {

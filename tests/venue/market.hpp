@@ -89,12 +89,29 @@ class Market {
     // (the first ones if `start` is given, else the last ones).
     std::string klines_json(const KlineInterval &interval, std::optional<int64_t> start_ms,
                             std::optional<int64_t> end_ms, size_t limit) const;
+    // The <symbol>@kline_<name> event of the kline opening at `open_ms`, from the trades printed
+    // so far; `closed` is its x.
+    std::string kline_event(const KlineInterval &interval, std::string_view name, int64_t open_ms,
+                            bool closed, int64_t event_ms) const;
 
     // GET /fapi/v1/depth: the top `limit` levels per side of the current book, lastUpdateId the
     // u of the last diff sent (the snapshot's id before any). `spot`: /api/v3/depth's layout,
     // without E and T.
     std::string depth_json(size_t limit, bool spot = false) const;
 
+  private:
+    // One kline of the printed trades; quote amounts in price x quantity units.
+    struct KlineRow {
+        int64_t open_ms = 0, next_ms = 0;
+        Ticks open = 0, high = 0, low = 0, close = 0;
+        Lots volume = 0, taker_volume = 0;
+        int64_t quote = 0, taker_quote = 0, count = 0;
+    };
+    // The klines opening at `opens` (ascending); one without a trade at the close before it.
+    std::vector<KlineRow> kline_rows(const KlineInterval &interval,
+                                     const std::vector<int64_t> &opens) const;
+
+  public:
     const market::Book &book() const { return book_; }
     const std::string &symbol() const { return symbol_; }
     ShownGrid price_grid() const { return price_; }

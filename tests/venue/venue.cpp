@@ -136,6 +136,19 @@ constexpr int64_t kFundingEveryMs = 8 * 3600 * 1000;  // 00:00, 08:00, 16:00 UTC
 // The markPrice streams and how often they push, on whole seconds of exchange time.
 constexpr std::pair<std::string_view, int64_t> kMarkStreams[] = {{"@markPrice@1s", 1000},
                                                                  {"@markPrice", 3000}};
+// The kline streams it serves: each pushes its open kline every 2 s, and the closed one a second
+// after its interval ends (trades stamped before the end may still be on their way until then).
+constexpr std::string_view kKlineStreams[] = {"1m", "3m", "5m", "15m", "1h"};
+
+// A stream frame the venue makes, in the combined-stream envelope.
+Generated generated(std::string stream, std::string_view data) {
+    Generated g{.stream = std::move(stream)};
+    g.text = fmt::format(R"({{"stream":"{}","data":)", g.stream);
+    g.data_at = g.text.size();
+    g.text += data;
+    g.text += '}';
+    return g;
+}
 
 struct Route {
     std::string_view method, path;
@@ -269,10 +282,23 @@ Venue::Venue(Options options)
 
 std::vector<Generated> Venue::before_next() {
     std::vector<Generated> out;
-    if (market_.done() || spot_) return out;  // spot has no mark price and no funding
+    if (market_.done()) return out;
     const int64_t reach = market_.next().event_ms / 1000 * 1000;
     for (; marked_until_ms_ < reach;) {
         const int64_t at = marked_until_ms_ += 1000;
+        for (const std::string_view name : kKlineStreams) {
+            const auto interval = *KlineInterval::parse(name);
+            int64_t open = interval.open_of(at - 1001);
+            const bool closed = interval.next(open) == at - 1000;
+            if (!closed) {
+                if (at % 2000 != 0) continue;
+                open = interval.open_of(at - 1);
+            }
+            auto data = market_.kline_event(interval, name, open, closed, at);
+            if (!data.empty())
+                out.push_back(generated(stream_symbol_ + "@kline_" + std::string(name), data));
+        }
+        if (spot_) continue;  // spot has no mark price and no funding
         const auto mark = market_.mid_1e8();
         if (!mark) continue;
         mark_1e8_ = *mark;
@@ -282,15 +308,9 @@ std::vector<Generated> Venue::before_next() {
             R"({{"e":"markPriceUpdate","E":{},"s":"{}","p":"{}","i":"{}","P":"{}","r":"{}","T":{}}})",
             at, market_.symbol(), price, price, price, format_fixed(options_.funding_rate_1e8, 8),
             next_funding);
-        for (const auto &[suffix, every_ms] : kMarkStreams) {
-            if (at % every_ms != 0) continue;
-            Generated g{.stream = stream_symbol_ + std::string(suffix)};
-            g.text = fmt::format(R"({{"stream":"{}","data":)", g.stream);
-            g.data_at = g.text.size();
-            g.text += data;
-            g.text += '}';
-            out.push_back(std::move(g));
-        }
+        for (const auto &[suffix, every_ms] : kMarkStreams)
+            if (at % every_ms == 0)
+                out.push_back(generated(stream_symbol_ + std::string(suffix), data));
         if (at % kFundingEveryMs == 0)
             exchange_->settle_funding(at, *mark, options_.funding_rate_1e8);
     }

@@ -100,9 +100,10 @@ class Venue {
     // (the frame unless skip_next_depth() says it is to be left out), then calls advance().
     Market &market() { return market_; }
     // What happens in exchange time before the next frame: for each whole second of the
-    // replay's clock that it reaches, the markPrice events of that second (@markPrice@1s every
-    // second, @markPrice every third) from the book as it stands, and at a funding time (every
-    // 8 h UTC) the funding settlement. Call once per frame, before sending it.
+    // replay's clock that it reaches, the kline events due then, the markPrice events of that
+    // second (@markPrice@1s every second, @markPrice every third) from the book as it stands,
+    // and at a funding time (every 8 h UTC) the funding settlement. Call once per frame, before
+    // sending it.
     std::vector<Generated> before_next();
     // True once for the depth diff that `gap` asked to skip (the venue's book still applies it).
     bool skip_next_depth(const Frame &f);

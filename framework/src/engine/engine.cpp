@@ -287,6 +287,7 @@ void Engine::prepare() {
     marks_.assign(instruments_.size(), std::nullopt);
     exchange_seen_.assign(instruments_.size(), 0);
     exchange_seen_at_.assign(instruments_.size(), 0);
+    venue_start_.assign(instruments_.size(), 0);
     tick_amounts_.assign(instruments_.size(), 0);
     load_venues();
     load_notifiers();
@@ -580,6 +581,13 @@ void Engine::seed_history(InstrumentIndex i, const std::vector<market::Candle> &
     auto before = candles_[i].stats();
     size_t warmed = 0;
     candles_[i].seed(history, until, [&](const market::Candle &c) {
+        // Candles of the session's own time (a venue's kline stream, a gap filled after a
+        // resubscribe) are events like those built here.
+        ++warmed;
+        if (c.end() > (venue_start_[i] ? venue_start_[i] : session_start_)) {
+            emit_candle(i, c);
+            return;
+        }
         // Warm-up: kept for keel.candles and fed to indicators; not an on_candle event.
         auto &kept = candle_history_[i][c.length];
         if (kept.size() == kCandleHistory) kept.pop_front();
@@ -589,10 +597,11 @@ void Engine::seed_history(InstrumentIndex i, const std::vector<market::Candle> &
             for (const auto &[len, label] : candle_wants_[k].timeframes)
                 if (len == c.length) strategies_[k]->update_indicators(i, label, c);
         }
-        ++warmed;
     });
     const auto &after = candles_[i].stats();
-    log.info(
+    // One at a time is a venue's kline stream (a closed kline each interval): not news.
+    log.log(
+        history.size() == 1 ? spdlog::level::debug : spdlog::level::info,
         "{}: warmed with {} history candles from {} ({} refused: {} invalid, {} overlapping, {} "
         "unfinished)",
         spec.id, warmed, source,
@@ -1129,6 +1138,7 @@ Summary Engine::run(TimeNs duration) {
                                       ": start failed: " + (err[0] ? err : "no reason given"));
     }
     TimeNs start = now();
+    session_start_ = start;
     TimeNs end = start + duration;
     if (options_.trade_until > 0) end = std::min(end, options_.trade_until);
     // A window that opens later: strategies wait inactive (their indicators still warm up).
@@ -1466,10 +1476,7 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
     std::span<const market::Level> bids(levels, e.bid_count),
         asks(levels + e.bid_count, e.ask_count);
     const TimeNs received = e.receive_ts ? e.receive_ts : now();
-    if (e.ts > 0) {
-        exchange_seen_[i] = e.ts;
-        exchange_seen_at_[i] = received;
-    }
+    if (e.ts > 0) note_exchange_time(i, e.ts, received);
     const bool was_usable = feed.usable();
     auto status = e.snapshot ? feed.on_snapshot(e.ids.last, bids, asks, received, e.ts)
                              : feed.on_delta(e.ids, bids, asks, received, e.ts);
@@ -1522,8 +1529,7 @@ void Engine::process_trade(const QueuedEvent &e) {
         return;
     }
     ++stats_.trade_events;
-    exchange_seen_[e.instrument] = e.ts;
-    exchange_seen_at_[e.instrument] = received;
+    note_exchange_time(e.instrument, e.ts, received);
     // Candles use the venue's trade time; candles the trade closes go out before on_trade.
     candles_[e.instrument].on_trade(e.ts, e.price, e.qty,
                                     [&](const market::Candle &c) { emit_candle(e.instrument, c); });
@@ -1564,6 +1570,12 @@ void Engine::process_mark(const QueuedEvent &e, const Mark &m) {
         trigger_conditionals(i, exec::TriggerPrice::mark, floor2, ceil2);
         deliver_order_events();
     }
+}
+
+void Engine::note_exchange_time(InstrumentIndex i, TimeNs ts, TimeNs received) {
+    if (exchange_seen_[i] == 0) venue_start_[i] = ts - (received - session_start_);
+    exchange_seen_[i] = ts;
+    exchange_seen_at_[i] = received;
 }
 
 TimeNs Engine::market_clock(InstrumentIndex i) const {

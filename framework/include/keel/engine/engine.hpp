@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -359,6 +360,7 @@ class Engine final : public strategy::Services {
     std::vector<InstrumentSpec> instruments_;
     std::vector<bool> defined_;
     std::vector<bool> subscribed_;  // false after Command::unsubscribe: its market data is dropped
+    TimeNs session_start_ = std::numeric_limits<TimeNs>::max();  // when run() started
     // Per instrument: the book behind its venue's sequence rule and the L0 sanitizer, the trade
     // filter, and whether a snapshot has been asked for since the book last became unusable.
     std::vector<market::BookFeed> feeds_;
@@ -376,6 +378,10 @@ class Engine final : public strategy::Services {
     // none yet). Candles close on the venue's clock where it runs behind ours (every venue by
     // its latency; a venue replaying old data by years), so no trade still on its way is late.
     std::vector<TimeNs> exchange_seen_, exchange_seen_at_;
+    // The venue's clock when the session started, from its first market event (0: none yet):
+    // candles ending after it are the session's own, before it warm-up.
+    std::vector<TimeNs> venue_start_;
+    void note_exchange_time(InstrumentIndex i, TimeNs ts, TimeNs received);
     TimeNs market_clock(InstrumentIndex i) const;
     std::vector<CandleWants> candle_wants_;  // per strategy
     // Per strategy, odd while one of its callbacks runs; read by the watchdog thread.
