@@ -832,6 +832,13 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
         int64_t min_lots = 0;
         if (!s->min_qty.empty()) min_lots = lot->to_units(s->min_qty).value_or(0);
         const int64_t step_lots = lot->to_units(s->step_size).value_or(1);
+        // PRICE_FILTER bounds on the tick grid ("0": none); PERCENT_PRICE multipliers as given.
+        auto ticks = [&](const std::string &price) {
+            return price.empty() ? int64_t{0} : tick->to_units(price).value_or(0);
+        };
+        auto multiplier = [](const std::string &m) {
+            return m.empty() ? 0.0 : std::strtod(m.c_str(), nullptr);
+        };
         const keel_instrument_def def = {
             .struct_size = sizeof(keel_instrument_def),
             .id = id,
@@ -848,6 +855,10 @@ uint32_t subscribe(void *self, const char *symbol, keel_instrument_id id, char *
             .sequence_rule =
                 inst.futures ? uint32_t{KEEL_SEQ_BINANCE_FUTURES} : uint32_t{KEEL_SEQ_BINANCE_SPOT},
             .qty_step_lots = step_lots,
+            .min_price_ticks = ticks(s->min_price),
+            .max_price_ticks = ticks(s->max_price),
+            .price_multiplier_up = multiplier(s->multiplier_up),
+            .price_multiplier_down = multiplier(s->multiplier_down),
         };
         inst.host->define_instrument(inst.ctx, &def);
         return KEEL_OK;

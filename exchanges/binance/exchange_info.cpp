@@ -1,5 +1,7 @@
 #include "exchange_info.hpp"
 
+#include <cstdlib>
+
 #include <simdjson.h>
 
 namespace keel::binance {
@@ -70,6 +72,22 @@ std::optional<ExchangeInfo> parse_exchange_info(std::string_view body, std::stri
                 std::string type = text(f, "filterType");
                 if (type == "PRICE_FILTER") {
                     s.tick_size = text(f, "tickSize");
+                    s.min_price = text(f, "minPrice");
+                    s.max_price = text(f, "maxPrice");
+                } else if (type == "PERCENT_PRICE") {
+                    s.multiplier_up = text(f, "multiplierUp");
+                    s.multiplier_down = text(f, "multiplierDown");
+                } else if (type == "PERCENT_PRICE_BY_SIDE") {
+                    // One band for both sides: the wider, so the gate never refuses what the
+                    // venue would take.
+                    auto wider = [&](const char *bid, const char *ask, bool up) {
+                        std::string x = text(f, bid), y = text(f, ask);
+                        const double dx = std::strtod(x.c_str(), nullptr),
+                                     dy = std::strtod(y.c_str(), nullptr);
+                        return (up ? dx >= dy : dx <= dy) ? x : y;
+                    };
+                    s.multiplier_up = wider("bidMultiplierUp", "askMultiplierUp", true);
+                    s.multiplier_down = wider("bidMultiplierDown", "askMultiplierDown", false);
                 } else if (type == "LOT_SIZE") {
                     s.step_size = text(f, "stepSize");
                     s.min_qty = text(f, "minQty");

@@ -7,6 +7,7 @@
 
 #include "codec.hpp"
 #include "data_file.hpp"
+#include "exchange_info.hpp"
 #include "rest_market.hpp"
 
 using namespace keel;
@@ -387,4 +388,42 @@ TEST_CASE("bad market answers are refused with the field, never rounded", "[bina
     refused_usdm(u.parse_force_order(replaced(liquidation, "\"z\": \"0.014\"", "\"z\": \"0.015\"")),
                  "forceOrder.o.z: fills do not add up");
     CHECK(u.force_order().symbol.empty());
+}
+
+TEST_CASE("exchangeInfo gives each symbol's grids, minimums and price limits", "[data][binance]") {
+    for (const auto &[file, spot_market] :
+         {std::pair{"binance/usdm/rest/http_futures_market_exchange_info.json", false},
+          std::pair{"binance/spot/rest/http_spot_market_exchange_info.json", true}}) {
+        INFO(file);
+        std::string error;
+        const auto info = parse_exchange_info(test::data_file(file), error);
+        REQUIRE(info);
+        const SymbolInfo *btc = info->find("BTCUSDT");
+        REQUIRE(btc);
+        if (spot_market) {
+            CHECK(btc->tick_size == "0.01000000");
+            CHECK(btc->min_price == "0.01000000");
+            CHECK(btc->max_price == "1000000.00000000");
+            CHECK(btc->multiplier_up == "5");
+            CHECK(btc->multiplier_down == "0.2");
+        } else {
+            CHECK(btc->tick_size == "0.10");
+            CHECK(btc->min_price == "402");
+            CHECK(btc->max_price == "1246396.60");
+            CHECK(btc->multiplier_up == "1.1000");
+            CHECK(btc->multiplier_down == "0.5454");
+        }
+    }
+    // Spot symbols with a price band per side keep the wider of the two.
+    std::string error;
+    const auto by_side = parse_exchange_info(
+        R"({"symbols":[{"symbol":"XYZUSDT","baseAsset":"XYZ","quoteAsset":"USDT","filters":[
+          {"filterType":"PRICE_FILTER","tickSize":"0.01","minPrice":"0","maxPrice":"0"},
+          {"filterType":"LOT_SIZE","stepSize":"1","minQty":"1"},
+          {"filterType":"PERCENT_PRICE_BY_SIDE","bidMultiplierUp":"1.2","bidMultiplierDown":"0.3",
+           "askMultiplierUp":"4","askMultiplierDown":"0.8","avgPriceMins":5}]}]})",
+        error);
+    REQUIRE(by_side);
+    CHECK(by_side->symbols[0].multiplier_up == "4");
+    CHECK(by_side->symbols[0].multiplier_down == "0.3");
 }

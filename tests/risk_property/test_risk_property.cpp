@@ -130,6 +130,15 @@ std::vector<InstrumentSpec> make_specs() {
         s.min_notional = d.min_notional;
         specs.push_back(s);
     }
+    // BTCUSDT carries the venue's price limits as Binance USD-M's exchangeInfo gives them:
+    // PRICE_FILTER from 402.0 to 1,246,396.6, PERCENT_PRICE 0.5454 to 1.1 x the reference.
+    for (auto &s : specs) {
+        if (s.id != "BTCUSDT") continue;
+        s.min_price = 4020;
+        s.max_price = 12463966;
+        s.price_multiplier_up = 1.1;
+        s.price_multiplier_down = 0.5454;
+    }
     return specs;
 }
 
@@ -412,6 +421,19 @@ Expected oracle(const Inputs &x) {
         ++g_boundaries.min_notional;
     if (x.spec.min_notional > 0 && notional < units(x.spec.min_notional))
         return veto(VetoReason::below_min_notional);
+    // A limit price inside the venue's bounds and its multipliers of the mid (2 x price against
+    // the multiplier x (bid + ask), in double as the venue's own decimal check is not reproduced).
+    if (in.type == OrderType::limit) {
+        if ((x.spec.min_price > 0 && in.price < x.spec.min_price) ||
+            (x.spec.max_price > 0 && in.price > x.spec.max_price))
+            return veto(VetoReason::venue_price_limit);
+        const double two_price = 2.0 * static_cast<double>(in.price);
+        const double two_mid = static_cast<double>(bid + ask);
+        if ((x.spec.price_multiplier_up > 0 && two_price > x.spec.price_multiplier_up * two_mid) ||
+            (x.spec.price_multiplier_down > 0 &&
+             two_price < x.spec.price_multiplier_down * two_mid))
+            return veto(VetoReason::venue_price_limit);
+    }
     // 7. fat finger
     if (!host && std::isfinite(lim.band_pct)) {
         Real touch = static_cast<Real>(bid) + static_cast<Real>(ask);
@@ -532,6 +554,17 @@ std::string broken_limits(const Inputs &x, Lots qty, int mine_today, int mine_la
     const Real mid2 = static_cast<Real>(bid->price + ask->price) * tick;
     const Real order_value = ref_px * size;
     if (spec.min_notional > 0 && !le(spec.min_notional, order_value)) fail("below min_notional");
+    if (in.type == OrderType::limit) {
+        if (spec.min_price > 0 && in.price < spec.min_price) fail("below the venue's min price");
+        if (spec.max_price > 0 && in.price > spec.max_price) fail("above the venue's max price");
+        const Real price2 = 2 * static_cast<Real>(in.price) * tick;
+        if (spec.price_multiplier_up > 0 &&
+            !le(price2, static_cast<Real>(spec.price_multiplier_up) * mid2))
+            fail("above the venue's price band");
+        if (spec.price_multiplier_down > 0 &&
+            !le(static_cast<Real>(spec.price_multiplier_down) * mid2, price2))
+            fail("below the venue's price band");
+    }
 
     const Real equity = pf.equity().to_double();
     std::vector<const config::OrderLimits *> sets{&cfg.order};

@@ -824,6 +824,14 @@ void Engine::on_define_instrument(Venue &venue, const keel_instrument_def &def) 
                 def.qty_step_lots > 1
             ? def.qty_step_lots
             : 1;
+    if (def.struct_size >= offsetof(keel_instrument_def, price_multiplier_down) + sizeof(double)) {
+        spec.min_price = std::max<int64_t>(def.min_price_ticks, 0);
+        spec.max_price = std::max<int64_t>(def.max_price_ticks, 0);
+        // Multipliers that could never hold (NaN, negative, up below 1) are dropped, not obeyed.
+        const double up = def.price_multiplier_up, down = def.price_multiplier_down;
+        spec.price_multiplier_up = std::isfinite(up) && up >= 1 ? up : 0;
+        spec.price_multiplier_down = std::isfinite(down) && down > 0 && down <= 1 ? down : 0;
+    }
     // One tick in Money units, when it is a whole number of them (every real venue's is).
     const double tick_units = def.tick_size * static_cast<double>(Money::kScale);
     tick_amounts_[i] = std::abs(tick_units - std::round(tick_units)) < 1e-6 && tick_units >= 1

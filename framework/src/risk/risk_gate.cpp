@@ -95,6 +95,7 @@ const char *code(VetoReason reason) {
         "NO_STOP",
         "DUPLICATE_ENTRY",
         "REDUCE_ONLY_INCREASES",
+        "VENUE_PRICE_LIMIT",
     };
     auto k = static_cast<int>(reason);
     return k >= 0 && k < kVetoReasonCount ? kCodes[k] : "UNKNOWN";
@@ -364,6 +365,27 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
         return veto(VetoReason::below_min_notional,
                     fmt::format("order notional {:.2f} is below the venue minimum {:.2f}",
                                 notional.to_double(), spec.min_notional));
+    // The venue refuses a limit price outside its filters: so does the gate, with the numbers.
+    if (intent.type == OrderType::limit) {
+        if (spec.min_price > 0 && intent.price < spec.min_price)
+            return veto(
+                VetoReason::venue_price_limit,
+                fmt::format("price {} is below the venue's minimum {}",
+                            spec.price_text(intent.price), spec.price_text(spec.min_price)));
+        if (spec.max_price > 0 && intent.price > spec.max_price)
+            return veto(
+                VetoReason::venue_price_limit,
+                fmt::format("price {} is above the venue's maximum {}",
+                            spec.price_text(intent.price), spec.price_text(spec.max_price)));
+        const double two_mid = static_cast<double>(bid + ask);
+        const double two_price = 2.0 * static_cast<double>(intent.price);
+        if ((spec.price_multiplier_up > 0 && two_price > spec.price_multiplier_up * two_mid) ||
+            (spec.price_multiplier_down > 0 && two_price < spec.price_multiplier_down * two_mid))
+            return veto(VetoReason::venue_price_limit,
+                        fmt::format("price {} is outside the venue's {:g} to {:g} x the mid {}",
+                                    spec.price_text(intent.price), spec.price_multiplier_down,
+                                    spec.price_multiplier_up, spec.mid_text(bid, ask)));
+    }
     // Fat finger: the price an order may trade at. A stop far from the market is its point.
     if (!host && !conditional && !std::isinf(lim.price_band)) {
         // |price - mid| / mid, with the mid kept exact as bid + ask (two mids).

@@ -125,6 +125,12 @@ typedef struct keel_instrument_def {
      * venue whose books carry finer sizes than its orders may (Binance spot: books to 1e-8 BTC,
      * orders on a 0.00001 step), lot_size is the book's unit and this the orders' step. */
     int64_t qty_step_lots;
+    /* ABI 1.5: the venue's limits on a limit order's price (0: none). It must lie within
+     * [min_price_ticks, max_price_ticks] and within [price_multiplier_down, price_multiplier_up]
+     * times the venue's reference price (Binance PERCENT_PRICE: the mark on USD-M, a 5-minute
+     * average on spot); the host's gate measures against the mid. */
+    int64_t min_price_ticks, max_price_ticks;
+    double price_multiplier_up, price_multiplier_down;
 } keel_instrument_def;
 
 /* ABI 1.1. The sequence rule a venue's book events follow; the host's sync component buffers

@@ -167,6 +167,24 @@ SCENARIO("malformed orders are refused before anything else", "[risk]") {
                       "100.00");
             }
         }
+        WHEN("the venue limits limit prices (Binance PRICE_FILTER and PERCENT_PRICE)") {
+            d.specs[0].min_price = 4020;     // 402.0
+            d.specs[0].max_price = 1000000;  // 100,000.0
+            d.specs[0].price_multiplier_up = 1.1;
+            d.specs[0].price_multiplier_down = 0.9;
+            THEN("VENUE_PRICE_LIMIT outside them, against the mid 60,000.05; market orders pass") {
+                CHECK(d.decide(limit(Side::buy, 5, 660100)) == VetoReason::venue_price_limit);
+                CHECK_FALSE(d.decide(limit(Side::buy, 5, 660000)));
+                CHECK(d.decide(limit(Side::sell, 5, 539990)) == VetoReason::venue_price_limit);
+                CHECK_FALSE(d.decide(limit(Side::sell, 5, 540010)));
+                d.specs[0].price_multiplier_up = d.specs[0].price_multiplier_down = 0;
+                CHECK(d.message(limit(Side::buy, 5, 1000001)) ==
+                      "VENUE_PRICE_LIMIT: price 100000.1 is above the venue's maximum 100000.0");
+                CHECK(d.message(limit(Side::buy, 5, 4019)) ==
+                      "VENUE_PRICE_LIMIT: price 401.9 is below the venue's minimum 402.0");
+                CHECK_FALSE(d.decide(order(Side::buy, 5)));
+            }
+        }
         WHEN("the book is crossed or empty") {
             d.books[0] = market::Book{};
             THEN("NO_MARKET") {

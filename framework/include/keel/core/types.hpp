@@ -38,6 +38,9 @@ struct InstrumentSpec {
     Lots min_qty_lots = 0;
     Lots qty_step_lots = 1;  // orders: a multiple of this many lots (books may be finer)
     double min_notional = 0;
+    // A limit price within [min_price, max_price] and within [down, up] x the mid (0: none).
+    Ticks min_price = 0, max_price = 0;
+    double price_multiplier_up = 0, price_multiplier_down = 0;
 
     double price(Ticks t) const { return static_cast<double>(t) * tick_size; }
     double qty(Lots l) const { return static_cast<double>(l) * lot_size; }

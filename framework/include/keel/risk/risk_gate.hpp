@@ -56,8 +56,9 @@ enum class VetoReason : uint8_t {
     no_stop,                  // NO_STOP: require_stop and the order carries none
     duplicate_entry,          // DUPLICATE_ENTRY
     reduce_only_increases,    // REDUCE_ONLY_INCREASES
+    venue_price_limit,        // VENUE_PRICE_LIMIT: outside the venue's price filters
 };
-inline constexpr int kVetoReasonCount = static_cast<int>(VetoReason::reduce_only_increases) + 1;
+inline constexpr int kVetoReasonCount = static_cast<int>(VetoReason::venue_price_limit) + 1;
 const char *code(VetoReason reason);
 
 struct Veto {
