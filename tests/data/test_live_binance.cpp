@@ -671,3 +671,37 @@ TEST_CASE("an order of a batch the venue refuses is rejected with its reason, th
     CHECK(placed_once(account) == 6);  // the refused one was never an order there
     CHECK(simdjson::dom::array(account["openOrders"]).size() == 0);
 }
+
+// The venue sends an order's user-data events before its answer, so keel knows these orders from
+// the stream before the 503 arrives; what is checked is the end: each order placed once, none
+// lost, none rejected.
+TEST_CASE("a batch answered 503 although the venue placed it leaves each order placed once",
+          "[data][live][network][batch]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir);
+    ask_venue(venue, "POST", "/keel-test/misbehave?what=unknown&n=1");
+    engine::Engine e(live_config(dir, venue,
+                                 batch_trader("{0.005, 0.005, 0.005, 0.005, 0.005, "
+                                              "0.005, 0.005}")
+                                     .c_str(),
+                                 test::usdm::kExchangeInfo, kBatchRisk),
+                     live_options());
+    auto summary = e.run(TimeNs{8} * 1'000'000'000);
+    INFO("venue stderr: " << venue.process().err());
+    INFO("rejections:" << *e.strategy("trader")->global_as_string("reasons"));
+    CHECK(global(e, "accepted") == 7);
+    CHECK(global(e, "cancelled") == 7);
+    CHECK(global(e, "rejected") == 0);
+    CHECK(summary.live.resent == 0);
+    CHECK(summary.live.unknown_updates == 0);
+
+    std::string state = ask_venue(venue, "GET", "/keel-test/state");
+    INFO(state);
+    simdjson::dom::parser parser;
+    simdjson::dom::element root = parser.parse(state);
+    CHECK(int64_t(root["answered"]["503"]) == 1);
+    CHECK(int64_t(root["batchRequests"]) == 2);
+    simdjson::dom::object account = root["account"];
+    CHECK(placed_once(account) == 7);
+    CHECK(simdjson::dom::array(account["openOrders"]).size() == 0);
+}
