@@ -928,6 +928,18 @@ uint32_t place_order(void *self, const keel_order_request *order, char *err, siz
     return inst.execution->place(*order, err, err_size);
 }
 
+uint32_t place_orders(void *self, const keel_order_request *orders, uint32_t count, char *err,
+                      size_t err_size) {
+    auto &inst = *static_cast<Instance *>(self);
+    if (count == 0) return KEEL_OK;
+    if (!inst.execution || !inst.live || !orders) {
+        set_error(err, err_size,
+                  "binance: trading is off (it needs api_key and api_secret, and a live session)");
+        return KEEL_ERROR;
+    }
+    return inst.execution->place_many(orders, count, err, err_size);
+}
+
 uint32_t cancel_order(void *self, keel_instrument_id instrument, const char *client_order_id,
                       char *err, size_t err_size) {
     auto &inst = *static_cast<Instance *>(self);
@@ -1091,6 +1103,7 @@ constexpr keel_exchange_plugin k_descriptor = {
     .on_link = &on_link,
     .request_history = &request_history,
     .unsubscribe = &unsubscribe,
+    .place_orders = &place_orders,
 };
 
 constexpr keel_plugin_info k_info = {

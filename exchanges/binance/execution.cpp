@@ -19,6 +19,18 @@ std::string grid_text(int64_t units, market::DecimalGrid grid) {
     return digits;
 }
 
+// A JSON string. Binance's names and values need no escaping (client order ids included:
+// ^[.A-Z:/a-z0-9_-]{1,36}$), but one the venue would refuse must not break its neighbours.
+std::string json_string(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') out.push_back('\\');
+        if (static_cast<unsigned char>(c) < 0x20) continue;  // never in a valid parameter
+        out.push_back(c);
+    }
+    return out + "\"";
+}
+
 }  // namespace
 
 Execution::Execution(const keel_host_api *host, void *ctx, ExecutionConfig config,
@@ -102,19 +114,58 @@ void Execution::refuse(const Pending &p, keel_venue_reason reason, int32_t code,
     host_->emit_order_update(ctx_, &abi);
 }
 
-uint32_t Execution::place(const keel_order_request &o, char *err, size_t err_size) {
+Execution::Pending Execution::pending_of(const keel_order_request &o) {
+    return {.kind = Kind::place,
+            .instrument = o.instrument,
+            .client_order_id = o.client_order_id ? o.client_order_id : "",
+            .side = static_cast<keel_side>(o.side),
+            .qty_lots = o.qty_lots,
+            .price_ticks = o.price_ticks};
+}
+
+bool Execution::order_fields(const keel_order_request &o, OrderFields &fields, char *err,
+                             size_t err_size) const {
     std::string symbol;
     const SymbolGrid *g = grid_of_(o.instrument, symbol);
     if (!g || !o.client_order_id) {
         std::snprintf(err, err_size, "binance: unknown instrument %u", o.instrument);
-        return KEEL_ERROR;
+        return false;
     }
-    Pending p{.kind = Kind::place,
-              .instrument = o.instrument,
-              .client_order_id = o.client_order_id,
-              .side = static_cast<keel_side>(o.side),
-              .qty_lots = o.qty_lots,
-              .price_ticks = o.price_ticks};
+    fields = {{"symbol", symbol}, {"side", o.side == KEEL_SIDE_SELL ? "SELL" : "BUY"}};
+    if (o.type == KEEL_ORDER_MARKET) {
+        fields.emplace_back("type", "MARKET");
+    } else if (o.time_in_force == KEEL_TIF_POST_ONLY && !config_.futures) {
+        fields.emplace_back("type", "LIMIT_MAKER");
+    } else {
+        const char *tif = o.time_in_force == KEEL_TIF_IOC         ? "IOC"
+                          : o.time_in_force == KEEL_TIF_FOK       ? "FOK"
+                          : o.time_in_force == KEEL_TIF_POST_ONLY ? "GTX"
+                                                                  : "GTC";
+        fields.emplace_back("type", "LIMIT");
+        fields.emplace_back("timeInForce", tif);
+    }
+    fields.emplace_back("quantity", grid_text(o.qty_lots, g->qty));
+    if (o.type == KEEL_ORDER_LIMIT)
+        fields.emplace_back("price", grid_text(o.price_ticks, g->price));
+    if ((o.flags & KEEL_ORDER_REDUCE_ONLY) && config_.futures)
+        fields.emplace_back("reduceOnly", "true");
+    fields.emplace_back("newClientOrderId", o.client_order_id);
+    if (config_.futures) fields.emplace_back("newOrderRespType", "RESULT");
+    return true;
+}
+
+void Execution::note_placed(const std::string &client_order_id) {
+    const int64_t now = host_->now_ns(ctx_);
+    if (placed_at_ns_.size() > 4096)  // forget what can no longer arrive
+        std::erase_if(placed_at_ns_,
+                      [&](const auto &e) { return !may_still_arrive(e.first, now); });
+    placed_at_ns_[client_order_id] = now;
+}
+
+uint32_t Execution::place(const keel_order_request &o, char *err, size_t err_size) {
+    OrderFields fields;
+    if (!order_fields(o, fields, err, err_size)) return KEEL_ERROR;
+    Pending p = pending_of(o);
     keel_venue_reason why;
     if (limits_.blocked(host_->now_ns(ctx_), why)) {
         // Not sent: asking again while Binance says wait is what turns a 429 into a 418 ban.
@@ -122,32 +173,65 @@ uint32_t Execution::place(const keel_order_request &o, char *err, size_t err_siz
         return KEEL_OK;
     }
     Query q;
-    q.add("symbol", symbol).add("side", o.side == KEEL_SIDE_SELL ? "SELL" : "BUY");
-    if (o.type == KEEL_ORDER_MARKET) {
-        q.add("type", "MARKET");
-    } else if (o.time_in_force == KEEL_TIF_POST_ONLY && !config_.futures) {
-        q.add("type", "LIMIT_MAKER");
-    } else {
-        const char *tif = o.time_in_force == KEEL_TIF_IOC         ? "IOC"
-                          : o.time_in_force == KEEL_TIF_FOK       ? "FOK"
-                          : o.time_in_force == KEEL_TIF_POST_ONLY ? "GTX"
-                                                                  : "GTC";
-        q.add("type", "LIMIT").add("timeInForce", tif);
-    }
-    q.add("quantity", grid_text(o.qty_lots, g->qty));
-    if (o.type == KEEL_ORDER_LIMIT) q.add("price", grid_text(o.price_ticks, g->price));
-    if ((o.flags & KEEL_ORDER_REDUCE_ONLY) && config_.futures) q.add("reduceOnly", "true");
-    q.add("newClientOrderId", o.client_order_id);
-    if (config_.futures) q.add("newOrderRespType", "RESULT");
-    const int64_t now = host_->now_ns(ctx_);
-    if (placed_at_ns_.size() > 4096)  // forget what can no longer arrive
-        std::erase_if(placed_at_ns_,
-                      [&](const auto &e) { return !may_still_arrive(e.first, now); });
-    placed_at_ns_[o.client_order_id] = now;
+    for (const auto &[name, value] : fields) q.add(name, value);
+    note_placed(p.client_order_id);
     if (!send("POST", path("/fapi/v1/order", "/api/v3/order"), q.text(), true, std::move(p))) {
         std::snprintf(err, err_size, "binance: the host refused the request");
         return KEEL_ERROR;
     }
+    return KEEL_OK;
+}
+
+uint32_t Execution::place_many(const keel_order_request *orders, uint32_t count, char *err,
+                               size_t err_size) {
+    std::vector<std::pair<Pending, std::string>> unsent;  // and why
+    const auto place_one = [&](const keel_order_request &o) {
+        if (place(o, err, err_size) != KEEL_OK) unsent.emplace_back(pending_of(o), err);
+    };
+    for (uint32_t first = 0; first < count; first += kMaxBatch) {
+        const uint32_t n = std::min(kMaxBatch, count - first);
+        // Spot has no batch endpoint, and one order alone weighs less as itself.
+        if (!config_.futures || n == 1) {
+            for (uint32_t k = first; k < first + n; ++k) place_one(orders[k]);
+            continue;
+        }
+        Pending batch{.kind = Kind::place_batch};
+        std::string json = "[";
+        for (uint32_t k = first; k < first + n; ++k) {
+            OrderFields fields;
+            if (!order_fields(orders[k], fields, err, err_size)) {
+                unsent.emplace_back(pending_of(orders[k]), err);
+                continue;
+            }
+            json += json.size() > 1 ? ",{" : "{";
+            for (size_t f = 0; f < fields.size(); ++f)
+                json += (f ? "," : "") + json_string(fields[f].first) + ":" +
+                        json_string(fields[f].second);
+            json += "}";
+            batch.batch.push_back(pending_of(orders[k]));
+        }
+        json += "]";
+        if (batch.batch.empty()) continue;
+        keel_venue_reason why;
+        if (limits_.blocked(host_->now_ns(ctx_), why)) {
+            for (const auto &p : batch.batch)
+                refuse(p, why, 0, "not sent: the venue's rate limit asks us to wait");
+            continue;
+        }
+        for (const auto &p : batch.batch) note_placed(p.client_order_id);
+        std::vector<Pending> orders_sent = batch.batch;
+        Query q;
+        q.add("batchOrders", json);
+        if (!send("POST", "/fapi/v1/batchOrders", q.text(), true, std::move(batch)))
+            for (auto &p : orders_sent)
+                unsent.emplace_back(std::move(p), "binance: the host refused the request");
+    }
+    if (unsent.size() == count) {
+        std::snprintf(err, err_size, "%s", unsent.back().second.c_str());
+        return KEEL_ERROR;
+    }
+    // The others are on their way, so these are told one by one: the host sends them again.
+    for (const auto &[p, why] : unsent) refuse(p, KEEL_VENUE_TRANSIENT, 0, "not sent: " + why);
     return KEEL_OK;
 }
 
@@ -209,12 +293,39 @@ void Execution::reconcile() {
     reconcile_retry_ns_ = sent ? 0 : limits_.resume_at(host_->now_ns(ctx_));
 }
 
+void Execution::emit_order(const OrderUpdate &u, const std::string &client_order_id) {
+    OrderUpdate copy = u;
+    if (copy.client_order_id.empty()) copy.client_order_id = client_order_id;
+    auto abi = copy.abi();
+    host_->emit_order_update(ctx_, &abi);
+}
+
 void Execution::emit_orders(const std::string &client_order_id) {
-    for (auto &u : codec_.orders()) {
-        OrderUpdate copy = u;
-        if (copy.client_order_id.empty()) copy.client_order_id = client_order_id;
-        auto abi = copy.abi();
-        host_->emit_order_update(ctx_, &abi);
+    for (const auto &u : codec_.orders()) emit_order(u, client_order_id);
+}
+
+void Execution::on_batch_answer(const Pending &p, std::string_view body) {
+    if (!codec_.parse_orders(body)) {
+        // As with a single order's unreadable answer: the host asks when it hears nothing.
+        log(KEEL_LOG_ERROR, "batch answer: " + codec_.error());
+        return;
+    }
+    const auto &answers = codec_.orders();
+    if (answers.size() != p.batch.size()) {
+        // Which answer is whose cannot be told: each order is asked about.
+        log(KEEL_LOG_ERROR, "batch answer with " + std::to_string(answers.size()) +
+                                " elements for " + std::to_string(p.batch.size()) + " orders");
+        for (const auto &o : p.batch)
+            refuse(o, KEEL_VENUE_UNKNOWN_OUTCOME, 0, "batch answer not understood");
+        return;
+    }
+    for (size_t k = 0; k < answers.size(); ++k) {
+        const auto &u = answers[k];
+        // An element refused on its own is that order's refusal, read as a single one's is.
+        if (u.state == KEEL_ORDER_STATE_REJECTED && u.client_order_id.empty())
+            refuse(p.batch[k], u.reason, u.venue_code, u.message);
+        else
+            emit_order(u, p.batch[k].client_order_id);
     }
 }
 
@@ -241,14 +352,16 @@ void Execution::on_answer(const keel_frame &f) {
                 ": nothing is sent for " + std::to_string(wait) + " s");
     std::string_view body(f.data, f.size);
     // What the host must hear about whatever becomes of it: the order's requests.
-    const bool about_an_order = p.kind == Kind::place || p.kind == Kind::cancel ||
-                                p.kind == Kind::query_order || p.kind == Kind::query_trades;
+    const bool about_an_order = p.kind == Kind::place || p.kind == Kind::place_batch ||
+                                p.kind == Kind::cancel || p.kind == Kind::query_order ||
+                                p.kind == Kind::query_trades;
     if (f.http_status == 0) {
         // No answer: a request that never left can go again; one that may have arrived is
         // resolved by asking the venue, never by sending it twice.
         if (about_an_order)
-            refuse(p, f.unsent ? KEEL_VENUE_TRANSIENT : KEEL_VENUE_UNKNOWN_OUTCOME, 0,
-                   std::string(body));
+            for (const auto &o : orders_of(p))
+                refuse(o, f.unsent ? KEEL_VENUE_TRANSIENT : KEEL_VENUE_UNKNOWN_OUTCOME, 0,
+                       std::string(body));
         log(KEEL_LOG_WARN, "request without an answer: " + std::string(body));
         if (p.kind == Kind::listen_key || p.kind == Kind::server_time)
             retry_later(p.kind, host_->now_ns(ctx_));
@@ -289,7 +402,7 @@ void Execution::on_answer(const keel_frame &f) {
             refuse(p, KEEL_VENUE_UNKNOWN_OUTCOME, e.code,
                    e.message + " (the order may still arrive within recvWindow)");
         else if (about_an_order)
-            refuse(p, e.reason, e.code, e.message);
+            for (const auto &o : orders_of(p)) refuse(o, e.reason, e.code, e.message);
         else
             log(KEEL_LOG_WARN, "HTTP " + std::to_string(f.http_status) + ": " + e.message);
         if (p.kind == Kind::listen_key || p.kind == Kind::server_time)
@@ -355,6 +468,9 @@ void Execution::on_answer(const keel_frame &f) {
                 send("GET", path("/fapi/v1/userTrades", "/api/v3/myTrades"), q.text(), true,
                      std::move(next));
             }
+            break;
+        case Kind::place_batch:
+            on_batch_answer(p, body);
             break;
         case Kind::query_trades:
             if (codec_.parse_trades(body))

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +47,12 @@ class Execution {
     // configured) and opens the user-data stream.
     void start(std::vector<std::string> symbols);
     uint32_t place(const keel_order_request &order, char *err, size_t err_size);
+    // Several orders: USD-M in requests of up to kMaxBatch (POST /fapi/v1/batchOrders), spot one
+    // by one. KEEL_ERROR only when none could be sent; otherwise an order that could not is
+    // refused as transient (sent again with the same id).
+    uint32_t place_many(const keel_order_request *orders, uint32_t count, char *err,
+                        size_t err_size);
+    static constexpr uint32_t kMaxBatch = 5;  // Binance USD-M batchOrders
     uint32_t cancel(keel_instrument_id instrument, const char *client_order_id, char *err,
                     size_t err_size);
     uint32_t query(keel_instrument_id instrument, const char *client_order_id, char *err,
@@ -67,6 +74,7 @@ class Execution {
         listen_key,
         keepalive,
         place,
+        place_batch,
         cancel,
         query_order,
         query_trades,
@@ -83,7 +91,11 @@ class Execution {
         keel_side side = KEEL_SIDE_BUY;
         int64_t qty_lots = 0, price_ticks = 0;
         int64_t sent_ns = 0;
+        std::vector<Pending> batch;  // place_batch: its orders, in the order sent
     };
+    // A new order's parameters by Binance's names, as a single order and each element of a batch
+    // send them.
+    using OrderFields = std::vector<std::pair<std::string_view, std::string>>;
 
     // Sends a request; false (nothing sent) if the host refused it.
     bool send(const char *method, const std::string &path, const std::string &query, bool sign,
@@ -95,7 +107,20 @@ class Execution {
     // venue lets us send.
     void retry_later(Kind kind, int64_t now_ns);
     void refuse(const Pending &p, keel_venue_reason reason, int32_t code, std::string message);
+    // What `o` sends (false, err set: an instrument not subscribed).
+    bool order_fields(const keel_order_request &o, OrderFields &fields, char *err,
+                      size_t err_size) const;
+    static Pending pending_of(const keel_order_request &o);
+    void note_placed(const std::string &client_order_id);
+    // The orders a request is about: a batch's, or its own.
+    static std::span<const Pending> orders_of(const Pending &p) {
+        return p.kind == Kind::place_batch ? std::span<const Pending>(p.batch)
+                                           : std::span<const Pending>(&p, 1);
+    }
+    void emit_order(const OrderUpdate &u, const std::string &client_order_id);
     void emit_orders(const std::string &client_order_id = {});
+    // A batch's answer: one element per order, in the order sent.
+    void on_batch_answer(const Pending &p, std::string_view body);
     void emit_account();
     void open_user_stream(const std::string &listen_key);
     void reconcile();

@@ -20,20 +20,30 @@ namespace {
 const std::filesystem::path kSpotData = std::filesystem::path(KEEL_DATA_DIR) / "binance/spot";
 
 // Buys at market once the book is up, then rests a sell far above the book and cancels it once
-// accepted; an off-step quantity is vetoed by the gate before it can reach the venue.
+// accepted; an off-step quantity is vetoed by the gate before it can reach the venue. Two buys far
+// below the book in one callback are handed over together, and go one by one (spot has no batch
+// endpoint); each is cancelled once accepted.
 constexpr const char *kSpotTrader = R"(
 n, fills, accepted, cancelled, rejected, filled_qty = 0, 0, 0, 0, 0, 0
 reasons = ""
 local entry, resting
+local far = {}
 function on_book(inst, book)
   n = n + 1
   if n == 20 then keel.order{ instrument = "BTCUSDT", side = "buy", qty = 0.000015 } end
   if n == 50 then entry = keel.order{ instrument = "BTCUSDT", side = "buy", qty = 0.001 } end
+  if n == 60 then
+    local bid = keel.book("BTCUSDT"):best_bid()
+    for k = 1, 2 do
+      far[keel.order{ instrument = "BTCUSDT", side = "buy", qty = 0.001, type = "limit",
+                      price = math.floor(bid * 0.97) - k }] = true
+    end
+  end
 end
 function on_order(o)
   if o.status == "accepted" then
     accepted = accepted + 1
-    if o.id == resting then keel.cancel(resting) end
+    if o.id == resting or far[o.id] then keel.cancel(o.id) end
   end
   if o.status == "cancelled" then cancelled = cancelled + 1 end
   if o.status == "rejected" then
@@ -83,6 +93,8 @@ instruments:
   - {{ symbol: BTCUSDT, venue: binance, kind: spot }}
 strategies:
   - {{ name: trader, file: trader.lua, instruments: [BTCUSDT] }}
+risk:
+  no_duplicate_entry: false
 )",
                                  dir.path().string(),
                                  (kSpotData / "rest/http_spot_market_exchange_info.json").string(),
@@ -106,8 +118,9 @@ strategies:
     // 0.000015 BTC is on the book's grid but not on the 0.00001 step: the gate's veto.
     CHECK(std::stoi(global("rejected")) == 1);
     CHECK(global("reasons").find("INVALID_QUANTITY") != std::string::npos);
-    CHECK(std::stoi(global("accepted")) == 2);
-    CHECK(std::stoi(global("cancelled")) == 1);
+    CHECK(std::stoi(global("accepted")) == 4);
+    CHECK(std::stoi(global("cancelled")) == 3);
+    CHECK(summary.live.batches == 1);  // the two far buys, handed over together
     CHECK(std::stod(global("filled_qty")) == Approx(0.001));
     CHECK(summary.live.unknown_updates == 0);
 
@@ -115,6 +128,7 @@ strategies:
     INFO(state);
     simdjson::dom::parser parser;
     simdjson::dom::element root = parser.parse(state);
+    CHECK(int64_t(root["batchRequests"]) == 0);  // one by one through /api/v3/order
     simdjson::dom::object account = root["account"];
     CHECK(simdjson::dom::array(account["openOrders"]).size() == 0);
     uint64_t placed = 0;
@@ -123,7 +137,7 @@ strategies:
         CHECK(int64_t(times) == 1);
         ++placed;
     }
-    CHECK(placed == 2);  // the vetoed order never reached the venue
+    CHECK(placed == 4);  // the vetoed order never reached the venue
     CHECK(int64_t(account["fills"]) == static_cast<int64_t>(summary.fills));
 
     // The buy's commission was paid in BTC: keel holds what the venue credited, 0.001 BTC less

@@ -411,6 +411,100 @@ class Trading(unittest.TestCase):
         self.assertIn("NEW", seen)
 
 
+class BatchOrders(unittest.TestCase):
+    """POST /fapi/v1/batchOrders: each order as POST /fapi/v1/order takes it, answered in order."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.venue = Venue()
+        cls.market = cls.venue.ws("/stream?streams=btcusdt@depth@0ms")
+        cls.market.recv()
+        cls.venue.request("POST", "/keel-test/misbehave", {"what": "stall", "ms": 600000})
+        status, _, body = cls.venue.request("POST", "/fapi/v1/listenKey", key=API_KEY)
+        assert status == 200, body
+        cls.user = cls.venue.ws("/ws/" + body["listenKey"])
+        assert cls.user.status == 101
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.market.close()
+        cls.user.close()
+        assert cls.venue.stop() == 0
+
+    def post_batch(self, orders, tamper=False):
+        params = {"batchOrders": json.dumps(orders), "timestamp": int(time.time() * 1000)}
+        return self.venue.request("POST", "/fapi/v1/batchOrders", params, signed=True,
+                                  tamper=tamper)
+
+    @staticmethod
+    def limit(cid, price="30000.00"):
+        return dict(symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                    quantity="0.010", price=price, newClientOrderId=cid)
+
+    def batch_requests(self):
+        return self.venue.request("GET", "/keel-test/state")[2]["batchRequests"]
+
+    def test_orders_answered_in_order_with_their_own_errors(self):
+        before = self.batch_requests()
+        _, headers, _ = self.venue.request("GET", "/fapi/v1/time")
+        weight = int(headers["X-MBX-USED-WEIGHT-1M"])
+        status, headers, answers = self.post_batch(
+            [self.limit("batch-1"), self.limit("batch-2", price="30000.05"),
+             self.limit("batch-3")])
+        self.assertEqual(status, 200, answers)
+        self.assertIn(int(headers["X-MBX-USED-WEIGHT-1M"]), (weight + 5, 5))  # 5 (a new minute)
+        self.assertEqual([a.get("clientOrderId") for a in answers], ["batch-1", None, "batch-3"])
+        self.assertEqual([a.get("status") for a in answers], ["NEW", None, "NEW"])
+        self.assertEqual((answers[1]["code"], answers[1]["msg"]),
+                         (-4014, "Price not increased by tick size."))
+        self.assertEqual(self.batch_requests(), before + 1)
+        # The user stream reports each as a single order's NEW.
+        new = []
+        while len(new) < 2:
+            e = json.loads(self.user.recv())
+            if e["e"] == "ORDER_TRADE_UPDATE" and e["o"]["c"].startswith("batch-"):
+                self.assertEqual(e["o"]["x"], "NEW")
+                new.append(e["o"]["c"])
+        self.assertEqual(new, ["batch-1", "batch-3"])
+        # An id already resting is refused as a single order's would be; the rest go on.
+        status, _, answers = self.post_batch([self.limit("batch-4"), self.limit("batch-1")])
+        self.assertEqual(status, 200, answers)
+        self.assertEqual(answers[0]["status"], "NEW")
+        self.assertEqual((answers[1]["code"], answers[1]["msg"]),
+                         (-4116, "ClientOrderId is duplicated."))
+        placed = self.venue.request("GET", "/keel-test/state")[2]["account"][
+            "ordersPlacedPerClientOrderId"]
+        self.assertEqual({k: v for k, v in placed.items() if k.startswith("batch-")},
+                         {"batch-1": 1, "batch-3": 1, "batch-4": 1})
+        _, _, open_orders = self.venue.signed("GET", "/fapi/v1/openOrders", symbol="BTCUSDT")
+        self.assertEqual(sorted(o["clientOrderId"] for o in open_orders),
+                         ["batch-1", "batch-3", "batch-4"])
+        for cid in ("batch-1", "batch-3", "batch-4"):
+            self.venue.signed("DELETE", "/fapi/v1/order", symbol="BTCUSDT", origClientOrderId=cid)
+
+    def test_six_orders_or_none_are_refused_whole(self):
+        before = self.batch_requests()
+        for orders in ([self.limit(f"six-{k}") for k in range(6)], []):
+            status, _, body = self.post_batch(orders)
+            self.assertEqual((status, body["code"]), (400, -1102), body)
+            self.assertIn("batchOrders", body["msg"])
+        status, _, body = self.venue.request(
+            "POST", "/fapi/v1/batchOrders", {"batchOrders": "[{not json",
+                                             "timestamp": int(time.time() * 1000)}, signed=True)
+        self.assertEqual((status, body["code"]), (400, -1102), body)
+        self.assertEqual(self.batch_requests(), before)
+        placed = self.venue.request("GET", "/keel-test/state")[2]["account"][
+            "ordersPlacedPerClientOrderId"]
+        self.assertFalse([k for k in placed if k.startswith("six-")])
+
+    def test_bad_signature(self):
+        before = self.batch_requests()
+        status, _, body = self.post_batch([self.limit("unsigned-1")], tamper=True)
+        self.assertEqual((status, body["code"], body["msg"]),
+                         (400, -1022, "Signature for this request is not valid."))
+        self.assertEqual(self.batch_requests(), before)
+
+
 class MakerFills(unittest.TestCase):
     def test_resting_limit_fills_on_recorded_trades(self):
         venue = Venue()

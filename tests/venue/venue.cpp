@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "exchange.hpp"
 #include "keel/market/capture.hpp"
@@ -108,6 +109,40 @@ Reply reply_of(Answer a) {
     return Reply{.status = a.status, .body = std::move(a.body)};
 }
 
+constexpr size_t kMaxBatch = 5;  // orders per POST /fapi/v1/batchOrders
+
+// The orders of POST /fapi/v1/batchOrders: its `batchOrders` parameter, a JSON array of 1 to 5
+// objects whose fields are a single order's parameters. Binance documents no separate code for
+// too many orders; like an empty or malformed list they get -1102.
+std::optional<Answer> read_batch(const Params &params, std::vector<Params> &orders) {
+    const auto malformed = [] {
+        return error(400, -1102,
+                     "Mandatory parameter 'batchOrders' was not sent, was empty/null, or "
+                     "malformed.");
+    };
+    const auto text = find(params, "batchOrders");
+    if (!text) return malformed();
+    simdjson::dom::parser parser;
+    simdjson::dom::array list;
+    if (parser.parse(text->data(), text->size()).get_array().get(list) || list.size() == 0 ||
+        list.size() > kMaxBatch)
+        return malformed();
+    for (simdjson::dom::element e : list) {
+        simdjson::dom::object o;
+        if (e.get_object().get(o)) return malformed();
+        Params order;
+        for (auto field : o) {
+            // Strings as Binance documents them; a bare number or boolean reads as its text.
+            std::string_view value;
+            order.emplace_back(std::string(field.key), field.value.get_string().get(value)
+                                                           ? simdjson::minify(field.value)
+                                                           : std::string(value));
+        }
+        orders.push_back(std::move(order));
+    }
+    return std::nullopt;
+}
+
 // GET /fapi/v1/depth's weight by limit, as Binance documents it.
 int64_t depth_weight(int64_t limit) {
     if (limit <= 50) return 2;
@@ -165,6 +200,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/fapi/v1/depth", 0, false},   // by limit: depth_weight
     {"GET", "/fapi/v1/klines", 0, false},  // by limit: klines_weight
     {"POST", "/fapi/v1/order", 1, true},
+    {"POST", "/fapi/v1/batchOrders", 5, true},
     {"DELETE", "/fapi/v1/order", 1, true},
     {"GET", "/fapi/v1/order", 1, true},
     {"GET", "/fapi/v1/openOrders", 1, true},
@@ -402,11 +438,18 @@ Reply Venue::with_faults(const Request &request, std::string_view path, const Pa
     if (is_signed || key_only(path)) {
         if (auto refused = authenticate(request, params, now_ms)) return std::move(*refused);
     }
+    std::vector<Params> batch;  // POST /fapi/v1/batchOrders: its orders
+    if (path == "/fapi/v1/batchOrders")
+        if (auto refused = read_batch(params, batch)) return reply_of(std::move(*refused));
+    const size_t new_orders =
+        !batch.empty() ? batch.size()
+        : (path == "/fapi/v1/order" || path == "/api/v3/order") && request.method == "POST" ? 1
+                                                                                            : 0;
     std::vector<std::pair<std::string, std::string>> order_counts;
-    if ((path == "/fapi/v1/order" || path == "/api/v3/order") && request.method == "POST") {
-        if (auto refused = count_order(now_ms, order_counts)) return std::move(*refused);
-    }
-    Reply reply = route(request, path, params, now_ms);
+    if (new_orders > 0)
+        if (auto refused = count_orders(now_ms, new_orders, order_counts))
+            return std::move(*refused);
+    Reply reply = batch.empty() ? route(request, path, params, now_ms) : place_batch(batch, now_ms);
     for (auto &h : order_counts) reply.headers.push_back(std::move(h));
     if (!flaky_.on()) return reply;
     if (chance(flaky_.p503_after) && fault("503_after")) {
@@ -428,14 +471,15 @@ Reply Venue::with_faults(const Request &request, std::string_view path, const Pa
     return reply;
 }
 
-std::optional<Reply> Venue::count_order(int64_t now_ms,
-                                        std::vector<std::pair<std::string, std::string>> &headers) {
+std::optional<Reply> Venue::count_orders(
+    int64_t now_ms, size_t orders, std::vector<std::pair<std::string, std::string>> &headers) {
+    const auto n = static_cast<int64_t>(orders);
     for (auto &w : order_windows_) {
         if (now_ms / w.interval_ms != w.window) {
             w.window = now_ms / w.interval_ms;
             w.count = 0;
         }
-        if (w.count >= w.limit) {
+        if (w.count + n > w.limit) {
             ++over_orders_;
             return too_many((w.window + 1) * w.interval_ms, -1015,
                             fmt::format("Too many new orders; current limit is {} orders per {}.",
@@ -444,7 +488,7 @@ std::optional<Reply> Venue::count_order(int64_t now_ms,
         }
     }
     for (auto &w : order_windows_) {
-        ++w.count;
+        w.count += n;
         headers.emplace_back(w.header, std::to_string(w.count));
     }
     return std::nullopt;
@@ -557,6 +601,28 @@ std::optional<Reply> Venue::authenticate(const Request &request, const Params &p
         return reply_of(
             error(400, -1021, "Timestamp for this request is outside of the recvWindow."));
     return std::nullopt;
+}
+
+Reply Venue::place_batch(const std::vector<Params> &orders, int64_t now_ms) {
+    ++batch_requests_;
+    // Each order as POST /fapi/v1/order would take it; its answer or its error, in request order.
+    std::string body = "[";
+    bool any_placed = false;
+    for (const auto &order : orders) {
+        bool placed = false;
+        if (body.size() > 1) body += ',';
+        body += exchange_->place(order, now_ms, placed).body;
+        any_placed = any_placed || placed;
+    }
+    body += ']';
+    if (any_placed && forced_503_ > 0) {
+        // The orders stand; only the answer is lost, as for a single order.
+        --forced_503_;
+        ++answered_503_;
+        return reply_of(
+            error(503, -1000, "Unknown error, please check your request or try again later."));
+    }
+    return Reply{.body = std::move(body)};
 }
 
 Reply Venue::route(const Request &request, std::string_view path, const Params &params,
@@ -725,14 +791,14 @@ Reply Venue::state() const {
             R"({{"account":{},"market":{{"symbol":"{}","sent":{},"total":{},"lastUpdateId":{},)"
             R"("exchangeTime":{},"markPrice":"{}","fundingRate":"{}","trades":{},"unparsed":{}}},)"
             R"("answered":{{"429":{},"418":{},"503":{}}},"overLimit":{{"weight":{},"orders":{}}},)"
-            R"("faults":{{{}}},"gaps":{},"drops":{},)"
+            R"("faults":{{{}}},"gaps":{},"drops":{},"batchRequests":{},)"
             R"("listenKeys":{{"created":{},"keepalives":{},"expired":{}}}}})",
             spot_ ? spot_->state_json() : exchange_->state_json(), market_.symbol(), market_.sent(),
             market_.total(), market_.last_update_id(), market_.exchange_ms(),
             format_fixed(mark_1e8_, 8), format_fixed(options_.funding_rate_1e8, 8),
             market_.trades().size(), market_.unparsed(), answered_429_, answered_418_,
-            answered_503_, over_weight_, over_orders_, faults, gaps_, drops_, listen_keys_created_,
-            keepalives_, listen_keys_expired_)};
+            answered_503_, over_weight_, over_orders_, faults, gaps_, drops_, batch_requests_,
+            listen_keys_created_, keepalives_, listen_keys_expired_)};
 }
 
 }  // namespace keel::venue

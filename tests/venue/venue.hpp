@@ -133,10 +133,12 @@ class Venue {
     // Request weight and the 429/418 escalation; nullopt when the request may go on.
     std::optional<Reply> limit(std::string_view path, const Params &params, bool is_signed,
                                uint64_t connection, int64_t now_ms);
-    // A new order over the account's ORDERS limits (-1015); nullopt when it may go on. Adds the
-    // X-MBX-ORDER-COUNT-* headers to `headers` either way.
-    std::optional<Reply> count_order(int64_t now_ms,
-                                     std::vector<std::pair<std::string, std::string>> &headers);
+    // New orders over the account's ORDERS limits (-1015); nullopt when they may go on (and are
+    // counted). Adds the X-MBX-ORDER-COUNT-* headers to `headers` either way.
+    std::optional<Reply> count_orders(int64_t now_ms, size_t orders,
+                                      std::vector<std::pair<std::string, std::string>> &headers);
+    // POST /fapi/v1/batchOrders, once read, signed and counted.
+    Reply place_batch(const std::vector<Params> &orders, int64_t now_ms);
     // Applies a flaky-mode fault drawn for this request around `route`.
     Reply with_faults(const Request &request, std::string_view path, const Params &params,
                       int64_t now_ms, bool is_signed);
@@ -171,6 +173,7 @@ class Venue {
     int64_t stall_until_ms_ = 0;
     bool gap_pending_ = false;
     uint64_t answered_429_ = 0, answered_418_ = 0, answered_503_ = 0, gaps_ = 0, drops_ = 0;
+    uint64_t batch_requests_ = 0;  // POST /fapi/v1/batchOrders answered (for tests)
     // 429s earned by going over a limit (not forced): a client that keeps to limits has none.
     uint64_t over_weight_ = 0, over_orders_ = 0;
     uint64_t listen_keys_created_ = 0, keepalives_ = 0, listen_keys_expired_ = 0;

@@ -358,6 +358,17 @@ void Engine::make_live_venue() {
             why = err[0] ? err : "place_order failed without a message";
             return false;
         };
+        if (d.struct_size >= offsetof(keel_exchange_plugin, place_orders) + sizeof(void *) &&
+            d.place_orders)
+            link.place_batch = [v](std::span<const keel_order_request> orders, std::string &why) {
+                char err[512] = {0};
+                if (v->library->exchange().place_orders(v->self, orders.data(),
+                                                        static_cast<uint32_t>(orders.size()), err,
+                                                        sizeof err) == KEEL_OK)
+                    return true;
+                why = err[0] ? err : "place_orders failed without a message";
+                return false;
+            };
         link.cancel = [v](keel_instrument_id id, const std::string &client, std::string &why) {
             char err[512] = {0};
             if (v->library->exchange().cancel_order(v->self, id, client.c_str(), err, sizeof err) ==
@@ -1241,6 +1252,10 @@ Summary Engine::run(TimeNs duration) {
         if (now() >= next_equity_sample_) {
             sample_equity();
             next_equity_sample_ = (now() / kMinute + 1) * kMinute;
+        }
+        if (live_) {  // the orders of this pass go out together, before the engine waits
+            live_->flush(now(), venue_events_);
+            handle_venue_events();
         }
         if (now() >= end) break;
         if (std::all_of(venues_.begin(), venues_.end(), [&](const auto &v) {
@@ -2385,10 +2400,11 @@ std::string format_summary(const Summary &s) {
                      s.reloads, s.failed_reloads, s.signals));
     if (s.live.sent)
         line(fmt::format(
-            "  live      sent {}  again {}  paced {}  queries {}  duplicate fills {}  "
+            "  live      sent {}  again {}  paced {}  batches {}  queries {}  duplicate fills {}  "
             "unknown reports {}  positions checked {}  differed {}",
-            s.live.sent, s.live.resent, s.live.paced, s.live.queries, s.live.duplicate_fills,
-            s.live.unknown_updates, s.position_checks, s.position_mismatches));
+            s.live.sent, s.live.resent, s.live.paced, s.live.batches, s.live.queries,
+            s.live.duplicate_fills, s.live.unknown_updates, s.position_checks,
+            s.position_mismatches));
     if (s.illegal_transitions)
         line(fmt::format("  ILLEGAL order transitions {} (see the exec log)",
                          s.illegal_transitions));

@@ -112,11 +112,61 @@ void LiveVenue::submit(risk::ApprovedOrder approved, OrderId id, TimeNs now,
     by_client_[w.client_id] = id;
     auto &kept = orders_.emplace(id, std::move(w)).first->second;
     out.push_back(event(kept, OrderStatus::pending_new, now));
-    send(kept, now, out);
+    if (!links_.at(kept.order.intent.instrument).place_batch) {
+        send(kept, now, out);
+        return;
+    }
+    kept.next = Next::place;  // with the others of this event, at flush()
+    unsent_.push_back(id);
+}
+
+void LiveVenue::flush(TimeNs now, std::vector<OrderEvent> &out) {
+    std::map<size_t, std::vector<Working *>> by_venue;  // in submission order
+    for (OrderId id : std::exchange(unsent_, {})) {
+        auto it = orders_.find(id);
+        if (it == orders_.end() || it->second.next != Next::place) continue;  // cancelled
+        Working &w = it->second;
+        if (pace(w, now)) continue;  // sent alone when its venue's limits let it
+        by_venue[links_.at(w.order.intent.instrument).venue].push_back(&w);
+    }
+    for (const auto &[venue, orders] : by_venue) hand_over(orders, now, out);
 }
 
 void LiveVenue::send(Working &w, TimeNs now, std::vector<OrderEvent> &out) {
     if (pace(w, now)) return;
+    Working *const one[] = {&w};
+    hand_over(one, now, out);
+}
+
+void LiveVenue::hand_over(std::span<Working *const> orders, TimeNs now,
+                          std::vector<OrderEvent> &out) {
+    const Link &link = links_.at(orders.front()->order.intent.instrument);
+    std::vector<keel_order_request> requests;
+    for (Working *w : orders) {
+        requests.push_back(request(*w));
+        ++w->attempts;
+        w->next = Next::none;
+    }
+    const auto handed = [&](Working &w, bool ok, const std::string &why) {
+        if (ok)
+            ++(w.attempts == 1 ? stats_.sent : stats_.resent);
+        else
+            finish(w.order.id, OrderStatus::rejected, now, "VENUE_UNREACHABLE", why, out);
+    };
+    std::string why;
+    if (orders.size() > 1 && link.place_batch) {
+        ++stats_.batches;
+        const bool ok = link.place_batch(requests, why);
+        for (Working *w : orders) handed(*w, ok, why);
+        return;
+    }
+    for (size_t k = 0; k < orders.size(); ++k) {
+        why.clear();
+        handed(*orders[k], link.place(requests[k], why), why);
+    }
+}
+
+keel_order_request LiveVenue::request(const Working &w) const {
     const auto &in = w.order.intent;
     const Link &link = links_.at(in.instrument);
     keel_order_request r{};
@@ -132,14 +182,7 @@ void LiveVenue::send(Working &w, TimeNs now, std::vector<OrderEvent> &out) {
     r.flags = in.reduce_only ? KEEL_ORDER_REDUCE_ONLY : 0u;
     r.price_ticks = in.type == OrderType::limit ? in.price : 0;
     r.qty_lots = in.qty;
-    std::string why;
-    ++w.attempts;
-    w.next = Next::none;
-    if (!link.place(r, why)) {
-        finish(w.order.id, OrderStatus::rejected, now, "VENUE_UNREACHABLE", why, out);
-        return;
-    }
-    ++(w.attempts == 1 ? stats_.sent : stats_.resent);
+    return r;
 }
 
 void LiveVenue::ask(Working &w, TimeNs now) {
@@ -166,8 +209,8 @@ bool LiveVenue::cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out) {
     if (it == orders_.end() || it->second.cancel_wanted) return false;
     Working &w = it->second;
     w.cancel_wanted = true;
-    if (!w.acked && w.next == Next::resend) {
-        // Never reached the venue and not sent again yet: nothing to cancel there.
+    if (!w.acked && (w.next == Next::place || w.next == Next::resend)) {
+        // Never reached the venue and not sent (again) yet: nothing to cancel there.
         finish(id, OrderStatus::cancelled, now, "CANCELLED", "", out);
         return true;
     }
@@ -349,6 +392,7 @@ void LiveVenue::finish(OrderId id, OrderStatus status, TimeNs now, std::string r
 }
 
 void LiveVenue::on_timer(TimeNs now, std::vector<OrderEvent> &out) {
+    flush(now, out);
     std::vector<OrderId> due;
     for (auto &[id, w] : orders_)
         if ((w.next != Next::none && w.due <= now) ||
@@ -359,6 +403,7 @@ void LiveVenue::on_timer(TimeNs now, std::vector<OrderEvent> &out) {
         if (it == orders_.end()) continue;
         Working &w = it->second;
         switch (w.next) {
+            case Next::place:
             case Next::resend:
                 send(w, now, out);
                 break;

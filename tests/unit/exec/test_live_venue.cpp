@@ -19,6 +19,7 @@ constexpr TimeNs kSecond = 1'000'000'000;
 struct Script {
     std::vector<keel_order_request> placed;
     std::vector<std::string> placed_ids, cancels, queries;
+    std::vector<std::vector<std::string>> batches;  // client ids of each place_batch call
     bool refuse_handover = false;
 };
 
@@ -29,7 +30,8 @@ struct Fixture {
     std::vector<OrderEvent> out;
     market::Book book;
 
-    Fixture() {
+    // `batches`: the link has place_batch (the plugin's place_orders).
+    explicit Fixture(bool batches = false) {
         InstrumentSpec s;
         s.id = s.symbol = "BTCUSDT";
         s.quote = "USDT";
@@ -49,6 +51,20 @@ struct Fixture {
             script.placed_ids.push_back(r.client_order_id);
             return true;
         };
+        if (batches)
+            link.place_batch = [this](std::span<const keel_order_request> orders,
+                                      std::string &why) {
+                if (script.refuse_handover) {
+                    why = "not connected";
+                    return false;
+                }
+                auto &ids = script.batches.emplace_back();
+                for (const auto &r : orders) {
+                    CHECK(r.instrument == 7);
+                    ids.push_back(r.client_order_id);
+                }
+                return true;
+            };
         link.cancel = [this](keel_instrument_id id, const std::string &cid, std::string &) {
             CHECK(id == 7);
             script.cancels.push_back(cid);
@@ -429,4 +445,97 @@ TEST_CASE("live orders wait for the venue's order limit in time priority, never 
     CHECK(f.script.placed_ids.back() == "ktest-6");
     CHECK(f.venue->stats().sent == 5);
     CHECK(f.venue->stats().resent == 0);
+}
+
+TEST_CASE("live orders of one step go to the venue in one batch, in order", "[live][batch]") {
+    Fixture f(true);
+    for (exec::OrderId id = 1; id <= 3; ++id) f.buy(id, 1, 0);
+    // Nothing leaves before the step ends; the gate already counts them.
+    CHECK(f.script.batches.empty());
+    CHECK(f.script.placed.empty());
+    CHECK(f.venue->open_orders() == 3);
+    CHECK(f.statuses() == std::vector(3, OrderStatus::pending_new));
+    f.venue->flush(0, f.out);
+    REQUIRE(f.script.batches.size() == 1);
+    CHECK(f.script.batches[0] == std::vector<std::string>{"ktest-1", "ktest-2", "ktest-3"});
+    CHECK(f.script.placed.empty());
+    CHECK(f.venue->stats().sent == 3);
+    CHECK(f.venue->stats().batches == 1);
+    f.venue->flush(0, f.out);  // nothing new: nothing sent again
+    CHECK(f.script.batches.size() == 1);
+    // Each order lives on by its own client id.
+    f.venue->on_update(f.update("ktest-2", KEEL_ORDER_STATE_NEW), 1, f.out);
+    CHECK(f.statuses() == std::vector{OrderStatus::accepted});
+    f.venue->on_update(f.refusal("ktest-3", KEEL_VENUE_FILTER), 1, f.out);
+    REQUIRE(f.out.size() == 1);
+    CHECK(f.out[0].id == 3);
+    CHECK(f.out[0].status == OrderStatus::rejected);
+    CHECK(f.out[0].reason == "VENUE_FILTER");
+    f.out.clear();
+    // A resend goes alone through place, with the same id.
+    f.venue->on_update(f.refusal("ktest-1", KEEL_VENUE_RATE_LIMITED), 1, f.out);
+    f.venue->on_timer(5 * kSecond, f.out);
+    CHECK(f.script.placed_ids == std::vector<std::string>{"ktest-1"});
+    CHECK(f.script.batches.size() == 1);
+    CHECK(f.venue->stats().resent == 1);
+}
+
+TEST_CASE("live orders: a lone order goes through place, a cancelled one not at all",
+          "[live][batch]") {
+    Fixture f(true);
+    f.buy(1, 1, 0);
+    f.buy(2, 1, 0);
+    REQUIRE(f.venue->cancel(2, 0, f.out));  // before the step ended: it never leaves
+    CHECK(f.out.back().status == OrderStatus::cancelled);
+    f.venue->flush(0, f.out);
+    CHECK(f.script.batches.empty());
+    CHECK(f.script.placed_ids == std::vector<std::string>{"ktest-1"});
+    CHECK(f.script.cancels.empty());
+    CHECK(f.venue->open_orders() == 1);
+}
+
+TEST_CASE("live orders without place_batch go one by one as they come", "[live][batch]") {
+    Fixture f;
+    f.buy(1, 1, 0);
+    f.buy(2, 1, 0);
+    CHECK(f.script.placed_ids == std::vector<std::string>{"ktest-1", "ktest-2"});
+    f.venue->flush(0, f.out);
+    CHECK(f.script.placed.size() == 2);
+    CHECK(f.script.batches.empty());
+    CHECK(f.venue->stats().batches == 0);
+}
+
+TEST_CASE("live orders: a batch the plugin could not send is each order rejected",
+          "[live][batch]") {
+    Fixture f(true);
+    f.buy(1, 1, 0);
+    f.buy(2, 1, 0);
+    f.out.clear();
+    f.script.refuse_handover = true;
+    f.venue->flush(0, f.out);
+    REQUIRE(f.out.size() == 2);
+    for (const auto &e : f.out) {
+        CHECK(e.status == OrderStatus::rejected);
+        CHECK(e.reason == "VENUE_UNREACHABLE");
+        CHECK(e.message == "not connected");
+    }
+    CHECK(f.venue->open_orders() == 0);
+    CHECK(f.venue->stats().sent == 0);
+}
+
+TEST_CASE("live orders in a batch are paced one by one", "[live][batch][pacer]") {
+    Fixture f(true);
+    f.venue->declare_order_limit(0, {3, 10 * kSecond});
+    for (exec::OrderId id = 1; id <= 5; ++id) f.buy(id, 1, 0);
+    f.venue->flush(0, f.out);
+    // Three fit the limit and go together; the others wait, and then go alone, oldest first.
+    REQUIRE(f.script.batches.size() == 1);
+    CHECK(f.script.batches[0] == std::vector<std::string>{"ktest-1", "ktest-2", "ktest-3"});
+    CHECK(f.venue->stats().paced == 2);
+    f.venue->on_timer(10 * kSecond, f.out);
+    CHECK(f.script.placed.empty());  // the window (plus its guard second) is not over
+    f.venue->on_timer(11 * kSecond, f.out);
+    CHECK(f.script.placed_ids == std::vector<std::string>{"ktest-4", "ktest-5"});
+    CHECK(f.script.batches.size() == 1);
+    CHECK(f.venue->stats().sent == 5);
 }

@@ -10,13 +10,16 @@
 //   "no such order" to that question  -> it never arrived: sent again with the same id
 //   anything else                     -> rejected, with the venue's reason and text
 // New orders are paced to the limits each venue's plugin declared (OrderPacer): an order beyond
-// them waits here, in time priority, rather than being sent and refused.
+// them waits here, in time priority, rather than being sent and refused. New orders for a venue
+// whose plugin takes batches are collected until flush() and sent together (each still paced,
+// each with its own client order id); resends and orders that waited for a limit go alone.
 // docs/execution.md describes the lifecycle.
 
 #include <functional>
 #include <map>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -52,6 +55,9 @@ class LiveVenue {
         size_t venue = 0;                 // which venue (its order limits), counted from 0
         keel_instrument_id venue_id = 0;  // the plugin's id for the instrument
         std::function<bool(const keel_order_request &, std::string &why)> place;
+        // Optional (the plugin's place_orders): several of the venue's orders, in this order.
+        // False: none was sent.
+        std::function<bool(std::span<const keel_order_request>, std::string &why)> place_batch;
         std::function<bool(keel_instrument_id, const std::string &client_id, std::string &why)>
             cancel;
         std::function<bool(keel_instrument_id, const std::string &client_id, std::string &why)>
@@ -61,6 +67,7 @@ class LiveVenue {
         uint64_t sent = 0, resent = 0, queries = 0, duplicate_fills = 0, unknown_updates = 0;
         uint64_t late_updates = 0;  // about orders already final
         uint64_t paced = 0;         // orders that waited for a venue's order limit
+        uint64_t batches = 0;       // place_batch calls
     };
 
     // `deployment` prefixes client order ids ("k" + up to 16 characters of [A-Za-z0-9]).
@@ -71,7 +78,10 @@ class LiveVenue {
     // Asks the venue to cancel; false if the order is unknown or already final.
     bool cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out);
     void on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
-    // Resends, queries and timeouts that are due.
+    // Sends the new orders submitted since the last flush: together, per venue, where its plugin
+    // takes batches. The engine calls it at the end of each pass of its loop.
+    void flush(TimeNs now, std::vector<OrderEvent> &out);
+    // New orders (flush), then resends, queries and timeouts that are due.
     void on_timer(TimeNs now, std::vector<OrderEvent> &out);
     // The venue's account stream came back after a drop: every working order there that the
     // venue acknowledged is asked about (it may have filled or ended unheard).
@@ -92,7 +102,8 @@ class LiveVenue {
     const Stats &stats() const { return stats_; }
 
   private:
-    enum class Next : uint8_t { none, resend, query, cancel };
+    // place: submitted, waiting for flush().
+    enum class Next : uint8_t { none, place, resend, query, cancel };
     struct Working {
         Order order;
         std::string client_id;
@@ -110,7 +121,12 @@ class LiveVenue {
         std::string last_reason;
     };
 
+    // Sends `w` alone once its venue's limits let it.
     void send(Working &w, TimeNs now, std::vector<OrderEvent> &out);
+    // Hands orders of one venue, already paced, to its plugin: in one call when there are
+    // several and it takes batches, else one by one.
+    void hand_over(std::span<Working *const> orders, TimeNs now, std::vector<OrderEvent> &out);
+    keel_order_request request(const Working &w) const;
     // True (and `w` scheduled) when `w` must wait for its venue's order limits.
     bool pace(Working &w, TimeNs now);
     void stop_waiting(Working &w);
@@ -132,6 +148,7 @@ class LiveVenue {
     std::vector<OrderPacer> pacers_;     // by venue
     std::vector<size_t> waiting_;        // by venue: orders held back by its limits
     std::map<OrderId, Working> orders_;  // working orders, by id (time priority)
+    std::vector<OrderId> unsent_;        // submitted since the last flush, in order
     std::unordered_map<std::string, OrderId> by_client_;
     std::set<std::string> finished_;  // client ids of final orders: late reports are ignored
     std::mt19937_64 jitter_{0x6b65656c};
