@@ -418,6 +418,19 @@ bool is_kline_interval(bool futures, std::string_view name) {
     return false;
 }
 
+keel_candle abi_candle(const market::Candle &c, keel_instrument_id id) {
+    return {.struct_size = sizeof(keel_candle),
+            .instrument = id,
+            .open_time_ns = c.start,
+            .length_ns = c.length,
+            .open_ticks = c.open,
+            .high_ticks = c.high,
+            .low_ticks = c.low,
+            .close_ticks = c.close,
+            .volume_lots = c.volume,
+            .trades = c.trades};
+}
+
 // <symbol>@kline_<interval>: a closed kline is a candle from the venue, handed to the host as
 // history (its candles take it where no trade stream built that interval); open ones are not.
 void deliver_kline(Instance &inst, Subscription &sub, std::string_view frame) {
@@ -429,17 +442,7 @@ void deliver_kline(Instance &inst, Subscription &sub, std::string_view frame) {
         inst.host->struct_size < offsetof(keel_host_api, emit_history) + sizeof(void *) ||
         !inst.host->emit_history)
         return;
-    const auto &c = sub.rest.candles().front();
-    const keel_candle candle = {.struct_size = sizeof(keel_candle),
-                                .instrument = sub.id,
-                                .open_time_ns = c.start,
-                                .length_ns = c.length,
-                                .open_ticks = c.open,
-                                .high_ticks = c.high,
-                                .low_ticks = c.low,
-                                .close_ticks = c.close,
-                                .volume_lots = c.volume,
-                                .trades = c.trades};
+    const keel_candle candle = abi_candle(sub.rest.candles().front(), sub.id);
     inst.host->emit_history(inst.ctx, &candle, 1);
 }
 
@@ -498,19 +501,7 @@ void on_klines(Instance &inst, const keel_frame &f) {
     const auto &got = sub->rest.candles();
     const size_t closed = got.empty() ? 0 : got.size() - 1;
     inst.candles.clear();
-    for (size_t k = 0; k < closed; ++k) {
-        const auto &c = got[k];
-        inst.candles.push_back({.struct_size = sizeof(keel_candle),
-                                .instrument = h.id,
-                                .open_time_ns = c.start,
-                                .length_ns = c.length,
-                                .open_ticks = c.open,
-                                .high_ticks = c.high,
-                                .low_ticks = c.low,
-                                .close_ticks = c.close,
-                                .volume_lots = c.volume,
-                                .trades = c.trades});
-    }
+    for (size_t k = 0; k < closed; ++k) inst.candles.push_back(abi_candle(got[k], h.id));
     inst.log(KEEL_LOG_INFO, h.symbol + " " + h.interval + ": " + std::to_string(closed) +
                                 " closed klines for warm-up");
     inst.history.erase(it);

@@ -65,19 +65,13 @@ std::vector<Tops> venue_view() {
     return events;
 }
 
-}  // namespace
-
-TEST_CASE("shadow session against the loopback venue builds the replay's books over TLS",
-          "[data][shadow][network]") {
-    const std::vector<Tops> expected = venue_view();
-    test::TempDir dir;
-    test::LoopbackVenue venue(dir);
-    const int port = venue.port();
-    REQUIRE(std::filesystem::exists(venue.cert()));
-
-    dir.write("watcher.lua", kWatcher);
-    auto cfg = config::load_file(
-        dir.write("shadow.yaml", fmt::format(R"(mode: paper
+// A shadow session's config against the loopback venue, recording what it receives to
+// <dir>/recorded: the plugin on `streams`, and one strategy, its YAML entry as `strategy`.
+config::Config shadow_config(const test::TempDir &dir, const test::LoopbackVenue &venue,
+                             const std::string &streams, const std::string &strategy) {
+    auto cfg = config::load_file(dir.write(
+        "shadow.yaml",
+        fmt::format(R"(mode: paper
 venues:
   binance:
     plugin: binance
@@ -88,18 +82,37 @@ venues:
       exchange_info: {1}
       rest_url: https://127.0.0.1:{2}
       ws_url: wss://127.0.0.1:{2}
-      streams: depth,trade,bookTicker
+      streams: {3}
 instruments:
   - {{ symbol: BTCUSDT, venue: binance }}
 strategies:
-  - {{ name: watcher, file: watcher.lua, instruments: [BTCUSDT] }}
+  - {4}
 )",
-                                             dir.path().string(), kExchangeInfo.string(), port)));
+                    dir.path().string(), kExchangeInfo.string(), venue.port(), streams, strategy)));
     cfg.notifiers.clear();
+    return cfg;
+}
+
+engine::EngineOptions shadow_options() {
     engine::EngineOptions options;  // the wall clock: a live session
     options.plugin_search = {KEEL_PLUGIN_DIR};
     options.watch_strategy_files = false;
-    engine::Engine e(cfg, options);
+    return options;
+}
+
+}  // namespace
+
+TEST_CASE("shadow session against the loopback venue builds the replay's books over TLS",
+          "[data][shadow][network]") {
+    const std::vector<Tops> expected = venue_view();
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir);
+    REQUIRE(std::filesystem::exists(venue.cert()));
+
+    dir.write("watcher.lua", kWatcher);
+    engine::Engine e(shadow_config(dir, venue, "depth,trade,bookTicker",
+                                   "{ name: watcher, file: watcher.lua, instruments: [BTCUSDT] }"),
+                     shadow_options());
     // The venue sends the 6 minutes of capture as fast as the socket takes them.
     auto summary = e.run(TimeNs{10} * 1'000'000'000);
 
@@ -158,30 +171,9 @@ function on_book(inst, book)
 end
 )",
                                          static_cast<double>(t0) / 1e9 + 6.5));
-    auto cfg = config::load_file(dir.write(
-        "shadow.yaml", fmt::format(R"(mode: paper
-venues:
-  binance:
-    plugin: binance
-    ca_file: {0}/venue.crt
-    record: {0}/recorded
-    settings:
-      market: usdm
-      exchange_info: {1}
-      rest_url: https://127.0.0.1:{2}
-      ws_url: wss://127.0.0.1:{2}
-      streams: depth,trade,bookTicker
-instruments:
-  - {{ symbol: BTCUSDT, venue: binance }}
-strategies:
-  - {{ name: counter, file: counter.lua, instruments: [BTCUSDT] }}
-)",
-                                   dir.path().string(), kExchangeInfo.string(), venue.port())));
-    cfg.notifiers.clear();
-    engine::EngineOptions options;
-    options.plugin_search = {KEEL_PLUGIN_DIR};
-    options.watch_strategy_files = false;
-    engine::Engine e(cfg, options);
+    engine::Engine e(shadow_config(dir, venue, "depth,trade,bookTicker",
+                                   "{ name: counter, file: counter.lua, instruments: [BTCUSDT] }"),
+                     shadow_options());
     using engine::Command;
     // Refused: the strategy is active on it. Then the operator's way: deactivate, unsubscribe,
     // subscribe, activate.
@@ -286,30 +278,10 @@ function on_candle(tf, c)
     math.floor(c.volume * 1000 + 0.5), c.trades, tostring(c.history))
 end
 )");
-    auto cfg = config::load_file(dir.write(
-        "shadow.yaml", fmt::format(R"(mode: paper
-venues:
-  binance:
-    plugin: binance
-    ca_file: {0}/venue.crt
-    settings:
-      market: usdm
-      exchange_info: {1}
-      rest_url: https://127.0.0.1:{2}
-      ws_url: wss://127.0.0.1:{2}
-      streams: depth,kline_1m
-instruments:
-  - {{ symbol: BTCUSDT, venue: binance }}
-strategies:
-  - {{ name: candles, file: candles.lua, instruments: [BTCUSDT], timeframes: [1m],
-      empty_candles: skip }}
-)",
-                                   dir.path().string(), kExchangeInfo.string(), venue.port())));
-    cfg.notifiers.clear();
-    engine::EngineOptions options;
-    options.plugin_search = {KEEL_PLUGIN_DIR};
-    options.watch_strategy_files = false;
-    engine::Engine e(cfg, options);
+    engine::Engine e(shadow_config(dir, venue, "depth,kline_1m",
+                                   "{ name: candles, file: candles.lua, instruments: [BTCUSDT], "
+                                   "timeframes: [1m], empty_candles: skip }"),
+                     shadow_options());
     auto summary = e.run(TimeNs{8} * 1'000'000'000);
     INFO("venue stderr: " << venue.process().err());
     CHECK(summary.malformed_frames == 0);
