@@ -342,11 +342,10 @@ namespace {
 
 // Orders without pause, twenty at a time (an answer held past the timeout keeps its order in
 // doubt for seconds), until 2,000 are placed or 78 s have passed (a loaded machine places them
-// more slowly; the window leaves it room above the test's floor): market orders, limits that rest at the touch until
-// cancelled (40 looks later), limits far away cancelled as soon as they are accepted, and IOC
-// limits that cross.
-// Sides keep the position near flat. Counts every order's final state, and any order that
-// reaches one twice.
+// more slowly; the window leaves it room above the test's floor): market orders, limits that rest
+// at the touch until cancelled (40 looks later), limits far away cancelled as soon as they are
+// accepted, and IOC limits that cross. Sides keep the position near flat. Counts every order's
+// final state, and any order that reaches one twice.
 constexpr const char *kSoak = R"(
 placing_ticks, target = 780, 2000  -- then only what it placed settles
 placed, finals, twice, fills, filled_qty, vetoed, venue_rejects = 0, 0, 0, 0, 0, 0, 0
