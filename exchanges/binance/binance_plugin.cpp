@@ -301,10 +301,15 @@ void sync_streams(Instance &inst) {
         inst.log(KEEL_LOG_INFO, text);
         return id;
     };
-    if (!removed.empty() && send("UNSUBSCRIBE", removed)) inst.link_streams = wanted;
+    if (!removed.empty()) {
+        if (!send("UNSUBSCRIBE", removed)) return;  // the next second tries again
+        std::erase_if(inst.link_streams, [&](const std::string &name) {
+            return std::find(removed.begin(), removed.end(), name) != removed.end();
+        });
+    }
     if (added.empty()) return;
     if (const uint64_t id = send("SUBSCRIBE", added)) {
-        inst.link_streams = std::move(wanted);
+        inst.link_streams.insert(inst.link_streams.end(), added.begin(), added.end());
         inst.subscribing.emplace_back(id, std::move(new_books));
     }
 }

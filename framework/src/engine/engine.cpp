@@ -2171,8 +2171,8 @@ void Engine::change_subscription(const std::string &id, bool subscribe, const st
     subscribed_[i] = subscribe;
     snapshot_requested_[i] = false;
     if (subscribe) {
-        // The book comes up by snapshot (define_instrument gave it a new feed); the candles
-        // missed while unsubscribed come from the venue's history where it has them.
+        // The book comes up by snapshot (its feed has waited for one since the unsubscribe);
+        // the candles missed meanwhile come from the venue's history where it has them.
         request_venue_history(i);
     } else {
         feeds_[i].restart();
