@@ -191,8 +191,9 @@ end
     CHECK(m.sync.gaps == 0);
     CHECK(m.sync.snapshots == 2);  // at the start and after subscribing again
 
-    // The recording holds what arrived: stream frames until the unsubscribe at 3 s (the one at
-    // 1 s was refused), none from then until the subscribe at 6 s, then the stream again.
+    // The recording holds what arrived: stream frames until about the unsubscribe at 3 s (the
+    // last may come a few ms before it; had the one at 1 s not been refused, they would have
+    // stopped by about 2 s), none from then until the subscribe at 6 s, then the stream again.
     std::filesystem::path recording;
     for (const auto &f : std::filesystem::directory_iterator(dir.path() / "recorded"))
         recording = f.path();
@@ -222,7 +223,7 @@ end
     INFO("longest pause in the stream: " << static_cast<double>(gap_from - t0) / 1e9 << " s to "
                                          << static_cast<double>(gap_to - t0) / 1e9
                                          << " s after the start");
-    CHECK(gap_from >= t0 + 3 * kSecond);
+    CHECK(gap_from >= t0 + 2 * kSecond + kSecond / 2);
     CHECK(gap_to >= t0 + 6 * kSecond);
     CHECK(gap_to - gap_from >= kSecond);
     CHECK(after_gap > 100);
