@@ -622,10 +622,14 @@ void Engine::seed_history(InstrumentIndex i, const std::vector<market::Candle> &
         after.seed_unfinished - before.seed_unfinished);
 }
 
-void Engine::request_venue_history(InstrumentIndex i) {
-    Venue *v = nullptr;
+Engine::Venue *Engine::venue_of(InstrumentIndex i) const {
     for (auto &venue : venues_)
-        if (venue->name == instruments_[i].venue) v = venue.get();
+        if (venue->name == instruments_[i].venue) return venue.get();
+    return nullptr;  // prepare() refuses an instrument on an unknown venue: never here
+}
+
+void Engine::request_venue_history(InstrumentIndex i) {
+    Venue *v = venue_of(i);
     const auto &d = v->library->exchange();
     if (v->offline ||
         d.struct_size < offsetof(keel_exchange_plugin, request_history) + sizeof(void *) ||
@@ -2134,9 +2138,7 @@ void Engine::change_subscription(const std::string &id, bool subscribe, const st
         log.info("{}: already {}d", id, what);
         return;
     }
-    Venue *v = nullptr;
-    for (auto &venue : venues_)
-        if (venue->name == instruments_[i].venue) v = venue.get();
+    Venue *v = venue_of(i);
     const auto &d = v->library->exchange();
     if (v->offline ||
         d.struct_size < offsetof(keel_exchange_plugin, unsubscribe) + sizeof(void *) ||

@@ -121,6 +121,7 @@ void LiveVenue::submit(risk::ApprovedOrder approved, OrderId id, TimeNs now,
 }
 
 void LiveVenue::flush(TimeNs now, std::vector<OrderEvent> &out) {
+    if (unsent_.empty()) return;  // every pass of the engine's loop: nothing to build then
     std::map<size_t, std::vector<Working *>> by_venue;  // in submission order
     for (OrderId id : std::exchange(unsent_, {})) {
         auto it = orders_.find(id);

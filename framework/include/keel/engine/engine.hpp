@@ -308,6 +308,7 @@ class Engine final : public strategy::Services {
     // After start (and when an instrument is subscribed again): asks its venue for the history
     // of every timeframe of `i` no file warms.
     void request_venue_history(InstrumentIndex i);
+    Venue *venue_of(InstrumentIndex i) const;  // the venue an instrument trades on
     // Command::subscribe / unsubscribe of instrument `id`; refused, with the reason logged,
     // where the venue cannot or the instrument is still needed.
     void change_subscription(const std::string &id, bool subscribe, const std::string &why);
