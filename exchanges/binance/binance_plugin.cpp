@@ -936,6 +936,11 @@ uint32_t place_orders(void *self, const keel_order_request *orders, uint32_t cou
     return inst.execution->place_many(orders, count, err, err_size);
 }
 
+void stop(void *self) {
+    auto &inst = *static_cast<Instance *>(self);
+    if (inst.execution) inst.execution->stop();
+}
+
 uint32_t cancel_order(void *self, keel_instrument_id instrument, const char *client_order_id,
                       char *err, size_t err_size) {
     auto &inst = *static_cast<Instance *>(self);
@@ -1100,6 +1105,7 @@ constexpr keel_exchange_plugin k_descriptor = {
     .request_history = &request_history,
     .unsubscribe = &unsubscribe,
     .place_orders = &place_orders,
+    .stop = &stop,
 };
 
 constexpr keel_plugin_info k_info = {

@@ -448,6 +448,9 @@ void Execution::on_answer(const keel_frame &f) {
         }
         case Kind::keepalive:
             break;
+        case Kind::close_listen_key:
+            log(KEEL_LOG_INFO, "listenKey closed");
+            break;
         case Kind::place:
         case Kind::cancel:
         case Kind::query_order:
@@ -513,6 +516,7 @@ bool Execution::on_stream(const keel_frame &f) {
             emit_account();
             break;
         case AccountEvent::listen_key_expired:
+            if (stopped_) break;
             log(KEEL_LOG_WARN, "listenKey expired: asking for a new one");
             listen_key_retry_ns_ = host_->now_ns(ctx_);  // from the timer, within the limits
             break;
@@ -538,7 +542,19 @@ void Execution::on_link(uint64_t connection, bool up) {
     user_up_once_ = true;
 }
 
+void Execution::stop() {
+    stopped_ = true;
+    if (listen_key_.empty()) return;
+    // Binance ends the key's stream when the key is closed.
+    if (!send("DELETE", path("/fapi/v1/listenKey", "/api/v3/userDataStream"),
+              config_.futures ? "" : "listenKey=" + listen_key_, false,
+              {.kind = Kind::close_listen_key}))
+        log(KEEL_LOG_WARN, "listenKey not closed (nothing may be sent now); it lapses in 60 min");
+    listen_key_.clear();
+}
+
 void Execution::on_timer(int64_t now_ns) {
+    if (stopped_) return;
     keel_venue_reason why;
     if (limits_.blocked(now_ns, why)) return;
     if (time_retry_ns_ && now_ns >= time_retry_ns_) {

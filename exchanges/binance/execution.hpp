@@ -65,6 +65,8 @@ class Execution {
     bool on_stream(const keel_frame &frame);
     void on_link(uint64_t connection, bool up);
     void on_timer(int64_t now_ns);
+    // Session end: the listen key is closed (DELETE) and no new one is asked for.
+    void stop();
 
     int64_t clock_offset_ms() const { return offset_ms_; }
 
@@ -73,6 +75,7 @@ class Execution {
         server_time,
         listen_key,
         keepalive,
+        close_listen_key,
         place,
         place_batch,
         cancel,
@@ -144,6 +147,7 @@ class Execution {
     std::string listen_key_;
     uint64_t user_link_ = 0;
     bool user_up_once_ = false;
+    bool stopped_ = false;  // the session ended: nothing more is asked of the venue
     int64_t next_keepalive_ns_ = 0;
     RequestLimits &limits_;  // shared with the market side
     int64_t listen_key_retry_ns_ = 0, time_retry_ns_ = 0, reconcile_retry_ns_ = 0;  // 0: none

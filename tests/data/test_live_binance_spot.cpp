@@ -129,6 +129,9 @@ risk:
     simdjson::dom::parser parser;
     simdjson::dom::element root = parser.parse(state);
     CHECK(int64_t(root["batchRequests"]) == 0);  // one by one through /api/v3/order
+    // The session's listen key was closed at its end (DELETE /api/v3/userDataStream).
+    CHECK(int64_t(root["listenKeys"]["created"]) == 1);
+    CHECK(int64_t(root["listenKeys"]["closed"]) == 1);
     simdjson::dom::object account = root["account"];
     CHECK(simdjson::dom::array(account["openOrders"]).size() == 0);
     uint64_t placed = 0;

@@ -25,7 +25,7 @@ std::string paper_yaml() {
 TEST_CASE("keel version and help", "[cli]") {
     auto v = run({keel_binary(), "version"});
     CHECK(v.code == 0);
-    CHECK_THAT(v.out, Contains("keel 0.1.0 (plugin ABI 1.5)"));
+    CHECK_THAT(v.out, Contains("keel 0.1.0 (plugin ABI 1.6)"));
     for (auto cmd : {"run", "check", "backtest", "plugin", "version"}) {
         auto h = run({keel_binary(), cmd, "--help"});
         CHECK(h.code == 0);

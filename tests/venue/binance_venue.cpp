@@ -211,16 +211,20 @@ class Server {
         }
     }
 
-    // Binance ends a user-data stream whose key was not kept alive: a listenKeyExpired event,
-    // then the connection closes.
+    // Binance ends a user-data stream whose key was not kept alive with a listenKeyExpired
+    // event, then closes it; one whose owner closed its key (DELETE) just closes.
     void expire_listen_keys(int64_t now) {
         for (const auto &s : sessions_) {
             if (!s->open || s->closing || s->listen_key.empty() ||
                 venue_.listen_key_valid(s->listen_key, now))
                 continue;
+            s->closing = true;  // a normal close once what is queued is written
+            if (venue_.listen_key_closed(s->listen_key)) {
+                s->wake.cancel();
+                continue;
+            }
             s->push({.owned = fmt::format(R"({{"e":"listenKeyExpired","E":{},"listenKey":"{}"}})",
                                           now, s->listen_key)});
-            s->closing = true;
             venue_.note_listen_key_expired();
         }
     }

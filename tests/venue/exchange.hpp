@@ -63,6 +63,7 @@ class Exchange {
     // User-data messages since the last call, oldest first.
     std::vector<std::string> take_events() { return std::exchange(events_, {}); }
     bool listen_key_valid(std::string_view key, int64_t now_ms) const;
+    const std::string &listen_key() const { return listen_key_; }
 
   private:
     enum class Status : uint8_t { fresh, partially_filled, filled, canceled, expired };

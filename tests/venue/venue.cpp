@@ -666,8 +666,18 @@ Reply Venue::route(const Request &request, std::string_view path, const Params &
     if (path == "/fapi/v1/income") return reply_of(exchange_->income(params));
     if (path == "/fapi/v1/leverage") return reply_of(exchange_->set_leverage(params));
     if (path == "/fapi/v1/marginType") return reply_of(exchange_->set_margin_type(params));
-    count_listen_key(method);
-    return reply_of(exchange_->listen_key(method, now_ms, options_.listen_key_life_ms));
+    const std::string key = exchange_->listen_key();  // one per account: the request names none
+    return listen_key_answer(method, key,
+                             exchange_->listen_key(method, now_ms, options_.listen_key_life_ms));
+}
+
+Reply Venue::listen_key_answer(std::string_view method, const std::string &key, Answer answer) {
+    if (answer.status == 200) {
+        if (method == "POST") ++listen_keys_created_;
+        if (method == "PUT") ++keepalives_;
+        if (method == "DELETE") closed_keys_.insert(key);
+    }
+    return reply_of(std::move(answer));
 }
 
 Reply Venue::route_spot(const Request &request, std::string_view path, const Params &params,
@@ -706,8 +716,9 @@ Reply Venue::route_spot(const Request &request, std::string_view path, const Par
     }
     if (path == "/api/v3/account") return reply_of(spot_->account(now_ms));
     if (path == "/api/v3/myTrades") return reply_of(spot_->my_trades(params));
-    count_listen_key(method);
-    return reply_of(spot_->listen_key(method, params, now_ms, options_.listen_key_life_ms));
+    return listen_key_answer(
+        method, std::string(find(params, "listenKey").value_or("")),
+        spot_->listen_key(method, params, now_ms, options_.listen_key_life_ms));
 }
 
 Reply Venue::klines(const Params &params) const {
@@ -792,13 +803,13 @@ Reply Venue::state() const {
             R"("exchangeTime":{},"markPrice":"{}","fundingRate":"{}","trades":{},"unparsed":{}}},)"
             R"("answered":{{"429":{},"418":{},"503":{}}},"overLimit":{{"weight":{},"orders":{}}},)"
             R"("faults":{{{}}},"gaps":{},"drops":{},"batchRequests":{},)"
-            R"("listenKeys":{{"created":{},"keepalives":{},"expired":{}}}}})",
+            R"("listenKeys":{{"created":{},"keepalives":{},"expired":{},"closed":{}}}}})",
             spot_ ? spot_->state_json() : exchange_->state_json(), market_.symbol(), market_.sent(),
             market_.total(), market_.last_update_id(), market_.exchange_ms(),
             format_fixed(mark_1e8_, 8), format_fixed(options_.funding_rate_1e8, 8),
             market_.trades().size(), market_.unparsed(), answered_429_, answered_418_,
             answered_503_, over_weight_, over_orders_, faults, gaps_, drops_, batch_requests_,
-            listen_keys_created_, keepalives_, listen_keys_expired_)};
+            listen_keys_created_, keepalives_, listen_keys_expired_, closed_keys_.size())};
 }
 
 }  // namespace keel::venue

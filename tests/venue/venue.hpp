@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,7 @@ namespace keel::venue {
 
 class Exchange;
 class SpotExchange;
+struct Answer;
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 struct Options {
@@ -116,6 +118,8 @@ class Venue {
     bool listen_key_valid(std::string_view key, int64_t now_ms) const;
     // A user-data stream's key ran out: it got its listenKeyExpired event and is closed.
     void note_listen_key_expired() { ++listen_keys_expired_; }
+    // The key was closed by its owner (DELETE): its stream ends without an event.
+    bool listen_key_closed(const std::string &key) const { return closed_keys_.contains(key); }
 
   private:
     Reply route(const Request &request, std::string_view path, const Params &params,
@@ -123,10 +127,8 @@ class Venue {
     Reply misbehave(const Params &params, int64_t now_ms);
     Reply state() const;
     Reply klines(const Params &params) const;  // GET /fapi/v1/klines, /api/v3/klines
-    void count_listen_key(std::string_view method) {
-        if (method == "POST") ++listen_keys_created_;
-        if (method == "PUT") ++keepalives_;
-    }
+    // A listenKey request's answer, counted; `key` is the one it is about.
+    Reply listen_key_answer(std::string_view method, const std::string &key, Answer answer);
     // Spot's /api/v3 paths (spot_exchange.cpp does the trading).
     Reply route_spot(const Request &request, std::string_view path, const Params &params,
                      int64_t now_ms);
@@ -177,6 +179,7 @@ class Venue {
     // 429s earned by going over a limit (not forced): a client that keeps to limits has none.
     uint64_t over_weight_ = 0, over_orders_ = 0;
     uint64_t listen_keys_created_ = 0, keepalives_ = 0, listen_keys_expired_ = 0;
+    std::set<std::string> closed_keys_;
     Flaky flaky_;
     std::mt19937_64 rng_{1};
     std::map<std::string, uint64_t> faults_;  // by kind, for /keel-test/state

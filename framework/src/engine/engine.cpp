@@ -40,7 +40,8 @@ struct Engine::Venue {
     std::filesystem::path ca_file;
     std::unique_ptr<net::Transport> net;
     std::mutex net_mutex;  // ws_open/http_request may come from any thread
-    bool offline = false;  // fed stored data: no network
+    std::atomic<uint32_t> http_in_flight{0};  // requests sent whose answer is not yet delivered
+    bool offline = false;                     // fed stored data: no network
     // Limits on new orders the plugin declared (declare_order_limit, any thread); the live
     // order manager takes them on the engine thread when `order_limits_changed` is set.
     std::mutex order_limits_mutex;
@@ -76,6 +77,10 @@ struct Engine::Venue {
 };
 
 namespace {
+
+// An optional entry of a plugin's descriptor: inside the struct it was built with, and set.
+#define KEEL_HAS_ENTRY(d, entry)                                                               \
+    ((d).struct_size >= offsetof(keel_exchange_plugin, entry) + sizeof(void *) && (d).entry)
 
 // The kill switch must confirm within this much engine time (seed 003), or it alerts.
 constexpr TimeNs kKillDeadline = 5'000'000'000;
@@ -341,8 +346,7 @@ void Engine::make_live_venue() {
         const auto &d = v->library->exchange();
         const bool trades =
             (d.capabilities & KEEL_CAP_TRADING) &&
-            d.struct_size >= offsetof(keel_exchange_plugin, query_orders) + sizeof(void *) &&
-            d.place_order && d.cancel_order && d.query_orders;
+            KEEL_HAS_ENTRY(d, query_orders) && d.place_order && d.cancel_order;
         if (!trades)
             throw config::ConfigError(config_.file.string() + ": venues." + v->name + ": plugin " +
                                       v->library->name() +
@@ -358,8 +362,7 @@ void Engine::make_live_venue() {
             why = err[0] ? err : "place_order failed without a message";
             return false;
         };
-        if (d.struct_size >= offsetof(keel_exchange_plugin, place_orders) + sizeof(void *) &&
-            d.place_orders)
+        if (KEEL_HAS_ENTRY(d, place_orders))
             link.place_batch = [v](std::span<const keel_order_request> orders, std::string &why) {
                 char err[512] = {0};
                 if (v->library->exchange().place_orders(v->self, orders.data(),
@@ -539,6 +542,34 @@ void Engine::drain_live_orders() {
                                      live_->open_orders());
 }
 
+void Engine::stop_venues() {
+    bool asked = false;
+    for (auto &v : venues_) {
+        const auto &d = v->library->exchange();
+        if (v->offline || !v->self || !KEEL_HAS_ENTRY(d, stop)) continue;
+        shield(v.get(), "stop", [&] { d.stop(v->self); });
+        asked = true;
+    }
+    if (!asked) return;
+    // What they sent is answered within a bound: a venue that stays silent does not hold the
+    // exit up (steady clock: the engine's may be simulated).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    auto waiting = [&] {
+        return std::any_of(venues_.begin(), venues_.end(),
+                           [](const auto &v) { return v->http_in_flight.load() > 0; });
+    };
+    while (waiting() && std::chrono::steady_clock::now() < deadline) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, std::chrono::milliseconds(50),
+                           [&] { return !net_incoming_.empty(); });
+        }
+        deliver_network();
+    }
+    if (waiting())
+        keel::log::get("net").warn("session end: requests still unanswered after 2 s; closing");
+}
+
 void Engine::load_history() {
     auto &log = keel::log::get("market");
     for (InstrumentIndex i = 0; i < instruments_.size(); ++i) {
@@ -631,10 +662,7 @@ Engine::Venue *Engine::venue_of(InstrumentIndex i) const {
 void Engine::request_venue_history(InstrumentIndex i) {
     Venue *v = venue_of(i);
     const auto &d = v->library->exchange();
-    if (v->offline ||
-        d.struct_size < offsetof(keel_exchange_plugin, request_history) + sizeof(void *) ||
-        !d.request_history)
-        return;
+    if (v->offline || !KEEL_HAS_ENTRY(d, request_history)) return;
     const auto &files = config_.instruments[i].history;
     for (const auto &b : candles_[i].builders()) {
         if (std::any_of(files.begin(), files.end(),
@@ -917,6 +945,7 @@ uint32_t Engine::on_http_request(Venue &venue, const keel_http_request &r) {
     Venue *v = &venue;
     std::string url = r.url;
     uint64_t user = r.user;
+    ++venue.http_in_flight;
     auto timeout = std::chrono::milliseconds(r.timeout_ns > 0 ? r.timeout_ns / 1'000'000 : 10'000);
     const bool is_private =
         r.struct_size >= offsetof(keel_http_request, flags) + sizeof(uint32_t) &&
@@ -940,6 +969,7 @@ uint32_t Engine::on_http_request(Venue &venue, const keel_http_request &r) {
             net_incoming_.push_back(std::move(m));
             wake_.notify_one();
         });
+    if (!ok) --venue.http_in_flight;
     return ok ? KEEL_OK : KEEL_ERROR;
 }
 
@@ -963,8 +993,7 @@ void Engine::deliver_network() {
                         request_snapshot(i);
                     }
             }
-            if (d.struct_size >= offsetof(keel_exchange_plugin, on_link) + sizeof(void *) &&
-                d.on_link)
+            if (KEEL_HAS_ENTRY(d, on_link))
                 d.on_link(v.self, m.id, m.up ? KEEL_LINK_UP : KEEL_LINK_DOWN, m.text.c_str());
             if (m.up && m.is_private && live_) {
                 // The account stream is back: what it said while down is lost, so every working
@@ -982,6 +1011,7 @@ void Engine::deliver_network() {
             if (m.kind == NetMessage::Kind::frame) {
                 f.connection = m.id;
             } else {
+                --v.http_in_flight;
                 f.url = m.url.c_str();
                 f.request = m.request;
                 f.http_status = m.status;
@@ -1320,6 +1350,7 @@ Summary Engine::run(TimeNs duration) {
         deliver_order_events();
     }
     shutdown_orders();
+    stop_venues();
     sample_equity();
     auto result = summary();
     notify(strategy::NotifyLevel::info, "engine", "paper session stopped",
@@ -2140,9 +2171,7 @@ void Engine::change_subscription(const std::string &id, bool subscribe, const st
     }
     Venue *v = venue_of(i);
     const auto &d = v->library->exchange();
-    if (v->offline ||
-        d.struct_size < offsetof(keel_exchange_plugin, unsubscribe) + sizeof(void *) ||
-        !d.unsubscribe) {
+    if (v->offline || !KEEL_HAS_ENTRY(d, unsubscribe)) {
         log.warn("{}: {} refused: venue {} cannot change its subscriptions while it runs", id, what,
                  v->name);
         return;

@@ -44,7 +44,7 @@ extern "C" {
 
 #define KEEL_PLUGIN_MAGIC 0x4B45454Cu /* "KEEL" */
 #define KEEL_ABI_MAJOR 1u
-#define KEEL_ABI_MINOR 5u
+#define KEEL_ABI_MINOR 6u
 
 #if defined(__GNUC__)
 #define KEEL_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -520,6 +520,12 @@ typedef struct keel_exchange_plugin {
      * emit_order_update as with place_order. KEEL_ERROR only when none of them could be sent. */
     uint32_t (*place_orders)(void *self, const keel_order_request *orders, uint32_t count,
                              char *err, size_t err_size);
+
+    /* ABI 1.6 (optional). The session is over and its orders are settled: release what the venue
+     * holds for it (Binance: close the user-data stream's listen key). Called once on the engine
+     * thread, network still up; answers to requests sent now still reach on_frame for up to 2 s
+     * of host clock, then the host closes the network and calls destroy(). */
+    void (*stop)(void *self);
 } keel_exchange_plugin;
 
 /* ---------------------------------------------------------------------------------------------

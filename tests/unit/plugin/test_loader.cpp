@@ -56,7 +56,7 @@ TEST_CASE("a wrong magic number is refused before anything else is read", "[plug
 TEST_CASE("an ABI major mismatch names both versions", "[plugin]") {
     auto msg = open_error(fixture("abi_mismatch"));
     CHECK_THAT(msg, Contains("abi_mismatch.so") && Contains("built for plugin ABI 2.3") &&
-                        Contains("this keel speaks ABI 1.5") && Contains("rebuild"));
+                        Contains("this keel speaks ABI 1.6") && Contains("rebuild"));
 }
 
 TEST_CASE("a truncated info block is refused", "[plugin]") {

@@ -430,6 +430,9 @@ class Engine final : public strategy::Services {
     void check_positions();
     // Live shutdown: cancels are confirmed by the venue, so wait (bounded) for their answers.
     void drain_live_orders();
+    // Session end, after the orders: plugins release what the venue holds for the session
+    // (ABI 1.6 stop), and their last requests are answered (2 s at most).
+    void stop_venues();
     std::unique_ptr<risk::RiskGate> gate_;
     exec::ConditionalBook conditional_;
     exec::OrderTracker tracker_;
