@@ -39,7 +39,7 @@ struct Engine::Venue {
     // The venue's network (created on its first ws_open or http_request; wall clock only).
     std::filesystem::path ca_file;
     std::unique_ptr<net::Transport> net;
-    std::mutex net_mutex;  // ws_open/http_request may come from any thread
+    std::mutex net_mutex;                     // ws_open/http_request may come from any thread
     std::atomic<uint32_t> http_in_flight{0};  // requests sent whose answer is not yet delivered
     bool offline = false;                     // fed stored data: no network
     // Limits on new orders the plugin declared (declare_order_limit, any thread); the live
@@ -79,7 +79,7 @@ struct Engine::Venue {
 namespace {
 
 // An optional entry of a plugin's descriptor: inside the struct it was built with, and set.
-#define KEEL_HAS_ENTRY(d, entry)                                                               \
+#define KEEL_HAS_ENTRY(d, entry) \
     ((d).struct_size >= offsetof(keel_exchange_plugin, entry) + sizeof(void *) && (d).entry)
 
 // The kill switch must confirm within this much engine time (seed 003), or it alerts.
@@ -344,9 +344,8 @@ void Engine::make_live_venue() {
                 venue_index = k;
             }
         const auto &d = v->library->exchange();
-        const bool trades =
-            (d.capabilities & KEEL_CAP_TRADING) &&
-            KEEL_HAS_ENTRY(d, query_orders) && d.place_order && d.cancel_order;
+        const bool trades = (d.capabilities & KEEL_CAP_TRADING) &&
+                            KEEL_HAS_ENTRY(d, query_orders) && d.place_order && d.cancel_order;
         if (!trades)
             throw config::ConfigError(config_.file.string() + ": venues." + v->name + ": plugin " +
                                       v->library->name() +
