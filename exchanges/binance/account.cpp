@@ -195,6 +195,7 @@ keel_order_update OrderUpdate::abi() const {
         .fee_amount = fee_amount,
         .fee_asset = fee_asset.empty() ? nullptr : fee_asset.c_str(),
         .realized_pnl_amount = realized_pnl_amount,
+        .retry_at_ns = retry_at_ns,
     };
 }
 

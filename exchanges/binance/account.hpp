@@ -56,6 +56,7 @@ struct OrderUpdate {
     int64_t fee_amount = 0;
     std::string fee_asset;
     int64_t realized_pnl_amount = 0;
+    int64_t retry_at_ns = 0;  // a refusal because of the venue's limits: when it takes requests
 
     // The ABI view; its strings point into this object.
     keel_order_update abi() const;

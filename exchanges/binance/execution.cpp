@@ -110,6 +110,10 @@ void Execution::refuse(const Pending &p, keel_venue_reason reason, int32_t code,
     u.qty_lots = p.qty_lots;
     u.price_ticks = p.price_ticks;
     u.exchange_ts_ns = host_->now_ns(ctx_);
+    if (reason == KEEL_VENUE_RATE_LIMITED || reason == KEEL_VENUE_BANNED) {
+        const int64_t resume = limits_.resume_at(u.exchange_ts_ns);
+        if (resume > u.exchange_ts_ns) u.retry_at_ns = resume;
+    }
     auto abi = u.abi();
     host_->emit_order_update(ctx_, &abi);
 }

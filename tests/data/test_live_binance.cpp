@@ -262,6 +262,8 @@ TEST_CASE("a live session rides out 429, an unknown outcome, a gap and dropped s
     CHECK(int64_t(root["answered"]["503"]) == 1);
     CHECK(int64_t(root["drops"]) >= 1);
     CHECK(summary.live.resent >= 1);  // after the 429
+    // ... which named its Retry-After: the order was held until then, not backed off.
+    CHECK(summary.live.held >= 1);
     REQUIRE(summary.market.size() == 1);
     CHECK(summary.market[0].sync.gaps >= 1);
     CHECK(summary.market[0].resyncs >= 2);  // the gap and the drop

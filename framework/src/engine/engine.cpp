@@ -437,6 +437,8 @@ void Engine::on_order_update(Venue &venue, const keel_order_update &u) {
     c.trade_id = u.trade_id;
     c.maker = u.maker != 0;
     c.fee_amount = u.fee_amount;
+    if (u.struct_size >= offsetof(keel_order_update, retry_at_ns) + sizeof(int64_t))
+        c.retry_at = u.retry_at_ns;
     std::lock_guard lock(mutex_);
     account_in_.push_back({.order = std::move(c)});
     wake_.notify_one();
@@ -2430,9 +2432,9 @@ std::string format_summary(const Summary &s) {
                      s.reloads, s.failed_reloads, s.signals));
     if (s.live.sent)
         line(fmt::format(
-            "  live      sent {}  again {}  paced {}  batches {}  queries {}  duplicate fills {}  "
-            "unknown reports {}  positions checked {}  differed {}",
-            s.live.sent, s.live.resent, s.live.paced, s.live.batches, s.live.queries,
+            "  live      sent {}  again {}  paced {}  held {}  batches {}  queries {}  "
+            "duplicate fills {}  unknown reports {}  positions checked {}  differed {}",
+            s.live.sent, s.live.resent, s.live.paced, s.live.held, s.live.batches, s.live.queries,
             s.live.duplicate_fills, s.live.unknown_updates, s.position_checks,
             s.position_mismatches));
     if (s.illegal_transitions)

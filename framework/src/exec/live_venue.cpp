@@ -197,11 +197,17 @@ void LiveVenue::ask(Working &w, TimeNs now) {
         keel::log::get("exec").warn("order {}: cannot ask the venue: {}", w.order.id, why);
 }
 
-void LiveVenue::later(Working &w, Next next, TimeNs now) {
+void LiveVenue::later(Working &w, Next next, TimeNs now, TimeNs retry_at) {
+    w.next = next;
+    if (retry_at > now) {
+        // Up to 100 ms of jitter: the orders held for the same instant do not all go at once.
+        std::uniform_int_distribution<TimeNs> spread(0, kSecond / 10);
+        w.due = retry_at + spread(jitter_);
+        return;
+    }
     // Exponential backoff from 1 s with up to half again of jitter, capped at a minute.
     const TimeNs base = std::min<TimeNs>(kSecond << std::min(w.attempts, 6), 60 * kSecond);
     std::uniform_int_distribution<TimeNs> spread(0, base / 2);
-    w.next = next;
     w.due = now + base + spread(jitter_);
 }
 
@@ -292,15 +298,21 @@ void LiveVenue::on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<Ord
             case KEEL_VENUE_TRANSIENT:
                 // Not done: again later. The venue has an acknowledged order, so what failed was
                 // a cancel or a question about it (its fills), never the order itself.
-                if (w.acked)
-                    later(w, w.cancel_wanted ? Next::cancel : Next::query, now);
-                else if (w.cancel_wanted)
+                if (w.acked) {
+                    later(w, w.cancel_wanted ? Next::cancel : Next::query, now, u.retry_at);
+                } else if (w.cancel_wanted) {
                     finish(w.order.id, OrderStatus::cancelled, now, "CANCELLED", "", out);
-                else if (w.attempts >= kMaxAttempts)
+                } else if (u.retry_at > now) {
+                    // The venue's limit is spent and it said until when: the order waits for
+                    // it, like one beyond the declared order limits, and is not given up.
+                    ++stats_.held;
+                    later(w, Next::resend, now, u.retry_at);
+                } else if (w.attempts >= kMaxAttempts) {
                     finish(w.order.id, OrderStatus::rejected, now, "VENUE_UNAVAILABLE", u.message,
                            out);
-                else
+                } else {
                     later(w, Next::resend, now);
+                }
                 return;
             case KEEL_VENUE_UNKNOWN_OUTCOME:
             case KEEL_VENUE_DUPLICATE_ORDER:

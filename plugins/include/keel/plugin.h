@@ -334,6 +334,10 @@ typedef struct keel_order_update {
     int64_t fee_amount;       /* this fill's fee (KEEL_AMOUNT_SCALE units of fee_asset) */
     const char *fee_asset;
     int64_t realized_pnl_amount; /* futures: the P&L this fill realised, in the margin asset */
+    /* ABI 1.6. A refusal for RATE_LIMITED or BANNED: the host time (now_ns) from which the venue
+     * takes requests again, when the plugin knows it (Retry-After, a weight budget's next
+     * minute); 0 if not. The host holds the order until then instead of backing off. */
+    int64_t retry_at_ns;
 } keel_order_update;
 
 /* A position on an instrument as the venue holds it (futures), after a change or a query. */

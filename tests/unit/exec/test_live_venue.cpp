@@ -190,6 +190,35 @@ TEST_CASE("live orders: refusals are read by their reason", "[live]") {
         f.venue->on_timer(4 * kSecond, f.out);
         REQUIRE(f.script.placed_ids == std::vector<std::string>{cid, cid});
         CHECK(f.venue->stats().resent == 1);
+        CHECK(f.venue->stats().held == 0);
+    }
+    SECTION("rate limited until a named time: held until then, however often, never given up") {
+        f.buy(1, 2);
+        const std::string cid = f.script.placed_ids[0];
+        // Twelve refusals (more than the 8 sends after which a backoff gives an order up), each
+        // naming the next minute as a spent weight budget would.
+        for (int k = 1; k <= 12; ++k) {
+            const TimeNs at = (k - 1) * 60 * kSecond;
+            auto refused = f.refusal(cid, KEEL_VENUE_RATE_LIMITED);
+            refused.retry_at = k * 60 * kSecond;
+            f.venue->on_update(refused, at + kSecond, f.out);
+            f.venue->on_timer(k * 60 * kSecond - 1, f.out);  // not a moment before
+            CHECK(f.script.placed.size() == static_cast<size_t>(k));
+            f.venue->on_timer(k * 60 * kSecond + kSecond / 10, f.out);  // jitter: 100 ms at most
+            REQUIRE(f.script.placed.size() == static_cast<size_t>(k + 1));
+        }
+        CHECK(f.venue->stats().held == 12);
+        CHECK(f.statuses() == std::vector{OrderStatus::pending_new});
+        CHECK(f.venue->open_orders() == 1);
+        // A cancel while held: nothing reached the venue, nothing is asked of it.
+        auto refused = f.refusal(cid, KEEL_VENUE_BANNED);
+        refused.retry_at = 20 * 60 * kSecond;
+        f.venue->on_update(refused, 13 * 60 * kSecond, f.out);
+        CHECK(f.venue->cancel(1, 13 * 60 * kSecond, f.out));
+        CHECK(f.statuses() == std::vector{OrderStatus::cancelled});
+        f.venue->on_timer(21 * 60 * kSecond, f.out);
+        CHECK(f.script.placed.size() == 13);
+        CHECK(f.script.cancels.empty());
     }
     SECTION("unknown outcome: asked, never sent blindly; 'no such order' means send it again") {
         f.buy(1, 2);

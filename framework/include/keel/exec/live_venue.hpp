@@ -5,7 +5,9 @@
 // venue says (answers, the account stream, queries) is merged by client order id: a fill is
 // booked once by its trade id however often it is reported, a final state waits until every
 // fill it implies is booked, and a refusal is read by its reason:
-//   rate limited, banned, transient   -> sent again later with the same id (backoff + jitter)
+//   rate limited, banned, transient   -> sent again later with the same id: at the time the
+//                                        venue named (held, never given up), else after backoff
+//                                        with jitter (given up after 8 sends)
 //   unknown outcome, duplicate id     -> asked of the venue (query), never sent blindly again
 //   "no such order" to that question  -> it never arrived: sent again with the same id
 //   anything else                     -> rejected, with the venue's reason and text
@@ -45,6 +47,7 @@ struct VenueOrderUpdate {
     uint64_t trade_id = 0;
     bool maker = false;
     int64_t fee_amount = 0;  // KEEL_AMOUNT_SCALE units of fee_asset
+    TimeNs retry_at = 0;     // a rate-limit refusal: when the venue takes requests again (0: unsaid)
 };
 
 class LiveVenue {
@@ -68,6 +71,7 @@ class LiveVenue {
         uint64_t late_updates = 0;  // about orders already final
         uint64_t paced = 0;         // orders that waited for a venue's order limit
         uint64_t batches = 0;       // place_batch calls
+        uint64_t held = 0;  // refusals for the venue's rate limit, held until the time it named
     };
 
     // `deployment` prefixes client order ids ("k" + up to 16 characters of [A-Za-z0-9]).
@@ -133,7 +137,9 @@ class LiveVenue {
     void ask(Working &w, TimeNs now);
     // Emits pending_cancel and asks the venue to cancel an order it acknowledged.
     void request_cancel(Working &w, TimeNs now, std::vector<OrderEvent> &out);
-    void later(Working &w, Next next, TimeNs now);
+    // Schedules `next` for `w`: at `retry_at` (the venue's word) if that is still ahead, else
+    // after an exponential backoff with jitter.
+    void later(Working &w, Next next, TimeNs now, TimeNs retry_at = 0);
     void fill(Working &w, const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
     // Emits the final state once every fill the venue reported is booked.
     void settle(Working &w, TimeNs now, std::vector<OrderEvent> &out);
