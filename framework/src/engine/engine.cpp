@@ -2431,12 +2431,12 @@ std::string format_summary(const Summary &s) {
     line(fmt::format("  strategy errors {}  reloads {} ({} failed)  signals {}", s.strategy_errors,
                      s.reloads, s.failed_reloads, s.signals));
     if (s.live.sent)
-        line(fmt::format(
-            "  live      sent {}  again {}  paced {}  held {}  batches {}  queries {}  "
-            "duplicate fills {}  unknown reports {}  positions checked {}  differed {}",
-            s.live.sent, s.live.resent, s.live.paced, s.live.held, s.live.batches, s.live.queries,
-            s.live.duplicate_fills, s.live.unknown_updates, s.position_checks,
-            s.position_mismatches));
+        line(
+            fmt::format("  live      sent {}  again {}  paced {}  held {}  batches {}  queries {}  "
+                        "duplicate fills {}  unknown reports {}  positions checked {}  differed {}",
+                        s.live.sent, s.live.resent, s.live.paced, s.live.held, s.live.batches,
+                        s.live.queries, s.live.duplicate_fills, s.live.unknown_updates,
+                        s.position_checks, s.position_mismatches));
     if (s.illegal_transitions)
         line(fmt::format("  ILLEGAL order transitions {} (see the exec log)",
                          s.illegal_transitions));

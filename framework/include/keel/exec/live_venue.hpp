@@ -47,7 +47,7 @@ struct VenueOrderUpdate {
     uint64_t trade_id = 0;
     bool maker = false;
     int64_t fee_amount = 0;  // KEEL_AMOUNT_SCALE units of fee_asset
-    TimeNs retry_at = 0;     // a rate-limit refusal: when the venue takes requests again (0: unsaid)
+    TimeNs retry_at = 0;  // a rate-limit refusal: when the venue takes requests again (0: unsaid)
 };
 
 class LiveVenue {
