@@ -951,6 +951,15 @@ uint32_t cancel_order(void *self, keel_instrument_id instrument, const char *cli
     return inst.execution->cancel(instrument, client_order_id, err, err_size);
 }
 
+uint32_t amend_order(void *self, const keel_order_request *order, char *err, size_t err_size) {
+    auto &inst = *static_cast<Instance *>(self);
+    if (!inst.execution || !inst.live || !order) {
+        set_error(err, err_size, "binance: trading is off");
+        return KEEL_ERROR;
+    }
+    return inst.execution->amend(*order, err, err_size);
+}
+
 uint32_t query_orders(void *self, keel_instrument_id instrument, const char *client_order_id,
                       char *err, size_t err_size) {
     auto &inst = *static_cast<Instance *>(self);
@@ -1106,6 +1115,7 @@ constexpr keel_exchange_plugin k_descriptor = {
     .unsubscribe = &unsubscribe,
     .place_orders = &place_orders,
     .stop = &stop,
+    .amend_order = &amend_order,
 };
 
 constexpr keel_plugin_info k_info = {

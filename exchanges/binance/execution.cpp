@@ -267,6 +267,38 @@ uint32_t Execution::cancel(keel_instrument_id instrument, const char *client_ord
     return KEEL_OK;
 }
 
+uint32_t Execution::amend(const keel_order_request &o, char *err, size_t err_size) {
+    if (!config_.futures) {
+        std::snprintf(err, err_size,
+                      "binance spot cannot amend an order's price (cancel it and place a new one)");
+        return KEEL_ERROR;
+    }
+    std::string symbol;
+    const SymbolGrid *g = grid_of_(o.instrument, symbol);
+    if (!g || !o.client_order_id || o.type != KEEL_ORDER_LIMIT) {
+        std::snprintf(err, err_size, "binance: only a limit order of a subscribed symbol amends");
+        return KEEL_ERROR;
+    }
+    Pending p = pending_of(o);
+    p.kind = Kind::amend;
+    keel_venue_reason why;
+    if (limits_.blocked(host_->now_ns(ctx_), why)) {
+        refuse(p, why, 0, "amendment not sent: the venue's rate limit asks us to wait");
+        return KEEL_OK;
+    }
+    Query q;
+    q.add("symbol", symbol)
+        .add("origClientOrderId", o.client_order_id)
+        .add("side", o.side == KEEL_SIDE_SELL ? "SELL" : "BUY")
+        .add("quantity", grid_text(o.qty_lots, g->qty))
+        .add("price", grid_text(o.price_ticks, g->price));
+    if (!send("PUT", "/fapi/v1/order", q.text(), true, std::move(p))) {
+        std::snprintf(err, err_size, "binance: the host refused the request");
+        return KEEL_ERROR;
+    }
+    return KEEL_OK;
+}
+
 uint32_t Execution::query(keel_instrument_id instrument, const char *client_order_id, char *err,
                           size_t err_size) {
     if (!client_order_id) {
@@ -357,8 +389,8 @@ void Execution::on_answer(const keel_frame &f) {
     std::string_view body(f.data, f.size);
     // What the host must hear about whatever becomes of it: the order's requests.
     const bool about_an_order = p.kind == Kind::place || p.kind == Kind::place_batch ||
-                                p.kind == Kind::cancel || p.kind == Kind::query_order ||
-                                p.kind == Kind::query_trades;
+                                p.kind == Kind::cancel || p.kind == Kind::amend ||
+                                p.kind == Kind::query_order || p.kind == Kind::query_trades;
     if (f.http_status == 0) {
         // No answer: a request that never left can go again; one that may have arrived is
         // resolved by asking the venue, never by sending it twice.
@@ -457,6 +489,7 @@ void Execution::on_answer(const keel_frame &f) {
             break;
         case Kind::place:
         case Kind::cancel:
+        case Kind::amend:
         case Kind::query_order:
             if (!codec_.parse_order(body)) {
                 log(KEEL_LOG_ERROR, "order answer: " + codec_.error());

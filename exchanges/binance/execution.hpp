@@ -55,6 +55,9 @@ class Execution {
     static constexpr uint32_t kMaxBatch = 5;  // Binance USD-M batchOrders
     uint32_t cancel(keel_instrument_id instrument, const char *client_order_id, char *err,
                     size_t err_size);
+    // PUT /fapi/v1/order: a resting limit order's new quantity and price (USD-M only; spot has
+    // no amendment of price).
+    uint32_t amend(const keel_order_request &o, char *err, size_t err_size);
     uint32_t query(keel_instrument_id instrument, const char *client_order_id, char *err,
                    size_t err_size);
 
@@ -79,6 +82,7 @@ class Execution {
         place,
         place_batch,
         cancel,
+        amend,
         query_order,
         query_trades,
         open_orders,

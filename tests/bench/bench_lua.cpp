@@ -53,6 +53,10 @@ class BenchServices final : public strategy::Services {
     TimeNs now() const override { return 0; }
     exec::OrderId submit(exec::OrderIntent) override { return 0; }
     bool cancel(exec::StrategyIndex, exec::OrderId, std::string &) override { return false; }
+    bool amend(exec::StrategyIndex, exec::OrderId, std::optional<double>, std::optional<double>,
+               std::string &) override {
+        return false;
+    }
     std::vector<exec::OrderId> open_orders(exec::StrategyIndex) const override { return {}; }
     void notify(strategy::NotifyLevel, const std::string &, const std::string &,
                 const std::string &) override {}

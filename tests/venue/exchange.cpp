@@ -355,21 +355,8 @@ Answer Exchange::place(const Params &params, int64_t now_ms, bool &placed) {
     Order &order = orders_.emplace(o.id, o).first->second;
     order_event(order, "NEW", nullptr, now_ms);
 
-    // What the book offers this order as a taker, level by level (the replayed book is not
-    // depleted by our fills: the next diff says what the market really left there).
-    std::vector<market::Level> takes;
     Lots available = 0;
-    const Side opposite = order.side == Side::buy ? Side::sell : Side::buy;
-    market_.book().visit(opposite, [&](const market::Level &l) {
-        const bool reaches = order.market || (order.side == Side::buy ? l.price <= order.price
-                                                                      : l.price >= order.price);
-        if (!reaches || available >= order.qty) return false;
-        const Lots take = std::min(l.qty, order.qty - available);
-        takes.push_back({l.price, take});
-        available += take;
-        return true;
-    });
-
+    const auto takes = takes_for(order, available);
     const auto finish = [&](Status s, std::string_view x) {
         order.status = s;
         order.update_ms = now_ms;
@@ -380,16 +367,7 @@ Answer Exchange::place(const Params &params, int64_t now_ms, bool &placed) {
     } else if (order.tif == "FOK" && available < order.qty) {
         finish(Status::expired, "EXPIRED");
     } else {
-        for (const auto &t : takes) {
-            Lots q = t.qty;
-            if (order.reduce_only) {  // never beyond the position it reduces
-                const Lots size = position_ > 0 ? position_ : -position_;
-                const bool reduces = position_ != 0 && (position_ > 0) != (order.side == Side::buy);
-                q = reduces ? std::min(q, size) : 0;
-            }
-            if (q == 0) break;
-            execute(order, t.price, q, false, now_ms);
-        }
+        take(order, takes, now_ms);
         if (order.status != Status::filled) {
             if (order.market || order.tif == "IOC" || order.tif == "FOK" ||
                 (order.reduce_only && position_ == 0))
@@ -399,6 +377,96 @@ Answer Exchange::place(const Params &params, int64_t now_ms, bool &placed) {
         }
     }
     return Answer{200, order_json(order, false)};
+}
+
+std::vector<market::Level> Exchange::takes_for(const Order &order, Lots &available) const {
+    // The replayed book is not depleted by our fills: the next diff says what the market really
+    // left there.
+    std::vector<market::Level> takes;
+    available = 0;
+    const Side opposite = order.side == Side::buy ? Side::sell : Side::buy;
+    const Lots wanted = order.qty - order.filled;
+    market_.book().visit(opposite, [&](const market::Level &l) {
+        const bool reaches = order.market || (order.side == Side::buy ? l.price <= order.price
+                                                                      : l.price >= order.price);
+        if (!reaches || available >= wanted) return false;
+        const Lots take = std::min(l.qty, wanted - available);
+        takes.push_back({l.price, take});
+        available += take;
+        return true;
+    });
+    return takes;
+}
+
+void Exchange::take(Order &order, const std::vector<market::Level> &takes, int64_t now_ms) {
+    for (const auto &t : takes) {
+        Lots q = t.qty;
+        if (order.reduce_only) {  // never beyond the position it reduces
+            const Lots size = position_ > 0 ? position_ : -position_;
+            const bool reduces = position_ != 0 && (position_ > 0) != (order.side == Side::buy);
+            q = reduces ? std::min(q, size) : 0;
+        }
+        if (q == 0) break;
+        execute(order, t.price, q, false, now_ms);
+    }
+}
+
+Answer Exchange::amend(const Params &params, int64_t now_ms) {
+    if (find(params, "symbol") != symbol_) return error(400, -1121, "Invalid symbol.");
+    const auto side = find(params, "side");
+    if (!side) return mandatory("side");
+    const auto qty_text = find(params, "quantity");
+    if (!qty_text) return mandatory("quantity");
+    const auto price_text = find(params, "price");
+    if (!price_text) return mandatory("price");
+    std::optional<Answer> failure;
+    const Order *found = lookup(params, failure);
+    if (!found) return *failure;
+    Order &o = orders_.at(found->id);
+    if (std::find(resting_.begin(), resting_.end(), o.id) == resting_.end())
+        return error(400, -2013, "Order does not exist.");
+    if (*side != (o.side == Side::buy ? "BUY" : "SELL")) return error(400, -1117, "Invalid side.");
+    const auto qty = on_grid(*qty_text, qty_show_, "quantity", false, failure);
+    if (!qty) return *failure;
+    if (*qty <= 0) return error(400, -4003, "Quantity less than or equal to zero.");
+    if (*qty < min_qty_) return error(400, -4004, "Quantity less than min quantity.");
+    const auto price = on_grid(*price_text, price_show_, "price", true, failure);
+    if (!price) return *failure;
+    if (*price <= 0) return error(400, -4013, "Price less than min price.");
+    if (*qty == o.qty && *price == o.price)
+        return error(400, -5027, "No need to modify the order.");
+    if (!o.reduce_only && min_notional_ > 0 && notional_money(*price, *qty) < min_notional_)
+        return error(400, -4164,
+                     fmt::format("Order's notional must be no smaller than {} (unless you choose "
+                                 "reduce only).",
+                                 min_notional_text_));
+    ++amendments_;
+    o.update_ms = now_ms;
+    const auto cancel = [&] {
+        std::erase(resting_, o.id);
+        o.status = Status::canceled;
+        order_event(o, "CANCELED", nullptr, now_ms);
+        return Answer{200, order_json(o, false)};
+    };
+    // Binance cancels rather than amends an order whose fills reached the new quantity, and a
+    // post-only one the new price would make take.
+    if (*qty <= o.filled) return cancel();
+    const Ticks old_price = o.price;
+    o.price = *price;
+    Lots available = 0;
+    const auto takes = takes_for(o, available);
+    if (o.tif == "GTX" && !takes.empty()) {
+        o.price = old_price;
+        return cancel();
+    }
+    o.qty = *qty;
+    // "Modified orders will be reordered in the match queue": to the back.
+    std::erase(resting_, o.id);
+    resting_.push_back(o.id);
+    order_event(o, "AMENDMENT", nullptr, now_ms);
+    take(o, takes, now_ms);
+    if (o.status == Status::filled) std::erase(resting_, o.id);
+    return Answer{200, order_json(o, false)};
 }
 
 void Exchange::on_trade(const binance::Trade &trade, int64_t now_ms) {
@@ -697,10 +765,10 @@ std::string Exchange::state_json() const {
         R"("funding":"{}","fundingEvents":{},"leverage":{},"marginType":"{}",)"
         R"("positions":[{{"symbol":"{}","positionAmt":"{}","entryPrice":"{}"}}],)"
         R"("openOrders":{},"ordersPlacedPerClientOrderId":{},)"
-        R"("ordersByClientOrderId":{},"fills":{}}})",
+        R"("ordersByClientOrderId":{},"fills":{},"amendments":{}}})",
         money(wallet_), money(realized_total_), money(unrealized()), money(funding_total_), funding,
         leverage_, isolated_ ? "ISOLATED" : "CROSSED", symbol_, format_units(position_, qty_show_),
-        entry_price(), open, placed, outcome, fills_.size());
+        entry_price(), open, placed, outcome, fills_.size(), amendments_);
 }
 
 }  // namespace keel::venue

@@ -38,6 +38,7 @@ class Exchange {
     // expired) as opposed to a rejected request.
     Answer place(const Params &params, int64_t now_ms, bool &placed);
     Answer cancel(const Params &params, int64_t now_ms);      // DELETE /fapi/v1/order
+    Answer amend(const Params &params, int64_t now_ms);       // PUT /fapi/v1/order
     Answer query(const Params &params) const;                 // GET /fapi/v1/order
     Answer open_orders(const Params &params) const;           // GET /fapi/v1/openOrders
     Answer cancel_all(const Params &params, int64_t now_ms);  // DELETE …/allOpenOrders
@@ -88,6 +89,10 @@ class Exchange {
         bool maker = false;
     };
 
+    // What the book offers `order`'s unfilled rest as a taker, level by level (`available`: in
+    // all), and taking it (a reduce-only order never beyond the position).
+    std::vector<market::Level> takes_for(const Order &order, Lots &available) const;
+    void take(Order &order, const std::vector<market::Level> &takes, int64_t now_ms);
     // Executes `qty` of `o` at `price`: position, wallet, fill record, events.
     void execute(Order &o, Ticks price, Lots qty, bool maker, int64_t now_ms);
     // Finishes an order's answer and its ORDER_TRADE_UPDATE (execution type `x`).
@@ -138,6 +143,7 @@ class Exchange {
     std::map<int64_t, Order> orders_;  // every order, by id (kept: queries of finished ones)
     std::vector<int64_t> resting_;     // ids of open orders, in arrival order
     std::map<std::string, uint64_t, std::less<>> placed_per_client_id_;
+    uint64_t amendments_ = 0;  // PUT /fapi/v1/order that changed an order
     std::vector<Fill> fills_;
     std::vector<std::string> events_;
     std::string listen_key_;

@@ -202,6 +202,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/fapi/v1/order", 1, true},
     {"POST", "/fapi/v1/batchOrders", 5, true},
     {"DELETE", "/fapi/v1/order", 1, true},
+    {"PUT", "/fapi/v1/order", 0, true},  // an amendment: an order against the ORDERS limits
     {"GET", "/fapi/v1/order", 1, true},
     {"GET", "/fapi/v1/openOrders", 1, true},
     {"DELETE", "/fapi/v1/allOpenOrders", 1, true},
@@ -441,10 +442,10 @@ Reply Venue::with_faults(const Request &request, std::string_view path, const Pa
     std::vector<Params> batch;  // POST /fapi/v1/batchOrders: its orders
     if (path == "/fapi/v1/batchOrders")
         if (auto refused = read_batch(params, batch)) return reply_of(std::move(*refused));
-    const size_t new_orders =
-        !batch.empty() ? batch.size()
-        : (path == "/fapi/v1/order" || path == "/api/v3/order") && request.method == "POST" ? 1
-                                                                                            : 0;
+    // New orders and amendments count against the ORDERS limits.
+    const bool one_order = (path == "/fapi/v1/order" || path == "/api/v3/order") &&
+                           (request.method == "POST" || request.method == "PUT");
+    const size_t new_orders = !batch.empty() ? batch.size() : one_order ? 1 : 0;
     std::vector<std::pair<std::string, std::string>> order_counts;
     if (new_orders > 0)
         if (auto refused = count_orders(now_ms, new_orders, order_counts))
@@ -656,6 +657,7 @@ Reply Venue::route(const Request &request, std::string_view path, const Params &
             return reply_of(std::move(a));
         }
         if (method == "DELETE") return reply_of(exchange_->cancel(params, now_ms));
+        if (method == "PUT") return reply_of(exchange_->amend(params, now_ms));
         return reply_of(exchange_->query(params));
     }
     if (path == "/fapi/v1/openOrders") return reply_of(exchange_->open_orders(params));

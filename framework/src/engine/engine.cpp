@@ -387,6 +387,14 @@ void Engine::make_live_venue() {
             why = err[0] ? err : "query_orders failed without a message";
             return false;
         };
+        if (KEEL_HAS_ENTRY(d, amend_order))
+            link.amend = [v](const keel_order_request &r, std::string &why) {
+                char err[512] = {0};
+                if (v->library->exchange().amend_order(v->self, &r, err, sizeof err) == KEEL_OK)
+                    return true;
+                why = err[0] ? err : "amend_order failed without a message";
+                return false;
+            };
         links.push_back(std::move(link));
     }
     // Client order ids carry the config's name and the start time, so two runs never share one.
@@ -1904,6 +1912,23 @@ void Engine::update_bracket(exec::OrderId id, Lots fill) {
 }
 
 void Engine::reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto) {
+    note_veto(intent, id, veto);
+    exec::OrderEvent e;
+    e.id = id;
+    e.strategy = intent.strategy;
+    e.instrument = intent.instrument;
+    e.side = intent.side;
+    e.type = intent.type;
+    e.status = exec::OrderStatus::rejected;
+    e.qty = intent.qty;
+    e.reason = risk::code(veto.reason);
+    e.message = veto.message;
+    e.tag = intent.tag;
+    e.ts = now();
+    book_event(std::move(e));
+}
+
+void Engine::note_veto(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto) {
     ++stats_.vetoes;
     uint64_t seen = ++stats_.vetoes_by_reason[risk::code(veto.reason)];
     const auto &spec = instruments_.at(intent.instrument);
@@ -1919,19 +1944,6 @@ void Engine::reject(const exec::OrderIntent &intent, exec::OrderId id, const ris
                fmt::format("order vetoed: {} ({} so far)", risk::code(veto.reason), seen),
                fmt::format("{} {} {} {}: {}", who, to_string(intent.side),
                            spec.qty_text(intent.qty), spec.id, veto.message));
-    exec::OrderEvent e;
-    e.id = id;
-    e.strategy = intent.strategy;
-    e.instrument = intent.instrument;
-    e.side = intent.side;
-    e.type = intent.type;
-    e.status = exec::OrderStatus::rejected;
-    e.qty = intent.qty;
-    e.reason = risk::code(veto.reason);
-    e.message = veto.message;
-    e.tag = intent.tag;
-    e.ts = now();
-    book_event(std::move(e));
 }
 
 void Engine::handle_venue_events() {
@@ -2033,6 +2045,72 @@ bool Engine::cancel(exec::StrategyIndex strategy, exec::OrderId id, std::string 
     orders([&](auto &v) { return v.cancel(id, now(), venue_events_); });
     handle_venue_events();
     return true;
+}
+
+bool Engine::amend(exec::StrategyIndex strategy, exec::OrderId id, std::optional<double> new_qty,
+                   std::optional<double> new_price, std::string &why) {
+    const exec::Order *o = orders([&](auto &v) { return v.find_resting(id); });
+    if (!o) {
+        why = fmt::format("order {} is not open{}", id,
+                          conditional_.find(id) ? " at the venue (a conditional order waits in "
+                                                  "keel: cancel it and place a new one)"
+                                                : "");
+        return false;
+    }
+    if (o->intent.strategy != strategy) {
+        why = fmt::format("order {} belongs to another strategy", id);
+        return false;
+    }
+    if (o->intent.type != exec::OrderType::limit || o->intent.tif != exec::TimeInForce::gtc) {
+        why = fmt::format("order {} is not a resting (GTC limit) order", id);
+        return false;
+    }
+    const auto &spec = instruments_[o->intent.instrument];
+    if (new_qty && !(*new_qty > 0 && spec.on_lot_grid(*new_qty))) {
+        why = fmt::format("qty {} is not a positive multiple of the lot size {}", *new_qty,
+                          spec.lot_size);
+        return false;
+    }
+    const Lots qty = new_qty ? spec.to_lots(*new_qty) : o->intent.qty;
+    // Off the tick grid: -1, which the gate vetoes (INVALID_PRICE) rather than rounding.
+    const Ticks price = !new_price ? o->intent.price
+                        : *new_price > 0 && spec.on_tick_grid(*new_price)
+                            ? spec.to_ticks(*new_price)
+                            : -1;
+    if (qty <= o->filled) {
+        why = fmt::format("order {}: the new quantity must exceed what has filled ({})", id,
+                          spec.qty_text(o->filled));
+        return false;
+    }
+    if (qty == o->intent.qty && price == o->intent.price) {
+        why = fmt::format("order {} already stands at that quantity and price", id);
+        return false;
+    }
+    // The gate judges the order as it would become: its new working rest at the new price,
+    // beside every other working order (not beside itself).
+    exec::OrderIntent intent = o->intent;
+    intent.qty = qty - o->filled;
+    intent.price = price;
+    const auto i = intent.instrument;
+    risk::RiskContext ctx{instruments_.at(i),
+                          feeds_.at(i).book(),
+                          *portfolio_,
+                          orders([&](auto &v) { return v.open_orders(i, strategy, id); }),
+                          now(),
+                          feeds_.at(i).usable()};
+    auto decision = gate_->check(intent, ctx);
+    if (auto *veto = std::get_if<risk::Veto>(&decision)) {
+        note_veto(intent, id, *veto);
+        why = fmt::format("{}: {}", risk::code(veto->reason), veto->message);
+        return false;
+    }
+    auto &approved = std::get<risk::ApprovedOrder>(decision);
+    const bool ok = live_ ? live_->amend(std::move(approved), id, now(), why)
+                          : paper_->amend(std::move(approved), id, feeds_.at(i).book(), now(),
+                                          venue_events_, why);
+    if (!ok) why = fmt::format("order {} cannot be amended now: {}", id, why);
+    handle_venue_events();
+    return ok;
 }
 
 std::vector<exec::OrderId> Engine::open_orders(exec::StrategyIndex strategy) const {

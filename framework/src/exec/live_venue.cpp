@@ -227,6 +227,38 @@ bool LiveVenue::cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out) {
     return true;
 }
 
+bool LiveVenue::amend(risk::ApprovedOrder change, OrderId id, TimeNs now, std::string &why) {
+    auto it = orders_.find(id);
+    if (it == orders_.end()) {
+        why = "it is not open";
+        return false;
+    }
+    Working &w = it->second;
+    const Link &link = links_.at(w.order.intent.instrument);
+    const size_t venue = link.venue;
+    const char *refused = !link.amend
+                              ? "its venue cannot amend orders (cancel it and place a new one)"
+                          : !w.acked        ? "the venue has not acknowledged it yet"
+                          : w.cancel_wanted ? "it is being cancelled"
+                          : w.amending      ? "an amendment of it is on its way"
+                          : pacers_[venue].next_slot(now) > now || waiting_[venue] > 0
+                              ? "the venue's order limit is spent this instant (amendments count "
+                                "as orders)"
+                              : nullptr;
+    if (refused) {
+        why = refused;
+        return false;
+    }
+    keel_order_request r = request(w);
+    r.qty_lots = w.order.filled + change.intent().qty;
+    r.price_ticks = change.intent().price;
+    if (!link.amend(r, why)) return false;
+    pacers_[venue].sent(now);
+    w.amending = true;
+    ++stats_.amends;
+    return true;
+}
+
 void LiveVenue::request_cancel(Working &w, TimeNs now, std::vector<OrderEvent> &out) {
     if (!std::exchange(w.cancel_announced, true))
         out.push_back(event(w, OrderStatus::pending_cancel, now));
@@ -285,6 +317,21 @@ void LiveVenue::on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<Ord
     Working &w = orders_.at(found->second);
     w.last_heard = now;
     const bool answers_query = std::exchange(w.querying, false);
+    if (u.state == KEEL_ORDER_STATE_REJECTED && w.amending && !answers_query) {
+        w.amending = false;
+        if (u.reason == KEEL_VENUE_UNKNOWN_OUTCOME || u.reason == KEEL_VENUE_UNKNOWN_ORDER) {
+            // It may have happened (or the order ended): the venue's answer to a question says.
+            w.amending = u.reason == KEEL_VENUE_UNKNOWN_OUTCOME;
+            ask(w, now);
+            return;
+        }
+        // Refused: the order stands as it was.
+        OrderEvent e = event(w, OrderStatus::amended, now);
+        e.reason = reason_code(u.reason);
+        e.message = u.message.empty() ? "the venue refused the amendment" : u.message;
+        out.push_back(std::move(e));
+        return;
+    }
     if (u.state == KEEL_ORDER_STATE_REJECTED && answers_query &&
         u.reason != KEEL_VENUE_UNKNOWN_ORDER) {
         // The question failed (rate limit, clock, network): the order is as unknown as before.
@@ -356,6 +403,21 @@ void LiveVenue::on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<Ord
         if (w.cancel_wanted && open) request_cancel(w, now, out);  // asked for while on its way
     } else if (answers_query && w.cancel_wanted && open) {
         request_cancel(w, now, out);  // the venue still has it: the cancel did not happen
+    }
+    const auto &in = w.order.intent;
+    if (open && in.type == OrderType::limit && u.qty > 0 && u.price > 0 &&
+        (u.qty != in.qty || u.price != in.price)) {
+        // The venue changed the order: an amendment took effect.
+        w.order.intent.qty = u.qty;
+        w.order.intent.price = u.price;
+        w.amending = false;
+        out.push_back(event(w, OrderStatus::amended, now));
+    } else if (answers_query && std::exchange(w.amending, false) && open) {
+        // Asked after an amendment of unknown outcome: the venue shows the order unchanged.
+        OrderEvent e = event(w, OrderStatus::amended, now);
+        e.reason = "VENUE_UNKNOWN_OUTCOME";
+        e.message = "the venue shows the order unchanged";
+        out.push_back(std::move(e));
     }
     if (u.last_qty > 0) fill(w, u, now, out);
     w.venue_filled = std::max(w.venue_filled, u.filled);
@@ -435,11 +497,13 @@ void LiveVenue::on_timer(TimeNs now, std::vector<OrderEvent> &out) {
     }
 }
 
-risk::OpenOrders LiveVenue::open_orders(InstrumentIndex instrument, StrategyIndex strategy) const {
+risk::OpenOrders LiveVenue::open_orders(InstrumentIndex instrument, StrategyIndex strategy,
+                                        OrderId except) const {
     risk::OpenOrders r;
-    r.total = static_cast<int>(orders_.size());
+    r.total = static_cast<int>(orders_.size() - orders_.count(except));
     for (const auto &[id, w] : orders_)
-        if (w.order.intent.instrument == instrument) r.add(w.order, strategy, scales_[instrument]);
+        if (w.order.intent.instrument == instrument && id != except)
+            r.add(w.order, strategy, scales_[instrument]);
     return r;
 }
 

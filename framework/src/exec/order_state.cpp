@@ -50,6 +50,8 @@ const char *to_string(OrderStatus s) {
             return "expired";
         case OrderStatus::pending_cancel:
             return "pending_cancel";
+        case OrderStatus::amended:
+            return "amended";
     }
     return "unknown";
 }
@@ -64,16 +66,20 @@ bool legal_transition(std::optional<OrderStatus> from, OrderStatus to) {
                    to == S::filled || to == S::cancelled || to == S::expired;
         case S::accepted:
             return to == S::partially_filled || to == S::filled || to == S::pending_cancel ||
-                   to == S::cancelled || to == S::expired || to == S::triggered;
+                   to == S::cancelled || to == S::expired || to == S::triggered || to == S::amended;
+        case S::amended:  // working, as accepted or partially filled; amended again
+            return to == S::partially_filled || to == S::filled || to == S::pending_cancel ||
+                   to == S::cancelled || to == S::expired || to == S::amended;
         case S::triggered:  // its market order: acknowledged or vetoed, then fills
             return to == S::accepted || to == S::rejected || to == S::partially_filled ||
                    to == S::filled || to == S::cancelled || to == S::expired;
         case S::partially_filled:
             return to == S::partially_filled || to == S::filled || to == S::pending_cancel ||
-                   to == S::cancelled || to == S::expired;
-        case S::pending_cancel:  // fills may race the cancel; a refused cancel leaves it working
+                   to == S::cancelled || to == S::expired || to == S::amended;
+        case S::pending_cancel:  // fills and an amendment sent before may race the cancel; a
+                                 // refused cancel leaves it working
             return to == S::cancelled || to == S::partially_filled || to == S::filled ||
-                   to == S::expired || to == S::accepted;
+                   to == S::expired || to == S::accepted || to == S::amended;
         case S::filled:
         case S::cancelled:
         case S::rejected:

@@ -133,6 +133,59 @@ bool PaperVenue::cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out) {
     return true;
 }
 
+bool PaperVenue::amend(risk::ApprovedOrder change, OrderId id, const market::Book &book, TimeNs now,
+                       std::vector<OrderEvent> &out, std::string &why) {
+    auto rest = resting_.find(id);
+    if (rest == resting_.end()) {
+        why = flying_.count(id) ? "it has not reached the venue yet" : "it is not open";
+        return false;
+    }
+    if (cancelling_.count(id) || amending_.count(id)) {
+        why = cancelling_.count(id) ? "a cancel of it is on its way"
+                                    : "an amendment of it is on its way";
+        return false;
+    }
+    const Amendment a{rest->second.filled + change.intent().qty, change.intent().price};
+    if (order_latency_.zero()) {
+        apply_amendment(id, a, book, now, out);
+        return true;
+    }
+    amending_[id] = a;
+    schedule(now + order_latency_.sample(),
+             Arrival{Arrival::Kind::amend, id, rest->second.intent.instrument});
+    return true;
+}
+
+void PaperVenue::apply_amendment(OrderId id, Amendment a, const market::Book &book, TimeNs now,
+                                 std::vector<OrderEvent> &out) {
+    auto it = resting_.find(id);
+    if (it == resting_.end()) return;  // filled or cancelled first: its last event said so
+    Order &o = it->second;
+    auto end = [&](const char *reason, const char *message) {
+        o.status = OrderStatus::cancelled;
+        OrderEvent e = event(o, now);
+        e.reason = reason;
+        e.message = message;
+        out.push_back(std::move(e));
+        resting_.erase(it);
+    };
+    if (a.qty <= o.filled)
+        return end("AMENDED_BELOW_FILLED",
+                   "fills before the amendment arrived reached its new quantity");
+    if (o.intent.post_only && book.volume_to_price(opposite(o.intent.side), a.price) > 0)
+        return end("POST_ONLY_WOULD_TAKE", "the amended post-only price would take liquidity");
+    o.intent.qty = a.qty;
+    o.intent.price = a.price;
+    o.status = OrderStatus::amended;
+    out.push_back(event(o, now));
+    take(o, book, a.price, now, out);
+    if (o.remaining() == 0) {
+        resting_.erase(it);
+        return;
+    }
+    o.ahead = level_qty(book, o.intent.side, a.price);  // the back of the new queue
+}
+
 void PaperVenue::cancel_resting(std::map<OrderId, Order>::iterator it, TimeNs now,
                                 std::vector<OrderEvent> &out) {
     it->second.status = OrderStatus::cancelled;
@@ -156,7 +209,7 @@ void PaperVenue::advance(TimeNs now, bool inclusive, const Books &books,
             ++it;
             continue;
         }
-        if (a.kind == Arrival::Kind::order) {
+        if (a.kind != Arrival::Kind::cancel) {
             const market::Book *book = books(a.instrument);
             if (!book || !book->valid()) {
                 waiting_[a.instrument] = 1;
@@ -164,8 +217,13 @@ void PaperVenue::advance(TimeNs now, bool inclusive, const Books &books,
                 ++it;
                 continue;
             }
-            auto node = flying_.extract(a.id);
-            execute(std::move(node.mapped().order), *book, a.waited ? now : at, out);
+            if (a.kind == Arrival::Kind::order) {
+                auto node = flying_.extract(a.id);
+                execute(std::move(node.mapped().order), *book, a.waited ? now : at, out);
+            } else {
+                auto node = amending_.extract(a.id);
+                apply_amendment(a.id, node.mapped(), *book, a.waited ? now : at, out);
+            }
         } else {
             cancelling_.erase(a.id);
             // Not resting any more: it filled or ended before the cancel arrived, and its last
@@ -186,6 +244,14 @@ std::optional<TimeNs> PaperVenue::next_arrival() const {
 void PaperVenue::flush(TimeNs now, const Books &books, std::vector<OrderEvent> &out) {
     // No book will come for an order whose book is unusable: it ends here.
     for (auto &[key, a] : arrivals_) {
+        if (a.kind == Arrival::Kind::amend) {  // not to be carried out without a book
+            const market::Book *book = books(a.instrument);
+            if (book && book->valid()) continue;
+            amending_.erase(a.id);
+            a.kind = Arrival::Kind::cancel;
+            a.id = 0;  // a cancel of nothing
+            continue;
+        }
         if (a.kind != Arrival::Kind::order) continue;
         const market::Book *book = books(a.instrument);
         if (book && book->valid()) continue;
@@ -261,11 +327,13 @@ void PaperVenue::on_trade(InstrumentIndex instrument, Ticks price, Lots qty, Sid
     }
 }
 
-risk::OpenOrders PaperVenue::open_orders(InstrumentIndex instrument, StrategyIndex strategy) const {
+risk::OpenOrders PaperVenue::open_orders(InstrumentIndex instrument, StrategyIndex strategy,
+                                         OrderId except) const {
     risk::OpenOrders r;
-    r.total = open_orders();
+    r.total = open_orders() - (resting_.count(except) ? 1 : 0);
     for (auto &[id, o] : resting_)
-        if (o.intent.instrument == instrument) r.add(o, strategy, scales_[instrument]);
+        if (o.intent.instrument == instrument && id != except)
+            r.add(o, strategy, scales_[instrument]);
     for (auto &[id, f] : flying_)
         if (f.order.intent.instrument == instrument) r.add(f.order, strategy, scales_[instrument]);
     return r;

@@ -548,6 +548,31 @@ int api_cancel(lua_State *L, LuaStrategy &s) {
     return 2;
 }
 
+// keel.amend(id, {qty = q, price = p}): either or both; true, or nil and why.
+int api_amend(lua_State *L, LuaStrategy &s) {
+    lua_Number n = luaL_checknumber(L, 1);
+    if (!(n >= 1 && n <= 9.0e15 && n == std::floor(n)))
+        return luaL_error(L, "keel.amend: %f is not an order id", static_cast<double>(n));
+    luaL_checktype(L, 2, LUA_TTABLE);
+    const auto id = static_cast<exec::OrderId>(n);
+    auto number = [&](const char *key) -> std::optional<double> {
+        lua_getfield(L, 2, key);
+        if (lua_isnil(L, -1)) return std::nullopt;
+        if (!lua_isnumber(L, -1)) luaL_error(L, "keel.amend: %s must be a number", key);
+        return lua_tonumber(L, -1);
+    };
+    const auto qty = number("qty"), price = number("price");
+    if (!qty && !price) return luaL_error(L, "keel.amend: give qty, price or both");
+    std::string why;
+    if (s.services().amend(s.index(), id, qty, price, why)) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    lua_pushstring(L, why.c_str());
+    return 2;
+}
+
 int api_open_orders(lua_State *L, LuaStrategy &s) {
     auto ids = s.services().open_orders(s.index());
     lua_createtable(L, static_cast<int>(ids.size()), 0);
@@ -1293,6 +1318,7 @@ void LuaStrategy::install_api() {
     set_fn(L, "now", guarded<api_now>, this);
     set_fn(L, "order", guarded<api_order>, this);
     set_fn(L, "cancel", guarded<api_cancel>, this);
+    set_fn(L, "amend", guarded<api_amend>, this);
     set_fn(L, "open_orders", guarded<api_open_orders>, this);
     set_fn(L, "position", guarded<api_position>, this);
     set_fn(L, "instrument", guarded<api_instrument>, this);
@@ -1686,6 +1712,7 @@ void LuaStrategy::on_order(const exec::OrderEvent &e) {
     set_field(L_, "qty", spec.qty(e.qty));
     set_field(L_, "filled", spec.qty(e.filled));
     set_field(L_, "avg_price", e.avg_price);
+    if (e.price > 0) set_field(L_, "price", spec.price(e.price));
     if (e.last_qty) {
         set_field(L_, "fill_qty", spec.qty(e.last_qty));
         set_field(L_, "fill_price", spec.price(e.last_price));

@@ -530,6 +530,16 @@ typedef struct keel_exchange_plugin {
      * thread, network still up; answers to requests sent now still reach on_frame for up to 2 s
      * of host clock, then the host closes the network and calls destroy(). */
     void (*stop)(void *self);
+
+    /* ABI 1.6 (optional, with KEEL_CAP_TRADING). Amend a resting limit order the venue has
+     * acknowledged: `order` is that order (its client_order_id, instrument, side, type, time in
+     * force) as it should now stand, qty_lots the whole new quantity (filled part included) and
+     * price_ticks the new price; both approved by the risk gate. The outcome comes back through
+     * emit_order_update: the order with its new quantity and price once the venue made the
+     * change, or REJECTED with a reason if it refused (the order then stands as it was). KEEL_ERROR
+     * for an amendment the plugin cannot send at all (this market cannot amend, not connected). */
+    uint32_t (*amend_order)(void *self, const keel_order_request *order, char *err,
+                            size_t err_size);
 } keel_exchange_plugin;
 
 /* ---------------------------------------------------------------------------------------------

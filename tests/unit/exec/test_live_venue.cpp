@@ -6,6 +6,7 @@
 
 #include "approve.hpp"
 #include "keel/exec/live_venue.hpp"
+#include "keel/exec/order_state.hpp"
 
 using namespace keel;
 using exec::OrderEvent;
@@ -20,6 +21,7 @@ struct Script {
     std::vector<keel_order_request> placed;
     std::vector<std::string> placed_ids, cancels, queries;
     std::vector<std::vector<std::string>> batches;  // client ids of each place_batch call
+    std::vector<keel_order_request> amends;
     bool refuse_handover = false;
 };
 
@@ -30,8 +32,8 @@ struct Fixture {
     std::vector<OrderEvent> out;
     market::Book book;
 
-    // `batches`: the link has place_batch (the plugin's place_orders).
-    explicit Fixture(bool batches = false) {
+    // `batches`: the link has place_batch (the plugin's place_orders); `amends`: amend_order.
+    explicit Fixture(bool batches = false, bool amends = true) {
         InstrumentSpec s;
         s.id = s.symbol = "BTCUSDT";
         s.quote = "USDT";
@@ -75,6 +77,12 @@ struct Fixture {
             script.queries.push_back(cid);
             return true;
         };
+        if (amends)
+            link.amend = [this](const keel_order_request &r, std::string &) {
+                CHECK(r.instrument == 7);
+                script.amends.push_back(r);
+                return true;
+            };
         venue = std::make_unique<exec::LiveVenue>("t est!", specs,
                                                   std::vector<exec::LiveVenue::Link>{link});
     }
@@ -87,6 +95,14 @@ struct Fixture {
         i.qty = qty;
         i.price = price;
         venue->submit(test::approve(i, specs[0], book), id, now, out);
+    }
+    exec::OrderIntent limit_intent(Lots qty, Ticks price) const {
+        exec::OrderIntent i;
+        i.side = Side::buy;
+        i.type = exec::OrderType::limit;
+        i.qty = qty;
+        i.price = price;
+        return i;
     }
     VenueOrderUpdate update(const std::string &cid, uint32_t state) {
         VenueOrderUpdate u;
@@ -567,4 +583,90 @@ TEST_CASE("live orders in a batch are paced one by one", "[live][batch][pacer]")
     CHECK(f.script.placed_ids == std::vector<std::string>{"ktest-4", "ktest-5"});
     CHECK(f.script.batches.size() == 1);
     CHECK(f.venue->stats().sent == 5);
+}
+
+TEST_CASE("live orders: an amendment is the venue's to confirm or refuse", "[live][amend]") {
+    Fixture f;
+    f.buy(1, 2, 0, exec::OrderType::limit, 990);
+    const std::string cid = f.script.placed_ids[0];
+    std::string why;
+    // Not acknowledged yet: nothing to amend at the venue.
+    CHECK_FALSE(
+        f.venue->amend(test::approve(f.limit_intent(3, 985), f.specs[0], f.book), 1, 0, why));
+    CHECK(why == "the venue has not acknowledged it yet");
+    f.venue->on_update(f.update(cid, KEEL_ORDER_STATE_NEW), 0, f.out);
+    f.statuses();
+    auto confirm = [&](Lots qty, Ticks price) {
+        auto u = f.update(cid, KEEL_ORDER_STATE_NEW);
+        u.qty = qty;
+        u.price = price;
+        return u;
+    };
+    SECTION("confirmed: amended, with the new quantity and price; a repeat changes nothing") {
+        CHECK(f.venue->amend(test::approve(f.limit_intent(3, 985), f.specs[0], f.book), 1, kSecond,
+                             why));
+        REQUIRE(f.script.amends.size() == 1);
+        CHECK(f.script.amends[0].client_order_id == cid);
+        CHECK(f.script.amends[0].qty_lots == 3);
+        CHECK(f.script.amends[0].price_ticks == 985);
+        CHECK_FALSE(f.venue->amend(test::approve(f.limit_intent(4, 985), f.specs[0], f.book), 1,
+                                   kSecond, why));
+        CHECK(why == "an amendment of it is on its way");
+        f.venue->on_update(confirm(3, 985), kSecond, f.out);  // the REST answer
+        f.venue->on_update(confirm(3, 985), kSecond, f.out);  // the stream's AMENDMENT
+        REQUIRE(f.out.size() == 1);
+        CHECK(f.out[0].status == OrderStatus::amended);
+        CHECK(f.out[0].qty == 3);
+        CHECK(f.out[0].price == 985);
+        CHECK(f.out[0].reason.empty());
+        CHECK(f.venue->find_resting(1)->intent.price == 985);
+        CHECK(f.venue->stats().amends == 1);
+    }
+    SECTION("refused: amended with the venue's reason, the order as it was") {
+        CHECK(f.venue->amend(test::approve(f.limit_intent(3, 985), f.specs[0], f.book), 1, kSecond,
+                             why));
+        f.venue->on_update(f.refusal(cid, KEEL_VENUE_FILTER), kSecond, f.out);
+        REQUIRE(f.out.size() == 1);
+        CHECK(f.out[0].status == OrderStatus::amended);
+        CHECK(f.out[0].reason == "VENUE_FILTER");
+        CHECK(f.out[0].qty == 2);
+        CHECK(f.out[0].price == 990);
+        CHECK(f.venue->open_orders() == 1);
+        CHECK(f.script.queries.empty());
+    }
+    for (const bool happened : {true, false}) {
+        DYNAMIC_SECTION("unknown outcome: asked; the answer shows it "
+                        << (happened ? "happened" : "did not")) {
+            CHECK(f.venue->amend(test::approve(f.limit_intent(3, 985), f.specs[0], f.book), 1,
+                                 kSecond, why));
+            f.venue->on_update(f.refusal(cid, KEEL_VENUE_UNKNOWN_OUTCOME), kSecond, f.out);
+            CHECK(f.out.empty());
+            REQUIRE(f.script.queries == std::vector<std::string>{cid});
+            f.venue->on_update(happened ? confirm(3, 985) : confirm(2, 990), 2 * kSecond, f.out);
+            REQUIRE(f.out.size() == 1);
+            CHECK(f.out[0].status == OrderStatus::amended);
+            CHECK(f.out[0].price == (happened ? 985 : 990));
+            CHECK(f.out[0].reason == (happened ? "" : "VENUE_UNKNOWN_OUTCOME"));
+        }
+    }
+    SECTION("being cancelled: no amendment") {
+        CHECK(f.venue->cancel(1, kSecond, f.out));
+        CHECK_FALSE(f.venue->amend(test::approve(f.limit_intent(3, 985), f.specs[0], f.book), 1,
+                                   kSecond, why));
+        CHECK(why == "it is being cancelled");
+        CHECK(f.script.amends.empty());
+    }
+    exec::OrderTracker t;
+    CHECK(t.apply(1, OrderStatus::accepted));
+    for (const auto &e : f.out) CHECK(t.apply(e.id, e.status));
+}
+
+TEST_CASE("live orders: a venue without amend_order refuses an amendment here", "[live][amend]") {
+    Fixture f(false, false);
+    f.buy(1, 2, 0, exec::OrderType::limit, 990);
+    f.venue->on_update(f.update(f.script.placed_ids[0], KEEL_ORDER_STATE_NEW), 0, f.out);
+    std::string why;
+    CHECK_FALSE(
+        f.venue->amend(test::approve(f.limit_intent(3, 985), f.specs[0], f.book), 1, 0, why));
+    CHECK(why.find("cannot amend") != std::string::npos);
 }

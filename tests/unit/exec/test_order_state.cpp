@@ -12,10 +12,11 @@ using exec::OrderStatus;
 
 namespace {
 
-constexpr OrderStatus kAll[] = {
-    OrderStatus::pending_new, OrderStatus::accepted,  OrderStatus::partially_filled,
-    OrderStatus::filled,      OrderStatus::cancelled, OrderStatus::rejected,
-    OrderStatus::triggered,   OrderStatus::expired,   OrderStatus::pending_cancel};
+constexpr OrderStatus kAll[] = {OrderStatus::pending_new,      OrderStatus::accepted,
+                                OrderStatus::partially_filled, OrderStatus::filled,
+                                OrderStatus::cancelled,        OrderStatus::rejected,
+                                OrderStatus::triggered,        OrderStatus::expired,
+                                OrderStatus::pending_cancel,   OrderStatus::amended};
 
 // "from>to" for every legal move; "new" is an order not seen yet.
 const std::set<std::string> kLegal = {
@@ -51,6 +52,15 @@ const std::set<std::string> kLegal = {
     "pending_cancel>filled",
     "pending_cancel>expired",
     "pending_cancel>accepted",
+    "pending_cancel>amended",
+    "accepted>amended",
+    "partially_filled>amended",
+    "amended>partially_filled",
+    "amended>filled",
+    "amended>pending_cancel",
+    "amended>cancelled",
+    "amended>expired",
+    "amended>amended",
 };
 
 }  // namespace
@@ -70,7 +80,7 @@ TEST_CASE("every legal transition is allowed and every other one refused", "[ord
         }
     }
     CHECK(legal == kLegal.size());
-    CHECK(illegal == 10 * 9 - kLegal.size());
+    CHECK(illegal == 11 * 10 - kLegal.size());
 }
 
 TEST_CASE("the tracker follows an order to its end and refuses what cannot happen",

@@ -360,3 +360,114 @@ TEST_CASE("at the session's end what is in flight arrives against the last books
     CHECK_FALSE(dark.in_flight());
     CHECK(dark.open_orders() == 0);
 }
+
+TEST_CASE("an amendment puts the order at the back of its new level, and takes if it crosses",
+          "[paper][amend]") {
+    auto specs = instruments();
+    exec::PaperVenue venue(with_latency(0, 0), specs);
+    auto b = book0();  // bids 100.0 x 1, 99.9 x 2; asks 100.1 x 1, 100.2 x 2
+    std::vector<OrderEvent> out;
+    venue.submit(test::approve(limit(Side::buy, 999, 500), specs[0], b), 1, b, 0, out);
+    CHECK(venue.find_resting(1)->ahead == 2000);
+    venue.on_trade(0, 999, 1500, Side::sell, 1, out);  // 500 ahead left
+    CHECK(venue.find_resting(1)->ahead == 500);
+    std::string why;
+
+    SECTION("a smaller quantity at the same price loses the place too (Binance re-queues)") {
+        CHECK(
+            venue.amend(test::approve(limit(Side::buy, 999, 400), specs[0], b), 1, b, 2, out, why));
+        CHECK(out.back().status == OrderStatus::amended);
+        CHECK(out.back().qty == 400);
+        CHECK(out.back().price == 999);
+        CHECK(venue.find_resting(1)->ahead == 2000);  // the level as the book shows it
+    }
+    SECTION("a price up to the best bid joins that level's back") {
+        CHECK(venue.amend(test::approve(limit(Side::buy, 1000, 500), specs[0], b), 1, b, 2, out,
+                          why));
+        CHECK(out.back().status == OrderStatus::amended);
+        CHECK(out.back().price == 1000);
+        CHECK(venue.find_resting(1)->ahead == 1000);
+    }
+    SECTION("a price through the ask takes what it reaches as taker, the rest rests") {
+        CHECK(venue.amend(test::approve(limit(Side::buy, 1001, 1500), specs[0], b), 1, b, 2, out,
+                          why));
+        REQUIRE(out.size() >= 3);
+        const auto &amended = out[out.size() - 2];
+        CHECK(amended.status == OrderStatus::amended);
+        CHECK(amended.qty == 1500);
+        CHECK(out.back().last_qty == 1000);  // all of 100.1
+        CHECK(out.back().last_price == 1001);
+        CHECK_FALSE(out.back().maker);
+        CHECK(out.back().status == OrderStatus::partially_filled);
+        CHECK(venue.find_resting(1)->remaining() == 500);
+        CHECK(venue.find_resting(1)->ahead == 0);  // nobody else bids 100.1
+    }
+    check_lifecycle(out);
+}
+
+TEST_CASE("an amendment travels with the order latency; fills before it can cancel the rest",
+          "[paper][amend][latency]") {
+    auto specs = instruments();
+    exec::PaperVenue venue(with_latency(30, 30), specs);
+    auto b = book0();
+    std::vector<OrderEvent> out;
+    const TimeNs ms = 1'000'000;
+    venue.submit(test::approve(limit(Side::buy, 999, 500), specs[0], b), 1, b, 0, out);
+    std::string why;
+    // Not at the venue yet: nothing to amend.
+    CHECK_FALSE(
+        venue.amend(test::approve(limit(Side::buy, 999, 400), specs[0], b), 1, b, ms, out, why));
+    CHECK(why == "it has not reached the venue yet");
+    venue.advance(30 * ms, true, only(b), out);
+    REQUIRE(venue.find_resting(1));
+
+    SECTION("it lands at its arrival; a second one waits for it") {
+        CHECK(venue.amend(test::approve(limit(Side::buy, 998, 300), specs[0], b), 1, b, 40 * ms,
+                          out, why));
+        CHECK_FALSE(venue.amend(test::approve(limit(Side::buy, 997, 300), specs[0], b), 1, b,
+                                41 * ms, out, why));
+        CHECK(why == "an amendment of it is on its way");
+        CHECK(venue.find_resting(1)->intent.price == 999);
+        CHECK(venue.next_arrival() == 70 * ms);
+        venue.advance(70 * ms, true, only(b), out);
+        CHECK(out.back().status == OrderStatus::amended);
+        CHECK(out.back().ts == 70 * ms);
+        CHECK(venue.find_resting(1)->intent.price == 998);
+        CHECK(venue.find_resting(1)->intent.qty == 300);
+    }
+    SECTION("fills that reach the new quantity first: the amendment cancels the rest") {
+        CHECK(venue.amend(test::approve(limit(Side::buy, 999, 300), specs[0], b), 1, b, 40 * ms,
+                          out, why));
+        venue.on_trade(0, 998, 400, Side::sell, 50 * ms, out);  // through our price: 400 fill
+        venue.advance(70 * ms, true, only(b), out);
+        CHECK(out.back().status == OrderStatus::cancelled);
+        CHECK(out.back().reason == "AMENDED_BELOW_FILLED");
+        CHECK(out.back().filled == 400);
+        CHECK(venue.open_orders() == 0);
+    }
+    SECTION("a cancel on its way: no amendment") {
+        CHECK(venue.cancel(1, 40 * ms, out));
+        CHECK_FALSE(venue.amend(test::approve(limit(Side::buy, 999, 300), specs[0], b), 1, b,
+                                41 * ms, out, why));
+        CHECK(why == "a cancel of it is on its way");
+    }
+    check_lifecycle(out);
+}
+
+TEST_CASE("a post-only order amended to a price that would take is cancelled", "[paper][amend]") {
+    auto specs = instruments();
+    exec::PaperVenue venue(with_latency(0, 0), specs);
+    auto b = book0();
+    std::vector<OrderEvent> out;
+    auto i = limit(Side::sell, 1002, 500);
+    i.post_only = true;
+    venue.submit(test::approve(i, specs[0], b), 1, b, 0, out);
+    i.price = 1000;  // the best bid
+    std::string why;
+    CHECK(venue.amend(test::approve(i, specs[0], b), 1, b, 1, out, why));
+    CHECK(out.back().status == OrderStatus::cancelled);
+    CHECK(out.back().reason == "POST_ONLY_WOULD_TAKE");
+    CHECK(out.back().filled == 0);
+    CHECK(venue.open_orders() == 0);
+    check_lifecycle(out);
+}

@@ -184,6 +184,8 @@ class Engine final : public strategy::Services {
     TimeNs now() const override;
     exec::OrderId submit(exec::OrderIntent intent) override;
     bool cancel(exec::StrategyIndex strategy, exec::OrderId id, std::string &why) override;
+    bool amend(exec::StrategyIndex strategy, exec::OrderId id, std::optional<double> qty,
+               std::optional<double> price, std::string &why) override;
     std::vector<exec::OrderId> open_orders(exec::StrategyIndex strategy) const override;
     void notify(strategy::NotifyLevel level, const std::string &source, const std::string &title,
                 const std::string &body) override;
@@ -326,6 +328,8 @@ class Engine final : public strategy::Services {
     void flush_paper();
     exec::PaperVenue::Books paper_books_;  // each instrument's book while it is usable
     void reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto);
+    // Counts, logs and (first of a reason, then every 100th) alerts a veto.
+    void note_veto(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto);
     // Every order event passes here: checked against the lifecycle (exec/order_state.hpp),
     // logged, and queued for the owning strategy; an impossible one is logged and dropped.
     void book_event(exec::OrderEvent e);

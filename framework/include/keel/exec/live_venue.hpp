@@ -65,13 +65,16 @@ class LiveVenue {
             cancel;
         std::function<bool(keel_instrument_id, const std::string &client_id, std::string &why)>
             query;
+        // Optional (the plugin's amend_order): the order as it should now stand.
+        std::function<bool(const keel_order_request &, std::string &why)> amend;
     };
     struct Stats {
         uint64_t sent = 0, resent = 0, queries = 0, duplicate_fills = 0, unknown_updates = 0;
         uint64_t late_updates = 0;  // about orders already final
         uint64_t paced = 0;         // orders that waited for a venue's order limit
         uint64_t batches = 0;       // place_batch calls
-        uint64_t held = 0;  // refusals for the venue's rate limit, held until the time it named
+        uint64_t held = 0;    // refusals for the venue's rate limit, held until the time it named
+        uint64_t amends = 0;  // amendments sent
     };
 
     // `deployment` prefixes client order ids ("k" + up to 16 characters of [A-Za-z0-9]).
@@ -81,6 +84,12 @@ class LiveVenue {
     void submit(risk::ApprovedOrder order, OrderId id, TimeNs now, std::vector<OrderEvent> &out);
     // Asks the venue to cancel; false if the order is unknown or already final.
     bool cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out);
+    // Asks the venue to amend an order it acknowledged: its quantity becomes what has filled plus
+    // the approved change's quantity, its price the change's price. The outcome comes as an
+    // `amended` event (with a reason if the venue refused). False with `why` if it cannot be
+    // asked now: the venue cannot amend, the order is not acknowledged yet, a cancel or an
+    // amendment of it is under way, or the venue's order limit is spent this instant.
+    bool amend(risk::ApprovedOrder change, OrderId id, TimeNs now, std::string &why);
     void on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
     // Sends the new orders submitted since the last flush: together, per venue, where its plugin
     // takes batches. The engine calls it at the end of each pass of its loop.
@@ -98,7 +107,8 @@ class LiveVenue {
     void declare_order_limit(size_t venue, OrderLimit limit);
 
     int open_orders() const { return static_cast<int>(orders_.size()); }
-    risk::OpenOrders open_orders(InstrumentIndex instrument, StrategyIndex strategy) const;
+    risk::OpenOrders open_orders(InstrumentIndex instrument, StrategyIndex strategy,
+                                 OrderId except = 0) const;
     std::vector<OrderId> all_resting_ids() const;
     const Order *find_resting(OrderId id) const;
     std::vector<OrderId> resting_ids(StrategyIndex strategy) const;
@@ -118,6 +128,7 @@ class LiveVenue {
         bool acked = false, cancel_wanted = false;
         bool cancel_announced = false;  // pending_cancel emitted
         bool querying = false;  // a question is out: its refusal says nothing about the order
+        bool amending = false;  // an amendment is out: the next refusal or change is its answer
         bool waiting = false;   // held back by the venue's order limits
         Next next = Next::none;
         TimeNs due = 0, last_heard = 0;

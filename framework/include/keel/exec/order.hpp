@@ -52,6 +52,8 @@ enum class OrderStatus : uint8_t {
     triggered,       // a conditional order's trigger was reached; its market order follows
     expired,         // time in force ran out (IOC/FOK remainder)
     pending_cancel,  // a cancel was sent, not confirmed yet (live; paper cancel latency)
+    amended,  // an amendment's outcome: the order as it now stands (qty, price), still working;
+              // with a reason, the venue refused the change and the order is as it was
 };
 const char *to_string(OrderType t);
 const char *to_string(OrderStatus s);
@@ -103,6 +105,7 @@ struct OrderEvent {
     OrderType type = OrderType::market;
     OrderStatus status = OrderStatus::accepted;
     Lots qty = 0;
+    Ticks price = 0;       // the limit price (trigger of a conditional order); 0 for market
     Lots filled = 0;       // cumulative
     double avg_price = 0;  // average fill price so far
     Lots last_qty = 0;     // this fill, if the event is a fill
@@ -134,6 +137,7 @@ inline OrderEvent order_event(const Order &o, OrderStatus status, const Instrume
     e.type = o.intent.type;
     e.status = status;
     e.qty = o.intent.qty;
+    e.price = o.intent.price;
     e.filled = o.filled;
     e.avg_price = o.filled ? o.fill_value.to_double() / spec.qty(o.filled) : 0;
     e.tag = o.intent.tag;

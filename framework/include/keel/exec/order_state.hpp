@@ -8,6 +8,8 @@
 //     │            └─> rejected  │  └─> triggered (conditional) ──> accepted / rejected / fills
 //     └─> accepted, rejected,    └─> pending_cancel ──> cancelled (or the fills that raced it)
 //         expired (FOK)          any working state ──> cancelled, expired
+//   accepted, partially_filled, amended, pending_cancel ──> amended (an amendment's outcome)
+//   amended ──> what accepted may become, except triggered
 // filled, cancelled, rejected and expired are final.
 
 #include <map>

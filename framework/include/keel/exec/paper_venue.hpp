@@ -15,11 +15,18 @@
 // between still happen. Orders in flight count as working orders (open_orders, the gate's view).
 // The engine calls advance() before every market event and when time passes. With both
 // latencies zero (the default) everything happens at submit and cancel, as it always did.
+//
+// Amendments (a resting limit order's quantity and price) travel with the order latency and put
+// the order at the back of its (new) level's queue, whatever changed, as Binance does (for a
+// venue that keeps the place of a smaller order this is conservative); a price through the book
+// takes liquidity first, as a new order would (a post-only order is cancelled instead). A new
+// quantity at or below what filled meanwhile cancels the rest, as on Binance.
 // docs/architecture.md and docs/execution.md list the assumptions.
 
 #include <functional>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "keel/config/config.hpp"
@@ -47,6 +54,12 @@ class PaperVenue {
     // or a cancel of it is already on its way. Without cancel latency a resting order is
     // cancelled now; otherwise pending_cancel now and cancelled when the cancel arrives.
     bool cancel(OrderId id, TimeNs now, std::vector<OrderEvent> &out);
+    // Amends a resting limit order: its quantity becomes what has filled plus the approved
+    // change's quantity (its new working rest), its price the change's price. False with `why`
+    // if it cannot be asked now: unknown, not at the venue yet, or a cancel or amendment of it
+    // on its way.
+    bool amend(risk::ApprovedOrder change, OrderId id, const market::Book &book, TimeNs now,
+               std::vector<OrderEvent> &out, std::string &why);
     // Fills resting orders the new book state reaches, and moves their queue positions.
     void on_book(InstrumentIndex instrument, const market::Book &book, TimeNs now,
                  std::vector<OrderEvent> &out);
@@ -72,15 +85,17 @@ class PaperVenue {
 
     // Working orders: resting, and on their way to the venue.
     int open_orders() const { return static_cast<int>(resting_.size() + flying_.size()); }
-    // Working orders as the risk gate needs them for an order of `strategy` on `instrument`.
-    risk::OpenOrders open_orders(InstrumentIndex instrument, StrategyIndex strategy) const;
+    // Working orders as the risk gate needs them for an order of `strategy` on `instrument`
+    // (an amendment of `except`: all but that one).
+    risk::OpenOrders open_orders(InstrumentIndex instrument, StrategyIndex strategy,
+                                 OrderId except = 0) const;
     std::vector<OrderId> all_resting_ids() const;  // working orders, by id
     const Order *find_resting(OrderId id) const;   // a working order
     std::vector<OrderId> resting_ids(StrategyIndex strategy) const;
 
   private:
     struct Arrival {
-        enum class Kind : uint8_t { order, cancel } kind = Kind::order;
+        enum class Kind : uint8_t { order, cancel, amend } kind = Kind::order;
         OrderId id = 0;
         InstrumentIndex instrument = 0;
         bool waited = false;  // its book was not usable when it arrived
@@ -100,6 +115,12 @@ class PaperVenue {
               std::vector<OrderEvent> &out);
     void cancel_resting(std::map<OrderId, Order>::iterator it, TimeNs now,
                         std::vector<OrderEvent> &out);
+    struct Amendment {
+        Lots qty = 0;  // the order's whole quantity, filled part included
+        Ticks price = 0;
+    };
+    void apply_amendment(OrderId id, Amendment change, const market::Book &book, TimeNs now,
+                         std::vector<OrderEvent> &out);
     OrderEvent event(const Order &order, TimeNs now) const;
     void schedule(TimeNs at, Arrival a) { arrivals_.emplace(std::pair(at, sent_++), a); }
 
@@ -112,8 +133,9 @@ class PaperVenue {
     // Orders and cancels on their way, by arrival time, then the order they were sent in.
     std::map<std::pair<TimeNs, uint64_t>, Arrival> arrivals_;
     uint64_t sent_ = 0;
-    std::map<OrderId, TimeNs> cancelling_;  // cancels on their way, by order: when they arrive
-    std::vector<char> waiting_;             // by instrument: an arrival waits for a usable book
+    std::map<OrderId, TimeNs> cancelling_;   // cancels on their way, by order: when they arrive
+    std::map<OrderId, Amendment> amending_;  // amendments on their way, by order
+    std::vector<char> waiting_;              // by instrument: an arrival waits for a usable book
 };
 
 }  // namespace keel::exec

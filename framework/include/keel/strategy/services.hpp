@@ -57,6 +57,12 @@ class Services {
     virtual exec::OrderId submit(exec::OrderIntent intent) = 0;
     // Cancels an order the strategy owns; false with a reason if it cannot.
     virtual bool cancel(exec::StrategyIndex strategy, exec::OrderId id, std::string &why) = 0;
+    // Amends a resting limit order the strategy owns to `qty` in all (filled part included) and
+    // `price` (either unchanged when not given), through the risk gate as the order it would
+    // become. False with a reason if it cannot; otherwise the outcome reaches on_order as
+    // status "amended".
+    virtual bool amend(exec::StrategyIndex strategy, exec::OrderId id, std::optional<double> qty,
+                       std::optional<double> price, std::string &why) = 0;
     virtual std::vector<exec::OrderId> open_orders(exec::StrategyIndex strategy) const = 0;
 
     virtual void notify(NotifyLevel level, const std::string &source, const std::string &title,
