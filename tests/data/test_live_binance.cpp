@@ -767,3 +767,77 @@ TEST_CASE("a batch answered 503 although the venue placed it leaves each order p
     CHECK(placed_once(account) == 7);
     CHECK(simdjson::dom::array(account["openOrders"]).size() == 0);
 }
+
+namespace {
+
+// A limit buy far below the book; once accepted it is amended (lower, twice the size), and once
+// that is confirmed, amended through the ask so it fills; the position is then sold back.
+constexpr const char *kAmender = R"(
+events, amended, fills = "", "", 0
+local n, id = 0, nil
+function on_book(inst, book)
+  n = n + 1
+  if n == 30 then
+    local bid = keel.book("BTCUSDT"):best_bid()
+    id = keel.order{ instrument = "BTCUSDT", side = "buy", qty = 0.005, type = "limit",
+                     price = bid - 1500 }
+  end
+end
+function on_order(o)
+  if o.fill_qty then fills = fills + 1 end
+  if o.id ~= id then return end
+  events = events .. " " .. o.status
+  if o.status == "accepted" then
+    far = o.price - 100
+    first = tostring(keel.amend(id, { price = far, qty = 0.010 }))
+  elseif o.status == "amended" then
+    amended = amended .. string.format(" %.1f/%.3f%s", o.price, o.qty,
+                                       o.reason and (":" .. o.reason) or "")
+    if math.abs(o.price - far) < 1e-6 then
+      local ask = keel.book("BTCUSDT"):best_ask()
+      second = tostring(keel.amend(id, { price = ask + 50 }))
+    end
+  elseif o.status == "filled" then
+    keel.order{ instrument = "BTCUSDT", side = "sell", qty = 0.010, reduce_only = true }
+  end
+end
+)";
+
+}  // namespace
+
+TEST_CASE("an order amended at the venue moves, then fills when amended through the book",
+          "[data][live][network][amend]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir);
+    engine::Engine e(live_config(dir, venue, kAmender, test::usdm::kExchangeInfo, kBatchRisk),
+                     live_options());
+    auto summary = e.run(TimeNs{8} * 1'000'000'000);
+    INFO("venue stderr: " << venue.process().err());
+    auto text = [&](const char *name) {
+        return e.strategy("trader")->global_as_string(name).value_or("");
+    };
+    INFO("events:" << text("events") << " amended:" << text("amended"));
+    CHECK(text("first") == "true");
+    CHECK(text("second") == "true");
+    // Confirmed by the venue's answer and its AMENDMENT event: one amended event each.
+    CHECK_THAT(text("events"),
+               Catch::Matchers::StartsWith(" pending_new accepted amended amended"));
+    CHECK_THAT(text("events"), Catch::Matchers::EndsWith(" filled"));
+    CHECK_THAT(text("amended"),
+               Catch::Matchers::StartsWith(fmt::format(" {:.1f}/0.010", std::stod(text("far")))));
+    CHECK(summary.live.amends == 2);
+    CHECK(summary.live.unknown_updates == 0);
+    CHECK(summary.illegal_transitions == 0);
+    CHECK(e.portfolio().position(0).qty == 0);
+
+    std::string state = ask_venue(venue, "GET", "/keel-test/state");
+    INFO(state);
+    simdjson::dom::parser parser;
+    simdjson::dom::element root = parser.parse(state);
+    simdjson::dom::object account = root["account"];
+    CHECK(int64_t(account["amendments"]) == 2);
+    CHECK(placed_once(account) == 2);  // the amended buy and the sale: amendments place nothing
+    CHECK(std::string_view(account["positions"].at(0)["positionAmt"]) == "0.000");
+    CHECK(simdjson::dom::array(account["openOrders"]).size() == 0);
+    CHECK(int64_t(account["fills"]) == static_cast<int64_t>(summary.fills));
+}

@@ -43,6 +43,11 @@ end
 function on_order(o)
   if o.status == "accepted" then
     accepted = accepted + 1
+    if o.id == resting then
+      -- Spot cannot amend a price: refused here, nothing sent.
+      local _, why = keel.amend(o.id, { price = o.price + 1 })
+      amend_refused = why
+    end
     if o.id == resting or far[o.id] then keel.cancel(o.id) end
   end
   if o.status == "cancelled" then cancelled = cancelled + 1 end
@@ -123,6 +128,8 @@ risk:
     CHECK(summary.live.batches == 1);  // the two far buys, handed over together
     CHECK(std::stod(global("filled_qty")) == Approx(0.001));
     CHECK(summary.live.unknown_updates == 0);
+    CHECK_THAT(global("amend_refused"), Catch::Matchers::Contains("binance spot cannot amend"));
+    CHECK(summary.live.amends == 0);
 
     const std::string state = venue.state();
     INFO(state);

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include "keel/engine/engine.hpp"
 #include "support/engine.hpp"
 #include "support/support.hpp"
@@ -227,4 +229,75 @@ function on_stop() funding = keel.position("BTCUSDT").funding end
                  17 * 3600 * kSecond);
     CHECK(r.summary.funding < 0);
     CHECK(r.summary.funding == Approx(-2 * 0.0001 * 0.01 * 60000).epsilon(0.2));
+}
+
+TEST_CASE("keel.amend moves a resting limit through the gate; what cannot change says why",
+          "[engine][orders][amend]") {
+    test::TempDir dir;
+    dir.write("s.lua", R"(
+local tick = keel.instrument("BTCUSDT").tick_size
+function px(x) return math.floor(x / tick + 0.5) * tick end
+local step, id, stop = 0, nil, nil
+events = ""
+function on_book(inst, book)
+  step = step + 1
+  local bid, ask = book:best_bid(), book:best_ask()
+  if step == 1 then
+    id = keel.order{ instrument = inst, side = "buy", qty = 0.001, type = "limit",
+                     price = px(bid * 0.99) }
+    stop = keel.order{ instrument = inst, side = "sell", qty = 0.001, type = "stop",
+                       price = px(bid * 0.9) }
+  elseif step == 2 then
+    target = px(bid * 0.98)
+    moved = tostring(keel.amend(id, { price = target, qty = 0.002 }))
+    local _, why = keel.amend(id, { qty = 100 }); big = why
+    _, why = keel.amend(stop, { price = px(bid * 0.8) }); conditional = why
+    _, why = keel.amend(id, { qty = 0.0015 }); offgrid = why
+    _, why = keel.amend(id, { price = target, qty = 0.002 }); same = why
+    _, why = keel.amend(12345, { price = target }); unknown = why
+  elseif step == 3 then
+    crossed = tostring(keel.amend(id, { price = px(ask * 1.001) }))
+  end
+end
+function on_order(o)
+  if o.id ~= id then return end
+  events = events .. " " .. o.status
+  if o.status == "amended" then
+    amended = (amended or "") .. string.format(" %.1f/%.3f", o.price, o.qty)
+  end
+end
+)");
+    auto cfg = config::load_file(dir.write("deploy.yaml", R"(venues:
+  sim: { plugin: sim, settings: { seed: 12, tick_ms: 100 } }
+instruments:
+  - { symbol: BTCUSDT, venue: sim }
+strategies:
+  - { name: s, file: s.lua, instruments: [BTCUSDT] }
+risk:
+  max_orders_per_day: off
+  no_duplicate_entry: false
+  max_order_notional: 5000
+)"));
+    cfg.notifiers.clear();
+    Engine e(cfg, simulated());
+    auto summary = e.run(5 * kSecond);
+    CHECK(summary.illegal_transitions == 0);
+    auto global = [&](const char *name) {
+        return e.strategy("s")->global_as_string(name).value_or("");
+    };
+    INFO("events:" << global("events") << " amended:" << global("amended"));
+    CHECK(global("moved") == "true");
+    CHECK_THAT(global("big"), Contains("MAX_ORDER_NOTIONAL"));
+    CHECK(summary.vetoes_by_reason["MAX_ORDER_NOTIONAL"] == 1);
+    CHECK_THAT(global("conditional"), Contains("conditional order waits in keel"));
+    CHECK_THAT(global("offgrid"), Contains("not a positive multiple of the lot size"));
+    CHECK_THAT(global("same"), Contains("already stands at that quantity and price"));
+    CHECK_THAT(global("unknown"), Contains("is not open"));
+    CHECK(global("crossed") == "true");
+    // Moved to 98 % of the bid with twice the quantity, then through the ask: it took liquidity.
+    const std::string target = global("target");
+    REQUIRE(!target.empty());
+    CHECK_THAT(global("amended"), Contains(fmt::format(" {:.1f}/0.002", std::stod(target))));
+    CHECK_THAT(global("events"), Contains("accepted amended amended filled"));
+    CHECK(e.portfolio().position(0).qty == 2);
 }
