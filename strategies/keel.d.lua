@@ -5,7 +5,7 @@
 ---@alias keel.Side "buy"|"sell"
 ---@alias keel.BookSide "bid"|"ask"
 ---@alias keel.OrderType "market"|"limit"|"stop"|"take_profit"|"trailing_stop"
----@alias keel.OrderStatus "accepted"|"partially_filled"|"filled"|"cancelled"|"rejected"|"triggered"|"expired"
+---@alias keel.OrderStatus "accepted"|"partially_filled"|"filled"|"cancelled"|"rejected"|"triggered"|"expired"|"amended"|"pending_new"|"pending_cancel"
 ---@alias keel.NotifyLevel "info"|"success"|"warning"|"error"
 
 ---@class keel.Book
@@ -70,6 +70,7 @@ function Book:instrument() end
 ---@field type keel.OrderType
 ---@field status keel.OrderStatus
 ---@field qty number
+---@field price? number a limit's price (a conditional order's trigger)
 ---@field filled number
 ---@field avg_price number
 ---@field fill_qty? number
@@ -203,6 +204,10 @@ function keel.order(order) end
 ---@param id integer
 ---@return boolean? ok, string? why
 function keel.cancel(id) end
+---@param id integer a resting GTC limit order of this strategy
+---@param change {qty?: number, price?: number} the whole new quantity and/or the new price
+---@return boolean? ok, string? why the outcome arrives in on_order as "amended"
+function keel.amend(id, change) end
 ---@return integer[]
 function keel.open_orders() end
 ---@param inst string
