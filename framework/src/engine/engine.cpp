@@ -25,7 +25,7 @@ struct Engine::Venue {
     keel_host_api host{};
     void *self = nullptr;
     // Replay: the recording and its next frame (views into the reader, valid until it moves).
-    std::unique_ptr<market::CaptureReader> replay;
+    std::unique_ptr<market::RecordingReader> replay;
     bool replay_pending = false;
     TimeNs replay_ts = 0;
     std::string_view replay_frame;
@@ -753,7 +753,7 @@ void Engine::load_venues() {
                 throw config::ConfigError(ref.where + ": venues." + name +
                                           ".replay: a replay runs on the recording's clock, "
                                           "which needs the simulated clock");
-            v->replay = std::make_unique<market::CaptureReader>(ref.replay);
+            v->replay = std::make_unique<market::RecordingReader>(ref.replay);
             v->read_replay();
             if (!v->replay_pending)
                 keel::log::get("market").warn("venue {}: recording {} has no frames", name,

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -202,6 +203,95 @@ bool CryptofeedReader::next(CryptofeedLine &out) {
     // The payload (or, without one, the whole line) ends where the line does: padding follows.
     capacity_ = lines_.capacity_from(out.payload.data() ? out.payload.data() : line.data());
     return true;
+}
+
+}  // namespace keel::market
+
+namespace keel::market {
+
+struct RecordingReader::Cryptofeed {
+    std::vector<std::unique_ptr<CryptofeedReader>> readers;
+    std::vector<CryptofeedLine> lines;  // each reader's next frame-carrying line
+    std::vector<bool> pending;
+    int consumed = -1;  // the reader whose line was handed out last
+    uint64_t line_base = 0;
+
+    // Moves reader k to its next line that carries a frame.
+    void advance(size_t k) {
+        CryptofeedLine &l = lines[k];
+        while ((pending[k] = readers[k]->next(l)))
+            if (l.kind == CryptofeedKind::received || l.kind == CryptofeedKind::rest_response)
+                return;
+    }
+};
+
+std::vector<std::filesystem::path> RecordingReader::cryptofeed_files(
+    const std::filesystem::path &ws) {
+    // NAME.ws.N.0
+    const std::string name = ws.filename().string();
+    const auto at = name.rfind(".ws.");
+    if (at == std::string::npos || !name.ends_with(".0") || at + 4 >= name.size() - 2) return {};
+    for (char ch : std::string_view(name).substr(at + 4, name.size() - 2 - at - 4))
+        if (ch < '0' || ch > '9') return {};
+    const std::string base = name.substr(0, at);
+    std::vector<std::filesystem::path> files{ws};
+    std::vector<std::filesystem::path> rest;
+    const auto dir = ws.has_parent_path() ? ws.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string other = entry.path().filename().string();
+        if (other == base + ".0" || (other.starts_with(base + ".http.") && other.ends_with(".0")))
+            rest.push_back(entry.path());
+    }
+    std::sort(rest.begin(), rest.end());  // a stable order for line numbers and ties
+    files.insert(files.end(), rest.begin(), rest.end());
+    return files;
+}
+
+RecordingReader::RecordingReader(const std::filesystem::path &file) {
+    const auto files = cryptofeed_files(file);
+    if (files.empty()) {
+        keel_ = std::make_unique<CaptureReader>(file);
+        return;
+    }
+    cryptofeed_ = std::make_unique<Cryptofeed>();
+    auto &c = *cryptofeed_;
+    for (const auto &f : files) c.readers.push_back(std::make_unique<CryptofeedReader>(f));
+    c.lines.resize(files.size());
+    c.pending.resize(files.size());
+    for (size_t k = 0; k < files.size(); ++k) c.advance(k);
+}
+
+RecordingReader::~RecordingReader() = default;
+
+bool RecordingReader::next(TimeNs &receive_ts, std::string_view &frame) {
+    if (keel_) {
+        if (!keel_->next(receive_ts, frame)) return false;
+        url_ = keel_->url();
+        capacity_ = keel_->capacity();
+        return true;
+    }
+    auto &c = *cryptofeed_;
+    if (c.consumed >= 0) c.advance(static_cast<size_t>(c.consumed));
+    int best = -1;
+    for (size_t k = 0; k < c.lines.size(); ++k)
+        if (c.pending[k] && (best < 0 || c.lines[k].ts < c.lines[static_cast<size_t>(best)].ts))
+            best = static_cast<int>(k);
+    c.consumed = best;
+    if (best < 0) return false;
+    const CryptofeedLine &l = c.lines[static_cast<size_t>(best)];
+    receive_ts = l.ts;
+    frame = l.payload;
+    url_ = l.kind == CryptofeedKind::rest_response ? l.url : std::string_view{};
+    capacity_ = c.readers[static_cast<size_t>(best)]->capacity();
+    return true;
+}
+
+uint64_t RecordingReader::line_number() const {
+    if (keel_) return keel_->line_number();
+    uint64_t n = 0;
+    for (const auto &r : cryptofeed_->readers) n += r->line_number();
+    return n;
 }
 
 }  // namespace keel::market

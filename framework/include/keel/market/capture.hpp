@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -129,6 +130,39 @@ class CryptofeedReader {
 
   private:
     PaddedLineReader lines_;
+    size_t capacity_ = 0;
+};
+
+// What a replay reads: a keel (or hftbacktest) recording, or a cryptofeed capture named by its
+// WebSocket file NAME.ws.N.0, read together with the REST files beside it (NAME.http.N.0,
+// NAME.0) as one stream in receive-time order, as the process that recorded them saw it: stream
+// frames without a URL, REST answers with the URL asked. Lines that carry no frame (connects,
+// what was sent, configuration) are skipped.
+class RecordingReader {
+  public:
+    static constexpr size_t kPadding = PaddedLineReader::kPadding;
+
+    // Throws std::runtime_error naming the file if one cannot be opened.
+    explicit RecordingReader(const std::filesystem::path &file);
+    ~RecordingReader();
+    RecordingReader(const RecordingReader &) = delete;
+    RecordingReader &operator=(const RecordingReader &) = delete;
+
+    // As CaptureReader::next; throws with file:line on a line of no known form.
+    bool next(TimeNs &receive_ts, std::string_view &frame);
+    std::string_view url() const { return url_; }
+    size_t capacity() const { return capacity_; }
+    // The line just read (or that failed), counted across the files of a cryptofeed capture
+    // in the order they are listed: it only has to grow as reading moves on.
+    uint64_t line_number() const;
+    // NAME.ws.N.0 and the REST files read with it; empty for a keel recording.
+    static std::vector<std::filesystem::path> cryptofeed_files(const std::filesystem::path &ws);
+
+  private:
+    struct Cryptofeed;
+    std::unique_ptr<CaptureReader> keel_;
+    std::unique_ptr<Cryptofeed> cryptofeed_;
+    std::string_view url_;
     size_t capacity_ = 0;
 };
 
