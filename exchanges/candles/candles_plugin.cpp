@@ -1,14 +1,15 @@
 // The `candles` exchange plugin: plays a candle file back as a market, for backtests on klines
-// (docs/backtest.md). One venue, one file, one instrument. Each candle becomes four points a
-// quarter of its interval apart, in the usual bar-path order: open, then the extreme nearer the
-// open first (low before high for a rising candle, high before low for a falling one), then the
-// close. At each point the plugin emits a book snapshot around the price (`spread_ticks` wide,
-// `depth` levels of `level_qty` each), then a trade at the price with a quarter of the volume,
-// so the engine's own candles equal the file's and the paper fill simulator fills against the
-// path. A strategy's order at a candle's close therefore meets the next candle's open.
+// (docs/backtest.md). One venue, one instrument, one series (from one file or several). Each candle
+// becomes four points a quarter of its interval apart, in the usual bar-path order: open, then the
+// extreme nearer the open first (low before high for a rising candle, high before low for a falling
+// one), then the close. At each point the plugin emits a book snapshot around the price
+// (`spread_ticks` wide, `depth` levels of `level_qty` each), then a trade at the price with a
+// quarter of the volume, so the engine's own candles equal the file's and the paper fill simulator
+// fills against the path. A strategy's order at a candle's close therefore meets the next candle's
+// open.
 //
-// Settings: file (path), tick_size, lot_size (the instrument's grid, as decimal text),
-// min_notional, spread_ticks, depth, level_qty.
+// Settings: file (path; several separated by commas, or a glob pattern), tick_size, lot_size (the
+// instrument's grid, as decimal text), min_notional, spread_ticks, depth, level_qty.
 
 #include <keel/plugin.h>
 #include <keel/plugin_support.hpp>
@@ -17,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -169,7 +171,18 @@ uint32_t create(const keel_host_api *host, void *ctx, const keel_setting *settin
         return KEEL_ERROR;
     }
     try {
-        inst->rows = market::read_candle_file(inst->file);  // errors name the file and line
+        // Several files (monthly downloads, fragments) are one series: the host hands them over
+        // one per line, patterns expanded.
+        std::vector<std::filesystem::path> files;
+        for (size_t at = 0; at <= inst->file.size();) {
+            const size_t end = std::min(inst->file.find('\n', at), inst->file.size());
+            if (end > at) files.emplace_back(inst->file.substr(at, end - at));
+            at = end + 1;
+        }
+        inst->rows = market::read_candle_files(files);
+        if (files.size() > 1)  // what messages name from here on
+            inst->file = files.front().string() + " (and " + std::to_string(files.size() - 1) +
+                         " more files)";
     } catch (const std::exception &e) {
         set_error(err, err_size, "candles: %s", e.what());
         return KEEL_ERROR;
@@ -251,9 +264,11 @@ uint32_t start(void *self, char *err, size_t err_size) {
 const keel_config_key k_config_keys[] = {
     {.struct_size = sizeof(keel_config_key),
      .name = "file",
-     .type = KEEL_CFG_PATH,
+     .type = KEEL_CFG_PATHS,
      .default_value = nullptr,
-     .description = "Candle file: Binance/freqtrade JSON, Kraken OHLC, kline or OHLCV CSV"},
+     .description = "Candle files: Binance/freqtrade JSON, Kraken OHLC, kline or OHLCV CSV; "
+                    "several (comma-separated, or a pattern like data/BTCUSDT-1m-*.csv) are one "
+                    "series"},
     {.struct_size = sizeof(keel_config_key),
      .name = "tick_size",
      .type = KEEL_CFG_STRING,

@@ -41,9 +41,8 @@ end
 )";
 
 config::Config deployment(const test::TempDir &dir, const std::string &strategy_file,
-                          const std::string &timeframes) {
-    return config::load_file(
-        dir.write("bt.yaml", fmt::format(R"(mode: paper
+                          const std::string &timeframes, const std::string &file = kCandles) {
+    return config::load_file(dir.write("bt.yaml", fmt::format(R"(mode: paper
 venues:
   candles:
     plugin: candles
@@ -53,7 +52,7 @@ instruments:
 strategies:
   - {{ name: s, file: {}, instruments: [BTCUSDT], timeframes: [{}] }}
 )",
-                                         kCandles.string(), strategy_file, timeframes)));
+                                                              file, strategy_file, timeframes)));
 }
 
 }  // namespace
@@ -278,5 +277,59 @@ TEST_CASE("every shipped backtest config runs on the real candles and trades", "
             CHECK(r.metrics.all.net + summary.funding ==
                   Approx(summary.equity - summary.starting_balance).margin(1e-6));
         }
+    }
+}
+
+TEST_CASE("several candle files of one instrument play as one series", "[data][backtest]") {
+    // The real month cut into three CSV files whose edges overlap by ten candles.
+    const auto rows = market::read_candle_file(kCandles);
+    test::TempDir dir;
+    auto write_part = [&](const char *name, size_t from, size_t to, double nudge = 0) {
+        std::string csv = "timestamp,open,high,low,close,volume\n";
+        for (size_t k = from; k < to; ++k) {
+            const auto &r = rows[k];
+            csv += fmt::format("{},{},{},{},{},{}\n", r.open_time / 1'000'000, r.open, r.high,
+                               r.low, r.close + (k == from ? nudge : 0), r.volume);
+        }
+        return dir.write(name, csv);
+    };
+    write_part("part-1.csv", 0, 15000);
+    write_part("part-2.csv", 14990, 30000);
+    write_part("part-3.csv", 29990, rows.size());
+    dir.write("count.lua", kCounter);
+    const std::string script = (dir.path() / "count.lua").string();
+    auto globals = [&](const std::string &file) {
+        auto cfg = deployment(dir, script, "1m", file);
+        cfg.notifiers.clear();
+        engine::Engine e(cfg, test::simulated());
+        e.run(TimeNs{100} * 86400 * 1'000'000'000);
+        std::string all;
+        for (const char *g : {"n", "flat", "opens", "highs", "lows", "closes", "volume"})
+            all += std::string(g) + "=" + *e.strategy("s")->global_as_string(g) + " ";
+        return all;
+    };
+    const std::string whole = globals(kCandles.string());
+    CHECK_THAT(whole, Catch::Matchers::StartsWith("n=42914 flat=284 "));
+    SECTION("a pattern") {
+        CHECK(globals((dir.path() / "part-*.csv").string()) == whole);
+    }
+    SECTION("a list, in any order") {
+        CHECK(globals("\"part-3.csv, part-1.csv, part-2.csv\"") == whole);
+    }
+    SECTION("files that disagree on a candle they share are refused, naming both") {
+        write_part("part-2.csv", 14990, 30000, 0.01);  // its first candle's close differs
+        try {
+            globals("part-*.csv");
+            FAIL("two files disagreeing on a candle were merged");
+        } catch (const std::exception &e) {
+            CHECK_THAT(e.what(), Catch::Matchers::Contains("differs between") &&
+                                     Catch::Matchers::Contains("part-1.csv and ") &&
+                                     Catch::Matchers::Contains("part-2.csv"));
+        }
+    }
+    SECTION("a pattern that matches nothing") {
+        CHECK_THROWS_WITH(globals("month-*.csv"),
+                          Catch::Matchers::Contains("settings.file: pattern ") &&
+                              Catch::Matchers::Contains("month-*.csv matches no file"));
     }
 }

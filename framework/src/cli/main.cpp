@@ -373,6 +373,8 @@ const char *type_name(uint32_t type) {
             return "secret";
         case KEEL_CFG_PATH:
             return "path";
+        case KEEL_CFG_PATHS:
+            return "paths";
         default:
             return "?";
     }
@@ -678,40 +680,13 @@ int data(const Options &o) {
         return bad ? 1 : 0;
     }
     if (!o.out) usage_error("data consolidate needs --out FILE");
-    struct Source {
-        m::CandleRow row;
-        size_t file;
-    };
-    std::vector<Source> all;
-    for (size_t k = 0; k < o.files.size(); ++k) {
-        try {
-            for (const auto &r : m::read_candle_file(o.files[k])) all.push_back({r, k});
-        } catch (const std::exception &e) {
-            std::fprintf(stderr, "error: %s\n", e.what());
-            return 1;
-        }
-    }
-    std::stable_sort(all.begin(), all.end(), [](const Source &a, const Source &b) {
-        return a.row.open_time < b.row.open_time;
-    });
     std::vector<m::CandleRow> merged;
     size_t duplicates = 0;
-    for (size_t k = 0; k < all.size(); ++k) {
-        const auto &r = all[k].row;
-        if (!merged.empty() && merged.back().open_time == r.open_time) {
-            const auto &p = merged.back();
-            if (p.open != r.open || p.high != r.high || p.low != r.low || p.close != r.close ||
-                p.volume != r.volume) {
-                std::fprintf(stderr,
-                             "error: the candle at %s differs between %s and %s; not merged\n",
-                             utc_second(r.open_time).c_str(), o.files[all[k - 1].file].c_str(),
-                             o.files[all[k].file].c_str());
-                return 1;
-            }
-            ++duplicates;
-            continue;
-        }
-        merged.push_back(r);
+    try {
+        merged = m::read_candle_files({o.files.begin(), o.files.end()}, &duplicates);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "error: %s; not merged\n", e.what());
+        return 1;
     }
     keel::TimeNs interval = 0;
     auto gaps = m::find_gaps(merged, interval);

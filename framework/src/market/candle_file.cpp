@@ -1,5 +1,6 @@
 #include "keel/market/candle_file.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -10,6 +11,8 @@
 
 #include <fmt/format.h>
 #include <simdjson.h>
+
+#include "keel/core/time_text.hpp"
 
 namespace keel::market {
 namespace {
@@ -339,6 +342,41 @@ std::vector<CandleRow> read_candle_file(const std::filesystem::path &path) {
 std::vector<CandleRow> scan_candle_file(const std::filesystem::path &path,
                                         std::vector<CandleFileIssue> &issues) {
     return read(Source{path, &issues});
+}
+
+std::vector<CandleRow> read_candle_files(const std::vector<std::filesystem::path> &paths,
+                                         size_t *duplicates) {
+    if (paths.size() == 1) return read_candle_file(paths.front());
+    struct Sourced {
+        CandleRow row;
+        size_t file;
+    };
+    std::vector<Sourced> all;
+    for (size_t k = 0; k < paths.size(); ++k)
+        for (const auto &r : read_candle_file(paths[k])) all.push_back({r, k});
+    std::stable_sort(all.begin(), all.end(), [](const Sourced &a, const Sourced &b) {
+        return a.row.open_time < b.row.open_time;
+    });
+    std::vector<CandleRow> merged;
+    merged.reserve(all.size());
+    size_t repeats = 0;
+    for (size_t k = 0; k < all.size(); ++k) {
+        const auto &r = all[k].row;
+        if (!merged.empty() && merged.back().open_time == r.open_time) {
+            const auto &p = merged.back();
+            if (p.open != r.open || p.high != r.high || p.low != r.low || p.close != r.close ||
+                p.volume != r.volume)
+                throw CandleFileError(fmt::format("the candle at {} differs between {} and {}",
+                                                  utc_text(r.open_time, "%Y-%m-%d %H:%M:%S"),
+                                                  paths[all[k - 1].file].string(),
+                                                  paths[all[k].file].string()));
+            ++repeats;
+            continue;
+        }
+        merged.push_back(r);
+    }
+    if (duplicates) *duplicates = repeats;
+    return merged;
 }
 
 TimeNs candle_interval(const std::vector<CandleRow> &rows) {

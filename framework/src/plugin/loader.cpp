@@ -1,7 +1,10 @@
 #include "keel/plugin/loader.hpp"
 
 #include <dlfcn.h>
+#include <glob.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <charconv>
 #include <cstdlib>
@@ -221,6 +224,8 @@ const char *type_name(uint32_t type) {
             return "a secret from the environment";
         case KEEL_CFG_PATH:
             return "a file path";
+        case KEEL_CFG_PATHS:
+            return "file paths (comma-separated, glob patterns allowed)";
         default:
             return "an unknown type";
     }
@@ -235,6 +240,7 @@ bool parse_value(uint32_t type, const std::string &text, keel_setting &out) {
         case KEEL_CFG_SECRET:
             return true;
         case KEEL_CFG_PATH:
+        case KEEL_CFG_PATHS:
             return !text.empty();
         case KEEL_CFG_INT: {
             int64_t v = 0;
@@ -262,6 +268,47 @@ bool parse_value(uint32_t type, const std::string &text, keel_setting &out) {
         default:
             return false;
     }
+}
+
+// A KEEL_CFG_PATHS value: comma-separated paths and glob patterns, resolved against the config's
+// directory, patterns expanded in name order, every file checked; the files joined by '\n'.
+std::string resolve_paths(const config::RawSetting &raw, const fs::path &config_dir) {
+    auto fail = [&](const std::string &what) {
+        throw config::ConfigError(raw.where + ": " + raw.key_path + ": " + what +
+                                  " (relative paths are resolved against the config file's "
+                                  "directory)");
+    };
+    std::string out;
+    std::string_view rest = raw.value;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        std::string item(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        const auto first = item.find_first_not_of(' '), last = item.find_last_not_of(' ');
+        if (first == std::string::npos) continue;
+        fs::path p(item.substr(first, last - first + 1));
+        if (p.is_relative()) p = config_dir / p;
+        const std::string shown = raw.from_env ? "from the environment" : p.lexically_normal();
+        std::vector<std::string> files;
+        if (p.string().find_first_of("*?[") == std::string::npos) {
+            files.push_back(p.lexically_normal().string());
+        } else {
+            glob_t g{};
+            const int rc = ::glob(p.c_str(), 0, nullptr, &g);
+            files.assign(g.gl_pathv, g.gl_pathv + g.gl_pathc);
+            globfree(&g);
+            if (rc != 0 || files.empty()) fail("pattern " + shown + " matches no file");
+            std::sort(files.begin(), files.end());
+        }
+        for (const auto &f : files) {
+            std::error_code ec;
+            if (!fs::is_regular_file(f, ec))
+                fail("file " + (raw.from_env ? shown : "\"" + f + "\"") + " does not exist");
+            out += (out.empty() ? "" : "\n") + f;
+        }
+    }
+    if (out.empty()) fail("no file given");
+    return out;
 }
 
 }  // namespace
@@ -312,6 +359,7 @@ Settings Settings::resolve(const Library &library, const config::PluginRef &ref,
                                           type_name(key.type) + ", found " + found);
             }
             text = raw.value;
+            if (key.type == KEEL_CFG_PATHS) text = resolve_paths(raw, config_dir);
             if (key.type == KEEL_CFG_PATH) {
                 fs::path p(text);
                 if (p.is_relative()) p = config_dir / p;

@@ -82,8 +82,12 @@ typedef enum keel_config_type {
     KEEL_CFG_DOUBLE = 3,
     KEEL_CFG_BOOL = 4,
     KEEL_CFG_SECRET = 5, /* string that must come from the environment: ${VAR} in YAML */
-    KEEL_CFG_PATH = 6    /* ABI 1.1: an existing file; the host resolves a relative path against
+    KEEL_CFG_PATH = 6,   /* ABI 1.1: an existing file; the host resolves a relative path against
                             the config file's directory and hands over the result */
+    KEEL_CFG_PATHS = 7   /* ABI 1.6: one or more existing files, written as paths separated by
+                            commas, each a file or a glob pattern (*, ?, [...]); the host resolves
+                            them as KEEL_CFG_PATH, expands each pattern in name order (one that
+                            matches nothing is an error) and hands over the files joined by '\n' */
 } keel_config_type;
 
 typedef struct keel_config_key {

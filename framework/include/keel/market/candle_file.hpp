@@ -33,6 +33,13 @@ class CandleFileError : public std::runtime_error {
 
 std::vector<CandleRow> read_candle_file(const std::filesystem::path &path);
 
+// Several files of one instrument (monthly downloads, fragments) read as one series in time
+// order: a candle that several files hold is kept once if they agree, and one they disagree on
+// is a CandleFileError naming the time and both files. `duplicates` (if given) counts the
+// repeats dropped.
+std::vector<CandleRow> read_candle_files(const std::vector<std::filesystem::path> &paths,
+                                         size_t *duplicates = nullptr);
+
 // `keel data check`: every problem of a file, not just the first. A row that cannot be read, or
 // repeats or goes back in time, or whose prices are not positive or whose open or close lie
 // outside its low..high, is an issue and is left out; the rest are returned. A file that cannot
