@@ -28,6 +28,22 @@ struct Run {
     double position = 0;
 };
 
+// Strategy s.lua on BTCUSDT of the sim market, with `extra_risk` lines under risk:.
+config::Config sim_config(const test::TempDir &dir, const std::string &extra_risk = "") {
+    auto cfg = config::load_file(dir.write("deploy.yaml", R"(venues:
+  sim: { plugin: sim, settings: { seed: 12, tick_ms: 100 } }
+instruments:
+  - { symbol: BTCUSDT, venue: sim }
+strategies:
+  - { name: s, file: s.lua, instruments: [BTCUSDT] }
+risk:
+  max_orders_per_day: off
+  no_duplicate_entry: false
+)" + extra_risk));
+    cfg.notifiers.clear();
+    return cfg;
+}
+
 Run run(const std::string &body, TimeNs duration = 60 * kSecond) {
     test::TempDir dir;
     dir.write("s.lua", R"(
@@ -39,18 +55,7 @@ function on_order(o)
   log = table.concat(lines, " ")
 end
 )" + body);
-    auto cfg = config::load_file(dir.write("deploy.yaml", R"(venues:
-  sim: { plugin: sim, settings: { seed: 12, tick_ms: 100 } }
-instruments:
-  - { symbol: BTCUSDT, venue: sim }
-strategies:
-  - { name: s, file: s.lua, instruments: [BTCUSDT] }
-risk:
-  max_orders_per_day: off
-  no_duplicate_entry: false
-)"));
-    cfg.notifiers.clear();
-    Engine e(cfg, simulated());
+    Engine e(sim_config(dir), simulated());
     Run r;
     r.summary = e.run(duration);
     CHECK(r.summary.illegal_transitions == 0);
@@ -267,19 +272,7 @@ function on_order(o)
   end
 end
 )");
-    auto cfg = config::load_file(dir.write("deploy.yaml", R"(venues:
-  sim: { plugin: sim, settings: { seed: 12, tick_ms: 100 } }
-instruments:
-  - { symbol: BTCUSDT, venue: sim }
-strategies:
-  - { name: s, file: s.lua, instruments: [BTCUSDT] }
-risk:
-  max_orders_per_day: off
-  no_duplicate_entry: false
-  max_order_notional: 5000
-)"));
-    cfg.notifiers.clear();
-    Engine e(cfg, simulated());
+    Engine e(sim_config(dir, "  max_order_notional: 5000\n"), simulated());
     auto summary = e.run(5 * kSecond);
     CHECK(summary.illegal_transitions == 0);
     auto global = [&](const char *name) {
