@@ -98,16 +98,18 @@ Codec::FastGrid Codec::FastGrid::of(market::DecimalGrid g, std::string_view foll
     // Fixed form: the kept decimals, then `shift` zeros, the quote and `follow`, in one word.
     auto &x = f.fixed;
     x.length = unsigned(g.decimals) + 1 + unsigned(follow.size());
-    x.usable = std::endian::native == std::endian::little && decimals > 0 && x.length <= 8;
-    if (!x.usable) return f;
+    // Usable where the decimals, quote and follow fit in one 8-byte word.
+    if (std::endian::native != std::endian::little || decimals == 0 || x.length > 8) return f;
     auto kept = unsigned(decimals);
     x.kept = kept;
     x.kept_shift = 64 - 8 * kept;
     x.kept_power = market::kPowersOfTen[kept];
-    x.kept_mask = (uint64_t{1} << (8 * kept)) - 1;
+    x.kept_bits = 8 * kept;
+    x.kept_flags = ((uint64_t{1} << (8 * kept)) - 1) & 0x8080808080808080;
     std::string tail(size_t(shift), '0');
     tail += '"';
     tail += follow;
+    x.tail = 0;
     for (size_t i = 0; i < tail.size(); ++i) {
         x.tail_mask |= uint64_t{0xFF} << (8 * (kept + i));
         x.tail |= uint64_t(static_cast<unsigned char>(tail[i])) << (8 * (kept + i));
@@ -180,18 +182,19 @@ uint64_t eight_digits(uint64_t w) {
 
 // Two words and no branch per digit: the first holds the integer digits and the point, the
 // second the decimals, the quote and what follows. Reads 16 bytes from `p`, within the padding.
+// An unusable form fails at the tail.
 [[gnu::always_inline]] inline bool Codec::scan_fixed(const char *&p, const FastGrid::Fixed &f,
                                                      uint64_t step, int64_t &out) {
-    if (!f.usable) return false;
     const uint64_t w = load_word(p);
     const auto point = static_cast<unsigned>(std::countr_zero(non_digits(w))) / 8;
     if (point - 1 > 6 || ((w >> (8 * point)) & 0xFF) != '.') return false;  // 1 to 7 digits
     const uint64_t x = load_word(p + point + 1);
-    if ((non_digits(x) & f.kept_mask) != 0 || (x & f.tail_mask) != f.tail) return false;
+    // Kept decimals all digits and the tail as expected, in one compare (their bytes differ).
+    if (((non_digits(x) & f.kept_flags) | (x & f.tail_mask)) != f.tail) return false;
     // At most 7 + 7 digits: no overflow. Where they fit in one word, the integer digits move
     // down to make room for the decimals and one conversion reads both.
     const uint64_t whole = w << (64 - 8 * point), decimals = x << f.kept_shift;
-    uint64_t v = point + f.kept <= 8 ? eight_digits(whole >> (8 * f.kept) | decimals)
+    uint64_t v = point + f.kept <= 8 ? eight_digits(whole >> f.kept_bits | decimals)
                                      : eight_digits(whole) * f.kept_power + eight_digits(decimals);
     if (step != 1) {
         if (v % step != 0) return false;
@@ -268,11 +271,13 @@ bool Codec::side(simdjson::simdjson_result<value> v, std::vector<market::Level> 
 
 namespace {
 
-// `text` at `p`, which then moves past it.
-bool literal(const char *&p, const char *end, std::string_view text) {
-    if (size_t(end - p) < text.size() || std::memcmp(p, text.data(), text.size()) != 0)
-        return false;
-    p += text.size();
+// `text` at `p`, which then moves past it. The length is a constant, so the compare is a few
+// word loads rather than a call to memcmp.
+template <size_t N>
+bool literal(const char *&p, const char *end, const char (&text)[N]) {
+    constexpr size_t n = N - 1;
+    if (size_t(end - p) < n || std::memcmp(p, text, n) != 0) return false;
+    p += n;
     return true;
 }
 
@@ -341,7 +346,9 @@ bool Codec::parse_depth_text(std::string_view frame, size_t capacity) {
         capacity < frame.size() + simdjson::SIMDJSON_PADDING)
         return false;
     const char *p = frame.data(), *end = p + frame.size();
-    // The end of the frame is checked before the levels; fetch it while the header is read.
+    // The levels are read in one forward pass that cannot start the next number before the
+    // last is read: ask for every line of the frame now, so misses overlap instead of queueing.
+    for (const char *line = p; line < end; line += 64) __builtin_prefetch(line);
     if (!frame.empty()) __builtin_prefetch(end - 1);
 
     std::string_view stream, symbol;

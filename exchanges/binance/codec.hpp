@@ -83,13 +83,14 @@ class Codec {
         // decimal of the grid as given ("61800.30" on "0.10"), the closing quote and `follow`,
         // the text that comes next in a level.
         struct Fixed {
-            bool usable = false;      // the decimals, quote and follow fit in one 8-byte word
             unsigned length = 0;      // bytes after the point: decimals, quote, follow
             unsigned kept = 0;        // decimals kept: those before the zeros beyond the grid
+            unsigned kept_bits = 0;   // 8 x kept
             unsigned kept_shift = 0;  // 64 - 8 x kept
             uint64_t kept_power = 1;  // 10^decimals kept
-            uint64_t kept_mask = 0;   // the bytes of the kept decimals
-            uint64_t tail_mask = 0, tail = 0;  // the zeros beyond the grid, quote and follow
+            uint64_t kept_flags = 0;  // the top bit of each byte of the kept decimals
+            // The zeros beyond the grid, quote and follow; never matched while unusable.
+            uint64_t tail_mask = 0, tail = 1;
         } fixed;
         static FastGrid of(market::DecimalGrid g, std::string_view follow);
     };

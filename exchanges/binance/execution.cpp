@@ -15,7 +15,7 @@ std::string grid_text(int64_t units, market::DecimalGrid grid) {
     if (grid.decimals == 0) return digits;
     const size_t d = static_cast<size_t>(grid.decimals);
     if (digits.size() <= d) digits.insert(0, d + 1 - digits.size(), '0');
-    digits.insert(digits.size() - d, ".");
+    digits.insert(digits.size() - d, 1, '.');
     return digits;
 }
 
@@ -208,9 +208,12 @@ uint32_t Execution::place_many(const keel_order_request *orders, uint32_t count,
                 continue;
             }
             json += json.size() > 1 ? ",{" : "{";
-            for (size_t f = 0; f < fields.size(); ++f)
-                json += (f ? "," : "") + json_string(fields[f].first) + ":" +
-                        json_string(fields[f].second);
+            for (size_t f = 0; f < fields.size(); ++f) {
+                if (f) json += ',';
+                json += json_string(fields[f].first);
+                json += ':';
+                json += json_string(fields[f].second);
+            }
             json += "}";
             batch.batch.push_back(pending_of(orders[k]));
         }

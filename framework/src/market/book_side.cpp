@@ -196,6 +196,37 @@ void BookSide::set_outside(Ticks k, Lots qty) {
     }
 }
 
+void BookSide::apply(std::span<const Level> levels) {
+    size_t count = window_count_;
+    Ticks best = best_key_, top = top_;
+    Lots *qtys = qty_.data();
+    uint64_t *bits = bits_.data();
+    for (const auto &l : levels) {
+        const Ticks k = key_of(l.price);
+        if (count != 0 && k <= top && k > top - kWindow) [[likely]] {
+            if (window_store(qtys, bits, size_t(top - k), k, l.qty, count, best))
+                best = next_below(k);
+            if (count != 0 || deep_.empty()) [[likely]]
+                continue;
+            // The window emptied while deeper levels remain: bring it down to them, as set().
+            window_count_ = count;
+            best_key_ = best;
+            move_window(deep_.top()->price);
+        } else {
+            window_count_ = count;
+            best_key_ = best;
+            set_outside(k, l.qty);
+        }
+        count = window_count_;
+        best = best_key_;
+        top = top_;
+        qtys = qty_.data();
+        bits = bits_.data();
+    }
+    window_count_ = count;
+    best_key_ = best;
+}
+
 std::optional<Level> BookSide::at(size_t i) const {
     std::optional<Level> found;
     visit([&](const Level &l) {

@@ -47,8 +47,8 @@ bool BookSync::continues(const DeltaIds &ids) const {
 
 void BookSync::apply(const DeltaIds &ids, std::span<const Level> bids, std::span<const Level> asks,
                      Book &book) {
-    for (auto &l : bids) book.apply_delta(Side::buy, l);
-    for (auto &l : asks) book.apply_delta(Side::sell, l);
+    book.apply_deltas(Side::buy, bids);
+    book.apply_deltas(Side::sell, asks);
     last_ = ids.last;
     awaiting_bridge_ = false;
     ++stats_.applied;

@@ -239,3 +239,48 @@ TEST_CASE("book sides match a sorted map under random traffic, deep and near the
         check();
     }
 }
+
+TEST_CASE("a side's batch apply equals set() of each level in order", "[book]") {
+    // apply() keeps the window's state in registers: batches that delete the best, empty the
+    // window, move it and reach deep levels must leave the same side as set() one by one.
+    std::mt19937_64 rng(7);
+    for (Side side : {Side::buy, Side::sell}) {
+        market::BookSide batched(side), single(side);
+        auto levels_of = [](const market::BookSide &s) {
+            std::vector<market::Level> out;
+            s.visit([&](const market::Level &l) {
+                out.push_back(l);
+                return true;
+            });
+            return out;
+        };
+        std::uniform_int_distribution<int> op(0, 99);
+        Ticks top = 100'000;
+        std::vector<market::Level> batch;
+        for (int round = 0; round < 3'000; ++round) {
+            batch.clear();
+            const int n = std::uniform_int_distribution<int>(1, 60)(rng);
+            for (int k = 0; k < n; ++k) {
+                int o = op(rng);
+                Ticks price;
+                if (o < 70)
+                    price = top + (side == Side::buy ? -1 : 1) *
+                                      std::uniform_int_distribution<Ticks>(0, 40)(rng);
+                else if (o < 95)
+                    price = std::uniform_int_distribution<Ticks>(1, 200'000)(rng);
+                else  // the top moves further than the window is wide
+                    price = top = std::uniform_int_distribution<Ticks>(20'000, 180'000)(rng);
+                Lots qty = op(rng) < 40 ? 0 : std::uniform_int_distribution<Lots>(1, 1000)(rng);
+                batch.push_back({price, qty});
+            }
+            if (round % 500 == 250)  // delete everything, best first, in one batch
+                for (const auto &l : levels_of(single)) batch.push_back({l.price, 0});
+            batched.apply(batch);
+            for (const auto &l : batch) single.set(l);
+            REQUIRE(batched.size() == single.size());
+            REQUIRE(batched.best() == single.best());
+            if (round % 50 == 0) REQUIRE(levels_of(batched) == levels_of(single));
+        }
+        REQUIRE(levels_of(batched) == levels_of(single));
+    }
+}

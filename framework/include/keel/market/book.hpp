@@ -17,6 +17,10 @@ class Book {
     void apply_snapshot(std::span<const Level> bids, std::span<const Level> asks);
     // Absolute quantities; 0 deletes the level (deleting an unknown level is normal).
     void apply_delta(Side side, Level level) { (side == Side::buy ? bids_ : asks_).set(level); }
+    // apply_delta() of each level in order.
+    void apply_deltas(Side side, std::span<const Level> levels) {
+        (side == Side::buy ? bids_ : asks_).apply(levels);
+    }
 
     // Whole and uncrossed: the engine trades only on a valid book.
     bool valid() const;

@@ -8,6 +8,7 @@
 #include <bit>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "keel/core/types.hpp"
@@ -96,6 +97,10 @@ class BookSide {
         set_outside(k, level.qty);
     }
 
+    // set() of each level in order. The window's state stays in registers across the levels:
+    // set() reloads it after every store into qty_, which the compiler must assume aliases it.
+    void apply(std::span<const Level> levels);
+
     size_t size() const { return window_count_ + deep_.size(); }
     bool empty() const { return size() == 0; }
     std::optional<Level> best() const {
@@ -113,7 +118,8 @@ class BookSide {
             total += qty;
             return --n > 0;
         };
-        if (walk_window([&](size_t i) { return add(qty_[i]); }))
+        const Lots *qtys = qty_.data();  // not reloaded at each level
+        if (walk_window([&](size_t i) { return add(qtys[i]); }))
             deep_.visit([&](const Level &l) { return add(l.qty); });
         return total;
     }
@@ -133,15 +139,16 @@ class BookSide {
     template <typename F>
     bool walk_window(F &&f) const {
         if (window_count_ == 0) return true;
-        size_t word = slot(best_key_) >> 6;
+        size_t word = slot(best_key_) >> 6, first = word * 64;  // first: the word's first slot
         uint64_t bits = bits_[word];  // no key above the best: no bit below its slot
         for (;;) {
             while (bits) {
-                const size_t i = word * 64 + size_t(std::countr_zero(bits));
+                const size_t i = first + unsigned(std::countr_zero(bits));
                 bits &= bits - 1;
                 if (!f(i)) return false;
             }
             if (++word == kWords) return true;
+            first += 64;
             bits = bits_[word];
         }
     }
@@ -158,16 +165,25 @@ class BookSide {
     // existed or is deleted (diffs mix those cases unpredictably). A deleted level's quantity is
     // stored too, and never read.
     void window_set(Ticks key, Lots qty) {
-        const size_t i = slot(key);
-        uint64_t &word = bits_[i >> 6];
+        if (window_store(qty_.data(), bits_.data(), slot(key), key, qty, window_count_, best_key_))
+            best_key_ = next_below(key);
+    }
+    // window_set() on the window's state as given; true if it deleted the best level while
+    // others remain (the caller then looks for the new best with next_below).
+    static bool window_store(Lots *qtys, uint64_t *bits, size_t i, Ticks key, Lots qty,
+                             size_t &count, Ticks &best) {
+        uint64_t &word = bits[i >> 6];
         const uint64_t bit = uint64_t{1} << (i & 63);
         const bool had = (word & bit) != 0, has = qty != 0;
-        const bool was_empty = window_count_ == 0;
-        qty_[i] = qty;
-        word = (word & ~bit) | (has ? bit : 0);
-        window_count_ = window_count_ + size_t(has) - size_t(had);
-        best_key_ = has && (was_empty || key > best_key_) ? key : best_key_;
-        if (had && !has && key == best_key_ && window_count_ != 0) best_key_ = next_below(key);
+        const bool was_empty = count == 0;
+        qtys[i] = qty;
+        // Masks, not conditions: GCC turns those into branches, and whether a level existed or
+        // is deleted is unpredictable.
+        word = (word & ~bit) | (bit & (uint64_t{0} - uint64_t(has)));
+        count = count + size_t(has) - size_t(had);
+        const bool better = has & (was_empty | (key > best));
+        best ^= (best ^ key) & (Ticks{0} - Ticks(better));
+        return had & !has & (key == best) & (count != 0);
     }
     void set_outside(Ticks key, Lots qty);
 
