@@ -658,9 +658,29 @@ std::filesystem::path exchange_info_with_min_notional_200(const test::TempDir &d
     return dir.write("exchange_info_min_notional.json", text);
 }
 
-double global(engine::Engine &e, const char *name) {
-    return std::stod(*e.strategy("trader")->global_as_string(name));
+// A batch_trader session of 8 s against `venue`: what the strategy counted, and the venue's
+// state afterwards.
+struct BatchSession {
+    engine::Summary summary;
+    std::map<std::string, double> counted;  // placed, accepted, cancelled, rejected, fills
+    std::string reasons, state;
+};
+
+BatchSession run_batch(const test::TempDir &dir, const test::LoopbackVenue &venue,
+                       const std::string &sizes) {
+    engine::Engine e(
+        live_config(dir, venue, batch_trader(sizes).c_str(), test::usdm::kExchangeInfo, kBatchRisk),
+        live_options());
+    BatchSession s;
+    s.summary = e.run(TimeNs{8} * 1'000'000'000);
+    for (const char *g : {"placed", "accepted", "cancelled", "rejected", "fills"})
+        s.counted[g] = std::stod(*e.strategy("trader")->global_as_string(g));
+    s.reasons = *e.strategy("trader")->global_as_string("reasons");
+    s.state = ask_venue(venue, "GET", "/keel-test/state");
+    return s;
 }
+
+constexpr const char *kSevenOrders = "{0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005}";
 
 }  // namespace
 
@@ -668,29 +688,22 @@ TEST_CASE("seven orders placed in one callback reach the venue in two batches, e
           "[data][live][network][batch]") {
     test::TempDir dir;
     test::LoopbackVenue venue(dir);
-    engine::Engine e(live_config(dir, venue,
-                                 batch_trader("{0.005, 0.005, 0.005, 0.005, 0.005, "
-                                              "0.005, 0.005}")
-                                     .c_str(),
-                                 test::usdm::kExchangeInfo, kBatchRisk),
-                     live_options());
-    auto summary = e.run(TimeNs{8} * 1'000'000'000);
+    auto s = run_batch(dir, venue, kSevenOrders);
     INFO("venue stderr: " << venue.process().err());
-    INFO("rejections:" << *e.strategy("trader")->global_as_string("reasons"));
-    CHECK(global(e, "placed") == 7);
-    CHECK(global(e, "accepted") == 7);
-    CHECK(global(e, "cancelled") == 7);
-    CHECK(global(e, "rejected") == 0);
-    CHECK(global(e, "fills") == 0);
-    CHECK(summary.live.sent == 7);
-    CHECK(summary.live.resent == 0);
-    CHECK(summary.live.batches == 1);  // keel handed all seven over at once
-    CHECK(summary.live.unknown_updates == 0);
+    INFO("rejections:" << s.reasons);
+    CHECK(s.counted["placed"] == 7);
+    CHECK(s.counted["accepted"] == 7);
+    CHECK(s.counted["cancelled"] == 7);
+    CHECK(s.counted["rejected"] == 0);
+    CHECK(s.counted["fills"] == 0);
+    CHECK(s.summary.live.sent == 7);
+    CHECK(s.summary.live.resent == 0);
+    CHECK(s.summary.live.batches == 1);  // keel handed all seven over at once
+    CHECK(s.summary.live.unknown_updates == 0);
 
-    std::string state = ask_venue(venue, "GET", "/keel-test/state");
-    INFO(state);
+    INFO(s.state);
     simdjson::dom::parser parser;
-    simdjson::dom::element root = parser.parse(state);
+    simdjson::dom::element root = parser.parse(s.state);
     CHECK(int64_t(root["batchRequests"]) == 2);  // five, then two
     simdjson::dom::object account = root["account"];
     CHECK(placed_once(account) == 7);
@@ -706,28 +719,20 @@ TEST_CASE("an order of a batch the venue refuses is rejected with its reason, th
     test::TempDir dir;
     // The third order is worth about 110 USDT: enough for the gate (10), not for the venue (200).
     test::LoopbackVenue venue(dir, "0", exchange_info_with_min_notional_200(dir));
-    engine::Engine e(live_config(dir, venue,
-                                 batch_trader("{0.005, 0.005, 0.002, 0.005, 0.005, "
-                                              "0.005, 0.005}")
-                                     .c_str(),
-                                 test::usdm::kExchangeInfo, kBatchRisk),
-                     live_options());
-    auto summary = e.run(TimeNs{8} * 1'000'000'000);
+    auto s = run_batch(dir, venue, "{0.005, 0.005, 0.002, 0.005, 0.005, 0.005, 0.005}");
     INFO("venue stderr: " << venue.process().err());
-    const std::string reasons = *e.strategy("trader")->global_as_string("reasons");
-    INFO("rejections:" << reasons);
-    CHECK(global(e, "rejected") == 1);
-    CHECK(reasons.find("VENUE_FILTER:Order's notional must be no smaller than 200") !=
+    INFO("rejections:" << s.reasons);
+    CHECK(s.counted["rejected"] == 1);
+    CHECK(s.reasons.find("VENUE_FILTER:Order's notional must be no smaller than 200") !=
           std::string::npos);
-    CHECK(global(e, "accepted") == 6);
-    CHECK(global(e, "cancelled") == 6);
-    CHECK(summary.live.resent == 0);  // a refusal is final: not sent again
-    CHECK(summary.live.unknown_updates == 0);
+    CHECK(s.counted["accepted"] == 6);
+    CHECK(s.counted["cancelled"] == 6);
+    CHECK(s.summary.live.resent == 0);  // a refusal is final: not sent again
+    CHECK(s.summary.live.unknown_updates == 0);
 
-    std::string state = ask_venue(venue, "GET", "/keel-test/state");
-    INFO(state);
+    INFO(s.state);
     simdjson::dom::parser parser;
-    simdjson::dom::element root = parser.parse(state);
+    simdjson::dom::element root = parser.parse(s.state);
     CHECK(int64_t(root["batchRequests"]) == 2);
     simdjson::dom::object account = root["account"];
     CHECK(placed_once(account) == 6);  // the refused one was never an order there
@@ -742,25 +747,18 @@ TEST_CASE("a batch answered 503 although the venue placed it leaves each order p
     test::TempDir dir;
     test::LoopbackVenue venue(dir);
     ask_venue(venue, "POST", "/keel-test/misbehave?what=unknown&n=1");
-    engine::Engine e(live_config(dir, venue,
-                                 batch_trader("{0.005, 0.005, 0.005, 0.005, 0.005, "
-                                              "0.005, 0.005}")
-                                     .c_str(),
-                                 test::usdm::kExchangeInfo, kBatchRisk),
-                     live_options());
-    auto summary = e.run(TimeNs{8} * 1'000'000'000);
+    auto s = run_batch(dir, venue, kSevenOrders);
     INFO("venue stderr: " << venue.process().err());
-    INFO("rejections:" << *e.strategy("trader")->global_as_string("reasons"));
-    CHECK(global(e, "accepted") == 7);
-    CHECK(global(e, "cancelled") == 7);
-    CHECK(global(e, "rejected") == 0);
-    CHECK(summary.live.resent == 0);
-    CHECK(summary.live.unknown_updates == 0);
+    INFO("rejections:" << s.reasons);
+    CHECK(s.counted["accepted"] == 7);
+    CHECK(s.counted["cancelled"] == 7);
+    CHECK(s.counted["rejected"] == 0);
+    CHECK(s.summary.live.resent == 0);
+    CHECK(s.summary.live.unknown_updates == 0);
 
-    std::string state = ask_venue(venue, "GET", "/keel-test/state");
-    INFO(state);
+    INFO(s.state);
     simdjson::dom::parser parser;
-    simdjson::dom::element root = parser.parse(state);
+    simdjson::dom::element root = parser.parse(s.state);
     CHECK(int64_t(root["answered"]["503"]) == 1);
     CHECK(int64_t(root["batchRequests"]) == 2);
     simdjson::dom::object account = root["account"];
