@@ -293,4 +293,8 @@ end
     CHECK_THAT(global("amended"), Contains(fmt::format(" {:.1f}/0.002", std::stod(target))));
     CHECK_THAT(global("events"), Contains("accepted amended amended filled"));
     CHECK(e.portfolio().position(0).qty == 2);
+    // Filled in full at its amended size: the fill ratio is measured against that, not the 0.001
+    // it was placed with.
+    CHECK(summary.execution.finished_orders == 1);
+    CHECK(summary.execution.fill_ratio == Approx(1.0));
 }

@@ -1761,16 +1761,21 @@ exec::OrderId Engine::submit(exec::OrderIntent intent) {
     return place(std::move(intent));
 }
 
+risk::RiskContext Engine::risk_context(InstrumentIndex i, exec::StrategyIndex strategy,
+                                       exec::OrderId except) const {
+    return risk::RiskContext{instruments_.at(i),
+                             feeds_.at(i).book(),
+                             *portfolio_,
+                             orders([&](auto &v) { return v.open_orders(i, strategy, except); }),
+                             now(),
+                             feeds_.at(i).usable()};
+}
+
 exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::OrderId oco) {
     if (id == 0) id = next_order_id_++;
     auto i = intent.instrument;
-    risk::RiskContext ctx{instruments_.at(i),
-                          feeds_.at(i).book(),
-                          *portfolio_,
-                          orders([&](auto &v) { return v.open_orders(i, intent.strategy); }),
-                          now(),
-                          feeds_.at(i).usable()};
-    auto decision = gate_->check(intent, ctx);  // a copy: a veto reports the intent as asked
+    // A copy: a veto reports the intent as asked.
+    auto decision = gate_->check(intent, risk_context(i, intent.strategy));
     if (auto *veto = std::get_if<risk::Veto>(&decision)) {
         reject(intent, id, *veto);
         return id;
@@ -1822,6 +1827,7 @@ void Engine::measure_execution(const exec::OrderEvent &e, double &slippage_bps) 
     auto it = arrivals_.find(e.id);
     if (it == arrivals_.end()) return;
     Arrival &a = it->second;
+    if (e.status == exec::OrderStatus::amended) a.qty = e.qty;  // the fill ratio's new whole
     if (e.last_qty > 0) {
         a.filled += e.last_qty;
         if (a.two_mid > 0) {
@@ -2092,13 +2098,7 @@ bool Engine::amend(exec::StrategyIndex strategy, exec::OrderId id, std::optional
     intent.qty = qty - o->filled;
     intent.price = price;
     const auto i = intent.instrument;
-    risk::RiskContext ctx{instruments_.at(i),
-                          feeds_.at(i).book(),
-                          *portfolio_,
-                          orders([&](auto &v) { return v.open_orders(i, strategy, id); }),
-                          now(),
-                          feeds_.at(i).usable()};
-    auto decision = gate_->check(intent, ctx);
+    auto decision = gate_->check(intent, risk_context(i, strategy, id));
     if (auto *veto = std::get_if<risk::Veto>(&decision)) {
         note_veto(intent, id, *veto);
         why = fmt::format("{}: {}", risk::code(veto->reason), veto->message);

@@ -328,6 +328,10 @@ class Engine final : public strategy::Services {
     void flush_paper();
     exec::PaperVenue::Books paper_books_;  // each instrument's book while it is usable
     void reject(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto);
+    // What the gate sees for an order of `strategy` on instrument `i`: its book, the portfolio
+    // and the working orders (all but `except`, the order an amendment changes).
+    risk::RiskContext risk_context(InstrumentIndex i, exec::StrategyIndex strategy,
+                                   exec::OrderId except = 0) const;
     // Counts, logs and (first of a reason, then every 100th) alerts a veto.
     void note_veto(const exec::OrderIntent &intent, exec::OrderId id, const risk::Veto &veto);
     // Every order event passes here: checked against the lifecycle (exec/order_state.hpp),
