@@ -133,7 +133,13 @@ void LevelBlocks::set(Ticks k, Lots qty) {
 // ---- BookSide --------------------------------------------------------------------------
 
 void BookSide::clear() {
-    if (window_count_) std::fill(bits_.begin(), bits_.end(), 0);  // qty_ is read only where set
+    // Only the words that hold levels, from the best down (qty_ is read only where set): a book
+    // made of a few levels, as a candle backtest's is, clears a word or two, not the whole bitmap.
+    size_t left = window_count_;
+    for (size_t word = window_count_ ? slot(best_key_) >> 6 : kWords; left != 0; ++word) {
+        left -= size_t(std::popcount(bits_[word]));
+        bits_[word] = 0;
+    }
     window_count_ = 0;
     deep_.clear();
 }
@@ -164,7 +170,9 @@ void BookSide::move_window(Ticks key) {
     const Ticks below = top_ - kWindow;  // the first key under the window
     for (Ticks k = window_count_ ? best_key_ : below; k > below; k = next_below(k))
         moving_.push_back({k, qty_[slot(k)]});
-    std::fill(bits_.begin(), bits_.end(), 0);
+    // Only the words that held them: every other bit is already clear (a snapshot into an
+    // emptied side moves the window without touching the bitmap at all).
+    for (const auto &l : moving_) bits_[slot(l.price) >> 6] = 0;
     window_count_ = 0;
     top_ = top;
     for (const auto &l : moving_) {

@@ -234,8 +234,19 @@ TEST_CASE("book sides match a sorted map under random traffic, deep and near the
             }
         }
         check();
+        // clear() wipes only the bitmap words it knows hold levels: a refill must find none of
+        // the old levels, near the top or deep.
+        REQUIRE(book_side.size() > 200);
         book_side.clear();
         ref.clear();
+        check();
+        for (int round = 0; round < 3'000; ++round) {
+            Ticks price = std::uniform_int_distribution<Ticks>(top - 20'000, top + 20'000)(rng);
+            Lots qty = std::uniform_int_distribution<Lots>(1, 1000)(rng);
+            book_side.set({price, qty});
+            ref[price] = qty;
+            if (round == 3) check();
+        }
         check();
     }
 }
