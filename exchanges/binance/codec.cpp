@@ -340,47 +340,127 @@ bool json_space(char c) {
 
 }  // namespace
 
-bool Codec::parse_depth_text(std::string_view frame, size_t capacity) {
+std::optional<MessageKind> Codec::parse_text(std::string_view frame, size_t capacity) {
     // Words are read in little-endian order, past the frame's end into its padding.
     if (std::endian::native != std::endian::little ||
         capacity < frame.size() + simdjson::SIMDJSON_PADDING)
-        return false;
+        return std::nullopt;
     const char *p = frame.data(), *end = p + frame.size();
-    // The levels are read in one forward pass that cannot start the next number before the
-    // last is read: ask for every line of the frame now, so misses overlap instead of queueing.
+    // A depth diff's levels are read in one forward pass that cannot start the next number before
+    // the last is read: ask for every line of the frame now, so misses overlap instead of queueing.
     for (const char *line = p; line < end; line += 64) __builtin_prefetch(line);
     if (!frame.empty()) __builtin_prefetch(end - 1);
 
-    std::string_view stream, symbol;
-    uint64_t E = 0, T = 0, U = 0, u = 0, pu = 0;
-    if (!literal(p, end, R"({"stream":")") || !plain_string(p, end, stream)) return false;
-    auto at = stream.find('@');
-    if (at == std::string_view::npos || !stream.substr(at + 1).starts_with("depth")) return false;
-    if (!literal(p, end, R"(,"data":{"e":"depthUpdate","E":)") || !plain_uint(p, end, E))
-        return false;
-    if (literal(p, end, R"(,"T":)") && !plain_uint(p, end, T)) return false;  // futures only
-    if (!literal(p, end, R"(,"s":")") || !plain_string(p, end, symbol) ||
-        symbol.size() > sizeof symbol_text_)
-        return false;
-    if (!literal(p, end, R"(,"U":)") || !plain_uint(p, end, U)) return false;
-    if (!literal(p, end, R"(,"u":)") || !plain_uint(p, end, u)) return false;
-    if (literal(p, end, R"(,"pu":)") && !plain_uint(p, end, pu)) return false;  // futures only
-    // The frame must end with '}' (then only whitespace): every loop over the digits of a level
-    // stops there at the latest, so none needs a bound of its own.
+    std::string_view stream;
+    if (!literal(p, end, R"({"stream":")") || !plain_string(p, end, stream) ||
+        !literal(p, end, R"(,"data":{)"))
+        return std::nullopt;
+    // The frame must end with '}' (then only whitespace): every loop over digits stops there at
+    // the latest, so none needs a bound of its own.
     const char *last = end;
     while (last != p && json_space(last[-1])) --last;
-    if (last == p || last[-1] != '}') return false;
-    if (!literal(p, end, R"(,"b":)") || !scan_levels(p, depth_.bids)) return false;
-    if (!literal(p, end, R"(,"a":)") || !scan_levels(p, depth_.asks)) return false;
-    if (!literal(p, end, "}}") || p != last) return false;
-    if (u < U) return false;  // the on-demand path words the error
+    if (last == p || last[-1] != '}') return std::nullopt;
+    auto at = stream.find('@');
+    if (at == std::string_view::npos) return std::nullopt;
+    const auto channel = stream.substr(at + 1);
+    bool read = false;
+    MessageKind kind = MessageKind::other;
+    if (channel.starts_with("depth")) {
+        read = fast_price_.usable && fast_qty_.usable && depth_text(p, last);
+        kind = MessageKind::depth;
+    } else if (channel == "bookTicker") {
+        read = ticker_text(p, last);
+        kind = MessageKind::book_ticker;
+    } else if (channel == "trade") {
+        read = trade_text(p, last);
+        kind = MessageKind::trade;
+    }
+    if (!read) return std::nullopt;
+    return kind;
+}
 
+bool Codec::text_symbol(const char *&p) {
+    std::string_view symbol;
+    if (!literal(p, end_, R"(,"s":")") || !plain_string(p, end_, symbol) ||
+        symbol.size() > sizeof symbol_text_)
+        return false;
     std::memcpy(symbol_text_, symbol.data(), symbol.size());
     symbol_ = {symbol_text_, symbol.size()};
+    return true;
+}
+
+bool Codec::text_decimal(const char *&p, char k, bool is_price, int64_t &out) {
+    const char key[] = {',', '"', k, '"', ':', '"'};
+    std::string_view text;
+    if (size_t(end_ - p) < sizeof key || std::memcmp(p, key, sizeof key) != 0) return false;
+    p += sizeof key;
+    if (!plain_string(p, end_, text)) return false;
+    return is_price ? price(text, out) : qty(text, out);
+}
+
+bool Codec::depth_text(const char *&p, const char *last) {
+    uint64_t E = 0, T = 0, U = 0, u = 0, pu = 0;
+    if (!literal(p, end_, R"("e":"depthUpdate","E":)") || !plain_uint(p, end_, E)) return false;
+    if (literal(p, end_, R"(,"T":)") && !plain_uint(p, end_, T)) return false;  // futures only
+    if (!text_symbol(p)) return false;
+    if (!literal(p, end_, R"(,"U":)") || !plain_uint(p, end_, U)) return false;
+    if (!literal(p, end_, R"(,"u":)") || !plain_uint(p, end_, u)) return false;
+    if (literal(p, end_, R"(,"pu":)") && !plain_uint(p, end_, pu)) return false;  // futures only
+    if (!literal(p, end_, R"(,"b":)") || !scan_levels(p, depth_.bids)) return false;
+    if (!literal(p, end_, R"(,"a":)") || !scan_levels(p, depth_.asks)) return false;
+    if (!literal(p, end_, "}}") || p != last) return false;
+    if (u < U) return false;  // the on-demand path words the error
     depth_.first = U;
     depth_.last = u;
     depth_.prev_last = pu;
     depth_.event_ms = static_cast<int64_t>(E);
+    return true;
+}
+
+// USD-M: "e":"bookTicker","u":…,"s":…,"b":…,"B":…,"a":…,"A":…,"T":…,"E":…
+// spot:  "u":…,"s":…,"b":…,"B":…,"a":…,"A":…
+bool Codec::ticker_text(const char *&p, const char *last) {
+    literal(p, end_, R"("e":"bookTicker",)");
+    uint64_t u = 0, T = 0, E = 0;
+    BookTicker t;
+    if (!literal(p, end_, R"("u":)") || !plain_uint(p, end_, u) || !text_symbol(p) ||
+        !text_decimal(p, 'b', true, t.bid.price) || !text_decimal(p, 'B', false, t.bid.qty) ||
+        !text_decimal(p, 'a', true, t.ask.price) || !text_decimal(p, 'A', false, t.ask.qty))
+        return false;
+    if (literal(p, end_, R"(,"T":)") &&
+        (!plain_uint(p, end_, T) || !literal(p, end_, R"(,"E":)") || !plain_uint(p, end_, E)))
+        return false;
+    if (!literal(p, end_, "}}") || p != last) return false;
+    t.update_id = u;
+    ticker_ = t;
+    return true;
+}
+
+// USD-M: "e":"trade","E":…,"T":…,"s":…,"t":…,"p":…,"q":…,"X":"MARKET","m":false
+// spot:  "e":"trade","E":…,"s":…,"t":…,"p":…,"q":…,"T":…,"m":true,"M":true
+bool Codec::trade_text(const char *&p, const char *last) {
+    uint64_t E = 0, T = 0, id = 0;
+    Trade t;
+    if (!literal(p, end_, R"("e":"trade","E":)") || !plain_uint(p, end_, E)) return false;
+    const bool futures = literal(p, end_, R"(,"T":)");
+    if (futures && !plain_uint(p, end_, T)) return false;
+    if (!text_symbol(p) || !literal(p, end_, R"(,"t":)") || !plain_uint(p, end_, id) ||
+        !text_decimal(p, 'p', true, t.price) || !text_decimal(p, 'q', false, t.qty) || t.qty <= 0)
+        return false;
+    std::string_view origin;  // X: MARKET, INSURANCE_FUND, …; not read by the on-demand path
+    if (futures && (!literal(p, end_, R"(,"X":")") || !plain_string(p, end_, origin)))
+        return false;
+    if (!futures && (!literal(p, end_, R"(,"T":)") || !plain_uint(p, end_, T))) return false;
+    if (literal(p, end_, R"(,"m":true)"))
+        t.buyer_is_maker = true;
+    else if (!literal(p, end_, R"(,"m":false)"))
+        return false;
+    if (!futures && !literal(p, end_, R"(,"M":true)") && !literal(p, end_, R"(,"M":false)"))
+        return false;
+    if (!literal(p, end_, "}}") || p != last) return false;
+    t.trade_ms = static_cast<int64_t>(T);
+    t.id = id;
+    trade_ = t;
     return true;
 }
 
@@ -474,11 +554,11 @@ MessageKind Codec::parse_depth_response(std::string_view request_url, std::strin
 MessageKind Codec::parse(std::string_view frame, size_t capacity) {
     symbol_ = {};
     end_ = frame.data() + frame.size();
-    // A depth diff exactly as Binance writes it, the bulk of the traffic, is read here as text;
-    // anything else (other channels, another layout, malformed input) goes to simdjson, whose
-    // verdict and error messages stand.
-    if (fast_price_.usable && fast_qty_.usable && parse_depth_text(frame, capacity))
-        return MessageKind::depth;
+    // Depth diffs, bookTickers and trades exactly as Binance writes them, the bulk of the
+    // traffic, are read here as text; anything else (other channels, another layout, malformed
+    // input) goes to simdjson, whose verdict and error messages stand.
+    if (auto kind = parse_text(frame, capacity)) return *kind;
+    symbol_ = {};
     simdjson::padded_string_view input(frame.data(), frame.size(), capacity);
     simdjson::ondemand::document doc;
     if (auto ec = parser_.iterate(input).get(doc)) return fail(simdjson::error_message(ec));

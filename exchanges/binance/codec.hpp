@@ -5,6 +5,7 @@
 // the level vectors have grown to the largest message seen.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,10 +113,19 @@ class Codec {
               std::vector<market::Level> &out, const char *name, const char *&after);
     bool price(std::string_view text, Ticks &out);
     bool qty(std::string_view text, Lots &out);
-    // parse() of a depth diff in exactly the layout Binance sends, read as text without
-    // simdjson: true if it was one (depth() and symbol() are set), false if not (nothing decided:
-    // the on-demand path reads the frame again and has the last word).
-    bool parse_depth_text(std::string_view frame, size_t capacity);
+    // parse() of a depth diff, bookTicker or trade in exactly the layout Binance sends, read as
+    // text without simdjson: its kind if it was one (the message and symbol() are set), nullopt
+    // if not (nothing decided: the on-demand path reads the frame again and has the last word).
+    std::optional<MessageKind> parse_text(std::string_view frame, size_t capacity);
+    // The body of each, from just inside "data":{ to `last`, the frame's final '}'.
+    bool depth_text(const char *&p, const char *last);
+    bool ticker_text(const char *&p, const char *last);
+    bool trade_text(const char *&p, const char *last);
+    // `,"s":"<symbol>"`, copied into symbol_text_ (the frame's buffer may change before symbol()
+    // is read; simdjson's copy would survive that).
+    bool text_symbol(const char *&p);
+    // `,"<k>":"<decimal>"` through price() or qty(), as the on-demand path reads it.
+    bool text_decimal(const char *&p, char k, bool is_price, int64_t &out);
     MessageKind parse_depth(simdjson::ondemand::object data);
     MessageKind parse_ticker(simdjson::ondemand::object data);
     MessageKind parse_trade(simdjson::ondemand::object data, bool aggregate);
@@ -132,7 +142,7 @@ class Codec {
     std::string_view symbol_;
     const char *end_ = nullptr;  // end of the frame being parsed (its padding follows)
     simdjson::ondemand::document *doc_ = nullptr;  // the document being parsed, during parse
-    char symbol_text_[32] = {};  // symbol() of a depth diff read by parse_depth_text
+    char symbol_text_[32] = {};  // symbol() of a frame read by parse_text
     std::string error_;
 };
 

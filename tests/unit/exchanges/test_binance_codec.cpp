@@ -259,3 +259,116 @@ TEST_CASE("every level price and size is read as DecimalGrid::to_units reads it"
         }
     }
 }
+
+namespace {
+
+// Everything parse() reads from a bookTicker or trade, to compare two parses.
+struct Message {
+    MessageKind kind;
+    std::string error, symbol;
+    uint64_t id = 0;
+    market::Level bid, ask;
+    int64_t trade_ms = 0;
+    Ticks price = 0;
+    Lots qty = 0;
+    bool buyer_is_maker = false;
+    bool operator==(const Message &) const = default;
+};
+
+Message read_message(Parser &p, std::string_view frame) {
+    Message m{};
+    m.kind = p.parse(frame);
+    if (m.kind == MessageKind::invalid) m.error = p.codec.error();
+    if (m.kind == MessageKind::book_ticker) {
+        m.symbol = p.codec.symbol();
+        m.id = p.codec.book_ticker().update_id;
+        m.bid = p.codec.book_ticker().bid;
+        m.ask = p.codec.book_ticker().ask;
+    }
+    if (m.kind == MessageKind::trade) {
+        m.symbol = p.codec.symbol();
+        const auto &t = p.codec.trade();
+        m.id = t.id;
+        m.trade_ms = t.trade_ms;
+        m.price = t.price;
+        m.qty = t.qty;
+        m.buyer_is_maker = t.buyer_is_maker;
+    }
+    return m;
+}
+
+// Real frames of each form (the captures in ../shared/data).
+const std::vector<std::string> kTickersAndTrades{
+    R"({"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":5123107839020,"s":"BTCUSDT",)"
+    R"("b":"61800.20","B":"2.507","a":"61800.30","A":"2.510","T":1723161256313,"E":1723161256313}})",
+    R"({"stream":"btcusdt@trade","data":{"e":"trade","E":1723161256322,"T":1723161256322,)"
+    R"("s":"BTCUSDT","t":5266583935,"p":"61800.30","q":"0.006","X":"MARKET","m":false}})",
+    R"({"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.60000000",)"
+    R"("B":"3.78800000","a":"61837.70000000","A":"1.54600000"}})",
+    R"({"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT",)"
+    R"("t":3735683259,"p":"61837.60000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}})",
+};
+
+}  // namespace
+
+TEST_CASE("Binance bookTickers and trades read as text equal the on-demand reading",
+          "[binance][codec]") {
+    Parser text, on_demand;
+    std::vector<std::string> frames = kTickersAndTrades;
+    // Variants the text path reads, leaves to simdjson, or refuses as simdjson would.
+    auto with = [](std::string f, const std::string &from, const std::string &to) {
+        return f.replace(f.find(from), from.size(), to);
+    };
+    const auto &usdm_ticker = kTickersAndTrades[0], &usdm_trade = kTickersAndTrades[1];
+    frames.push_back(with(usdm_trade, R"("m":false)", R"("m":true)"));
+    frames.push_back(with(usdm_trade, "MARKET", "INSURANCE_FUND"));
+    frames.push_back(with(usdm_ticker, R"("61800.20")", R"("61800.25")"));  // off the tick
+    frames.push_back(with(usdm_ticker, R"("2.507")", R"("2.5070000")"));    // zeros beyond the lot
+    frames.push_back(with(usdm_trade, R"("0.006")", R"("0.000")"));         // no size
+    frames.push_back(with(usdm_trade, R"("m":false)", R"("m":0)"));
+    frames.push_back(with(usdm_ticker, R"("s":"BTCUSDT")", R"("s":"BTC\u0055SDT")"));
+    frames.push_back(with(usdm_ticker, R"(,"A":"2.510")", ""));
+    frames.push_back(with(usdm_trade, R"("t":5266583935)", R"("t":-1)"));
+    frames.push_back(with(usdm_trade, "@trade", "@aggTrade"));
+    frames.push_back(usdm_ticker + " \r\n");
+    for (const auto &f : frames) {
+        INFO(f);
+        auto a = read_message(text, f);
+        CHECK(a == read_message(on_demand, spaced(f)));
+    }
+    // The text path took the real frames: their symbol outlives the frame's buffer.
+    for (const auto &f : kTickersAndTrades) {
+        INFO(f);
+        auto kind = text.parse(f);
+        CHECK((kind == MessageKind::book_ticker || kind == MessageKind::trade));
+        auto symbol = text.codec.symbol();
+        text.buffer.assign(text.buffer.size(), 'x');
+        CHECK(symbol == "BTCUSDT");
+    }
+}
+
+TEST_CASE("a bookTicker or trade with any one byte changed reads as simdjson reads it",
+          "[binance][codec]") {
+    // Every position of each real frame, replaced by bytes that matter to a JSON reader. ',' and
+    // ':' are left out: the reference (the frame spaced out for simdjson) spaces after them.
+    Parser text, on_demand;
+    const std::string replacements = "0 19.-\"}]{[e\\x\x01";
+    uint64_t compared = 0, read = 0;
+    for (const auto &f : kTickersAndTrades) {
+        for (size_t i = 0; i < f.size(); ++i) {
+            if (f[i] == ',' || f[i] == ':') continue;
+            for (char c : replacements) {
+                if (c == f[i]) continue;
+                std::string changed = f;
+                changed[i] = c;
+                INFO(changed);
+                auto a = read_message(text, changed);
+                REQUIRE(a == read_message(on_demand, spaced(changed)));
+                ++compared;
+                read += a.kind != MessageKind::invalid;
+            }
+        }
+    }
+    CHECK(compared > 5000);
+    CHECK(read > 500);  // changed digits still read, and equal
+}
