@@ -4,15 +4,118 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <limits>
+#include <mutex>
+#include <thread>
 
 namespace keel::market {
 
+namespace {
+
+// gzread into `buffer`: the bytes read, 0 at the end, -1 with `error` set. A file cut short is an
+// error too, at the end (zlib gives what it could inflate, then only flags it).
+int read_gz(gzFile gz, std::vector<char> &buffer, std::string &error) {
+    int n = gzread(gz, buffer.data(), static_cast<unsigned>(buffer.size()));
+    int code = Z_OK;
+    const char *message = gzerror(gz, &code);
+    if (n < 0 || (n == 0 && code != Z_OK)) {
+        error = message;
+        return -1;
+    }
+    return n;
+}
+
+}  // namespace
+
+// Inflates a compressed file on a thread of its own, up to kAhead chunks ahead of the reader:
+// inflating costs about as much as everything else a replay does with a frame, and this way the
+// two overlap. The reader sees the same bytes in the same order, so a replay stays
+// deterministic.
+class PaddedLineReader::Inflater {
+  public:
+    static constexpr size_t kChunk = 1 << 18, kAhead = 4;
+
+    Inflater(gzFile gz, std::string name) : gz_(gz), name_(std::move(name)) {
+        for (size_t i = 0; i < kAhead; ++i) free_.emplace_back(kChunk);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~Inflater() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        changed_.notify_all();
+        thread_.join();
+        gzclose(gz_);
+    }
+
+    // The next chunk, swapped into `chunk` (whose old buffer goes back to be filled again), as
+    // read_gz: its length, 0 at the end, -1 with `error` set.
+    int next(std::vector<char> &chunk, std::string &error) {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !full_.empty() || done_; });
+        if (full_.empty()) {
+            error = error_;
+            return error.empty() ? 0 : -1;
+        }
+        auto &[buffer, n] = full_.front();
+        std::swap(chunk, buffer);
+        const int len = n;
+        free_.push_back(std::move(buffer));
+        full_.pop_front();
+        lock.unlock();
+        changed_.notify_all();
+        return len;
+    }
+
+  private:
+    void run() {
+        for (;;) {
+            std::vector<char> buffer;
+            {
+                std::unique_lock lock(mutex_);
+                changed_.wait(lock, [&] { return stop_ || !free_.empty(); });
+                if (stop_) return;
+                buffer = std::move(free_.back());
+                free_.pop_back();
+            }
+            buffer.resize(kChunk);
+            std::string error;
+            const int n = read_gz(gz_, buffer, error);
+            std::lock_guard lock(mutex_);
+            if (n <= 0) {
+                error_ = std::move(error);
+                done_ = true;
+                changed_.notify_all();
+                return;
+            }
+            full_.emplace_back(std::move(buffer), n);
+            changed_.notify_all();
+        }
+    }
+
+    gzFile gz_;
+    std::string name_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<std::pair<std::vector<char>, int>> full_;  // inflated, in file order
+    std::vector<std::vector<char>> free_;                    // to be filled
+    bool stop_ = false, done_ = false;
+    std::string error_;
+    std::thread thread_;  // last: starts once the rest exists
+};
+
 PaddedLineReader::PaddedLineReader(const std::filesystem::path &file)
     : file_(file), chunk_(1 << 16), line_(1 << 12) {
-    gz_ = gzopen(file.c_str(), "rb");
-    if (!gz_) throw std::runtime_error(file.string() + ": cannot open capture: " + strerror(errno));
+    auto gz = gzopen(file.c_str(), "rb");
+    if (!gz) throw std::runtime_error(file.string() + ": cannot open capture: " + strerror(errno));
+    if (gzdirect(gz))
+        gz_ = gz;
+    else
+        inflater_ = std::make_unique<Inflater>(gz, file.string());
 }
 
 PaddedLineReader::~PaddedLineReader() {
@@ -24,22 +127,28 @@ void PaddedLineReader::fail(std::string_view what) const {
                              std::string(what));
 }
 
+bool PaddedLineReader::read_chunk() {
+    chunk_pos_ = chunk_len_ = 0;
+    if (ended_) return false;
+    std::string error;
+    const int n = inflater_ ? inflater_->next(chunk_, error)
+                            : read_gz(static_cast<gzFile>(gz_), chunk_, error);
+    if (n <= 0) {
+        // A read error is reported once: a recording cut short (a crash while recording) then
+        // reads as ending there, so what it holds can still be replayed.
+        ended_ = true;
+        if (n < 0) throw std::runtime_error(file_.string() + ": read error: " + error);
+        return false;
+    }
+    chunk_len_ = static_cast<size_t>(n);
+    return true;
+}
+
 bool PaddedLineReader::read_line() {
     line_len_ = 0;
     bool any = false;
     while (true) {
-        if (chunk_pos_ == chunk_len_) {
-            int n = gzread(static_cast<gzFile>(gz_), chunk_.data(),
-                           static_cast<unsigned>(chunk_.size()));
-            if (n < 0) {
-                int code = 0;
-                throw std::runtime_error(
-                    file_.string() + ": read error: " + gzerror(static_cast<gzFile>(gz_), &code));
-            }
-            if (n == 0) return any;
-            chunk_pos_ = 0;
-            chunk_len_ = static_cast<size_t>(n);
-        }
+        if (chunk_pos_ == chunk_len_ && !read_chunk()) return any;
         const char *start = chunk_.data() + chunk_pos_;
         size_t avail = chunk_len_ - chunk_pos_;
         const void *nl = std::memchr(start, '\n', avail);

@@ -132,3 +132,65 @@ TEST_CASE("keel capture lines without a time are refused with file:line", "[capt
     CHECK(reader.capacity() >= frame.size() + CaptureReader::kPadding);
     CHECK_THROWS_WITH(reader.next(ts, frame), Catch::Contains(f.path.string() + ":2: expected"));
 }
+
+TEST_CASE("a compressed recording reads back frame for frame, however it is cut into chunks",
+          "[capture]") {
+    // Frames of every size, one far longer than the inflater's chunks; written compressed by
+    // CaptureWriter and read back through the read-ahead thread.
+    TempFile f("");
+    std::vector<std::string> frames;
+    {
+        CaptureWriter writer(f.path);
+        for (int i = 0; i < 20'000; ++i) {
+            std::string frame = "{\"n\":" + std::to_string(i) + ",\"pad\":\"" +
+                                std::string(size_t(i * 7919 % 1500), char('a' + i % 26)) + "\"}";
+            if (i == 12'345) frame = "{\"long\":\"" + std::string(700'000, 'z') + "\"}";
+            REQUIRE(writer.write(TimeNs(1'000'000 + i), i % 100 == 0 ? "https://x/depth" : "",
+                                 frame));
+            frames.push_back(std::move(frame));
+        }
+        writer.close();
+    }
+    CaptureReader reader(f.path);
+    TimeNs ts = 0;
+    std::string_view frame;
+    size_t n = 0;
+    while (reader.next(ts, frame)) {
+        REQUIRE(n < frames.size());
+        REQUIRE(ts == TimeNs(1'000'000 + n));
+        REQUIRE(frame == frames[n]);
+        REQUIRE(reader.url() == (n % 100 == 0 ? "https://x/depth" : ""));
+        REQUIRE(reader.capacity() >= frame.size() + CaptureReader::kPadding);
+        ++n;
+    }
+    CHECK(n == frames.size());
+    CHECK_FALSE(reader.next(ts, frame));  // and stays at the end
+
+    // Cut short: the frames before the cut, then an error naming the file (never a hang).
+    auto size = std::filesystem::file_size(f.path);
+    std::filesystem::resize_file(f.path, size / 2);
+    CaptureReader cut(f.path);
+    size_t read = 0;
+    try {
+        while (cut.next(ts, frame)) {
+            REQUIRE(frame == frames[read]);
+            ++read;
+        }
+        FAIL("a truncated file read to its end without an error");
+    } catch (const std::runtime_error &e) {
+        CHECK_THAT(e.what(), Catch::Contains(f.path.string() + ": read error"));
+    }
+    CHECK(read > 1000);
+    CHECK(read < frames.size());
+    CHECK_FALSE(cut.next(ts, frame));  // said once: what was there can still be replayed
+
+    // Left half read: the reader closes without waiting for the rest.
+    std::filesystem::resize_file(f.path, 0);
+    {
+        CaptureWriter writer(f.path);
+        for (size_t i = 0; i < frames.size(); ++i) writer.write(TimeNs(i), "", frames[i]);
+    }
+    CaptureReader early(f.path);
+    REQUIRE(early.next(ts, frame));
+    CHECK(frame == frames[0]);
+}

@@ -1,6 +1,6 @@
 #pragma once
-// Reads recorded market data line by line, gzip-compressed or plain (zlib reads both). Two
-// formats: keel's own ("<receive_time_ns> <raw frame>", also hftbacktest's) and cryptofeed's raw
+// Reads recorded market data line by line, gzip-compressed or plain (zlib reads both; a
+// compressed file is inflated a few chunks ahead on a thread of its own). Two formats: keel's own ("<receive_time_ns> <raw frame>", also hftbacktest's) and cryptofeed's raw
 // captures. Every frame is handed out with spare readable bytes after it, as simdjson requires,
 // and without allocation once the line buffer has grown.
 
@@ -27,7 +27,8 @@ class PaddedLineReader {
     PaddedLineReader(const PaddedLineReader &) = delete;
     PaddedLineReader &operator=(const PaddedLineReader &) = delete;
 
-    // The next non-blank line, without its '\n'; false at the end. Throws on a read error.
+    // The next non-blank line, without its '\n'; false at the end. Throws on a read error (a file
+    // cut short included), once: the file then reads as ended there.
     bool next(std::string_view &line);
     // Bytes readable from `p` (a pointer into the current line) to the end of the padding.
     size_t capacity_from(const char *p) const {
@@ -38,10 +39,16 @@ class PaddedLineReader {
     [[noreturn]] void fail(std::string_view what) const;
 
   private:
+    class Inflater;
     bool read_line();
+    // The next chunk of the file into chunk_; false at the end. Throws on a read error, once:
+    // the file then reads as ended.
+    bool read_chunk();
 
     std::filesystem::path file_;
-    void *gz_ = nullptr;
+    void *gz_ = nullptr;                 // a plain file: read here
+    std::unique_ptr<Inflater> inflater_;  // a compressed one: inflated ahead on a thread
+    bool ended_ = false;
     std::vector<char> chunk_;
     size_t chunk_pos_ = 0, chunk_len_ = 0;
     std::vector<char> line_;
