@@ -448,8 +448,7 @@ bool Codec::trade_text(const char *&p, const char *last) {
         !text_decimal(p, 'p', true, t.price) || !text_decimal(p, 'q', false, t.qty) || t.qty <= 0)
         return false;
     std::string_view origin;  // X: MARKET, INSURANCE_FUND, …; not read by the on-demand path
-    if (futures && (!literal(p, end_, R"(,"X":")") || !plain_string(p, end_, origin)))
-        return false;
+    if (futures && (!literal(p, end_, R"(,"X":")") || !plain_string(p, end_, origin))) return false;
     if (!futures && (!literal(p, end_, R"(,"T":)") || !plain_uint(p, end_, T))) return false;
     if (literal(p, end_, R"(,"m":true)"))
         t.buyer_is_maker = true;

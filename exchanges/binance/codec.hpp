@@ -142,7 +142,7 @@ class Codec {
     std::string_view symbol_;
     const char *end_ = nullptr;  // end of the frame being parsed (its padding follows)
     simdjson::ondemand::document *doc_ = nullptr;  // the document being parsed, during parse
-    char symbol_text_[32] = {};  // symbol() of a frame read by parse_text
+    char symbol_text_[32] = {};                    // symbol() of a frame read by parse_text
     std::string error_;
 };
 

@@ -102,7 +102,7 @@ class PaddedLineReader::Inflater {
     std::mutex mutex_;
     std::condition_variable changed_;
     std::deque<std::pair<std::vector<char>, int>> full_;  // inflated, in file order
-    std::vector<std::vector<char>> free_;                    // to be filled
+    std::vector<std::vector<char>> free_;                 // to be filled
     bool stop_ = false, done_ = false;
     std::string error_;
     std::thread thread_;  // last: starts once the rest exists

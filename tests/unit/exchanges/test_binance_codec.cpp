@@ -36,32 +36,51 @@ std::string futures_depth(const std::string &bids, const std::string &asks, int 
            R"(,"a":)" + asks + "}}";
 }
 
-// Everything parse() reads from a depth diff, to compare two parses.
-struct Depth {
+// Everything parse() reads from a depth diff, bookTicker or trade, to compare two parses.
+struct Message {
     MessageKind kind;
     std::string error, symbol;
-    uint64_t first = 0, last = 0, prev_last = 0;
+    uint64_t first = 0, last = 0, prev_last = 0;  // depth
     int64_t event_ms = 0;
     std::vector<market::Level> bids, asks;
-    bool operator==(const Depth &) const = default;
+    uint64_t id = 0;  // bookTicker u, trade t
+    market::Level bid, ask;
+    int64_t trade_ms = 0;
+    Ticks price = 0;
+    Lots qty = 0;
+    bool buyer_is_maker = false;
+    bool operator==(const Message &) const = default;
 };
 
-Depth read(Parser &p, std::string_view frame) {
-    Depth d{};
-    d.kind = p.parse(frame);
-    if (d.kind == MessageKind::invalid) {
-        d.error = p.codec.error();
-        return d;
+Message read(Parser &p, std::string_view frame) {
+    Message m{};
+    m.kind = p.parse(frame);
+    if (m.kind == MessageKind::invalid) {
+        m.error = p.codec.error();
+        return m;
     }
-    const auto &x = p.codec.depth();
-    d.symbol = p.codec.symbol();
-    d.first = x.first;
-    d.last = x.last;
-    d.prev_last = x.prev_last;
-    d.event_ms = x.event_ms;
-    d.bids = x.bids;
-    d.asks = x.asks;
-    return d;
+    m.symbol = p.codec.symbol();
+    if (m.kind == MessageKind::depth) {
+        const auto &x = p.codec.depth();
+        m.first = x.first;
+        m.last = x.last;
+        m.prev_last = x.prev_last;
+        m.event_ms = x.event_ms;
+        m.bids = x.bids;
+        m.asks = x.asks;
+    } else if (m.kind == MessageKind::book_ticker) {
+        m.id = p.codec.book_ticker().update_id;
+        m.bid = p.codec.book_ticker().bid;
+        m.ask = p.codec.book_ticker().ask;
+    } else if (m.kind == MessageKind::trade) {
+        const auto &t = p.codec.trade();
+        m.id = t.id;
+        m.trade_ms = t.trade_ms;
+        m.price = t.price;
+        m.qty = t.qty;
+        m.buyer_is_maker = t.buyer_is_maker;
+    }
+    return m;
 }
 
 // The same frame with a space after every ',' and ':': no longer Binance's exact layout, so it
@@ -262,41 +281,6 @@ TEST_CASE("every level price and size is read as DecimalGrid::to_units reads it"
 
 namespace {
 
-// Everything parse() reads from a bookTicker or trade, to compare two parses.
-struct Message {
-    MessageKind kind;
-    std::string error, symbol;
-    uint64_t id = 0;
-    market::Level bid, ask;
-    int64_t trade_ms = 0;
-    Ticks price = 0;
-    Lots qty = 0;
-    bool buyer_is_maker = false;
-    bool operator==(const Message &) const = default;
-};
-
-Message read_message(Parser &p, std::string_view frame) {
-    Message m{};
-    m.kind = p.parse(frame);
-    if (m.kind == MessageKind::invalid) m.error = p.codec.error();
-    if (m.kind == MessageKind::book_ticker) {
-        m.symbol = p.codec.symbol();
-        m.id = p.codec.book_ticker().update_id;
-        m.bid = p.codec.book_ticker().bid;
-        m.ask = p.codec.book_ticker().ask;
-    }
-    if (m.kind == MessageKind::trade) {
-        m.symbol = p.codec.symbol();
-        const auto &t = p.codec.trade();
-        m.id = t.id;
-        m.trade_ms = t.trade_ms;
-        m.price = t.price;
-        m.qty = t.qty;
-        m.buyer_is_maker = t.buyer_is_maker;
-    }
-    return m;
-}
-
 // Real frames of each form (the captures in ../shared/data).
 const std::vector<std::string> kTickersAndTrades{
     R"({"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":5123107839020,"s":"BTCUSDT",)"
@@ -333,8 +317,8 @@ TEST_CASE("Binance bookTickers and trades read as text equal the on-demand readi
     frames.push_back(usdm_ticker + " \r\n");
     for (const auto &f : frames) {
         INFO(f);
-        auto a = read_message(text, f);
-        CHECK(a == read_message(on_demand, spaced(f)));
+        auto a = read(text, f);
+        CHECK(a == read(on_demand, spaced(f)));
     }
     // The text path took the real frames: their symbol outlives the frame's buffer.
     for (const auto &f : kTickersAndTrades) {
@@ -353,7 +337,7 @@ TEST_CASE("a bookTicker or trade with any one byte changed reads as simdjson rea
     // ':' are left out: the reference (the frame spaced out for simdjson) spaces after them.
     Parser text, on_demand;
     const std::string replacements = "0 19.-\"}]{[e\\x\x01";
-    uint64_t compared = 0, read = 0;
+    uint64_t compared = 0, accepted = 0;
     for (const auto &f : kTickersAndTrades) {
         for (size_t i = 0; i < f.size(); ++i) {
             if (f[i] == ',' || f[i] == ':') continue;
@@ -362,13 +346,13 @@ TEST_CASE("a bookTicker or trade with any one byte changed reads as simdjson rea
                 std::string changed = f;
                 changed[i] = c;
                 INFO(changed);
-                auto a = read_message(text, changed);
-                REQUIRE(a == read_message(on_demand, spaced(changed)));
+                auto a = read(text, changed);
+                REQUIRE(a == read(on_demand, spaced(changed)));
                 ++compared;
-                read += a.kind != MessageKind::invalid;
+                accepted += a.kind != MessageKind::invalid;
             }
         }
     }
     CHECK(compared > 5000);
-    CHECK(read > 500);  // changed digits still read, and equal
+    CHECK(accepted > 500);  // changed digits still read, and equal
 }

@@ -145,8 +145,8 @@ TEST_CASE("a compressed recording reads back frame for frame, however it is cut 
             std::string frame = "{\"n\":" + std::to_string(i) + ",\"pad\":\"" +
                                 std::string(size_t(i * 7919 % 1500), char('a' + i % 26)) + "\"}";
             if (i == 12'345) frame = "{\"long\":\"" + std::string(700'000, 'z') + "\"}";
-            REQUIRE(writer.write(TimeNs(1'000'000 + i), i % 100 == 0 ? "https://x/depth" : "",
-                                 frame));
+            REQUIRE(
+                writer.write(TimeNs(1'000'000 + i), i % 100 == 0 ? "https://x/depth" : "", frame));
             frames.push_back(std::move(frame));
         }
         writer.close();

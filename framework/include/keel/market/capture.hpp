@@ -1,8 +1,9 @@
 #pragma once
 // Reads recorded market data line by line, gzip-compressed or plain (zlib reads both; a
-// compressed file is inflated a few chunks ahead on a thread of its own). Two formats: keel's own ("<receive_time_ns> <raw frame>", also hftbacktest's) and cryptofeed's raw
-// captures. Every frame is handed out with spare readable bytes after it, as simdjson requires,
-// and without allocation once the line buffer has grown.
+// compressed file is inflated a few chunks ahead on a thread of its own). Two formats: keel's own
+// ("<receive_time_ns> <raw frame>", also hftbacktest's) and cryptofeed's raw captures. Every frame
+// is handed out with spare readable bytes after it, as simdjson requires, and without allocation
+// once the line buffer has grown.
 
 #include <cstdint>
 #include <filesystem>
@@ -46,7 +47,7 @@ class PaddedLineReader {
     bool read_chunk();
 
     std::filesystem::path file_;
-    void *gz_ = nullptr;                 // a plain file: read here
+    void *gz_ = nullptr;                  // a plain file: read here
     std::unique_ptr<Inflater> inflater_;  // a compressed one: inflated ahead on a thread
     bool ended_ = false;
     std::vector<char> chunk_;
