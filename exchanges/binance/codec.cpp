@@ -391,9 +391,15 @@ bool Codec::text_symbol(const char *&p) {
 
 bool Codec::text_decimal(const char *&p, char k, bool is_price, int64_t &out) {
     const char key[] = {',', '"', k, '"', ':', '"'};
-    std::string_view text;
     if (size_t(end_ - p) < sizeof key || std::memcmp(p, key, sizeof key) != 0) return false;
     p += sizeof key;
+    // The scan where the grid allows it (its loops stop at the frame's closing '}' at the latest,
+    // which parse_text checked); DecimalGrid for the text it leaves.
+    const FastGrid &fast = is_price ? fast_price_ : fast_qty_;
+    const char *first = p;
+    if (fast.usable && scan_units(p, fast, out)) return true;
+    p = first;
+    std::string_view text;
     if (!plain_string(p, end_, text)) return false;
     return is_price ? price(text, out) : qty(text, out);
 }
