@@ -38,7 +38,8 @@ class PaddedLineReader::Inflater {
   public:
     static constexpr size_t kChunk = 1 << 18, kAhead = 4;
 
-    Inflater(gzFile gz, std::string name) : gz_(gz), name_(std::move(name)) {
+    // Takes `gz` over once constructed.
+    explicit Inflater(gzFile gz) : gz_(gz) {
         for (size_t i = 0; i < kAhead; ++i) free_.emplace_back(kChunk);
         thread_ = std::thread([this] { run(); });
     }
@@ -98,7 +99,6 @@ class PaddedLineReader::Inflater {
     }
 
     gzFile gz_;
-    std::string name_;
     std::mutex mutex_;
     std::condition_variable changed_;
     std::deque<std::pair<std::vector<char>, int>> full_;  // inflated, in file order
@@ -112,10 +112,16 @@ PaddedLineReader::PaddedLineReader(const std::filesystem::path &file)
     : file_(file), chunk_(1 << 16), line_(1 << 12) {
     auto gz = gzopen(file.c_str(), "rb");
     if (!gz) throw std::runtime_error(file.string() + ": cannot open capture: " + strerror(errno));
-    if (gzdirect(gz))
+    if (gzdirect(gz)) {
         gz_ = gz;
-    else
-        inflater_ = std::make_unique<Inflater>(gz, file.string());
+        return;
+    }
+    try {
+        inflater_ = std::make_unique<Inflater>(gz);
+    } catch (...) {  // no thread to be had: the file must not stay open
+        gzclose(gz);
+        throw;
+    }
 }
 
 PaddedLineReader::~PaddedLineReader() {
