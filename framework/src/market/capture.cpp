@@ -30,20 +30,20 @@ int read_gz(gzFile gz, std::vector<char> &buffer, std::string &error) {
 
 }  // namespace
 
-// Inflates a compressed file on a thread of its own, up to kAhead chunks ahead of the reader:
-// inflating costs about as much as everything else a replay does with a frame, and this way the
-// two overlap. The reader sees the same bytes in the same order, so a replay stays
-// deterministic.
-class PaddedLineReader::Inflater {
+// Reads the file on a thread of its own (inflating it if it is compressed) and cuts it into
+// lines, up to kAhead batches ahead of the reader: inflating and splitting cost about as much as
+// everything else a replay does with a frame, and this way the two overlap. The reader sees the
+// same lines in the same order, so a replay stays deterministic.
+class PaddedLineReader::Splitter {
   public:
     static constexpr size_t kChunk = 1 << 18, kAhead = 4;
 
     // Takes `gz` over once constructed.
-    explicit Inflater(gzFile gz) : gz_(gz) {
-        for (size_t i = 0; i < kAhead; ++i) free_.emplace_back(kChunk);
+    explicit Splitter(gzFile gz) : gz_(gz) {
+        for (size_t i = 0; i < kAhead; ++i) free_.emplace_back();
         thread_ = std::thread([this] { run(); });
     }
-    ~Inflater() {
+    ~Splitter() {
         {
             std::lock_guard lock(mutex_);
             stop_ = true;
@@ -53,131 +53,138 @@ class PaddedLineReader::Inflater {
         gzclose(gz_);
     }
 
-    // The next chunk, swapped into `chunk` (whose old buffer goes back to be filled again), as
-    // read_gz: its length, 0 at the end, -1 with `error` set.
-    int next(std::vector<char> &chunk, std::string &error) {
+    // The next batch, swapped into `batch` (whose old buffers go back to be filled again): 1, 0
+    // at the end, -1 with `error` set (what the file held before the error has been handed out).
+    int next(Batch &batch, std::string &error) {
         std::unique_lock lock(mutex_);
         changed_.wait(lock, [&] { return !full_.empty() || done_; });
         if (full_.empty()) {
             error = error_;
             return error.empty() ? 0 : -1;
         }
-        auto &[buffer, n] = full_.front();
-        std::swap(chunk, buffer);
-        const int len = n;
-        free_.push_back(std::move(buffer));
+        std::swap(batch, full_.front());
+        free_.push_back(std::move(full_.front()));
         full_.pop_front();
         lock.unlock();
         changed_.notify_all();
-        return len;
+        return 1;
     }
 
   private:
     void run() {
-        for (;;) {
-            std::vector<char> buffer;
-            {
+        std::vector<char> chunk(kChunk);
+        std::string carry;  // the start of a line the last chunk ended inside
+        Batch batch;
+        bool have_batch = false;
+        // Hands the batch over; false once the reader has gone.
+        auto hand_over = [&] {
+            std::unique_lock lock(mutex_);
+            full_.push_back(std::move(batch));
+            have_batch = false;
+            changed_.notify_all();
+            return !stop_;
+        };
+        auto line = [&](const char *text, size_t size) {
+            if (!have_batch) {
                 std::unique_lock lock(mutex_);
                 changed_.wait(lock, [&] { return stop_ || !free_.empty(); });
-                if (stop_) return;
-                buffer = std::move(free_.back());
+                if (stop_) return false;
+                batch = std::move(free_.back());
                 free_.pop_back();
+                batch.text.clear();
+                batch.lines.clear();
+                have_batch = true;
             }
-            buffer.resize(kChunk);
+            const size_t at = batch.text.size();
+            batch.text.insert(batch.text.end(), text, text + size);
+            batch.text.insert(batch.text.end(), kPadding, '\0');
+            batch.lines.push_back({at, size});
+            return batch.text.size() < kChunk || hand_over();
+        };
+        for (;;) {
             std::string error;
-            const int n = read_gz(gz_, buffer, error);
-            std::lock_guard lock(mutex_);
+            const int n = read_gz(gz_, chunk, error);
             if (n <= 0) {
+                // A last line without '\n' is a line; after an error, its start is not.
+                if (n == 0 && !carry.empty() && !line(carry.data(), carry.size())) return;
+                if (have_batch && !hand_over()) return;
+                std::lock_guard lock(mutex_);
                 error_ = std::move(error);
                 done_ = true;
                 changed_.notify_all();
                 return;
             }
-            full_.emplace_back(std::move(buffer), n);
-            changed_.notify_all();
+            const char *p = chunk.data(), *end = p + n;
+            while (p != end) {
+                const auto *nl = static_cast<const char *>(std::memchr(p, '\n', size_t(end - p)));
+                if (!nl) {
+                    carry.append(p, end);
+                    break;
+                }
+                bool more;
+                if (carry.empty()) {
+                    more = line(p, size_t(nl - p));
+                } else {
+                    carry.append(p, nl);
+                    more = line(carry.data(), carry.size());
+                    carry.clear();
+                }
+                if (!more) return;
+                p = nl + 1;
+            }
         }
     }
 
     gzFile gz_;
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::deque<std::pair<std::vector<char>, int>> full_;  // inflated, in file order
-    std::vector<std::vector<char>> free_;                 // to be filled
+    std::deque<Batch> full_;   // cut, in file order
+    std::vector<Batch> free_;  // to be filled
     bool stop_ = false, done_ = false;
     std::string error_;
     std::thread thread_;  // last: starts once the rest exists
 };
 
-PaddedLineReader::PaddedLineReader(const std::filesystem::path &file)
-    : file_(file), chunk_(1 << 16), line_(1 << 12) {
+PaddedLineReader::PaddedLineReader(const std::filesystem::path &file) : file_(file) {
     auto gz = gzopen(file.c_str(), "rb");
     if (!gz) throw std::runtime_error(file.string() + ": cannot open capture: " + strerror(errno));
-    if (gzdirect(gz)) {
-        gz_ = gz;
-        return;
-    }
     try {
-        inflater_ = std::make_unique<Inflater>(gz);
+        splitter_ = std::make_unique<Splitter>(gz);
     } catch (...) {  // no thread to be had: the file must not stay open
         gzclose(gz);
         throw;
     }
 }
 
-PaddedLineReader::~PaddedLineReader() {
-    if (gz_) gzclose(static_cast<gzFile>(gz_));
-}
+PaddedLineReader::~PaddedLineReader() = default;
 
 void PaddedLineReader::fail(std::string_view what) const {
     throw std::runtime_error(file_.string() + ":" + std::to_string(line_number_) + ": " +
                              std::string(what));
 }
 
-bool PaddedLineReader::read_chunk() {
-    chunk_pos_ = chunk_len_ = 0;
-    if (ended_) return false;
-    std::string error;
-    const int n = inflater_ ? inflater_->next(chunk_, error)
-                            : read_gz(static_cast<gzFile>(gz_), chunk_, error);
-    if (n <= 0) {
-        // A read error is reported once: a recording cut short (a crash while recording) then
-        // reads as ending there, so what it holds can still be replayed.
-        ended_ = true;
-        if (n < 0) throw std::runtime_error(file_.string() + ": read error: " + error);
-        return false;
-    }
-    chunk_len_ = static_cast<size_t>(n);
-    return true;
-}
-
-bool PaddedLineReader::read_line() {
-    line_len_ = 0;
-    bool any = false;
-    while (true) {
-        if (chunk_pos_ == chunk_len_ && !read_chunk()) return any;
-        const char *start = chunk_.data() + chunk_pos_;
-        size_t avail = chunk_len_ - chunk_pos_;
-        const void *nl = std::memchr(start, '\n', avail);
-        size_t take = nl ? static_cast<size_t>(static_cast<const char *>(nl) - start) : avail;
-        if (line_len_ + take + kPadding > line_.size())
-            line_.resize(std::max(line_.size() * 2, line_len_ + take + kPadding));
-        std::memcpy(line_.data() + line_len_, start, take);
-        line_len_ += take;
-        chunk_pos_ += take + (nl ? 1 : 0);
-        any = true;
-        if (nl) return true;
-    }
-}
-
 bool PaddedLineReader::next(std::string_view &line) {
-    while (read_line()) {
+    for (;;) {
+        if (next_line_ == batch_.lines.size()) {
+            if (ended_) return false;
+            std::string error;
+            const int got = splitter_->next(batch_, error);
+            next_line_ = 0;
+            if (got <= 0) {
+                // A read error is reported once: a recording cut short (a crash while
+                // recording) then reads as ending there, so what it holds can still be replayed.
+                ended_ = true;
+                batch_.lines.clear();
+                if (got < 0) throw std::runtime_error(file_.string() + ": read error: " + error);
+                return false;
+            }
+        }
+        const auto [at, size] = batch_.lines[next_line_++];
         ++line_number_;
-        if (line_len_ == 0) continue;  // blank lines carry nothing
-        std::memset(line_.data() + line_len_, 0, kPadding);
-        line = std::string_view(line_.data(), line_len_);
+        if (size == 0) continue;  // blank lines carry nothing
+        line = std::string_view(batch_.text.data() + at, size);
         return true;
     }
-    return false;
 }
 
 bool CaptureReader::next(TimeNs &receive_ts, std::string_view &frame) {

@@ -1,9 +1,9 @@
 #pragma once
-// Reads recorded market data line by line, gzip-compressed or plain (zlib reads both; a
-// compressed file is inflated a few chunks ahead on a thread of its own). Two formats: keel's own
-// ("<receive_time_ns> <raw frame>", also hftbacktest's) and cryptofeed's raw captures. Every frame
-// is handed out with spare readable bytes after it, as simdjson requires, and without allocation
-// once the line buffer has grown.
+// Reads recorded market data line by line, gzip-compressed or plain (zlib reads both; a thread of
+// the reader's own reads, inflates and cuts the file a few batches of lines ahead). Two formats:
+// keel's own ("<receive_time_ns> <raw frame>", also hftbacktest's) and cryptofeed's raw
+// captures. Every frame is handed out with spare readable bytes after it, as simdjson requires,
+// and without allocation once the batches have grown.
 
 #include <cstdint>
 #include <filesystem>
@@ -28,32 +28,31 @@ class PaddedLineReader {
     PaddedLineReader(const PaddedLineReader &) = delete;
     PaddedLineReader &operator=(const PaddedLineReader &) = delete;
 
-    // The next non-blank line, without its '\n'; false at the end. Throws on a read error (a file
-    // cut short included), once: the file then reads as ended there.
+    // The next non-blank line, without its '\n', valid until the next call; false at the end.
+    // Throws on a read error (a file cut short included), once: the file then reads as ended
+    // there.
     bool next(std::string_view &line);
     // Bytes readable from `p` (a pointer into the current line) to the end of the padding.
     size_t capacity_from(const char *p) const {
-        return line_.size() - static_cast<size_t>(p - line_.data());
+        return batch_.text.size() - static_cast<size_t>(p - batch_.text.data());
     }
     uint64_t line_number() const { return line_number_; }
     // "file:line: what", for errors about the current line.
     [[noreturn]] void fail(std::string_view what) const;
 
   private:
-    class Inflater;
-    bool read_line();
-    // The next chunk of the file into chunk_; false at the end. Throws on a read error, once:
-    // the file then reads as ended.
-    bool read_chunk();
+    // Lines of the file, each followed by kPadding zero bytes in `text`.
+    struct Batch {
+        std::vector<char> text;
+        std::vector<std::pair<size_t, size_t>> lines;  // where each starts in text, its size
+    };
+    class Splitter;
 
     std::filesystem::path file_;
-    void *gz_ = nullptr;                  // a plain file: read here
-    std::unique_ptr<Inflater> inflater_;  // a compressed one: inflated ahead on a thread
+    std::unique_ptr<Splitter> splitter_;
+    Batch batch_;
+    size_t next_line_ = 0;  // in batch_
     bool ended_ = false;
-    std::vector<char> chunk_;
-    size_t chunk_pos_ = 0, chunk_len_ = 0;
-    std::vector<char> line_;
-    size_t line_len_ = 0;
     uint64_t line_number_ = 0;
 };
 
