@@ -577,9 +577,9 @@ bool Execution::on_stream(const keel_frame &f) {
 
 void Execution::on_link(uint64_t connection, bool up) {
     if (connection != user_link_ || !up) return;
-    // Back after a drop: what happened meanwhile is only known by asking.
-    if (user_up_once_) reconcile();
-    user_up_once_ = true;
+    // What the account holds is only known by asking: at the start, the orders and position an
+    // earlier run left; back after a drop, what happened meanwhile.
+    reconcile();
 }
 
 void Execution::stop() {

@@ -150,7 +150,6 @@ class Execution {
     int64_t offset_ms_ = 0;  // venue clock minus ours
     std::string listen_key_;
     uint64_t user_link_ = 0;
-    bool user_up_once_ = false;
     bool stopped_ = false;  // the session ended: nothing more is asked of the venue
     int64_t next_keepalive_ns_ = 0;
     RequestLimits &limits_;  // shared with the market side
