@@ -243,7 +243,8 @@ TEST_CASE("a live session rides out 429, an unknown outcome, a gap and dropped s
     // The first order meets a 429 and must wait out Retry-After; the next attempt is answered
     // 503 "unknown" although the venue placed it, so keel must learn its fate (the user-data
     // stream or a query), never send it again. The stream skips a depth diff: the book resyncs.
-    ask_venue(venue, "POST", "/keel-test/misbehave?what=rate_limit&n=1&retry_after=1");
+    ask_venue(venue, "POST",
+              "/keel-test/misbehave?what=rate_limit&n=1&retry_after=1&path=/fapi/v1/order");
     ask_venue(venue, "POST", "/keel-test/misbehave?what=unknown&n=1");
     ask_venue(venue, "POST", "/keel-test/misbehave?what=gap");
     engine::Engine e(live_config(dir, venue), live_options());
@@ -956,4 +957,29 @@ TEST_CASE(
     CHECK(outcomes[left.manual] == "NEW 0.000");
     CHECK(int64_t(account["fills"]) == static_cast<int64_t>(summary.fills));
     CHECK(placed_once(account) == 3);
+}
+
+TEST_CASE("a start whose open orders the venue refuses asks again, and adopts then",
+          "[data][live][network][adopt]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir, "1");
+    ask_venue(venue, "POST",
+              "/keel-test/misbehave?what=rate_limit&n=1&retry_after=1&path=/fapi/v1/openOrders");
+    const auto left = leave_orders(venue, "62500.0");
+    engine::Engine e(live_config(dir, venue, kIdle), live_options());
+    auto summary = e.run(TimeNs{10} * 1'000'000'000);  // asked again 5 s after the 429
+    INFO("venue stderr: " << venue.process().err());
+    CHECK(summary.live.adopted == 2);
+    CHECK(summary.live.foreign_orders == 1);
+
+    std::string state = ask_venue(venue, "GET", "/keel-test/state");
+    INFO(state);
+    simdjson::dom::parser parser;
+    simdjson::dom::element root = parser.parse(state);
+    CHECK(int64_t(root["answered"]["429"]) == 1);
+    CHECK(int64_t(root["answered"]["418"]) == 0);
+    auto outcomes = venue_outcomes(root["account"]);
+    CHECK(outcomes[left.sell] == "CANCELED 0.000");
+    CHECK(outcomes[left.buy] == "CANCELED 0.000");
+    CHECK(outcomes[left.manual] == "NEW 0.000");
 }
