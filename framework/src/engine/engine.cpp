@@ -399,12 +399,12 @@ void Engine::make_live_venue() {
     }
     // Client order ids carry the config's name and the start time, so two runs never share one
     // and a run knows the orders an earlier one left.
-    exec::LiveVenue::Identity identity{
+    exec::LiveVenue::Session session{
         .deployment = config_.file.stem().string().substr(0, 8),
         .run = fmt::format("{:06x}", wall_now() / 1'000'000'000 % 0xffffff),
         .earlier_orders = config_.earlier_orders,
         .new_id = [this] { return next_order_id_++; }};
-    live_ = std::make_unique<exec::LiveVenue>(std::move(identity), instruments_, std::move(links));
+    live_ = std::make_unique<exec::LiveVenue>(std::move(session), instruments_, std::move(links));
     take_order_limits();
 }
 

@@ -37,16 +37,16 @@ const char *reason_code(uint32_t reason) {
 
 }  // namespace
 
-LiveVenue::LiveVenue(Identity identity, const std::vector<InstrumentSpec> &instruments,
+LiveVenue::LiveVenue(Session session, const std::vector<InstrumentSpec> &instruments,
                      std::vector<Link> links)
-    : identity_(std::move(identity)), instruments_(instruments), links_(std::move(links)) {
+    : session_(std::move(session)), instruments_(instruments), links_(std::move(links)) {
     // Binance allows 36 characters of [.A-Z:/a-z0-9_-]: "k" + 8 + 6 + "-" + 20 digits fits.
     const auto alnum = [](std::string text, size_t most) {
         std::erase_if(text, [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); });
         return text.substr(0, most);
     };
-    identity_.deployment = alnum(identity_.deployment, 8);
-    identity_.run = alnum(identity_.run, 6);
+    session_.deployment = alnum(session_.deployment, 8);
+    session_.run = alnum(session_.run, 6);
     for (const auto &spec : instruments_) scales_.emplace_back(spec.tick_size, spec.lot_size);
     size_t venues = 0;
     for (const auto &link : links_) venues = std::max(venues, link.venue + 1);
@@ -98,11 +98,11 @@ void LiveVenue::stop_waiting(Working &w) {
 }
 
 std::string LiveVenue::client_id(OrderId id) const {
-    return "k" + identity_.deployment + identity_.run + "-" + std::to_string(id);
+    return "k" + session_.deployment + session_.run + "-" + std::to_string(id);
 }
 
 bool LiveVenue::made_by_earlier_run(std::string_view client_id) const {
-    const std::string_view deployment = identity_.deployment;
+    const std::string_view deployment = session_.deployment;
     const size_t run_at = 1 + deployment.size(), id_at = run_at + 7;
     if (client_id.size() <= id_at || client_id[0] != 'k' ||
         client_id.substr(1, deployment.size()) != deployment || client_id[id_at - 1] != '-')
@@ -112,7 +112,7 @@ bool LiveVenue::made_by_earlier_run(std::string_view client_id) const {
     const std::string_view run = client_id.substr(run_at, 6), id = client_id.substr(id_at);
     const auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
     const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    return run != identity_.run && std::all_of(run.begin(), run.end(), hex) &&
+    return run != session_.run && std::all_of(run.begin(), run.end(), hex) &&
            std::all_of(id.begin(), id.end(), digit);
 }
 
@@ -123,7 +123,7 @@ void LiveVenue::on_stranger(const VenueOrderUpdate &u, TimeNs now, std::vector<O
         return;
     }
     auto &log = keel::log::get("exec");
-    const bool ours = cid.starts_with("k" + identity_.deployment + identity_.run + "-");
+    const bool ours = cid.starts_with("k" + session_.deployment + session_.run + "-");
     if (made_by_earlier_run(cid)) {
         if (u.state == KEEL_ORDER_STATE_NEW || u.state == KEEL_ORDER_STATE_PARTIALLY_FILLED) {
             adopt(u, now, out);
@@ -155,8 +155,8 @@ void LiveVenue::adopt(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEv
             cid);
         return;
     }
-    const bool keep = identity_.earlier_orders == config::EarlierOrders::keep;
-    const OrderId id = identity_.new_id();
+    const bool keep = session_.earlier_orders == config::EarlierOrders::keep;
+    const OrderId id = session_.new_id();
     Working w;
     Order &o = w.order;
     o.id = id;

@@ -87,10 +87,10 @@ struct Fixture {
                 return true;
             };
         venue = std::make_unique<exec::LiveVenue>(
-            exec::LiveVenue::Identity{.deployment = "t est!",
-                                      .run = std::move(run),
-                                      .earlier_orders = earlier,
-                                      .new_id = [this] { return next_id++; }},
+            exec::LiveVenue::Session{.deployment = "t est!",
+                                     .run = std::move(run),
+                                     .earlier_orders = earlier,
+                                     .new_id = [this] { return next_id++; }},
             specs, std::vector<exec::LiveVenue::Link>{link});
     }
 

@@ -88,15 +88,16 @@ class LiveVenue {
         uint64_t adopted = 0;  // open orders of earlier runs taken over
         uint64_t foreign_orders = 0;  // orders keel did not make, each counted once
     };
-    // Client order ids are "k" + deployment + run + "-" + order id (36 characters at most).
-    struct Identity {
+    // This session: the client order ids it makes, "k" + deployment + run + "-" + order id (36
+    // characters at most), and what it does with the open orders of an earlier run.
+    struct Session {
         std::string deployment;  // the config's name: its first 8 characters of [A-Za-z0-9]
         std::string run;         // this run: 6 hex digits of its start time
         config::EarlierOrders earlier_orders = config::EarlierOrders::cancel;
         std::function<OrderId()> new_id;  // the engine's next order id, for adopted orders
     };
 
-    LiveVenue(Identity identity, const std::vector<InstrumentSpec> &instruments,
+    LiveVenue(Session session, const std::vector<InstrumentSpec> &instruments,
               std::vector<Link> links);
 
     void submit(risk::ApprovedOrder order, OrderId id, TimeNs now, std::vector<OrderEvent> &out);
@@ -185,7 +186,7 @@ class LiveVenue {
                 std::vector<OrderEvent> &out);
     OrderEvent event(const Working &w, OrderStatus status, TimeNs now) const;
 
-    Identity identity_;
+    Session session_;
     const std::vector<InstrumentSpec> &instruments_;
     std::vector<Link> links_;
     std::vector<NotionalScale> scales_;
