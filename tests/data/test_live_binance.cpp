@@ -888,7 +888,12 @@ std::map<std::string, std::string> venue_outcomes(simdjson::dom::object account)
     return out;
 }
 
-constexpr const char *kIdle = "function on_book(inst, book) end\n";
+// Places nothing; counts the order events it hears of (an adopted order is no strategy's).
+constexpr const char *kIdle = R"(
+heard = 0
+function on_book(inst, book) end
+function on_order(o) heard = heard + 1 end
+)";
 
 }  // namespace
 
@@ -905,6 +910,9 @@ TEST_CASE("a restart adopts and cancels the orders an earlier run left, never a 
     CHECK(summary.live.unknown_updates == 0);
     CHECK(summary.live.sent == 0);  // cancels only: nothing placed
     CHECK(summary.cancels == 2);
+    CHECK(e.strategy("trader")->global_as_string("heard") == "0");
+    CHECK_THAT(engine::format_summary(summary),
+               Catch::Matchers::Contains("adopted 2  foreign orders 1"));
     CHECK(summary.illegal_transitions == 0);
     CHECK(summary.position_mismatches == 0);
 
@@ -941,6 +949,7 @@ TEST_CASE(
     CHECK(summary.live.sent == 0);
     CHECK(summary.fills >= 1);
     CHECK(summary.cancels == 1);  // the buy, at the session's end
+    CHECK(e.strategy("trader")->global_as_string("heard") == "0");
     CHECK(summary.illegal_transitions == 0);
     CHECK(summary.position_mismatches == 0);
     CHECK(e.portfolio().position(0).qty == -2);  // the sell's 0.002, booked as the venue's
