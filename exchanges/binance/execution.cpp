@@ -65,7 +65,9 @@ void Execution::set_up(Kind kind, const std::string &symbol) {
 
 void Execution::retry_later(Kind kind, int64_t now_ns) {
     const int64_t at = std::max(now_ns + 5'000 * kMs, limits_.resume_at(now_ns));
-    (kind == Kind::listen_key ? listen_key_retry_ns_ : time_retry_ns_) = at;
+    (kind == Kind::listen_key    ? listen_key_retry_ns_
+     : kind == Kind::server_time ? time_retry_ns_
+                                 : reconcile_retry_ns_) = at;
 }
 
 bool Execution::send(const char *method, const std::string &url_path, const std::string &query,
@@ -402,8 +404,7 @@ void Execution::on_answer(const keel_frame &f) {
                 refuse(o, f.unsent ? KEEL_VENUE_TRANSIENT : KEEL_VENUE_UNKNOWN_OUTCOME, 0,
                        std::string(body));
         log(KEEL_LOG_WARN, "request without an answer: " + std::string(body));
-        if (p.kind == Kind::listen_key || p.kind == Kind::server_time)
-            retry_later(p.kind, host_->now_ns(ctx_));
+        if (retried(p.kind)) retry_later(p.kind, host_->now_ns(ctx_));
         if (p.kind == Kind::margin_type || p.kind == Kind::leverage) {
             set_up_retry_.emplace_back(p.kind, p.symbol);  // setting it twice is harmless
             set_up_retry_ns_ =
@@ -444,8 +445,7 @@ void Execution::on_answer(const keel_frame &f) {
             for (const auto &o : orders_of(p)) refuse(o, e.reason, e.code, e.message);
         else
             log(KEEL_LOG_WARN, "HTTP " + std::to_string(f.http_status) + ": " + e.message);
-        if (p.kind == Kind::listen_key || p.kind == Kind::server_time)
-            retry_later(p.kind, host_->now_ns(ctx_));
+        if (retried(p.kind)) retry_later(p.kind, host_->now_ns(ctx_));
         return;
     }
     switch (p.kind) {
@@ -577,9 +577,9 @@ bool Execution::on_stream(const keel_frame &f) {
 
 void Execution::on_link(uint64_t connection, bool up) {
     if (connection != user_link_ || !up) return;
-    // Back after a drop: what happened meanwhile is only known by asking.
-    if (user_up_once_) reconcile();
-    user_up_once_ = true;
+    // What the account holds is only known by asking: at the start, the orders and position an
+    // earlier run left; back after a drop, what happened meanwhile.
+    reconcile();
 }
 
 void Execution::stop() {

@@ -110,9 +110,13 @@ class Execution {
     std::string path(std::string_view futures, std::string_view spot) const {
         return std::string(config_.futures ? futures : spot);
     }
-    // The listenKey and the clock offset are asked for again after a failure, not before the
-    // venue lets us send.
+    // The listenKey, the clock offset and a reconciliation (open orders, account) are asked for
+    // again after a failure, not before the venue lets us send.
     void retry_later(Kind kind, int64_t now_ns);
+    static bool retried(Kind kind) {
+        return kind == Kind::listen_key || kind == Kind::server_time || kind == Kind::open_orders ||
+               kind == Kind::account;
+    }
     void refuse(const Pending &p, keel_venue_reason reason, int32_t code, std::string message);
     // What `o` sends (false, err set: an instrument not subscribed).
     bool order_fields(const keel_order_request &o, OrderFields &fields, char *err,
@@ -150,7 +154,6 @@ class Execution {
     int64_t offset_ms_ = 0;  // venue clock minus ours
     std::string listen_key_;
     uint64_t user_link_ = 0;
-    bool user_up_once_ = false;
     bool stopped_ = false;  // the session ended: nothing more is asked of the venue
     int64_t next_keepalive_ns_ = 0;
     RequestLimits &limits_;  // shared with the market side

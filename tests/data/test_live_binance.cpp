@@ -96,18 +96,20 @@ std::string ask_venue(const test::LoopbackVenue &venue, const char *method,
     return answer.body;
 }
 
-// A signed GET of the account, as another client of the same key would send it.
-int signed_request(net::Transport &t, const test::LoopbackVenue &venue) {
+// A signed request (by default a GET of the account), as another client of the same key would
+// send it.
+net::HttpAnswer signed_request(net::Transport &t, const test::LoopbackVenue &venue,
+                               const char *method = "GET",
+                               const std::string &path = "/fapi/v2/account",
+                               binance::Query q = {}) {
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    binance::Query q;
     q.add("timestamp", static_cast<long long>(now_ms));
-    std::string target = "/fapi/v2/account?" + q.text() + "&signature=" +
+    std::string target = path + "?" + q.text() + "&signature=" +
                          binance::rest_signature(test::LoopbackVenue::kSecret, q.text());
-    return request(t, venue, "GET", target,
-                   std::string("X-MBX-APIKEY: ") + test::LoopbackVenue::kApiKey + "\r\n")
-        .status;
+    return request(t, venue, method, target,
+                   std::string("X-MBX-APIKEY: ") + test::LoopbackVenue::kApiKey + "\r\n");
 }
 
 config::Config live_config(const test::TempDir &dir, const test::LoopbackVenue &venue,
@@ -216,9 +218,9 @@ TEST_CASE("a live session under a 418 ban sends nothing until Retry-After",
     // (keel's own network would hold the second request: a client that does not is imitated by
     // a second one, late enough that the venue cannot take it for one already on its way.)
     net::Transport other(venue.cert().string()), careless(venue.cert().string());
-    REQUIRE(signed_request(other, venue) == 429);
+    REQUIRE(signed_request(other, venue).status == 429);
     std::this_thread::sleep_for(600ms);
-    REQUIRE(signed_request(careless, venue) == 418);
+    REQUIRE(signed_request(careless, venue).status == 418);
     engine::Engine e(live_config(dir, venue), live_options());
     auto summary = e.run(TimeNs{20} * 1'000'000'000);
     INFO("venue stderr: " << venue.process().err());
@@ -241,7 +243,8 @@ TEST_CASE("a live session rides out 429, an unknown outcome, a gap and dropped s
     // The first order meets a 429 and must wait out Retry-After; the next attempt is answered
     // 503 "unknown" although the venue placed it, so keel must learn its fate (the user-data
     // stream or a query), never send it again. The stream skips a depth diff: the book resyncs.
-    ask_venue(venue, "POST", "/keel-test/misbehave?what=rate_limit&n=1&retry_after=1");
+    ask_venue(venue, "POST",
+              "/keel-test/misbehave?what=rate_limit&n=1&retry_after=1&path=/fapi/v1/order");
     ask_venue(venue, "POST", "/keel-test/misbehave?what=unknown&n=1");
     ask_venue(venue, "POST", "/keel-test/misbehave?what=gap");
     engine::Engine e(live_config(dir, venue), live_options());
@@ -838,4 +841,154 @@ TEST_CASE("an order amended at the venue moves, then fills when amended through 
     CHECK(std::string_view(account["positions"].at(0)["positionAmt"]) == "0.000");
     CHECK(simdjson::dom::array(account["openOrders"]).size() == 0);
     CHECK(int64_t(account["fills"]) == static_cast<int64_t>(summary.fills));
+}
+
+namespace {
+
+// Orders left at the venue before a session starts: two of an earlier run of this deployment
+// (live.yaml: "k" + "live" + that run's 6 hex digits + "-" + its order id), one placed by hand.
+struct LeftOrders {
+    std::string sell, buy, manual = "manual-1";
+};
+
+LeftOrders leave_orders(const test::LoopbackVenue &venue, const char *sell_price) {
+    // An hour ago: never this run's tag.
+    const auto run = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() -
+                     3600;
+    const std::string prefix = fmt::format("klive{:06x}-", run % 0xffffff);
+    LeftOrders left{prefix + "5", prefix + "6"};
+    net::Transport t(venue.cert().string());
+    for (const auto &[cid, side, price] :
+         {std::tuple{left.sell, "SELL", sell_price}, std::tuple{left.buy, "BUY", "61000.0"},
+          std::tuple{left.manual, "BUY", "61000.0"}}) {
+        binance::Query q;
+        q.add("symbol", "BTCUSDT")
+            .add("side", side)
+            .add("type", "LIMIT")
+            .add("timeInForce", "GTC")
+            .add("quantity", "0.002")
+            .add("price", price)
+            .add("newClientOrderId", cid);
+        auto answer = signed_request(t, venue, "POST", "/fapi/v1/order", q);
+        INFO(answer.body);
+        REQUIRE(answer.status == 200);
+        REQUIRE(answer.body.find("\"status\":\"NEW\"") != std::string::npos);
+    }
+    return left;
+}
+
+// Where each client order id's order stands at the venue: "STATUS executed".
+std::map<std::string, std::string> venue_outcomes(simdjson::dom::object account) {
+    std::map<std::string, std::string> out;
+    for (auto [cid, end] : simdjson::dom::object(account["ordersByClientOrderId"]))
+        out[std::string(cid)] = std::string(std::string_view(end.at(0))) + " " +
+                                std::string(std::string_view(end.at(1)));
+    return out;
+}
+
+// Places nothing; counts the order events it hears of (an adopted order is no strategy's).
+constexpr const char *kIdle = R"(
+heard = 0
+function on_book(inst, book) end
+function on_order(o) heard = heard + 1 end
+)";
+
+}  // namespace
+
+TEST_CASE("a restart adopts and cancels the orders an earlier run left, never a foreign one",
+          "[data][live][network][adopt]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir, "1");
+    const auto left = leave_orders(venue, "62500.0");  // both far from the book
+    engine::Engine e(live_config(dir, venue, kIdle), live_options());
+    auto summary = e.run(TimeNs{6} * 1'000'000'000);
+    INFO("venue stderr: " << venue.process().err());
+    CHECK(summary.live.adopted == 2);
+    CHECK(summary.live.foreign_orders == 1);
+    CHECK(summary.live.unknown_updates == 0);
+    CHECK(summary.live.sent == 0);  // cancels only: nothing placed
+    CHECK(summary.cancels == 2);
+    CHECK(e.strategy("trader")->global_as_string("heard") == "0");
+    CHECK_THAT(engine::format_summary(summary),
+               Catch::Matchers::Contains("adopted 2  foreign orders 1"));
+    CHECK(summary.illegal_transitions == 0);
+    CHECK(summary.position_mismatches == 0);
+
+    std::string state = ask_venue(venue, "GET", "/keel-test/state");
+    INFO(state);
+    simdjson::dom::parser parser;
+    simdjson::dom::element root = parser.parse(state);
+    simdjson::dom::object account = root["account"];
+    auto outcomes = venue_outcomes(account);
+    CHECK(outcomes[left.sell] == "CANCELED 0.000");
+    CHECK(outcomes[left.buy] == "CANCELED 0.000");
+    CHECK(outcomes[left.manual] == "NEW 0.000");  // by hand: not keel's to cancel
+    CHECK(placed_once(account) == 3);             // the three placed above; keel placed none
+    CHECK(simdjson::dom::array(account["openOrders"]).size() == 1);
+}
+
+TEST_CASE(
+    "with earlier_orders: keep, an adopted order fills into keel's position and the "
+    "session's end cancels the rest",
+    "[data][live][network][adopt]") {
+    test::TempDir dir;
+    // Four times the recorded pace: trades reach 61820 about 23 s into the market (6 s here),
+    // after the session has adopted the sell; the buy far below never fills.
+    test::LoopbackVenue venue(dir, "4");
+    const auto left = leave_orders(venue, "61820.0");
+    engine::Engine e(
+        live_config(dir, venue, kIdle, test::usdm::kExchangeInfo, "", "earlier_orders: keep\n"),
+        live_options());
+    auto summary = e.run(TimeNs{12} * 1'000'000'000);
+    INFO("venue stderr: " << venue.process().err());
+    CHECK(summary.live.adopted == 2);
+    CHECK(summary.live.foreign_orders == 1);
+    CHECK(summary.live.unknown_updates == 0);
+    CHECK(summary.live.sent == 0);
+    CHECK(summary.fills >= 1);
+    CHECK(summary.cancels == 1);  // the buy, at the session's end
+    CHECK(e.strategy("trader")->global_as_string("heard") == "0");
+    CHECK(summary.illegal_transitions == 0);
+    CHECK(summary.position_mismatches == 0);
+    CHECK(e.portfolio().position(0).qty == -2);  // the sell's 0.002, booked as the venue's
+
+    std::string state = ask_venue(venue, "GET", "/keel-test/state");
+    INFO(state);
+    simdjson::dom::parser parser;
+    simdjson::dom::element root = parser.parse(state);
+    simdjson::dom::object account = root["account"];
+    CHECK(std::string_view(account["positions"].at(0)["positionAmt"]) == "-0.002");
+    auto outcomes = venue_outcomes(account);
+    CHECK(outcomes[left.sell] == "FILLED 0.002");
+    CHECK(outcomes[left.buy] == "CANCELED 0.000");
+    CHECK(outcomes[left.manual] == "NEW 0.000");
+    CHECK(int64_t(account["fills"]) == static_cast<int64_t>(summary.fills));
+    CHECK(placed_once(account) == 3);
+}
+
+TEST_CASE("a start whose open orders the venue refuses asks again, and adopts then",
+          "[data][live][network][adopt]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir, "1");
+    ask_venue(venue, "POST",
+              "/keel-test/misbehave?what=rate_limit&n=1&retry_after=1&path=/fapi/v1/openOrders");
+    const auto left = leave_orders(venue, "62500.0");
+    engine::Engine e(live_config(dir, venue, kIdle), live_options());
+    auto summary = e.run(TimeNs{10} * 1'000'000'000);  // asked again 5 s after the 429
+    INFO("venue stderr: " << venue.process().err());
+    CHECK(summary.live.adopted == 2);
+    CHECK(summary.live.foreign_orders == 1);
+
+    std::string state = ask_venue(venue, "GET", "/keel-test/state");
+    INFO(state);
+    simdjson::dom::parser parser;
+    simdjson::dom::element root = parser.parse(state);
+    CHECK(int64_t(root["answered"]["429"]) == 1);
+    CHECK(int64_t(root["answered"]["418"]) == 0);
+    auto outcomes = venue_outcomes(root["account"]);
+    CHECK(outcomes[left.sell] == "CANCELED 0.000");
+    CHECK(outcomes[left.buy] == "CANCELED 0.000");
+    CHECK(outcomes[left.manual] == "NEW 0.000");
 }

@@ -564,6 +564,17 @@ class Misbehaviour(unittest.TestCase):
         self.assertEqual(state["answered"], {"429": 1, "418": 1, "503": 0})
         self.assertEqual(state["overLimit"], {"weight": 0, "orders": 0})
 
+    def test_rate_limit_on_one_path(self):
+        self.venue.request("POST", "/keel-test/misbehave", {"what": "rate_limit", "n": 1,
+                                                            "path": "/fapi/v1/openOrders"})
+        # Other signed requests pass; the first to that path gets the 429.
+        status, _, _ = self.venue.signed("GET", "/fapi/v2/balance")
+        self.assertEqual(status, 200)
+        status, _, body = self.venue.signed("GET", "/fapi/v1/openOrders")
+        self.assertEqual((status, body["code"]), (429, -1003))
+        _, _, state = self.venue.request("GET", "/keel-test/state")
+        self.assertEqual(state["answered"]["429"], 1)
+
     def test_order_count_limits(self):
         ws = self.venue.ws("/stream?streams=btcusdt@depth@0ms")
         ws.recv()

@@ -553,7 +553,7 @@ std::optional<Reply> Venue::limit(std::string_view path, const Params &params, b
                                     options_.weight_limit),
                         connection, now_ms);
     }
-    if (is_signed && forced_429_ > 0) {
+    if (is_signed && forced_429_ > 0 && (forced_429_path_.empty() || path == forced_429_path_)) {
         --forced_429_;
         return too_many(now_ms + forced_retry_after_s_ * 1000, -1003,
                         "Too many requests; please use the websocket for live updates.", connection,
@@ -771,6 +771,7 @@ Reply Venue::misbehave(const Params &params, int64_t now_ms) {
     } else if (what == "rate_limit") {
         forced_429_ = number("n", 1);
         forced_retry_after_s_ = std::max<int64_t>(1, number("retry_after", 1));
+        forced_429_path_ = find(params, "path").value_or("");
     } else if (what == "unknown") {
         forced_503_ = number("n", 1);
     } else if (what == "flaky") {

@@ -171,6 +171,7 @@ class Venue {
     uint64_t retry_connection_ = 0;  // may have been sent before the 429 arrived)
     int64_t banned_until_ms_ = 0;    // 418 until this
     int64_t forced_429_ = 0, forced_retry_after_s_ = 1;
+    std::string forced_429_path_;  // only signed requests to this path get them ("": any)
     int64_t forced_503_ = 0;
     int64_t stall_until_ms_ = 0;
     bool gap_pending_ = false;

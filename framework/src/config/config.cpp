@@ -35,7 +35,7 @@ namespace {
 
 constexpr const char *top_level_keys =
     "mode, venues, instruments, strategies, risk, account, market, notifiers, logging, "
-    "confirm_mainnet";
+    "confirm_mainnet, earlier_orders";
 
 using Keys = std::initializer_list<std::string_view>;
 
@@ -562,8 +562,9 @@ class Loader {
     }
 
     Config build(const YAML::Node &root) {
-        const Keys top = {"mode",    "venues", "instruments", "strategies", "risk",
-                          "account", "market", "notifiers",   "logging",    "confirm_mainnet"};
+        const Keys top = {"mode",    "venues",          "instruments",   "strategies",
+                          "risk",    "account",         "market",        "notifiers",
+                          "logging", "confirm_mainnet", "earlier_orders"};
         Val root_val{root, root.Mark(), ""};
         if (!root.IsMap()) {
             fail(root_val, std::string("expected a mapping with keys ") + top_level_keys +
@@ -579,6 +580,10 @@ class Loader {
             cfg.mode = mode == "live" ? Mode::live : mode == "shadow" ? Mode::shadow : Mode::paper;
         }
         if (const Entry *e = m.find("confirm_mainnet")) cfg.confirm_mainnet = boolean(e->val);
+        if (const Entry *e = m.find("earlier_orders"))
+            cfg.earlier_orders = one_of(e->val, {"cancel", "keep"}) == "keep"
+                                     ? EarlierOrders::keep
+                                     : EarlierOrders::cancel;
         cfg.venues = plugins(require(m, "venues").val, "venue", true);
         if (cfg.mode == Mode::live) live_rules(cfg, m);
         if (const Entry *e = m.find("notifiers"))

@@ -397,10 +397,14 @@ void Engine::make_live_venue() {
             };
         links.push_back(std::move(link));
     }
-    // Client order ids carry the config's name and the start time, so two runs never share one.
-    std::string deployment = config_.file.stem().string().substr(0, 8) +
-                             fmt::format("{:x}", wall_now() / 1'000'000'000 % 0xffffff);
-    live_ = std::make_unique<exec::LiveVenue>(deployment, instruments_, std::move(links));
+    // Client order ids carry the config's name and the start time, so two runs never share one
+    // and a run knows the orders an earlier one left.
+    exec::LiveVenue::Session session{
+        .deployment = config_.file.stem().string().substr(0, 8),
+        .run = fmt::format("{:06x}", wall_now() / 1'000'000'000 % 0xffffff),
+        .earlier_orders = config_.earlier_orders,
+        .new_id = [this] { return next_order_id_++; }};
+    live_ = std::make_unique<exec::LiveVenue>(std::move(session), instruments_, std::move(links));
     take_order_limits();
 }
 
@@ -434,6 +438,7 @@ void Engine::on_order_update(Venue &venue, const keel_order_update &u) {
     c.message = u.message ? u.message : "";
     c.fee_asset = u.fee_asset ? u.fee_asset : "";
     c.state = u.state;
+    c.side = u.side;
     c.reason = u.reason;
     c.venue_code = u.venue_code;
     c.ts = u.exchange_ts_ns;
@@ -1970,6 +1975,9 @@ void Engine::handle_venue_events() {
             if (brackets_.count(e.id)) bracket_fills.emplace_back(e.id, e.last_qty);
         }
         if (e.status == exec::OrderStatus::cancelled) ++stats_.cancels;
+        if (e.reason == exec::kAdopted)  // LiveVenue logged it; the operator hears of it too
+            notify(strategy::NotifyLevel::warning, "exec",
+                   instruments_[e.instrument].id + ": an earlier run's order adopted", e.message);
         if (exec::is_final(e.status) && brackets_.count(e.id)) bracket_done.push_back(e.id);
         measure_execution(e, e.slippage_bps);
         book_event(std::move(e));
@@ -2508,13 +2516,14 @@ std::string format_summary(const Summary &s) {
     for (auto &[reason, n] : s.vetoes_by_reason) line(fmt::format("    veto {:<22} {}", reason, n));
     line(fmt::format("  strategy errors {}  reloads {} ({} failed)  signals {}", s.strategy_errors,
                      s.reloads, s.failed_reloads, s.signals));
-    if (s.live.sent)
-        line(
-            fmt::format("  live      sent {}  again {}  paced {}  held {}  batches {}  queries {}  "
-                        "duplicate fills {}  unknown reports {}  positions checked {}  differed {}",
-                        s.live.sent, s.live.resent, s.live.paced, s.live.held, s.live.batches,
-                        s.live.queries, s.live.duplicate_fills, s.live.unknown_updates,
-                        s.position_checks, s.position_mismatches));
+    if (s.live.sent || s.live.adopted || s.live.foreign_orders)
+        line(fmt::format(
+            "  live      sent {}  again {}  paced {}  held {}  batches {}  queries {}  "
+            "duplicate fills {}  unknown reports {}  adopted {}  foreign orders {}  "
+            "positions checked {}  differed {}",
+            s.live.sent, s.live.resent, s.live.paced, s.live.held, s.live.batches, s.live.queries,
+            s.live.duplicate_fills, s.live.unknown_updates, s.live.adopted, s.live.foreign_orders,
+            s.position_checks, s.position_mismatches));
     if (s.illegal_transitions)
         line(fmt::format("  ILLEGAL order transitions {} (see the exec log)",
                          s.illegal_transitions));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "keel/log/log.hpp"
 
 namespace keel::exec {
@@ -35,13 +37,16 @@ const char *reason_code(uint32_t reason) {
 
 }  // namespace
 
-LiveVenue::LiveVenue(std::string deployment, const std::vector<InstrumentSpec> &instruments,
+LiveVenue::LiveVenue(Session session, const std::vector<InstrumentSpec> &instruments,
                      std::vector<Link> links)
-    : instruments_(instruments), links_(std::move(links)) {
-    // Binance allows 36 characters of [.A-Z:/a-z0-9_-]: "k" + tag + "-" + id fits.
-    for (char c : deployment)
-        if (std::isalnum(static_cast<unsigned char>(c)) && deployment_.size() < 16)
-            deployment_.push_back(c);
+    : session_(std::move(session)), instruments_(instruments), links_(std::move(links)) {
+    // Binance allows 36 characters of [.A-Z:/a-z0-9_-]: "k" + 8 + 6 + "-" + 20 digits fits.
+    const auto alnum = [](std::string text, size_t most) {
+        std::erase_if(text, [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); });
+        return text.substr(0, most);
+    };
+    session_.deployment = alnum(session_.deployment, 8);
+    session_.run = alnum(session_.run, 6);
     for (const auto &spec : instruments_) scales_.emplace_back(spec.tick_size, spec.lot_size);
     size_t venues = 0;
     for (const auto &link : links_) venues = std::max(venues, link.venue + 1);
@@ -93,7 +98,100 @@ void LiveVenue::stop_waiting(Working &w) {
 }
 
 std::string LiveVenue::client_id(OrderId id) const {
-    return "k" + deployment_ + "-" + std::to_string(id);
+    return "k" + session_.deployment + session_.run + "-" + std::to_string(id);
+}
+
+bool LiveVenue::made_by_earlier_run(std::string_view client_id) const {
+    const std::string_view deployment = session_.deployment;
+    const size_t run_at = 1 + deployment.size(), id_at = run_at + 7;
+    if (client_id.size() <= id_at || client_id[0] != 'k' ||
+        client_id.substr(1, deployment.size()) != deployment || client_id[id_at - 1] != '-')
+        return false;
+    // The run's width is fixed, so a deployment whose name extends this one's is not taken
+    // for it ("kabc1" + run is not "kabc" + run).
+    const std::string_view run = client_id.substr(run_at, 6), id = client_id.substr(id_at);
+    const auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    return run != session_.run && std::all_of(run.begin(), run.end(), hex) &&
+           std::all_of(id.begin(), id.end(), digit);
+}
+
+void LiveVenue::on_stranger(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out) {
+    const std::string &cid = u.client_order_id;
+    if (finished_.count(cid)) {
+        ++stats_.late_updates;
+        return;
+    }
+    auto &log = keel::log::get("exec");
+    const bool ours = cid.starts_with("k" + session_.deployment + session_.run + "-");
+    if (made_by_earlier_run(cid)) {
+        if (u.state == KEEL_ORDER_STATE_NEW || u.state == KEEL_ORDER_STATE_PARTIALLY_FILLED) {
+            adopt(u, now, out);
+            return;
+        }
+    } else if (!ours && !cid.empty()) {
+        // By hand or another program: not keel's to cancel or to count.
+        if (foreign_.insert(cid).second) {
+            ++stats_.foreign_orders;
+            log.warn("the venue reports order {}, which keel did not place: left alone", cid);
+        }
+        return;
+    }
+    ++stats_.unknown_updates;
+    if (!cid.empty()) log.warn("the venue reports order {} that this session did not place", cid);
+}
+
+void LiveVenue::adopt(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out) {
+    const std::string &cid = u.client_order_id;
+    auto &log = keel::log::get("exec");
+    // Filled before this report's own fill: the earlier run's, already in the venue's position.
+    const Lots before = u.filled - u.last_qty;
+    if (u.instrument >= instruments_.size() || u.qty <= 0 || u.price <= 0 || u.last_qty < 0 ||
+        before < 0 || u.filled >= u.qty || (u.side != KEEL_SIDE_BUY && u.side != KEEL_SIDE_SELL)) {
+        ++stats_.unknown_updates;
+        log.error(
+            "order {} of an earlier run cannot be adopted: the venue's report of it is not "
+            "a working limit order (side, quantity, price, filled)",
+            cid);
+        return;
+    }
+    const bool keep = session_.earlier_orders == config::EarlierOrders::keep;
+    const OrderId id = session_.new_id();
+    Working w;
+    Order &o = w.order;
+    o.id = id;
+    o.intent.instrument = u.instrument;  // owned by no strategy: kNoStrategy
+    o.intent.side = u.side == KEEL_SIDE_SELL ? Side::sell : Side::buy;
+    o.intent.type = OrderType::limit;  // only limit orders rest
+    o.intent.qty = u.qty;
+    o.intent.price = u.price;
+    o.intent.tag = "adopted";
+    o.created = now;
+    // Counted as filled so only the rest works on, never booked here; valued at the limit
+    // price, which is what a resting order's fills pay.
+    o.filled = before;
+    o.fill_value = scales_[u.instrument].notional(u.price, before);
+    w.client_id = cid;
+    w.acked = true;
+    w.last_heard = now;
+    w.venue_filled = before;
+    // Fills the venue stamped up to here are in `before`; this report's own fill is not.
+    w.adopted_through = u.last_qty > 0 ? u.ts - 1 : u.ts;
+    by_client_[cid] = id;
+    Working &kept = orders_.emplace(id, std::move(w)).first->second;
+    ++stats_.adopted;
+    const auto &spec = instruments_[u.instrument];
+    OrderEvent e = event(kept, OrderStatus::accepted, now);
+    e.reason = kAdopted;
+    e.message = fmt::format("{} {} {} @ {} ({} filled), left working by an earlier run as {}: {}",
+                            to_string(kept.order.intent.side), spec.qty_text(u.qty), spec.id,
+                            spec.price_text(u.price), spec.qty_text(before), cid,
+                            keep ? "kept (earlier_orders: keep)" : "cancelled");
+    log.warn("order {} adopted: {}", id, e.message);
+    out.push_back(std::move(e));
+    if (u.last_qty > 0) fill(kept, u, now, out);
+    kept.venue_filled = std::max(kept.venue_filled, u.filled);
+    if (!keep) cancel(id, now, out);
 }
 
 OrderEvent LiveVenue::event(const Working &w, OrderStatus status, TimeNs now) const {
@@ -273,6 +371,7 @@ void LiveVenue::fill(Working &w, const VenueOrderUpdate &u, TimeNs now,
         ++stats_.duplicate_fills;
         return;
     }
+    if (w.adopted_through && u.ts <= *w.adopted_through) return;  // the earlier run's fill
     Order &o = w.order;
     const Lots qty = std::min(u.last_qty, o.intent.qty - o.filled);
     if (qty <= 0) return;
@@ -308,10 +407,7 @@ void LiveVenue::fill(Working &w, const VenueOrderUpdate &u, TimeNs now,
 void LiveVenue::on_update(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out) {
     auto found = by_client_.find(u.client_order_id);
     if (found == by_client_.end()) {
-        ++(finished_.count(u.client_order_id) ? stats_.late_updates : stats_.unknown_updates);
-        if (!finished_.count(u.client_order_id) && !u.client_order_id.empty())
-            keel::log::get("exec").warn(
-                "the venue reports order {} that this session did not place", u.client_order_id);
+        on_stranger(u, now, out);
         return;
     }
     Working &w = orders_.at(found->second);

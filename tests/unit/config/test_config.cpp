@@ -63,7 +63,7 @@ instruments:
 
 const std::string top_keys =
     "mode, venues, instruments, strategies, risk, account, market, notifiers, logging, "
-    "confirm_mainnet";
+    "confirm_mainnet, earlier_orders";
 
 }  // namespace
 
@@ -206,6 +206,20 @@ TEST_CASE("a live config names its network, and mainnet needs a written yes", "[
     CHECK(cfg.confirm_mainnet);
     CHECK(load_string(with_network("testnet", ""), "test.yaml", env_of()).mode ==
           keel::config::Mode::live);
+}
+
+TEST_CASE("earlier_orders is cancel by default, or keep; anything else is refused", "[config]") {
+    CHECK(load_string(base, "test.yaml", env_of()).earlier_orders ==
+          keel::config::EarlierOrders::cancel);
+    CHECK(load_string("earlier_orders: keep\n" + base, "test.yaml", env_of()).earlier_orders ==
+          keel::config::EarlierOrders::keep);
+    CHECK(load_string("earlier_orders: cancel\n" + base, "test.yaml", env_of()).earlier_orders ==
+          keel::config::EarlierOrders::cancel);
+    CHECK(error_of("earlier_orders: adopt\n" + base) ==
+          "test.yaml:1:17: earlier_orders: expected one of cancel, keep, found \"adopt\"");
+    CHECK(error_of("earlier_orders: kep\n" + base) ==
+          "test.yaml:1:17: earlier_orders: expected one of cancel, keep, found \"kep\" (did you "
+          "mean \"keep\"?)");
 }
 
 TEST_CASE("an enum value with a typo gets a suggestion", "[config]") {

@@ -31,9 +31,12 @@ struct Fixture {
     std::unique_ptr<exec::LiveVenue> venue;
     std::vector<OrderEvent> out;
     market::Book book;
+    exec::OrderId next_id = 100;  // the engine's ids, for adopted orders
 
     // `batches`: the link has place_batch (the plugin's place_orders); `amends`: amend_order.
-    explicit Fixture(bool batches = false, bool amends = true) {
+    // `run` and `earlier`: this run's tag and what becomes of an earlier run's open orders.
+    explicit Fixture(bool batches = false, bool amends = true, std::string run = "",
+                     config::EarlierOrders earlier = config::EarlierOrders::cancel) {
         InstrumentSpec s;
         s.id = s.symbol = "BTCUSDT";
         s.quote = "USDT";
@@ -83,8 +86,12 @@ struct Fixture {
                 script.amends.push_back(r);
                 return true;
             };
-        venue = std::make_unique<exec::LiveVenue>("t est!", specs,
-                                                  std::vector<exec::LiveVenue::Link>{link});
+        venue = std::make_unique<exec::LiveVenue>(
+            exec::LiveVenue::Session{.deployment = "t est!",
+                                     .run = std::move(run),
+                                     .earlier_orders = earlier,
+                                     .new_id = [this] { return next_id++; }},
+            specs, std::vector<exec::LiveVenue::Link>{link});
     }
 
     void buy(exec::OrderId id, Lots qty, TimeNs now = 0,
@@ -309,10 +316,12 @@ TEST_CASE("live orders: refusals are read by their reason", "[live]") {
         CHECK(f.script.queries.size() == 1);
     }
     SECTION("a report about an order this session did not place is counted, not booked") {
-        f.venue->on_update(f.fill("someone-else", KEEL_ORDER_STATE_FILLED, 1, 1001, 99, 1), 0,
+        f.venue->on_update(f.fill("ktest-99", KEEL_ORDER_STATE_FILLED, 1, 1001, 99, 1), 0, f.out);
+        f.venue->on_update(f.fill("someone-else", KEEL_ORDER_STATE_FILLED, 1, 1001, 98, 1), 0,
                            f.out);
         CHECK(f.out.empty());
-        CHECK(f.venue->stats().unknown_updates == 1);
+        CHECK(f.venue->stats().unknown_updates == 1);  // this run's id, yet not an order of it
+        CHECK(f.venue->stats().foreign_orders == 1);   // not keel's
     }
 }
 
@@ -669,4 +678,178 @@ TEST_CASE("live orders: a venue without amend_order refuses an amendment here", 
     CHECK_FALSE(
         f.venue->amend(test::approve(f.limit_intent(3, 985), f.specs[0], f.book), 1, 0, why));
     CHECK(why.find("cannot amend") != std::string::npos);
+}
+
+// ---- orders an earlier run left at the venue ---------------------------------------------------
+
+namespace {
+
+constexpr const char *kEarlier = "ktest0a1b2c-7";  // deployment "test", run 0a1b2c, order 7
+
+// What the venue reports about an order resting there (its open orders, or the stream).
+VenueOrderUpdate resting(const std::string &cid, uint32_t side, Lots qty, Ticks price, Lots filled,
+                         TimeNs venue_ts) {
+    VenueOrderUpdate u;
+    u.client_order_id = cid;
+    u.state = filled ? KEEL_ORDER_STATE_PARTIALLY_FILLED : KEEL_ORDER_STATE_NEW;
+    u.side = side;
+    u.qty = qty;
+    u.price = price;
+    u.filled = filled;
+    u.ts = venue_ts;
+    return u;
+}
+
+}  // namespace
+
+TEST_CASE("client ids: this run's, an earlier run's of this deployment, or not keel's",
+          "[live][adopt]") {
+    Fixture f(false, true, "00c0de");
+    f.buy(1, 2);
+    CHECK(f.script.placed_ids[0] == "ktest00c0de-1");
+    CHECK(f.venue->made_by_earlier_run(kEarlier));
+    CHECK(f.venue->made_by_earlier_run("ktestffffff-123456"));
+    CHECK_FALSE(f.venue->made_by_earlier_run("ktest00c0de-7"));  // this run's
+    // Deployment "test1" or "tes": another config's, even where the rest looks like a run.
+    CHECK_FALSE(f.venue->made_by_earlier_run("ktest10a1b2c-7"));
+    CHECK_FALSE(f.venue->made_by_earlier_run("ktes0a1b2c-7"));
+    CHECK_FALSE(f.venue->made_by_earlier_run("ktest0A1B2C-7"));  // keel writes lowercase hex
+    CHECK_FALSE(f.venue->made_by_earlier_run("ktest0a1b2c-"));
+    CHECK_FALSE(f.venue->made_by_earlier_run("ktest0a1b2c-7x"));
+    CHECK_FALSE(f.venue->made_by_earlier_run("ktest0a1b2c_7"));
+    CHECK_FALSE(f.venue->made_by_earlier_run("ktest0a1b-7"));
+    CHECK_FALSE(f.venue->made_by_earlier_run("xtest0a1b2c-7"));
+    CHECK_FALSE(f.venue->made_by_earlier_run("manual-1"));
+    CHECK_FALSE(f.venue->made_by_earlier_run(""));
+}
+
+TEST_CASE(
+    "live orders: an earlier run's open order is adopted and cancelled, a foreign one is "
+    "left alone",
+    "[live][adopt]") {
+    Fixture f(false, true, "00c0de");
+    const auto earlier = resting(kEarlier, KEEL_SIDE_SELL, 3, 1010, 0, 5 * kSecond);
+    f.venue->on_update(earlier, 1, f.out);
+    REQUIRE(f.out.size() == 2);
+    const OrderEvent adopted = f.out[0];
+    CHECK(adopted.status == OrderStatus::accepted);
+    CHECK(adopted.reason == exec::kAdopted);
+    CHECK(adopted.id == 100);  // the engine's next id
+    CHECK(adopted.strategy == exec::kNoStrategy);
+    CHECK(adopted.side == Side::sell);
+    CHECK(adopted.type == exec::OrderType::limit);
+    CHECK(adopted.qty == 3);
+    CHECK(adopted.price == 1010);
+    CHECK(adopted.filled == 0);
+    CHECK(f.out[1].status == OrderStatus::pending_cancel);
+    f.out.clear();
+    CHECK(f.script.cancels == std::vector<std::string>{kEarlier});
+    CHECK(f.script.placed.empty());  // nothing is ever placed for it
+    CHECK(f.venue->stats().adopted == 1);
+    // The gate counts it until the venue confirms the cancel.
+    CHECK(f.venue->open_orders(0, 0).sell_qty == 3);
+    CHECK(f.venue->resting_ids(exec::kNoStrategy) == std::vector<exec::OrderId>{100});
+
+    // Reported again (the open orders and the stream): the same order, adopted once.
+    f.venue->on_update(earlier, 2, f.out);
+    CHECK(f.out.empty());
+    CHECK(f.venue->stats().adopted == 1);
+    CHECK(f.venue->open_orders() == 1);
+    CHECK(f.script.cancels.size() == 1);
+    auto gone = earlier;
+    gone.state = KEEL_ORDER_STATE_CANCELED;
+    f.venue->on_update(gone, 3, f.out);
+    CHECK(f.statuses() == std::vector{OrderStatus::cancelled});
+    CHECK(f.venue->open_orders() == 0);
+    f.venue->on_update(earlier, 4, f.out);  // a late report of it: not adopted again
+    CHECK(f.out.empty());
+    CHECK(f.venue->stats().adopted == 1);
+    CHECK(f.venue->stats().late_updates == 1);
+
+    // Placed by hand, or by another deployment: reported once, never touched.
+    for (const char *cid : {"manual-1", "kother0a1b2c-3"}) {
+        const auto manual = resting(cid, KEEL_SIDE_BUY, 2, 990, 0, 6 * kSecond);
+        f.venue->on_update(manual, 5, f.out);
+        f.venue->on_update(manual, 6, f.out);
+        auto done = manual;
+        done.state = KEEL_ORDER_STATE_CANCELED;
+        f.venue->on_update(done, 7, f.out);
+    }
+    CHECK(f.out.empty());
+    CHECK(f.venue->stats().foreign_orders == 2);
+    CHECK(f.venue->stats().unknown_updates == 0);
+    CHECK(f.venue->stats().adopted == 1);
+    CHECK(f.script.cancels.size() == 1);
+    CHECK(f.venue->open_orders() == 0);
+}
+
+TEST_CASE(
+    "live orders: with earlier_orders keep, an adopted order works on and only its new "
+    "fills are booked",
+    "[live][adopt]") {
+    Fixture f(false, true, "00c0de", config::EarlierOrders::keep);
+    SECTION("adopted from the open orders, partly filled by the earlier run") {
+        f.venue->on_update(resting(kEarlier, KEEL_SIDE_BUY, 5, 990, 2, 10 * kSecond), 1, f.out);
+        REQUIRE(f.out.size() == 1);
+        CHECK(f.out[0].status == OrderStatus::accepted);
+        CHECK(f.out[0].reason == exec::kAdopted);
+        CHECK(f.out[0].filled == 2);
+        CHECK(f.out[0].qty == 5);
+        f.out.clear();
+        CHECK(f.script.cancels.empty());
+        CHECK(f.venue->open_orders(0, 0).buy_qty == 3);  // what is left to fill
+        // The trade history repeats the earlier run's fills: already in the venue's position.
+        auto before = f.fill(kEarlier, 0, 1, 990, 31, 0);
+        before.ts = 9 * kSecond;
+        f.venue->on_update(before, 2, f.out);
+        CHECK(f.out.empty());
+        // A fill after the adoption is booked.
+        auto next = f.fill(kEarlier, KEEL_ORDER_STATE_PARTIALLY_FILLED, 2, 990, 32, 4);
+        next.qty = 5;
+        next.ts = 11 * kSecond;
+        f.venue->on_update(next, 3, f.out);
+        REQUIRE(f.out.size() == 1);
+        CHECK(f.out[0].status == OrderStatus::partially_filled);
+        CHECK(f.out[0].last_qty == 2);
+        CHECK(f.out[0].filled == 4);
+        f.out.clear();
+        f.venue->on_update(next, 4, f.out);  // its copy from another channel
+        CHECK(f.out.empty());
+        // The session's end cancels it like any working order.
+        CHECK(f.venue->cancel(100, 5, f.out));
+        CHECK(f.statuses() == std::vector{OrderStatus::pending_cancel});
+        CHECK(f.script.cancels == std::vector<std::string>{kEarlier});
+        auto gone = next;
+        gone.state = KEEL_ORDER_STATE_CANCELED;
+        gone.last_qty = 0;
+        f.venue->on_update(gone, 6, f.out);
+        CHECK(f.statuses() == std::vector{OrderStatus::cancelled});
+        CHECK(f.venue->open_orders() == 0);
+    }
+    SECTION("adopted from the stream's fill: that fill is booked, the earlier ones are not") {
+        auto report = f.fill(kEarlier, KEEL_ORDER_STATE_PARTIALLY_FILLED, 1, 990, 41, 3);
+        report.side = KEEL_SIDE_SELL;
+        report.qty = 5;
+        report.price = 990;
+        report.ts = 20 * kSecond;
+        f.venue->on_update(report, 1, f.out);
+        REQUIRE(f.out.size() == 2);
+        CHECK(f.out[0].reason == exec::kAdopted);
+        CHECK(f.out[0].filled == 2);
+        CHECK(f.out[1].status == OrderStatus::partially_filled);
+        CHECK(f.out[1].last_qty == 1);
+        CHECK(f.out[1].filled == 3);
+        CHECK(f.venue->open_orders(0, 0).sell_qty == 2);
+    }
+    SECTION("an earlier run's order the venue reports ended, or without a side, is not adopted") {
+        auto done = resting(kEarlier, KEEL_SIDE_BUY, 5, 990, 5, 10 * kSecond);
+        done.state = KEEL_ORDER_STATE_FILLED;
+        f.venue->on_update(done, 1, f.out);
+        f.venue->on_update(resting("ktest0a1b2c-8", 0, 5, 990, 0, 10 * kSecond), 2, f.out);
+        CHECK(f.out.empty());
+        CHECK(f.venue->stats().adopted == 0);
+        CHECK(f.venue->stats().unknown_updates == 2);
+        CHECK(f.venue->open_orders() == 0);
+    }
+    CHECK(f.script.placed.empty());
 }

@@ -27,6 +27,12 @@ class ConfigError : public std::runtime_error {
 enum class Mode { paper, shadow, live };
 const char *to_string(Mode m);
 
+// Live: what becomes of an order an earlier run of this deployment left working at the venue,
+// once this run has adopted it (docs/execution.md, Reconciliation). `cancel`: cancelled at once,
+// since no strategy remembers it; `keep`: it works on, its fills are booked, and this session's
+// shutdown cancels it like any working order.
+enum class EarlierOrders { cancel, keep };
+
 // A plugin setting exactly as written in YAML (after ${ENV} substitution), with where it was
 // written. Typed validation against the plugin's declared keys happens when the plugin is loaded
 // (plugin::resolve_settings), because only then is the schema known.
@@ -210,6 +216,7 @@ struct Config {
     Mode mode = Mode::paper;
     // Live on mainnet needs `confirm_mainnet: true` written in the config.
     bool confirm_mainnet = false;
+    EarlierOrders earlier_orders = EarlierOrders::cancel;
     std::map<std::string, PluginRef> venues;  // venue name -> plugin
     std::vector<Instrument> instruments;
     std::vector<Strategy> strategies;

@@ -15,19 +15,25 @@
 // them waits here, in time priority, rather than being sent and refused. New orders for a venue
 // whose plugin takes batches are collected until flush() and sent together (each still paced,
 // each with its own client order id); resends and orders that waited for a limit go alone.
+// An open order the venue reports whose client id an earlier run of this deployment made is
+// adopted: it becomes a working order owned by no strategy (kNoStrategy), cancelled at once or
+// kept (config::EarlierOrders). An order keel did not make is reported once and left alone.
 // docs/execution.md describes the lifecycle.
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include <keel/plugin.h>
 
+#include "keel/config/config.hpp"
 #include "keel/exec/order.hpp"
 #include "keel/exec/order_pacer.hpp"
 #include "keel/risk/risk_gate.hpp"
@@ -39,6 +45,7 @@ struct VenueOrderUpdate {
     InstrumentIndex instrument = 0;
     std::string client_order_id, venue_order_id, message, fee_asset;
     uint32_t state = 0;  // keel_order_state; 0: a fill from the trade history
+    uint32_t side = 0;   // keel_side
     uint32_t reason = KEEL_VENUE_OK;
     int32_t venue_code = 0;
     TimeNs ts = 0;
@@ -49,6 +56,9 @@ struct VenueOrderUpdate {
     int64_t fee_amount = 0;  // KEEL_AMOUNT_SCALE units of fee_asset
     TimeNs retry_at = 0;  // a rate-limit refusal: when the venue takes requests again (0: unsaid)
 };
+
+// The reason on the `accepted` event of an order adopted from an earlier run.
+inline constexpr const char *kAdopted = "ADOPTED";
 
 class LiveVenue {
   public:
@@ -73,12 +83,21 @@ class LiveVenue {
         uint64_t late_updates = 0;  // about orders already final
         uint64_t paced = 0;         // orders that waited for a venue's order limit
         uint64_t batches = 0;       // place_batch calls
-        uint64_t held = 0;    // refusals for the venue's rate limit, held until the time it named
-        uint64_t amends = 0;  // amendments sent
+        uint64_t held = 0;     // refusals for the venue's rate limit, held until the time it named
+        uint64_t amends = 0;   // amendments sent
+        uint64_t adopted = 0;  // open orders of earlier runs taken over
+        uint64_t foreign_orders = 0;  // orders keel did not make, each counted once
+    };
+    // This session: the client order ids it makes, "k" + deployment + run + "-" + order id (36
+    // characters at most), and what it does with the open orders of an earlier run.
+    struct Session {
+        std::string deployment;  // the config's name: its first 8 characters of [A-Za-z0-9]
+        std::string run;         // this run: 6 hex digits of its start time
+        config::EarlierOrders earlier_orders = config::EarlierOrders::cancel;
+        std::function<OrderId()> new_id;  // the engine's next order id, for adopted orders
     };
 
-    // `deployment` prefixes client order ids ("k" + up to 16 characters of [A-Za-z0-9]).
-    LiveVenue(std::string deployment, const std::vector<InstrumentSpec> &instruments,
+    LiveVenue(Session session, const std::vector<InstrumentSpec> &instruments,
               std::vector<Link> links);
 
     void submit(risk::ApprovedOrder order, OrderId id, TimeNs now, std::vector<OrderEvent> &out);
@@ -113,6 +132,9 @@ class LiveVenue {
     const Order *find_resting(OrderId id) const;
     std::vector<OrderId> resting_ids(StrategyIndex strategy) const;
     std::string client_id(OrderId id) const;
+    // True when another run of this deployment made `client_id`: "k" + deployment, 6 hex digits
+    // that are not this run's, "-", the order id's digits.
+    bool made_by_earlier_run(std::string_view client_id) const;
     const Stats &stats() const { return stats_; }
 
   private:
@@ -131,6 +153,8 @@ class LiveVenue {
         bool amending = false;  // an amendment is out: the next refusal or change is its answer
         bool waiting = false;   // held back by the venue's order limits
         Next next = Next::none;
+        // Adopted: the venue's time up to which its fills were an earlier run's (not booked).
+        std::optional<TimeNs> adopted_through;
         TimeNs due = 0, last_heard = 0;
         int attempts = 0;
         std::string last_reason;
@@ -152,13 +176,17 @@ class LiveVenue {
     // after an exponential backoff with jitter.
     void later(Working &w, Next next, TimeNs now, TimeNs retry_at = 0);
     void fill(Working &w, const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
+    // A report about a client id this session does not know: adopted, reported as foreign, or
+    // counted as unknown.
+    void on_stranger(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
+    void adopt(const VenueOrderUpdate &u, TimeNs now, std::vector<OrderEvent> &out);
     // Emits the final state once every fill the venue reported is booked.
     void settle(Working &w, TimeNs now, std::vector<OrderEvent> &out);
     void finish(OrderId id, OrderStatus status, TimeNs now, std::string reason, std::string message,
                 std::vector<OrderEvent> &out);
     OrderEvent event(const Working &w, OrderStatus status, TimeNs now) const;
 
-    std::string deployment_;
+    Session session_;
     const std::vector<InstrumentSpec> &instruments_;
     std::vector<Link> links_;
     std::vector<NotionalScale> scales_;
@@ -168,6 +196,7 @@ class LiveVenue {
     std::vector<OrderId> unsent_;        // submitted since the last flush, in order
     std::unordered_map<std::string, OrderId> by_client_;
     std::set<std::string> finished_;  // client ids of final orders: late reports are ignored
+    std::set<std::string> foreign_;   // client ids of orders keel did not make, reported once
     std::mt19937_64 jitter_{0x6b65656c};
     Stats stats_;
 };
