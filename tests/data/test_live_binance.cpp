@@ -96,6 +96,18 @@ std::string ask_venue(const test::LoopbackVenue &venue, const char *method,
     return answer.body;
 }
 
+// The venue's own record of what happened (GET /keel-test/state), parsed.
+struct VenueRecord {
+    explicit VenueRecord(const test::LoopbackVenue &venue)
+        : text(ask_venue(venue, "GET", "/keel-test/state")),
+          root(parser.parse(text)),
+          account(root["account"]) {}
+    std::string text;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    simdjson::dom::object account;
+};
+
 // A signed request (by default a GET of the account), as another client of the same key would
 // send it.
 net::HttpAnswer signed_request(net::Transport &t, const test::LoopbackVenue &venue,
@@ -328,11 +340,9 @@ TEST_CASE("the shipped shadow and live Binance configs trade against the loopbac
         CHECK(summary.live.sent > 0);
         CHECK(summary.fills > 0);
         CHECK(summary.position_mismatches == 0);
-        std::string state = ask_venue(venue, "GET", "/keel-test/state");
-        INFO(state);
-        simdjson::dom::parser parser;
-        simdjson::dom::element root = parser.parse(state);
-        simdjson::dom::object account = root["account"];
+        const VenueRecord record(venue);
+        INFO(record.text);
+        const auto &account = record.account;
         CHECK(placed_once(account) == summary.live.sent);
         CHECK(int64_t(account["fills"]) == static_cast<int64_t>(summary.fills));
         // The position the venue holds is the one keel counts (lot 0.001).
@@ -831,11 +841,9 @@ TEST_CASE("an order amended at the venue moves, then fills when amended through 
     CHECK(summary.illegal_transitions == 0);
     CHECK(e.portfolio().position(0).qty == 0);
 
-    std::string state = ask_venue(venue, "GET", "/keel-test/state");
-    INFO(state);
-    simdjson::dom::parser parser;
-    simdjson::dom::element root = parser.parse(state);
-    simdjson::dom::object account = root["account"];
+    const VenueRecord record(venue);
+    INFO(record.text);
+    const auto &account = record.account;
     CHECK(int64_t(account["amendments"]) == 2);
     CHECK(placed_once(account) == 2);  // the amended buy and the sale: amendments place nothing
     CHECK(std::string_view(account["positions"].at(0)["positionAmt"]) == "0.000");
@@ -916,11 +924,9 @@ TEST_CASE("a restart adopts and cancels the orders an earlier run left, never a 
     CHECK(summary.illegal_transitions == 0);
     CHECK(summary.position_mismatches == 0);
 
-    std::string state = ask_venue(venue, "GET", "/keel-test/state");
-    INFO(state);
-    simdjson::dom::parser parser;
-    simdjson::dom::element root = parser.parse(state);
-    simdjson::dom::object account = root["account"];
+    const VenueRecord record(venue);
+    INFO(record.text);
+    const auto &account = record.account;
     auto outcomes = venue_outcomes(account);
     CHECK(outcomes[left.sell] == "CANCELED 0.000");
     CHECK(outcomes[left.buy] == "CANCELED 0.000");
@@ -954,11 +960,9 @@ TEST_CASE(
     CHECK(summary.position_mismatches == 0);
     CHECK(e.portfolio().position(0).qty == -2);  // the sell's 0.002, booked as the venue's
 
-    std::string state = ask_venue(venue, "GET", "/keel-test/state");
-    INFO(state);
-    simdjson::dom::parser parser;
-    simdjson::dom::element root = parser.parse(state);
-    simdjson::dom::object account = root["account"];
+    const VenueRecord record(venue);
+    INFO(record.text);
+    const auto &account = record.account;
     CHECK(std::string_view(account["positions"].at(0)["positionAmt"]) == "-0.002");
     auto outcomes = venue_outcomes(account);
     CHECK(outcomes[left.sell] == "FILLED 0.002");
@@ -981,13 +985,11 @@ TEST_CASE("a start whose open orders the venue refuses asks again, and adopts th
     CHECK(summary.live.adopted == 2);
     CHECK(summary.live.foreign_orders == 1);
 
-    std::string state = ask_venue(venue, "GET", "/keel-test/state");
-    INFO(state);
-    simdjson::dom::parser parser;
-    simdjson::dom::element root = parser.parse(state);
-    CHECK(int64_t(root["answered"]["429"]) == 1);
-    CHECK(int64_t(root["answered"]["418"]) == 0);
-    auto outcomes = venue_outcomes(root["account"]);
+    const VenueRecord record(venue);
+    INFO(record.text);
+    CHECK(int64_t(record.root["answered"]["429"]) == 1);
+    CHECK(int64_t(record.root["answered"]["418"]) == 0);
+    auto outcomes = venue_outcomes(record.root["account"]);
     CHECK(outcomes[left.sell] == "CANCELED 0.000");
     CHECK(outcomes[left.buy] == "CANCELED 0.000");
     CHECK(outcomes[left.manual] == "NEW 0.000");
