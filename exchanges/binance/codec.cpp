@@ -557,13 +557,12 @@ MessageKind Codec::parse_depth_response(std::string_view request_url, std::strin
 }
 
 MessageKind Codec::parse(std::string_view frame, size_t capacity) {
-    symbol_ = {};
     end_ = frame.data() + frame.size();
     // Depth diffs, bookTickers and trades exactly as Binance writes them, the bulk of the
     // traffic, are read here as text; anything else (other channels, another layout, malformed
     // input) goes to simdjson, whose verdict and error messages stand.
     if (auto kind = parse_text(frame, capacity)) return *kind;
-    symbol_ = {};
+    symbol_ = {};  // the text path may have read one before it gave up
     simdjson::padded_string_view input(frame.data(), frame.size(), capacity);
     simdjson::ondemand::document doc;
     if (auto ec = parser_.iterate(input).get(doc)) return fail(simdjson::error_message(ec));
