@@ -994,3 +994,109 @@ TEST_CASE("a start whose open orders the venue refuses asks again, and adopts th
     CHECK(outcomes[left.buy] == "CANCELED 0.000");
     CHECK(outcomes[left.manual] == "NEW 0.000");
 }
+
+namespace {
+
+// Orders at its first book: a buy that alone fits max_position_notional but not on top of the
+// position the venue already holds; when the gate refuses it, closes that position.
+constexpr const char *kTakeOver = R"(
+first_qty, closing, refusal, filled, sent_at = nil, nil, "", 0, 0
+function on_book(inst, book)
+  if first_qty then return end
+  first_qty = keel.position(inst).qty
+  keel.order{ instrument = inst, side = "buy", qty = 0.015 }
+end
+function on_order(o)
+  if o.status == "rejected" and not closing then
+    refusal = o.reason
+    closing = keel.order{ instrument = o.instrument, side = "sell", qty = 0.010,
+                          reduce_only = true }
+  end
+  if o.status == "filled" then filled = filled + 1 end
+end
+)";
+
+// Buys 0.010 at market as another client of the same account would (by hand, or an earlier
+// run): asked again while the venue's replayed book is still empty.
+void hold_position(const test::LoopbackVenue &venue) {
+    net::Transport t(venue.cert().string());
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        binance::Query q;
+        q.add("symbol", "BTCUSDT")
+            .add("side", "BUY")
+            .add("type", "MARKET")
+            .add("quantity", "0.010");
+        auto answer = signed_request(t, venue, "POST", "/fapi/v1/order", q);
+        INFO(answer.body);
+        REQUIRE(answer.status == 200);
+        if (answer.body.find("\"status\":\"FILLED\"") != std::string::npos) return;
+        std::this_thread::sleep_for(100ms);
+    }
+    FAIL("the venue never filled the market buy");
+}
+
+}  // namespace
+
+TEST_CASE("a restart takes over the position the venue holds; the gate counts it from the start",
+          "[data][live][network][adopt]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir, "1");
+    hold_position(venue);
+    engine::Engine e(live_config(dir, venue, kTakeOver, test::usdm::kExchangeInfo,
+                                 "  max_position_notional: 1200\n  no_duplicate_entry: false\n"),
+                     live_options());
+    auto summary = e.run(TimeNs{6} * 1'000'000'000);
+    INFO("venue stderr: " << venue.process().err());
+    auto global = [&](const char *name) { return *e.strategy("trader")->global_as_string(name); };
+    CHECK(summary.positions_taken_over == 1);
+    // The strategy heard of the market only once the position was known.
+    CHECK(global("first_qty") == "0.01");
+    // 0.015 more (about 900 USDT) would take the position past 1200 USDT.
+    CHECK(global("refusal") == "MAX_POSITION_NOTIONAL");
+    CHECK(summary.vetoes_by_reason.count("POSITION_UNKNOWN") == 0);
+    CHECK(global("filled") == "1");  // the close
+    CHECK(e.portfolio().position(0).qty == 0);
+    CHECK(e.portfolio().position(0).realized != Money{});  // against the venue's entry price
+    CHECK(summary.position_mismatches == 0);
+    CHECK(summary.live.unknown_updates == 0);
+    CHECK_THAT(engine::format_summary(summary),
+               Catch::Matchers::Contains("positions taken over 1"));
+
+    const VenueRecord record(venue);
+    INFO(record.text);
+    CHECK(std::string_view(record.account["positions"].at(0)["positionAmt"]) == "0.000");
+    CHECK(placed_once(record.account) == 2);  // the buy above and keel's close; the veto sent none
+}
+
+TEST_CASE("while the venue cannot say what position it holds, nothing trades the instrument",
+          "[data][live][network][adopt]") {
+    test::TempDir dir;
+    test::LoopbackVenue venue(dir, "1");
+    ask_venue(venue, "POST", "/keel-test/misbehave?what=fail&n=1000&path=/fapi/v2/account");
+    // Hears no book; its timer orders anyway, and the gate refuses each one.
+    constexpr const char *kBlind = R"(
+books, refusals = 0, ""
+keel.every(1)
+function on_book(inst, book) books = books + 1 end
+function on_timer(id)
+  keel.order{ instrument = "BTCUSDT", side = "buy", qty = 0.002 }
+end
+function on_order(o) if o.status == "rejected" then refusals = refusals .. " " .. o.reason end end
+)";
+    engine::Engine e(live_config(dir, venue, kBlind), live_options());
+    auto summary = e.run(TimeNs{12} * 1'000'000'000);
+    INFO("venue stderr: " << venue.process().err());
+    auto global = [&](const char *name) { return *e.strategy("trader")->global_as_string(name); };
+    CHECK(summary.book_events > 0);  // the market runs
+    CHECK(global("books") == "0");
+    CHECK(summary.vetoes_by_reason["POSITION_UNKNOWN"] >= 5);
+    CHECK(summary.vetoes == summary.vetoes_by_reason["POSITION_UNKNOWN"]);
+    CHECK_THAT(global("refusals"), Catch::Matchers::StartsWith(" POSITION_UNKNOWN"));
+    CHECK(summary.live.sent == 0);
+    CHECK(summary.positions_taken_over == 0);
+
+    const VenueRecord record(venue);
+    INFO(record.text);
+    CHECK(int64_t(record.root["answered"]["503"]) >= 2);  // asked, and asked again
+    CHECK(placed_once(record.account) == 0);
+}

@@ -304,6 +304,7 @@ struct Inputs {
     double size_factor;
     int orders_today;
     int approved_last_second;  // strategy approvals at t > now - 1 s
+    bool position_known;       // live: the venue has reported the position
 };
 
 // The price of the last level a sweep of `qty` on `side` touches (the deepest one if the side is
@@ -357,6 +358,7 @@ Expected oracle(const Inputs &x) {
         return veto(VetoReason::invalid_quantity);
     if (in.type == OrderType::limit && in.price <= 0) return veto(VetoReason::invalid_price);
     if (in.stop_price < 0) return veto(VetoReason::invalid_price);
+    if (!x.position_known) return veto(VetoReason::position_unknown);
     // 2. the trading state
     if (x.state == TradingState::halted && !(host && reduces)) return veto(VetoReason::halted);
     if (x.state == TradingState::reducing && new_risk) return veto(VetoReason::reducing);
@@ -1066,9 +1068,11 @@ class Episode {
                  gate_.state(),
                  gate_.size_factor(),
                  gate_.orders_today(),
-                 last_second};
+                 last_second,
+                 !r_.chance(0.01)};
         Expected e = oracle(x);
-        auto got = gate_.check(in, risk::RiskContext{specs_[i], books_[i], portfolio_, open, now_});
+        auto got = gate_.check(in, risk::RiskContext{specs_[i], books_[i], portfolio_, open, now_,
+                                                     true, x.position_known});
         ++stats_.intents;
         auto *approved = std::get_if<risk::ApprovedOrder>(&got);
         bool agree = approved ? e.approved && approved->intent().qty == e.qty &&

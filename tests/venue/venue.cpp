@@ -559,6 +559,12 @@ std::optional<Reply> Venue::limit(std::string_view path, const Params &params, b
                         "Too many requests; please use the websocket for live updates.", connection,
                         now_ms);
     }
+    if (is_signed && forced_failures_ > 0 && path == forced_failure_path_) {
+        --forced_failures_;
+        ++answered_503_;
+        return reply_of(
+            error(503, -1001, "Internal error; unable to process your request. Please try again."));
+    }
     weight_used_ += weight;
     return std::nullopt;
 }
@@ -774,6 +780,9 @@ Reply Venue::misbehave(const Params &params, int64_t now_ms) {
         forced_429_path_ = find(params, "path").value_or("");
     } else if (what == "unknown") {
         forced_503_ = number("n", 1);
+    } else if (what == "fail") {
+        forced_failures_ = number("n", 1);
+        forced_failure_path_ = find(params, "path").value_or("");
     } else if (what == "flaky") {
         const auto p = [&](std::string_view name) {
             const auto v = find(params, name);

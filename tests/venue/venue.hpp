@@ -173,6 +173,9 @@ class Venue {
     int64_t forced_429_ = 0, forced_retry_after_s_ = 1;
     std::string forced_429_path_;  // only signed requests to this path get them ("": any)
     int64_t forced_503_ = 0;
+    // 503 before anything is done, for signed requests to this path: a venue that cannot answer.
+    int64_t forced_failures_ = 0;
+    std::string forced_failure_path_;
     int64_t stall_until_ms_ = 0;
     bool gap_pending_ = false;
     uint64_t answered_429_ = 0, answered_418_ = 0, answered_503_ = 0, gaps_ = 0, drops_ = 0;

@@ -308,6 +308,7 @@ void Engine::prepare() {
     paper_books_ = [this](InstrumentIndex i) -> const market::Book * {
         return feeds_[i].usable() ? &feeds_[i].book() : nullptr;
     };
+    position_known_.assign(instruments_.size(), 1);
     if (config_.mode == config::Mode::live) {
         if (!config_.account.order_latency.zero() || !config_.account.cancel_latency.zero())
             keel::log::get("exec").warn(
@@ -343,6 +344,7 @@ void Engine::make_live_venue() {
                 v = venues_[k].get();
                 venue_index = k;
             }
+        position_known_[i] = config_.instruments[i].spot;
         const auto &d = v->library->exchange();
         const bool trades = (d.capabilities & KEEL_CAP_TRADING) &&
                             KEEL_HAS_ENTRY(d, query_orders) && d.place_order && d.cancel_order;
@@ -464,7 +466,8 @@ void Engine::on_position(Venue &venue, const keel_position_update &u) {
     std::lock_guard lock(mutex_);
     account_in_.push_back({.kind = AccountUpdate::Kind::position,
                            .instrument = u.instrument,
-                           .position = u.qty_lots});
+                           .position = u.qty_lots,
+                           .entry = u.entry_price_ticks});
     wake_.notify_one();
 }
 
@@ -507,6 +510,7 @@ void Engine::process_account_updates() {
             handle_venue_events();
             continue;
         }
+        if (!position_known_[u.instrument]) take_over_position(u.instrument, u.position, u.entry);
         auto &p = venue_positions_[u.instrument];
         p.qty = u.position;
         p.unchecked = true;
@@ -517,8 +521,37 @@ void Engine::process_account_updates() {
     deliver_order_events();
 }
 
+void Engine::take_over_position(InstrumentIndex i, Lots qty, Ticks entry) {
+    // The venue's word from before any order of this run: nothing of keel's is in it yet, and
+    // whatever keel booked (an adopted order's fill) is in it already.
+    position_known_[i] = 1;
+    const auto &spec = instruments_[i];
+    if (qty == 0 && portfolio_->position(i).qty == 0) return;
+    portfolio_->take_over(i, qty, entry);
+    ++stats_.positions_taken_over;
+    auto body = fmt::format("the venue holds {} at {}; keel counts it from now on",
+                            spec.qty_text(qty), spec.price_text(entry));
+    keel::log::get("exec").warn("{}: position taken over: {}", spec.id, body);
+    notify(strategy::NotifyLevel::warning, "exec", spec.id + ": position taken over", body);
+    watch_account();
+}
+
 void Engine::check_positions() {
     constexpr TimeNs kQuiet = 2'000'000'000;  // no order update or report for this long
+    constexpr TimeNs kReportDue = 10'000'000'000;
+    if (!position_wait_checked_ && now() - session_start_ >= kReportDue) {
+        position_wait_checked_ = true;
+        for (InstrumentIndex i = 0; i < position_known_.size(); ++i) {
+            if (position_known_[i]) continue;
+            const auto &spec = instruments_[i];
+            auto body = fmt::format(
+                "venue {} has not reported its position after {} s: strategies hear nothing of "
+                "{} and its orders are refused (POSITION_UNKNOWN) until it does",
+                spec.venue, kReportDue / 1'000'000'000, spec.id);
+            keel::log::get("exec").error("{}: {}", spec.id, body);
+            notify(strategy::NotifyLevel::error, "exec", spec.id + ": position unknown", body);
+        }
+    }
     for (InstrumentIndex i = 0; i < venue_positions_.size(); ++i) {
         auto &p = venue_positions_[i];
         if (!p.unchecked || now() - p.last_change < kQuiet) continue;
@@ -1581,6 +1614,7 @@ void Engine::process_book(const QueuedEvent &e, const EventBuffer &buf) {
     if (kill_.active) advance_kill_switch();
     deliver_order_events();
     if (options_.probe) options_.probe->book_ready(e.instrument);
+    if (!position_known_[e.instrument]) return;
     for (auto &s : strategies_) {
         if (!s->wants(e.instrument)) continue;
         s->on_book(e.instrument);
@@ -1611,6 +1645,7 @@ void Engine::process_trade(const QueuedEvent &e) {
         trigger_conditionals(e.instrument, exec::TriggerPrice::last, 2 * e.price, 2 * e.price);
         deliver_order_events();
     }
+    if (!position_known_[e.instrument]) return;
     strategy::TradeView t{e.price, e.qty, e.aggressor, e.ts};
     for (auto &s : strategies_) {
         if (!s->wants(e.instrument)) continue;
@@ -1747,6 +1782,7 @@ void Engine::emit_candle(InstrumentIndex i, const market::Candle &c) {
     auto &history = candle_history_[i][c.length];
     if (history.size() == kCandleHistory) history.pop_front();
     history.push_back(c);
+    if (!position_known_[i]) return;
     for (size_t k = 0; k < strategies_.size(); ++k) {
         auto &s = strategies_[k];
         const auto &wants = candle_wants_[k];
@@ -1773,7 +1809,8 @@ risk::RiskContext Engine::risk_context(InstrumentIndex i, exec::StrategyIndex st
                              *portfolio_,
                              orders([&](auto &v) { return v.open_orders(i, strategy, except); }),
                              now(),
-                             feeds_.at(i).usable()};
+                             feeds_.at(i).usable(),
+                             position_known_[i] != 0};
 }
 
 exec::OrderId Engine::place(exec::OrderIntent intent, exec::OrderId id, exec::OrderId oco) {
@@ -2516,14 +2553,14 @@ std::string format_summary(const Summary &s) {
     for (auto &[reason, n] : s.vetoes_by_reason) line(fmt::format("    veto {:<22} {}", reason, n));
     line(fmt::format("  strategy errors {}  reloads {} ({} failed)  signals {}", s.strategy_errors,
                      s.reloads, s.failed_reloads, s.signals));
-    if (s.live.sent || s.live.adopted || s.live.foreign_orders)
+    if (s.live.sent || s.live.adopted || s.live.foreign_orders || s.positions_taken_over)
         line(fmt::format(
             "  live      sent {}  again {}  paced {}  held {}  batches {}  queries {}  "
             "duplicate fills {}  unknown reports {}  adopted {}  foreign orders {}  "
-            "positions checked {}  differed {}",
+            "positions taken over {}  checked {}  differed {}",
             s.live.sent, s.live.resent, s.live.paced, s.live.held, s.live.batches, s.live.queries,
             s.live.duplicate_fills, s.live.unknown_updates, s.live.adopted, s.live.foreign_orders,
-            s.position_checks, s.position_mismatches));
+            s.positions_taken_over, s.position_checks, s.position_mismatches));
     if (s.illegal_transitions)
         line(fmt::format("  ILLEGAL order transitions {} (see the exec log)",
                          s.illegal_transitions));

@@ -10,6 +10,7 @@ Portfolio::Portfolio(const std::vector<InstrumentSpec> &instruments, AccountSett
     : positions_(instruments.size()),
       mark_bid_(instruments.size(), 0),
       mark_ask_(instruments.size(), 0),
+      taken_over_unmarked_(instruments.size(), 0),
       starting_(settings.starting_balance) {
     for (size_t i = 0; i < instruments.size(); ++i) {
         scales_.emplace_back(instruments[i].tick_size, instruments[i].lot_size);
@@ -79,10 +80,44 @@ void Portfolio::on_venue_funding(Money amount) {
 }
 
 void Portfolio::mark(InstrumentIndex i, Ticks best_bid, Ticks best_ask) {
-    mark_bid_.at(i) = best_bid;
-    mark_ask_[i] = best_ask;
-    positions_[i].marked = true;
-    revalue(i);
+    auto change = [&] {
+        mark_bid_.at(i) = best_bid;
+        mark_ask_[i] = best_ask;
+        positions_[i].marked = true;
+        revalue(i);
+    };
+    if (!taken_over_unmarked_[i]) return change();
+    // A position taken over at its entry price: its first mark shows what it made before.
+    taken_over_unmarked_[i] = 0;
+    outside_session(change);
+}
+
+void Portfolio::take_over(InstrumentIndex i, Lots qty, Ticks entry) {
+    outside_session([&] {
+        Position &p = positions_.at(i);
+        const bool was_open = p.qty != 0;
+        const Money cost_before = p.cost;
+        p.qty = qty;
+        p.cost = Money::from_units((qty < 0 ? -1 : 1) *
+                                   scales_[i].notional(entry, std::llabs(qty)).units);
+        if (kinds_[i] == InstrumentKind::spot) spot_cost_ += p.cost - cost_before;
+        if (was_open != (qty != 0)) open_positions_ += qty != 0 ? 1 : -1;
+        if (!p.marked) {
+            mark_bid_[i] = mark_ask_[i] = entry;
+            p.marked = true;
+            taken_over_unmarked_[i] = qty != 0;
+        }
+        revalue(i);
+    });
+}
+
+template <class F>
+void Portfolio::outside_session(F change) {
+    const Money before = equity(), peak = peak_;
+    change();
+    const Money moved = equity() - before;
+    day_start_equity_ += moved;
+    peak_ = std::max(peak + moved, equity());
 }
 
 void Portfolio::revalue(InstrumentIndex i) {

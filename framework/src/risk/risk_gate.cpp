@@ -96,6 +96,7 @@ const char *code(VetoReason reason) {
         "DUPLICATE_ENTRY",
         "REDUCE_ONLY_INCREASES",
         "VENUE_PRICE_LIMIT",
+        "POSITION_UNKNOWN",
     };
     auto k = static_cast<int>(reason);
     return k >= 0 && k < kVetoReasonCount ? kCodes[k] : "UNKNOWN";
@@ -224,6 +225,10 @@ std::variant<ApprovedOrder, Veto> RiskGate::check(exec::OrderIntent intent,
     if (intent.stop_price < 0 || intent.bracket_stop < 0 || intent.bracket_target < 0)
         return veto(VetoReason::invalid_price,
                     "a stop, stop_loss or take_profit price is off the tick grid or not positive");
+
+    if (!ctx.position_known)
+        return veto(VetoReason::position_unknown,
+                    fmt::format("the venue has not yet reported its position in {}", spec.id));
 
     // Resting orders on the same side will fill too: judge this order against the position they
     // leave, so several "reducing" orders cannot add up to a flip.

@@ -128,6 +128,49 @@ TEST_CASE("a day start and a peak reset rebase the daily and drawdown references
     CHECK(pf.peak_equity() == usd("9000"));
 }
 
+TEST_CASE("a position taken over from the venue counts from its entry, its past P&L not the day's",
+          "[portfolio]") {
+    std::vector<InstrumentSpec> specs{spec("BTCUSDT", 0.1, 0.001), spec("ETHUSDT", 0.01, 0.001)};
+    exec::AccountSettings account;
+    account.starting_balance = usd("10000");
+    account.leverage = {10, 10};
+    Portfolio pf(specs, account);
+    pf.mark(0, 589999, 590001);  // BTC at 59,000.0 when the venue's word arrives
+
+    pf.take_over(0, -500, 600000);  // short 0.5 @ 60,000.0: +500.00 so far
+    CHECK(pf.position(0).qty == -500);
+    CHECK(pf.position(0).cost == usd("-30000"));
+    CHECK(pf.position(0).avg_entry(specs[0]) == Approx(60000.0));
+    CHECK(pf.position(0).realized == Money{});
+    CHECK(pf.realized_pnl() == Money{});
+    CHECK(pf.open_positions() == 1);
+    CHECK(pf.unrealized_pnl() == usd("500"));
+    CHECK(pf.equity() == usd("10500"));
+    // Made before this session: neither the day's gain nor a peak to draw down from.
+    CHECK(pf.day_start_equity() == usd("10500"));
+    CHECK(pf.peak_equity() == usd("10500"));
+    pf.mark(0, 594999, 595001);  // 59,500.0: this session's -250.00
+    CHECK(pf.equity() == usd("10250"));
+    CHECK(pf.day_start_equity() == usd("10500"));
+    CHECK(pf.peak_equity() == usd("10500"));
+    pf.on_fill(0, Side::buy, 500, 595000, Money{});  // closed against the venue's entry
+    CHECK(pf.position(0).realized == usd("250"));
+    CHECK(pf.open_positions() == 0);
+
+    // No mark yet: valued at its entry, and its first mark is not the session's either.
+    pf.take_over(1, 2000, 300000);  // long 2 ETH @ 3,000.00
+    CHECK(pf.unrealized_pnl() == Money{});
+    const Money day = pf.day_start_equity(), peak = pf.peak_equity();
+    pf.mark(1, 289999, 290001);  // 2,900.00: -200.00, made before
+    CHECK(pf.unrealized_pnl() == usd("-200"));
+    CHECK(pf.day_start_equity() == day - usd("200"));
+    CHECK(pf.peak_equity() == peak - usd("200"));
+    pf.mark(1, 284999, 285001);  // 2,850.00: -100.00 more, this session's
+    CHECK(pf.day_start_equity() == day - usd("200"));
+    CHECK(pf.day_start_equity() == usd("10300"));
+    CHECK(pf.equity() == usd("9950"));  // the session's -250.00 on BTC and -100.00 on ETH
+}
+
 TEST_CASE("a million random fills leave no drift", "[portfolio]") {
     // Average-cost accounting rounds the closed share of the cost, but what it rounds away stays
     // in the open cost: once flat, realized P&L must equal sells minus buys exactly.

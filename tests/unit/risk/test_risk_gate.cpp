@@ -66,6 +66,7 @@ struct Desk {
     OpenOrders open;
     TimeNs now = kT0 + 10 * kSec;
     bool book_usable = true;
+    bool position_known = true;
     std::vector<risk::RiskEvent> events;
 
     explicit Desk(config::RiskLimits limits)
@@ -82,8 +83,8 @@ struct Desk {
     }
     void watch() { gate.on_account(pf, now, events); }
     std::variant<risk::ApprovedOrder, risk::Veto> check(const OrderIntent &i) {
-        return gate.check(
-            i, RiskContext{specs[i.instrument], books[i.instrument], pf, open, now, book_usable});
+        return gate.check(i, RiskContext{specs[i.instrument], books[i.instrument], pf, open, now,
+                                         book_usable, position_known});
     }
     std::optional<VetoReason> decide(const OrderIntent &i) {
         auto r = check(i);
@@ -189,6 +190,19 @@ SCENARIO("malformed orders are refused before anything else", "[risk]") {
             d.books[0] = market::Book{};
             THEN("NO_MARKET") {
                 CHECK(d.decide(order(Side::buy, 5)) == VetoReason::no_market);
+            }
+        }
+        WHEN("a live venue has not yet reported the position") {
+            d.position_known = false;
+            THEN("POSITION_UNKNOWN, for reductions and the host's orders too") {
+                CHECK(d.message(order(Side::buy, 5)) ==
+                      "POSITION_UNKNOWN: the venue has not yet reported its position in BTCUSDT");
+                auto host = order(Side::sell, 5);
+                host.strategy = exec::kNoStrategy;
+                host.reduce_only = true;
+                CHECK(d.decide(host) == VetoReason::position_unknown);
+                d.position_known = true;
+                CHECK_FALSE(d.decide(order(Side::buy, 5)));
             }
         }
         WHEN("the book's stream is stale or resyncing, its last levels intact") {

@@ -103,7 +103,8 @@ struct Summary {
     // Live mode: the order manager's traffic and how the venue's account compares with ours.
     exec::LiveVenue::Stats live;
     uint64_t position_checks = 0, position_mismatches = 0;
-    std::string last_reload_error;  // "name: file:line: message"
+    uint64_t positions_taken_over = 0;  // open positions the venue held at the start
+    std::string last_reload_error;      // "name: file:line: message"
     std::vector<PositionSummary> positions;
     // Execution quality: slippage of each fill against the mid when its order arrived (bps,
     // positive = paid more than the mid), time from order to fill, and filled / asked of orders
@@ -422,7 +423,8 @@ class Engine final : public strategy::Services {
         exec::VenueOrderUpdate order;
         InstrumentIndex instrument = 0;  // a position's
         Lots position = 0;
-        Money funding;  // what the venue paid (+) or charged (-) the account
+        Ticks entry = 0;  // the position's average entry price
+        Money funding;    // what the venue paid (+) or charged (-) the account
     };
     std::vector<AccountUpdate> account_in_, account_updates_;
     void process_account_updates();
@@ -435,6 +437,14 @@ class Engine final : public strategy::Services {
         TimeNs last_change = 0;  // the last order update or position report
     };
     std::vector<VenuePosition> venue_positions_;
+    // Live linear instruments: false until the venue's first position report, which keel takes
+    // over (an earlier run's position, or one made by hand). Until then strategies hear nothing
+    // of the instrument and the gate refuses orders on it (POSITION_UNKNOWN). Spot holdings are
+    // not positions the venue reports: spot is always known (keel counts only its own fills).
+    std::vector<char> position_known_;
+    bool position_wait_checked_ = false;
+    void take_over_position(InstrumentIndex i, Lots qty, Ticks entry);
+    // Compares the venue's positions with keel's; says once if one is still unknown after 10 s.
     void check_positions();
     // Live shutdown: cancels are confirmed by the venue, so wait (bounded) for their answers.
     void drain_live_orders();

@@ -56,6 +56,11 @@ class Portfolio {
     void on_venue_funding(Money amount);
     // Revalues instrument i at the mid of its touch.
     void mark(InstrumentIndex i, Ticks best_bid, Ticks best_ask);
+    // Live, at the start: the position the venue holds (an earlier run's, or made by hand)
+    // becomes keel's, `qty` lots at the venue's average `entry` price; nothing is realized. Its
+    // profit or loss so far is not this session's: the day's start and the peak move with it
+    // (at the first mark, if the instrument has none yet).
+    void take_over(InstrumentIndex i, Lots qty, Ticks entry);
 
     const Position &position(InstrumentIndex i) const { return positions_.at(i); }
     InstrumentKind kind(InstrumentIndex i) const { return kinds_[i]; }
@@ -95,6 +100,9 @@ class Portfolio {
   private:
     void revalue(InstrumentIndex i);
     void after_change();
+    // Moves the day's start and the peak by what `change` (a revaluation) did to equity.
+    template <class F>
+    void outside_session(F change);
 
     std::vector<NotionalScale> scales_;
     std::vector<NotionalScale> amount_scales_;  // a price in Money units times lots
@@ -102,6 +110,7 @@ class Portfolio {
     std::vector<double> leverage_;
     std::vector<Position> positions_;
     std::vector<Ticks> mark_bid_, mark_ask_;
+    std::vector<char> taken_over_unmarked_;  // by instrument: take_over before any mark
     Money starting_, realized_, fees_, funding_, unrealized_, exposure_, margin_, spot_cost_;
     Money peak_, day_start_equity_;
     int64_t day_ = INT64_MIN;

@@ -57,8 +57,9 @@ enum class VetoReason : uint8_t {
     duplicate_entry,          // DUPLICATE_ENTRY
     reduce_only_increases,    // REDUCE_ONLY_INCREASES
     venue_price_limit,        // VENUE_PRICE_LIMIT: outside the venue's price filters
+    position_unknown,         // POSITION_UNKNOWN: live, the venue has not reported the position
 };
-inline constexpr int kVetoReasonCount = static_cast<int>(VetoReason::venue_price_limit) + 1;
+inline constexpr int kVetoReasonCount = static_cast<int>(VetoReason::position_unknown) + 1;
 const char *code(VetoReason reason);
 
 struct Veto {
@@ -116,6 +117,9 @@ struct RiskContext {
     // False while the book's stream is stale or resyncing (market::BookFeed::usable): the gate
     // then decides nothing on it, whatever the last levels say.
     bool book_usable = true;
+    // False while a live venue has not yet said what position it holds on the instrument (at
+    // the start, until its account answer): every order would be judged against a guess.
+    bool position_known = true;
 };
 
 // What on_account or a manual command changed; the engine logs it, notifies, and carries out
