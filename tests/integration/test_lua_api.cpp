@@ -238,6 +238,10 @@ function on_book(inst, book)
   try{ instrument = "DOGEUSDT", side = "buy", qty = 1 }
   try{ instrument = inst, side = "buy", qty = "lots" }
   try{ instrument = inst, side = "buy", qty = 0.001, price = "cheap", type = "limit" }
+  try{ instrument = inst, side = "buy", qty = "0.001", tag = 7 }    -- number text, text number
+  try{ instrument = 5, side = "buy", qty = 0.001, price = "cheap" } -- the first refusal first
+  try{ instrument = inst, side = "buy", qty = 0.001, type = "trailing_stop", stop = "s",
+       trail = "t" }
   try("not a table")
 end
 function on_order(o)
@@ -273,5 +277,7 @@ risk: {{ max_open_orders: 10, max_orders_per_second: 100 }}
                               Contains("error keel.order: tif must be GTC, IOC or FOK") &&
                               Contains("unknown instrument \"DOGEUSDT\"") &&
                               Contains("qty must be a number") &&
-                              Contains("price must be a price"));
+                              Contains("price must be a price") && Contains("DUPLICATE_ENTRY 7") &&
+                              Contains("instrument must be an instrument id string") &&
+                              Contains("trail must be a price"));
 }

@@ -1,6 +1,7 @@
 #include "keel/strategy/lua_strategy.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -489,40 +490,74 @@ std::optional<exec::OrderIntent> make_intent(LuaStrategy &s, const keel_order_fi
 int api_order(lua_State *L, LuaStrategy &s) {
     luaL_checktype(L, 1, LUA_TTABLE);
     keel_order_fields f{};
-    auto string_field = [&](const char *key) -> const char * {
-        lua_getfield(L, 1, key);
-        return lua_isnil(L, -1) ? nullptr : lua_tostring(L, -1);
+    // One pass over the fields given (a call names three to six of the fifteen): looking each
+    // name up instead would intern all fifteen keys on every order. Refusals are raised after
+    // it, in the order the fields are listed.
+    bool has_qty = false;
+    const char *bad_price = nullptr;  // the first price field, in the order below, not a number
+    int bad_rank = INT_MAX;
+    struct PriceField {
+        std::string_view key;
+        double keel_order_fields::*value;
+        uint32_t bit;
     };
-    auto price_field = [&](const char *key, uint32_t bit) {
-        lua_getfield(L, 1, key);
-        if (lua_isnil(L, -1)) return 0.0;
-        if (!lua_isnumber(L, -1)) luaL_error(L, "keel.order: %s must be a price", key);
-        f.given |= bit;
-        return static_cast<double>(lua_tonumber(L, -1));
-    };
-    lua_getfield(L, 1, "instrument");
-    if (lua_type(L, -1) != LUA_TSTRING)
+    static constexpr PriceField kPrices[] = {
+        {"price", &keel_order_fields::price, kGivenPrice},
+        {"trail", &keel_order_fields::trail, kGivenTrail},
+        {"stop_loss", &keel_order_fields::stop_loss, kGivenStopLoss},
+        {"take_profit", &keel_order_fields::take_profit, kGivenTakeProfit},
+        {"stop", &keel_order_fields::stop, kGivenStop}};
+    static constexpr std::pair<std::string_view, const char *keel_order_fields::*> kTexts[] = {
+        {"side", &keel_order_fields::side},     {"type", &keel_order_fields::type},
+        {"tif", &keel_order_fields::tif},       {"timeframe", &keel_order_fields::timeframe},
+        {"tag", &keel_order_fields::tag},       {"trigger", &keel_order_fields::trigger}};
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {  // the key at -2, its value at -1
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            size_t n = 0;
+            const char *k = lua_tolstring(L, -2, &n);  // a string already: no conversion
+            const std::string_view key(k, n);
+            const int type = lua_type(L, -1);
+            if (key == "instrument") {
+                if (type == LUA_TSTRING) f.instrument = lua_tostring(L, -1);
+            } else if (key == "qty") {
+                has_qty = lua_isnumber(L, -1) != 0;
+                if (has_qty) f.qty = lua_tonumber(L, -1);
+            } else if (key == "post_only") {
+                f.post_only = lua_toboolean(L, -1);
+            } else if (key == "reduce_only") {
+                f.reduce_only = lua_toboolean(L, -1);
+            } else if (auto t = std::find_if(std::begin(kTexts), std::end(kTexts),
+                                             [&](auto &x) { return x.first == key; });
+                       t != std::end(kTexts)) {
+                if (type == LUA_TNUMBER) {
+                    // As text, kept on the stack below the walk so the string outlives the call's
+                    // use of it (the table holds the number, not this string).
+                    lua_pushvalue(L, -1);
+                    f.*(t->second) = lua_tostring(L, -1);
+                    lua_insert(L, 2);
+                } else {
+                    f.*(t->second) = lua_tostring(L, -1);  // NULL (not given) unless a string
+                }
+            } else if (auto p = std::find_if(std::begin(kPrices), std::end(kPrices),
+                                             [&](auto &x) { return x.key == key; });
+                       p != std::end(kPrices)) {
+                if (lua_isnumber(L, -1)) {
+                    f.*(p->value) = lua_tonumber(L, -1);
+                    f.given |= p->bit;
+                } else if (int rank = int(p - std::begin(kPrices)); rank < bad_rank) {
+                    bad_rank = rank;
+                    bad_price = p->key.data();
+                }
+            }
+        }
+        lua_pop(L, 1);
+    }
+    if (!f.instrument)
         return luaL_error(L, "keel.order: instrument must be an instrument id string");
-    f.instrument = lua_tostring(L, -1);
-    f.side = string_field("side");
-    lua_getfield(L, 1, "qty");
-    if (!lua_isnumber(L, -1)) return luaL_error(L, "keel.order: qty must be a number");
-    f.qty = lua_tonumber(L, -1);
-    f.type = string_field("type");
-    f.tif = string_field("tif");
-    f.timeframe = string_field("timeframe");
-    f.tag = string_field("tag");
-    f.trigger = string_field("trigger");
-    f.price = price_field("price", kGivenPrice);
-    f.trail = price_field("trail", kGivenTrail);
-    f.stop_loss = price_field("stop_loss", kGivenStopLoss);
-    f.take_profit = price_field("take_profit", kGivenTakeProfit);
-    f.stop = price_field("stop", kGivenStop);
-    lua_getfield(L, 1, "post_only");
-    f.post_only = lua_toboolean(L, -1);
-    lua_getfield(L, 1, "reduce_only");
-    f.reduce_only = lua_toboolean(L, -1);
-    // Every string above stays referenced by the table until the call returns.
+    if (!has_qty) return luaL_error(L, "keel.order: qty must be a number");
+    if (bad_price) return luaL_error(L, "keel.order: %s must be a price", bad_price);
+    // Every string above stays referenced, by the table or the stack, until the call returns.
     std::string error;
     auto intent = make_intent(s, f, error);
     if (!intent) return luaL_error(L, "%s", error.c_str());
