@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -174,18 +172,18 @@ bool check_row(const Source &src, size_t line, const CandleRow &r,
     return problem.empty() || src.bad_row(line, problem);
 }
 
-std::vector<CandleRow> read_csv(const Source &src, const std::string &text) {
+std::vector<CandleRow> read_csv(const Source &src, std::string_view text) {
     const auto &path = src.path;
     std::vector<CandleRow> rows;
-    std::istringstream in(text);
-    std::string line_text;
     size_t line = 0;
     // Column positions: time, open, high, low, close, volume. Headerless = Binance layout.
     size_t col[6] = {0, 1, 2, 3, 4, 5};
     bool first = true;
-    while (std::getline(in, line_text)) {
+    for (size_t at = 0; at < text.size();) {
+        const size_t end = std::min(text.find('\n', at), text.size());
+        std::string_view l = trim(text.substr(at, end - at));
+        at = end + 1;
         ++line;
-        std::string_view l = trim(line_text);
         if (l.empty()) continue;
         auto f = split(l);
         if (first) {
@@ -311,16 +309,17 @@ namespace {
 
 std::vector<CandleRow> read(const Source &src) {
     const auto &path = src.path;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, 0, "cannot open");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Read in one go, padded for simdjson (which would otherwise copy it again).
+    simdjson::padded_string padded;
+    if (simdjson::padded_string::load(path.string()).get(padded)) fail(path, 0, "cannot open");
+    const std::string_view text(padded.data(), padded.size());
     size_t first = text.find_first_not_of(" \t\r\n");
     if (first == std::string::npos) fail(path, 0, "empty file");
     if (text[first] != '[' && text[first] != '{') return read_csv(src, text);
 
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
-    if (auto err = parser.parse(text).get(doc)) fail(path, 0, simdjson::error_message(err));
+    if (auto err = parser.parse(padded).get(doc)) fail(path, 0, simdjson::error_message(err));
     if (doc.is_array()) return read_json_rows(src, doc.get_array().value(), false, 5);
     // Kraken: {"error": [], "result": {"PAIR": [[...]], "last": ...}}
     simdjson::dom::object result;
