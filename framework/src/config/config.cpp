@@ -33,11 +33,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char *top_level_keys =
-    "mode, venues, instruments, strategies, risk, account, market, notifiers, logging, "
-    "confirm_mainnet, earlier_orders";
-
 using Keys = std::initializer_list<std::string_view>;
+
+const Keys kTopLevelKeys = {"mode",    "venues",          "instruments",   "strategies",
+                            "risk",    "account",         "market",        "notifiers",
+                            "logging", "confirm_mainnet", "earlier_orders"};
 
 std::string join(const std::vector<std::string> &items, const char *sep = ", ") {
     std::string out;
@@ -214,7 +214,7 @@ class Loader {
         }
         if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
             throw ConfigError(display_ + ": the file is empty; expected a mapping with keys " +
-                              top_level_keys);
+                              join(kTopLevelKeys));
         }
         if (docs.size() > 1) {
             fail(docs[1].Mark(), "",
@@ -562,15 +562,12 @@ class Loader {
     }
 
     Config build(const YAML::Node &root) {
-        const Keys top = {"mode",    "venues",          "instruments",   "strategies",
-                          "risk",    "account",         "market",        "notifiers",
-                          "logging", "confirm_mainnet", "earlier_orders"};
         Val root_val{root, root.Mark(), ""};
         if (!root.IsMap()) {
-            fail(root_val, std::string("expected a mapping with keys ") + top_level_keys +
-                               ", found " + found(root_val));
+            fail(root_val, "expected a mapping with keys " + join(kTopLevelKeys) + ", found " +
+                               found(root_val));
         }
-        MapView m = map(root_val, "a mapping", top, false);
+        MapView m = map(root_val, "a mapping", kTopLevelKeys, false);
 
         Config cfg;
         cfg.file = file_;
