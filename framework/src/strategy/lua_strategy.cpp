@@ -1,9 +1,9 @@
 #include "keel/strategy/lua_strategy.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -507,10 +507,10 @@ int api_order(lua_State *L, LuaStrategy &s) {
         {"stop_loss", &keel_order_fields::stop_loss, kGivenStopLoss},
         {"take_profit", &keel_order_fields::take_profit, kGivenTakeProfit},
         {"stop", &keel_order_fields::stop, kGivenStop}};
-    static constexpr std::pair<std::string_view, const char *keel_order_fields::*> kTexts[] = {
-        {"side", &keel_order_fields::side},     {"type", &keel_order_fields::type},
-        {"tif", &keel_order_fields::tif},       {"timeframe", &keel_order_fields::timeframe},
-        {"tag", &keel_order_fields::tag},       {"trigger", &keel_order_fields::trigger}};
+    static constexpr std::pair<std::string_view, const char * keel_order_fields::*> kTexts[] = {
+        {"side", &keel_order_fields::side}, {"type", &keel_order_fields::type},
+        {"tif", &keel_order_fields::tif},   {"timeframe", &keel_order_fields::timeframe},
+        {"tag", &keel_order_fields::tag},   {"trigger", &keel_order_fields::trigger}};
     lua_pushnil(L);
     while (lua_next(L, 1) != 0) {  // the key at -2, its value at -1
         if (lua_type(L, -2) == LUA_TSTRING) {
