@@ -1101,27 +1101,27 @@ void Engine::on_book_event(Venue &venue, const keel_book_event &e) {
     if ((e.bid_count && !e.bids) || (e.ask_count && !e.asks)) return reject("NULL levels");
     const bool v11 = e.struct_size >= offsetof(keel_book_event, receive_ts_ns) + sizeof(int64_t);
 
-    std::lock_guard lock(mutex_);
-    QueuedEvent q{};
-    q.kind = QueuedEvent::Kind::book;
-    q.instrument = e.instrument;
-    q.snapshot = e.is_snapshot != 0;
-    q.ts = e.exchange_ts_ns;
-    q.ids.last = e.sequence;
-    if (v11) {
-        q.ids.first = e.first_id;
-        q.ids.prev_last = e.prev_id;
-        q.receive_ts = e.receive_ts_ns;
-    }
-    q.first_level = static_cast<uint32_t>(incoming_.levels.size());
-    q.bid_count = e.bid_count;
-    q.ask_count = e.ask_count;
-    for (uint32_t k = 0; k < e.bid_count; ++k)
-        incoming_.levels.push_back({e.bids[k].price_ticks, e.bids[k].qty_lots});
-    for (uint32_t k = 0; k < e.ask_count; ++k)
-        incoming_.levels.push_back({e.asks[k].price_ticks, e.asks[k].qty_lots});
-    incoming_.events.push_back(q);
-    wake_.notify_one();
+    enqueue([&](EventBuffer &buf) {
+        QueuedEvent q{};
+        q.kind = QueuedEvent::Kind::book;
+        q.instrument = e.instrument;
+        q.snapshot = e.is_snapshot != 0;
+        q.ts = e.exchange_ts_ns;
+        q.ids.last = e.sequence;
+        if (v11) {
+            q.ids.first = e.first_id;
+            q.ids.prev_last = e.prev_id;
+            q.receive_ts = e.receive_ts_ns;
+        }
+        q.first_level = static_cast<uint32_t>(buf.levels.size());
+        q.bid_count = e.bid_count;
+        q.ask_count = e.ask_count;
+        for (uint32_t k = 0; k < e.bid_count; ++k)
+            buf.levels.push_back({e.bids[k].price_ticks, e.bids[k].qty_lots});
+        for (uint32_t k = 0; k < e.ask_count; ++k)
+            buf.levels.push_back({e.asks[k].price_ticks, e.asks[k].qty_lots});
+        buf.events.push_back(q);
+    });
 }
 
 void Engine::on_trade_event(Venue &venue, const keel_trade_event &e) {
@@ -1135,7 +1135,6 @@ void Engine::on_trade_event(Venue &venue, const keel_trade_event &e) {
     if (e.aggressor != KEEL_SIDE_BUY && e.aggressor != KEEL_SIDE_SELL)
         return reject("aggressor side is neither buy nor sell");
 
-    std::lock_guard lock(mutex_);
     QueuedEvent q{};
     q.kind = QueuedEvent::Kind::trade;
     q.instrument = e.instrument;
@@ -1145,8 +1144,7 @@ void Engine::on_trade_event(Venue &venue, const keel_trade_event &e) {
     q.aggressor = e.aggressor == KEEL_SIDE_BUY ? Side::buy : Side::sell;
     if (e.struct_size >= offsetof(keel_trade_event, receive_ts_ns) + sizeof(int64_t))
         q.receive_ts = e.receive_ts_ns;
-    incoming_.events.push_back(q);
-    wake_.notify_one();
+    enqueue([&](EventBuffer &buf) { buf.events.push_back(q); });
 }
 
 void Engine::on_mark_event(Venue &venue, const keel_mark_event &e) {
@@ -1159,17 +1157,17 @@ void Engine::on_mark_event(Venue &venue, const keel_mark_event &e) {
     if (!defined_by(venue, e.instrument)) return reject("unknown instrument");
     if (e.mark_amount <= 0) return reject("mark price is not positive");
     if (e.next_funding_ns < 0) return reject("negative funding time");
-    std::lock_guard lock(mutex_);
     QueuedEvent q{};
     q.kind = QueuedEvent::Kind::mark;
     q.instrument = e.instrument;
     q.ts = e.exchange_ts_ns;
     q.receive_ts = e.receive_ts_ns;
-    q.first_level = static_cast<uint32_t>(incoming_.marks.size());
-    incoming_.marks.push_back(
-        {Money::from_units(e.mark_amount), Rate{e.funding_rate}, e.next_funding_ns});
-    incoming_.events.push_back(q);
-    wake_.notify_one();
+    enqueue([&](EventBuffer &buf) {
+        q.first_level = static_cast<uint32_t>(buf.marks.size());
+        buf.marks.push_back(
+            {Money::from_units(e.mark_amount), Rate{e.funding_rate}, e.next_funding_ns});
+        buf.events.push_back(q);
+    });
 }
 
 void Engine::on_history(Venue &venue, const keel_candle *candles, uint32_t count) {
@@ -1187,11 +1185,8 @@ void Engine::on_history(Venue &venue, const keel_candle *candles, uint32_t count
         keel::log::get("market").warn("[{}] history refused: unknown instrument", venue.name);
         return;
     }
-    std::lock_guard lock(mutex_);
-    QueuedEvent q{};
-    q.kind = QueuedEvent::Kind::history;
-    q.instrument = instrument;
-    q.first_level = static_cast<uint32_t>(incoming_.candles.size());
+    std::vector<market::Candle> history;
+    history.reserve(count);
     const auto *bytes = reinterpret_cast<const unsigned char *>(candles);
     for (uint32_t k = 0; k < count; ++k) {
         keel_candle c{};
@@ -1211,12 +1206,18 @@ void Engine::on_history(Venue &venue, const keel_candle *candles, uint32_t count
         m.trades = static_cast<uint32_t>(std::min<uint64_t>(c.trades, UINT32_MAX));
         m.flat = c.trades == 0;
         m.history = true;
-        incoming_.candles.push_back(m);
+        history.push_back(m);
     }
-    q.bid_count = static_cast<uint32_t>(incoming_.candles.size()) - q.first_level;
-    if (q.bid_count == 0) return;
-    incoming_.events.push_back(q);
-    wake_.notify_one();
+    if (history.empty()) return;
+    enqueue([&](EventBuffer &buf) {
+        QueuedEvent q{};
+        q.kind = QueuedEvent::Kind::history;
+        q.instrument = instrument;
+        q.first_level = static_cast<uint32_t>(buf.candles.size());
+        q.bid_count = static_cast<uint32_t>(history.size());
+        buf.candles.insert(buf.candles.end(), history.begin(), history.end());
+        buf.events.push_back(q);
+    });
 }
 
 // ---- the loop ------------------------------------------------------------------------------
@@ -1229,6 +1230,7 @@ void Engine::request_stop() {
 }
 
 Summary Engine::run(TimeNs duration) {
+    engine_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     prepare();
     notifiers_.start();
     for (auto &v : venues_) {
@@ -1361,8 +1363,8 @@ Summary Engine::run(TimeNs duration) {
         // The simulated venue acts when an order or a cancel reaches it, market events or not.
         if (!live_)
             if (auto arrival = paper_->next_arrival()) next = std::min(next, *arrival);
-        bool idle = incoming_.events.empty() && commands_.empty() && net_incoming_.empty() &&
-                    account_in_.empty();
+        bool idle = own_.events.empty() && incoming_.events.empty() && commands_.empty() &&
+                    net_incoming_.empty() && account_in_.empty();
         if (options_.clock == ClockKind::simulated) {
             if (idle) sim_now_ = std::max(sim_now_, next);
         } else if (idle) {
@@ -1538,10 +1540,20 @@ void Engine::signal(exec::StrategyIndex strategy, const strategy::Signal &s) {
 }
 
 void Engine::process_queue() {
-    {
-        std::lock_guard lock(mutex_);
-        std::swap(incoming_, processing_);
+    // Other threads' events first: they may date from before run() (a plugin's create).
+    if (foreign_events_.load(std::memory_order_relaxed)) {
+        {
+            std::lock_guard lock(mutex_);
+            std::swap(incoming_, processing_);
+            foreign_events_.store(false, std::memory_order_relaxed);
+        }
+        process_events();
     }
+    std::swap(own_, processing_);
+    process_events();
+}
+
+void Engine::process_events() {
     for (auto &e : processing_.events) {
         switch (e.kind) {
             case QueuedEvent::Kind::book:

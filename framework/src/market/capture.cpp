@@ -190,11 +190,20 @@ bool PaddedLineReader::next(std::string_view &line) {
 bool CaptureReader::next(TimeNs &receive_ts, std::string_view &frame) {
     std::string_view line;
     if (!lines_.next(line)) return false;
-    const char *end = line.data() + line.size();
-    auto r = std::from_chars(line.data(), end, receive_ts);
-    if (r.ec != std::errc() || r.ptr == end || *r.ptr != ' ')
+    // The time by hand: std::from_chars checks for overflow at each of its 19 digits, which
+    // showed in replays; 19 digits cannot overflow 64 bits unsigned, so one check at the end.
+    const char *p = line.data(), *end = p + line.size();
+    const bool negative = p != end && *p == '-';
+    p += negative;
+    const char *digits = p;
+    uint64_t t = 0;
+    while (p != end && p - digits < 19 && static_cast<unsigned>(*p - '0') < 10)
+        t = t * 10 + static_cast<unsigned>(*p++ - '0');
+    if (p == digits || p == end || *p != ' ' ||
+        t > static_cast<uint64_t>(INT64_MAX) + uint64_t{negative})
         lines_.fail("expected \"<receive_time_ns> <frame>\"");
-    frame = std::string_view(r.ptr + 1, static_cast<size_t>(end - r.ptr - 1));
+    receive_ts = static_cast<TimeNs>(negative ? ~t + 1 : t);
+    frame = std::string_view(p + 1, static_cast<size_t>(end - p - 1));
     url_ = {};
     if (frame.starts_with("http")) {  // "<url> <body>": a frame itself starts with { or [
         auto space = frame.find(' ');

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "keel/market/capture.hpp"
 
@@ -131,6 +132,38 @@ TEST_CASE("keel capture lines without a time are refused with file:line", "[capt
     CHECK(frame == "{\"a\":1}");
     CHECK(reader.capacity() >= frame.size() + CaptureReader::kPadding);
     CHECK_THROWS_WITH(reader.next(ts, frame), Catch::Contains(f.path.string() + ":2: expected"));
+}
+
+TEST_CASE("a capture line's time is all 64 bits of nanoseconds, never more", "[capture]") {
+    auto first = [](const std::string &line) -> std::optional<TimeNs> {
+        TempFile f(line + "\n");
+        CaptureReader reader(f.path);
+        TimeNs ts = 0;
+        std::string_view frame;
+        try {
+            if (!reader.next(ts, frame)) return std::nullopt;
+        } catch (const std::runtime_error &e) {
+            CHECK_THAT(e.what(), Catch::Contains(":1: expected \"<receive_time_ns> <frame>\""));
+            return std::nullopt;
+        }
+        CHECK(frame == "{}");
+        return ts;
+    };
+    CHECK(first("0 {}") == 0);
+    CHECK(first("7 {}") == 7);
+    CHECK(first("1723075200123456789 {}") == 1723075200123456789);
+    CHECK(first("9223372036854775807 {}") == INT64_MAX);
+    CHECK(first("-9223372036854775808 {}") == INT64_MIN);
+    CHECK(first("-5 {}") == -5);
+    CHECK_FALSE(first("9223372036854775808 {}"));   // one past
+    CHECK_FALSE(first("-9223372036854775809 {}"));  // one below
+    CHECK_FALSE(first("17230752001234567890 {}"));  // 20 digits
+    CHECK_FALSE(first("00000000000000000001 {}"));  // 20 digits, small
+    CHECK_FALSE(first("- {}"));
+    CHECK_FALSE(first("+5 {}"));
+    CHECK_FALSE(first("5{}"));
+    CHECK_FALSE(first("5"));
+    CHECK_FALSE(first(" 5 {}"));
 }
 
 TEST_CASE("a compressed recording reads back frame for frame, however it is cut into chunks",

@@ -13,6 +13,7 @@
 #include <optional>
 #include <queue>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <keel/plugin.h>
@@ -271,7 +272,19 @@ class Engine final : public strategy::Services {
     // instruments whose venue publishes its own funding (process_mark settles those).
     void settle_funding();
     TimeNs next_funding_ = 0;  // 0: none
+    // Where a plugin's event goes: from the engine thread (plugins called by the engine, the
+    // usual case) into own_ with no lock; from any other thread into incoming_ under the lock.
+    template <class Add>
+    void enqueue(Add &&add) {
+        if (std::this_thread::get_id() == engine_thread_.load(std::memory_order_relaxed))
+            return add(own_);
+        std::lock_guard lock(mutex_);
+        add(incoming_);
+        foreign_events_.store(true, std::memory_order_relaxed);
+        wake_.notify_one();
+    }
     void process_queue();
+    void process_events();  // of processing_, then cleared
     // Replay: hands every frame due by now() to its venue's plugin, one at a time, each
     // followed by the events it produced. False once every recording has ended.
     bool replay_due_frames();
@@ -488,10 +501,13 @@ class Engine final : public strategy::Services {
     } kill_;
     notify::NotifierHub notifiers_;
 
+    std::atomic<std::thread::id> engine_thread_;  // the one running run()
+    EventBuffer own_;                             // emitted on the engine thread
     // Shared with plugin threads.
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    EventBuffer incoming_;
+    EventBuffer incoming_;  // emitted on other threads
+    std::atomic<bool> foreign_events_{false};
     std::vector<NetMessage> net_incoming_;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     uint64_t timer_seq_ = 0;
