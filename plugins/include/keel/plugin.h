@@ -413,7 +413,9 @@ typedef struct keel_host_api {
 
     /* ABI 1.2 (optional). What the venue says about orders, positions and balances: answers to
      * place/cancel/query and the account stream alike. The host merges them by client order id,
-     * so the same fill reported twice (an answer and a stream event) is booked once. */
+     * so the same fill reported twice (an answer and a stream event) is booked once. Report the
+     * position of every linear instrument, zeros included, when the account stream comes up:
+     * live, the host trades an instrument only once its first position report is in. */
     void (*emit_order_update)(void *ctx, const keel_order_update *update);
     void (*emit_position)(void *ctx, const keel_position_update *update);
     void (*emit_balance)(void *ctx, const keel_balance_update *update);
