@@ -622,13 +622,17 @@ int api_position(lua_State *L, LuaStrategy &s) {
     auto i = check_instrument(L, 1, s);
     const auto &p = s.services().position(i);
     const auto &spec = s.services().spec(i);
-    lua_createtable(L, 0, 6);
-    set_field(L, "qty", spec.qty(p.qty));
-    set_field(L, "avg_price", p.avg_entry(spec));
-    set_field(L, "realized_pnl", p.realized.to_double());
-    set_field(L, "unrealized_pnl", p.unrealized.to_double());
-    set_field(L, "fees", p.fees.to_double());
-    set_field(L, "funding", p.funding.to_double());
+    // The keys are the closure's upvalues 2-7 (set_fn, in this order): set by reference, not
+    // interned anew on every call.
+    const lua_Number values[] = {spec.qty(p.qty),        p.avg_entry(spec),
+                                 p.realized.to_double(), p.unrealized.to_double(),
+                                 p.fees.to_double(),     p.funding.to_double()};
+    lua_createtable(L, 0, static_cast<int>(std::size(values)));
+    for (size_t k = 0; k < std::size(values); ++k) {
+        lua_pushvalue(L, lua_upvalueindex(static_cast<int>(k) + 2));
+        lua_pushnumber(L, values[k]);
+        lua_rawset(L, -3);
+    }
     return 1;
 }
 
@@ -1165,9 +1169,13 @@ int traceback(lua_State *L) {
     return 1;
 }
 
-void set_fn(lua_State *L, const char *name, lua_CFunction fn, void *self) {
+// keel.<name>: fn with the strategy as upvalue 1, and `keys` as upvalues 2.., strings it uses
+// as table keys without interning them on every call.
+void set_fn(lua_State *L, const char *name, lua_CFunction fn, void *self,
+            std::initializer_list<const char *> keys = {}) {
     lua_pushlightuserdata(L, self);
-    lua_pushcclosure(L, fn, 1);
+    for (const char *key : keys) lua_pushstring(L, key);
+    lua_pushcclosure(L, fn, 1 + static_cast<int>(keys.size()));
     lua_setfield(L, -2, name);
 }
 
@@ -1355,7 +1363,8 @@ void LuaStrategy::install_api() {
     set_fn(L, "cancel", guarded<api_cancel>, this);
     set_fn(L, "amend", guarded<api_amend>, this);
     set_fn(L, "open_orders", guarded<api_open_orders>, this);
-    set_fn(L, "position", guarded<api_position>, this);
+    set_fn(L, "position", guarded<api_position>, this,
+           {"qty", "avg_price", "realized_pnl", "unrealized_pnl", "fees", "funding"});
     set_fn(L, "instrument", guarded<api_instrument>, this);
     set_fn(L, "balance", guarded<api_balance>, this);
     set_fn(L, "equity", guarded<api_equity>, this);
