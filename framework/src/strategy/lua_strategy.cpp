@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <lua.hpp>
@@ -1210,6 +1211,10 @@ struct LuaStrategy::Budget {
     size_t used = 0;
     size_t limit = 0;
     int64_t deadline_ns = 0;  // steady clock; 0: no call in progress
+    // The call's time budget, not yet counting: the hook's first firing starts it, so a callback
+    // shorter than kHookInstructions never reads the clock (the budget then starts a few
+    // microseconds late, which no runaway loop notices).
+    int64_t unstarted_ns = 0;
     enum class Exhausted { no, time, memory } exhausted = Exhausted::no;
 
     static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -1244,6 +1249,10 @@ struct LuaStrategy::Budget {
     static void hook(lua_State *L, lua_Debug *) {
         Budget *b = of(L);
         if (b->deadline_ns == 0) return;
+        if (b->unstarted_ns != 0) {
+            b->deadline_ns = now_ns() + std::exchange(b->unstarted_ns, 0);
+            return;
+        }
         if (b->exhausted == Exhausted::no && now_ns() > b->deadline_ns)
             b->exhausted = Exhausted::time;
         if (b->exhausted == Exhausted::time)
@@ -1564,13 +1573,14 @@ void LuaStrategy::start_budget(double callbacks) {
     budget_ms_ = config_.max_callback_ms * callbacks;
     budget_->exhausted = Budget::Exhausted::no;
     // Without the hook (jit: true) only the memory cap is watched: no clock to read.
-    budget_->deadline_ns =
-        config_.jit ? INT64_MAX : Budget::now_ns() + static_cast<int64_t>(budget_ms_ * 1e6);
+    budget_->deadline_ns = INT64_MAX;
+    budget_->unstarted_ns = config_.jit ? 0 : std::max<int64_t>(1, std::llround(budget_ms_ * 1e6));
 }
 
 std::optional<std::string> LuaStrategy::end_budget() {
     auto exhausted = budget_->exhausted;
     budget_->deadline_ns = 0;
+    budget_->unstarted_ns = 0;
     budget_->exhausted = Budget::Exhausted::no;
     if (exhausted == Budget::Exhausted::time)
         return fmt::format("ran past its time budget of {:g} ms (max_callback_ms)", budget_ms_);
