@@ -475,3 +475,30 @@ TEST_CASE("the Lorentzian strategy runs its models on 1m and 5m and trades throu
         CHECK(summary.fills > 0);
     }
 }
+
+TEST_CASE("events a plugin emits from a thread of its own all reach the engine", "[engine]") {
+    // Plugins' events on the engine thread skip the queue's lock; these come from another thread
+    // and must take it, wake the engine and be processed, every one.
+    test::TempDir dir;
+    auto cfg = load(dir, std::string(R"(mode: paper
+venues:
+  other:
+    plugin: )") + KEEL_TEST_PLUGIN_DIR +
+                             R"(/own_thread.so
+    settings: { trades: 200 }
+instruments:
+  - { symbol: TESTUSDT, venue: other }
+)");
+    cfg.notifiers.clear();
+    EngineOptions o;
+    o.clock = ClockKind::wall;
+    o.plugin_search = {KEEL_PLUGIN_DIR};
+    o.watch_strategy_files = false;
+    Engine e(cfg, o);
+    auto s = e.run(3 * kSecond);  // the thread is done in about 0.5 s
+    CHECK(s.book_events == 1);
+    CHECK(s.trade_events == 200);
+    CHECK(s.rejected_events == 0);
+    REQUIRE(s.market.size() == 1);
+    CHECK(s.market[0].rejects.total() == 0);
+}
