@@ -86,7 +86,7 @@ void Portfolio::mark(InstrumentIndex i, Ticks best_bid, Ticks best_ask) {
         positions_[i].marked = true;
         revalue(i);
     };
-    if (!taken_over_unmarked_[i]) return change();
+    if (!taken_over_unmarked_.at(i)) return change();
     // A position taken over at its entry price: its first mark shows what it made before.
     taken_over_unmarked_[i] = 0;
     outside_session(change);
