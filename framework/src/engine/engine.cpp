@@ -526,6 +526,9 @@ void Engine::take_over_position(InstrumentIndex i, Lots qty, Ticks entry) {
     // whatever keel booked (an adopted order's fill) is in it already.
     position_known_[i] = 1;
     const auto &spec = instruments_[i];
+    if (position_wait_checked_)  // it was reported unknown: say it is over
+        keel::log::get("exec").info("{}: the venue reported its position at last; trading it",
+                                    spec.id);
     if (qty == 0 && portfolio_->position(i).qty == 0) return;
     portfolio_->take_over(i, qty, entry);
     ++stats_.positions_taken_over;
